@@ -1,0 +1,5 @@
+"""Entry point for `python -m tfapps`."""
+
+from tfapps.cli import main
+
+main()

@@ -1,0 +1,153 @@
+"""Run configurations: every knob of a run, validated, with a JSON round trip.
+
+This module imports nothing heavy, so the CLI can read defaults from it for `--help`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from tfapps.errors import InvalidInput
+
+PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
+DEVICES = ("auto", "cpu", "gpu")
+
+
+def _invalid(option: str, expected: str, received: Any) -> InvalidInput:
+    """Builds the one-line error for a bad option value, Keras style."""
+    return InvalidInput(f"Invalid value for --{option}: expected {expected}. Received: {received!r}")
+
+
+@dataclass
+class RunConfig:
+    """Options shared by every training command.
+
+    Args:
+        dataset: embedded dataset name, TFDS catalog name, or a local path.
+        epochs: maximum number of epochs; early stopping may end sooner. Defaults to 20.
+        batch_size: examples per training step. Defaults to 32.
+        learning_rate: Adam learning rate. Defaults to 1e-3.
+        validation_split: fraction of the training split held out for validation when the
+            dataset has no validation split of its own. Defaults to 0.1.
+        seed: seed for Python, NumPy and TensorFlow. Defaults to 42.
+        output_dir: root of the run directories. Defaults to `"saved_models"`.
+        data_dir: TFDS data directory; `None` uses TFDS's default (`~/tensorflow_datasets`).
+        max_examples: use at most this many training examples (validation and test shrink in
+            proportion); `None` uses all.
+        precision: `"auto"`, `"float32"`, `"mixed_float16"` or `"mixed_bfloat16"`.
+            `"auto"` picks mixed_float16 on GPUs that support it, float32 otherwise.
+        device: `"auto"`, `"cpu"` or `"gpu"`. Defaults to `"auto"` (GPU when present).
+        patience: epochs without validation-loss improvement before early stopping. Defaults to 5.
+        quiet: no progress bars. Defaults to False.
+        debug: show Python tracebacks and TensorFlow logs. Defaults to False.
+    """
+
+    task: ClassVar[str] = ""
+
+    dataset: str = ""
+    epochs: int = 20
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    validation_split: float = 0.1
+    seed: int = 42
+    output_dir: str = "saved_models"
+    data_dir: str | None = None
+    max_examples: int | None = None
+    precision: str = "auto"
+    device: str = "auto"
+    patience: int = 5
+    quiet: bool = False
+    debug: bool = False
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raises `InvalidInput` naming the first option whose value cannot be used."""
+        if not self.dataset:
+            raise _invalid("dataset", "a dataset name or path", self.dataset)
+        _check_int(self.epochs, "epochs", minimum=1)
+        _check_int(self.batch_size, "batch-size", minimum=1)
+        _check_int(self.patience, "patience", minimum=1)
+        if not _is_finite_number(self.learning_rate) or self.learning_rate <= 0:
+            raise _invalid("learning-rate", "a number > 0", self.learning_rate)
+        if not _is_finite_number(self.validation_split) or not 0 < self.validation_split < 1:
+            raise _invalid("validation-split", "a fraction strictly between 0 and 1",
+                           self.validation_split)
+        if self.max_examples is not None:
+            _check_int(self.max_examples, "max-examples", minimum=10)
+        if self.precision not in PRECISIONS:
+            raise _invalid("precision", "one of " + "|".join(PRECISIONS), self.precision)
+        if self.device not in DEVICES:
+            raise _invalid("device", "one of " + "|".join(DEVICES), self.device)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns a JSON-ready dict, including the task name."""
+        return {"task": self.task, **dataclasses.asdict(self)}
+
+    @staticmethod
+    def from_dict(values: dict[str, Any]) -> RunConfig:
+        """Rebuilds the config written by `to_dict` (for example from a run's run.json)."""
+        values = dict(values)
+        task = values.pop("task", None)
+        if task not in CONFIG_CLASSES:
+            raise InvalidInput(f"Unknown task {task!r}; expected one of {sorted(CONFIG_CLASSES)}.")
+        config_class = CONFIG_CLASSES[task]
+        names = {f.name for f in dataclasses.fields(config_class)}
+        return config_class(**{k: v for k, v in values.items() if k in names})
+
+
+@dataclass
+class ImageConfig(RunConfig):
+    """Options of `tfapps image-classify`, on top of `RunConfig`.
+
+    Args:
+        filters: Conv2D filters of each Conv2D → MaxPooling2D block. Defaults to `(32, 64)`.
+        dropout: dropout rate before the softmax layer. Defaults to 0.5.
+        image_size: `(height, width)` every image is resized to; `None` keeps the dataset's own
+            shape (for folders, the most common shape).
+    """
+
+    task: ClassVar[str] = "image-classify"
+
+    dataset: str = "digits"
+    epochs: int = 40
+    patience: int = 8
+    filters: tuple[int, ...] = field(default=(32, 64))
+    dropout: float = 0.5
+    image_size: tuple[int, int] | None = None
+
+    def validate(self) -> None:
+        """Raises `InvalidInput` naming the first option whose value cannot be used."""
+        super().validate()
+        self.filters = tuple(self.filters)
+        if not self.filters or not all(_is_int(f) and f >= 1 for f in self.filters):
+            raise _invalid("filters", "comma-separated integers >= 1, such as 32,64",
+                           ",".join(map(str, self.filters)))
+        if not _is_finite_number(self.dropout) or not 0 <= self.dropout < 1:
+            raise _invalid("dropout", "a rate in [0, 1)", self.dropout)
+        if self.image_size is not None:
+            self.image_size = tuple(self.image_size)
+            if len(self.image_size) != 2 or not all(_is_int(s) and s >= 1
+                                                    for s in self.image_size):
+                raise _invalid("image-size", "HEIGHTxWIDTH with both >= 1, such as 28x28",
+                               "x".join(map(str, self.image_size)))
+
+
+CONFIG_CLASSES: dict[str, type[RunConfig]] = {ImageConfig.task: ImageConfig}
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_finite_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _check_int(value: Any, option: str, minimum: int) -> None:
+    if not _is_int(value) or value < minimum:
+        raise _invalid(option, f"an integer >= {minimum}", value)

@@ -1,0 +1,70 @@
+"""What each task accepts: embedded datasets and the TFDS catalog names known to fit.
+
+Plain data, no TensorFlow import: `tfapps datasets` and `--help` read it instantly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class EmbeddedDataset:
+    """A dataset shipped inside an installed package and prepared offline through TFDS.
+
+    Args:
+        name: the `--dataset` value.
+        task: the command that trains on it.
+        examples: number of examples before splitting.
+        origin: the package that ships the data.
+        description: one line for `tfapps datasets`.
+        builder: `module:Class` of the in-package `tfds.core.GeneratorBasedBuilder`.
+        builder_config: name of the builder config to use, if the builder has several.
+    """
+
+    name: str
+    task: str
+    examples: int
+    origin: str
+    description: str
+    builder: str
+    builder_config: str | None = None
+
+
+EMBEDDED: tuple[EmbeddedDataset, ...] = (
+    EmbeddedDataset(
+        name="digits",
+        task="image-classify",
+        examples=1797,
+        origin="scikit-learn (sklearn.datasets.load_digits)",
+        description="8x8 grayscale handwritten digits, 10 classes",
+        builder="tfapps.data.digits:Digits",
+    ),
+)
+
+# TFDS catalog datasets whose (image, label) / (text, label) / feature-dict layout fits each
+# task. Any other catalog name is accepted too and checked once its metadata is read.
+CATALOG: dict[str, tuple[str, ...]] = {
+    "image-classify": (
+        "mnist", "fashion_mnist", "kmnist", "emnist", "cifar10", "cifar100",
+        "svhn_cropped", "rock_paper_scissors", "horses_or_humans", "beans", "tf_flowers",
+    ),
+}
+
+# What a local path may hold, per task.
+LOCAL_FORMATS: dict[str, str] = {
+    "image-classify": "a folder root/<class>/*.png|jpg|jpeg (or root/train|test/<class>/...)",
+}
+
+
+def embedded_for(task: str) -> dict[str, EmbeddedDataset]:
+    """Returns the embedded datasets of one task, by name."""
+    return {d.name: d for d in EMBEDDED if d.task == task}
+
+
+def accepted_summary(task: str) -> str:
+    """One line listing what `--dataset` accepts for a task, for error messages."""
+    embedded = ", ".join(embedded_for(task))
+    catalog = ", ".join(CATALOG.get(task, ()))
+    return (f"an embedded dataset ({embedded}), a TFDS catalog name (e.g. {catalog}), "
+            f"or {LOCAL_FORMATS[task]}")

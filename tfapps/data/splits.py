@@ -1,0 +1,79 @@
+"""The shape every data source hands to the rest of tfapps: three unbatched splits plus facts."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import tensorflow as tf
+
+from tfapps.errors import InvalidInput
+
+SPLIT_NAMES = ("train", "validation", "test")
+
+
+@dataclass
+class DatasetInfo:
+    """What the model builder, the reports and run.json need to know about a dataset.
+
+    Args:
+        name: the `--dataset` value as given.
+        source: `"embedded"`, `"catalog"` or `"local"`.
+        class_names: label names in label-index order (classifiers), else empty.
+        input_shape: shape of one input example without the batch axis, if fixed.
+        sizes: number of examples per split, after `--max-examples`.
+        details: anything else worth recording (origin, resizing, dropped rows, ...).
+    """
+
+    name: str
+    source: str
+    class_names: list[str] = field(default_factory=list)
+    input_shape: list[int] | None = None
+    sizes: dict[str, int] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Splits:
+    """Unbatched `(input, label)` datasets for train, validation and test, and their `info`."""
+
+    train: tf.data.Dataset
+    validation: tf.data.Dataset
+    test: tf.data.Dataset
+    info: DatasetInfo
+
+    def items(self) -> list[tuple[str, tf.data.Dataset]]:
+        """Returns `(split name, dataset)` pairs in train, validation, test order."""
+        return [(name, getattr(self, name)) for name in SPLIT_NAMES]
+
+
+def count_examples(dataset: tf.data.Dataset) -> int:
+    """Returns the number of examples, iterating only when the cardinality is unknown."""
+    cardinality = int(dataset.cardinality())
+    if cardinality >= 0:
+        return cardinality
+    return int(dataset.reduce(0, lambda count, _: count + 1))
+
+
+def finalize_splits(splits: Splits, max_examples: int | None) -> Splits:
+    """Applies `--max-examples`, records split sizes, and refuses empty splits.
+
+    Args:
+        splits: the splits as the source produced them.
+        max_examples: cap on training examples; validation and test shrink in proportion
+            (at least one example each). `None` keeps everything.
+    """
+    sizes = {name: count_examples(dataset) for name, dataset in splits.items()}
+    if max_examples is not None and sizes["train"] > max_examples:
+        fraction = max_examples / sizes["train"]
+        for name, dataset in splits.items():
+            keep = max(1, math.ceil(sizes[name] * fraction)) if name != "train" else max_examples
+            setattr(splits, name, dataset.take(keep))
+            sizes[name] = min(keep, sizes[name])
+    for name, size in sizes.items():
+        if size == 0:
+            raise InvalidInput(f"Dataset {splits.info.name!r} has no examples in its {name} split; "
+                               "it needs at least one example in train, validation and test.")
+    splits.info.sizes = sizes
+    return splits

@@ -1,0 +1,95 @@
+"""Reads train/validation/test from any TFDS builder: embedded, catalog or mocked."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+from tfapps.data.registry import EmbeddedDataset
+from tfapps.errors import InvalidInput, RunFailed
+
+CARVED_TEST_PERCENT = 20.0
+
+
+def embedded_builder(dataset: EmbeddedDataset, data_dir: str | None) -> tfds.core.DatasetBuilder:
+    """Instantiates the in-package builder of an embedded dataset and prepares it (offline).
+
+    Args:
+        dataset: the registry entry.
+        data_dir: TFDS data directory; `None` uses TFDS's default.
+    """
+    module_name, class_name = dataset.builder.split(":")
+    builder_class = getattr(importlib.import_module(module_name), class_name)
+    kwargs = {"config": dataset.builder_config} if dataset.builder_config else {}
+    builder = builder_class(data_dir=data_dir, **kwargs)
+    _prepare(builder, dataset.name, data_dir)
+    return builder
+
+
+def catalog_builder(name: str, data_dir: str | None) -> tfds.core.DatasetBuilder:
+    """Returns a prepared TFDS catalog builder, downloading on first use.
+
+    Args:
+        name: a TFDS catalog name, optionally with a config and version (`"emnist/letters"`).
+        data_dir: TFDS data directory; `None` uses TFDS's default.
+    """
+    builder = tfds.builder(name, data_dir=data_dir)
+    _prepare(builder, name, data_dir)
+    return builder
+
+
+def is_catalog_name(name: str) -> bool:
+    """True when `name` (without config or version) is a dataset of the TFDS catalog."""
+    return name.split("/")[0].split(":")[0] in tfds.list_builders()
+
+
+def _prepare(builder: tfds.core.DatasetBuilder, name: str, data_dir: str | None) -> None:
+    try:
+        builder.download_and_prepare()
+    except PermissionError as error:
+        raise InvalidInput(f"Cannot write the TFDS data dir for {name!r}: {error}. "
+                           "Pass a writable --data-dir.") from None
+    except Exception as error:  # downloads fail in many library-specific ways
+        where = data_dir or str(Path("~/tensorflow_datasets").expanduser())
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise RunFailed(f"Could not prepare TFDS dataset {name!r} in {where}: "
+                        f"{type(error).__name__}: {first_line}. Catalog datasets are downloaded "
+                        "on first use; without network use an embedded dataset or a local path."
+                        ) from None
+
+
+def read_supervised_splits(
+    builder: tfds.core.DatasetBuilder, validation_split: float
+) -> tuple[tf.data.Dataset, tf.data.Dataset, tf.data.Dataset]:
+    """Returns `(train, validation, test)` as supervised `(input, label)` datasets.
+
+    The builder's own validation and test splits are used when it has them. Otherwise test is
+    the last 20% of train, and validation the last `validation_split` of what remains, carved
+    through TFDS split slicing so that the carving is identical on every machine.
+
+    Args:
+        builder: a prepared builder with supervised keys.
+        validation_split: fraction of train held out for validation when there is no such split.
+    """
+    # A builder that reports no split sizes (e.g. under tfds.testing.mock_data) has train/test.
+    available = set(builder.info.splits) or {"train", "test"}
+    if "train" not in available:
+        raise InvalidInput(f"TFDS dataset {builder.name!r} has no 'train' split; "
+                           f"it has {sorted(available)}.")
+    read = tfds.core.ReadInstruction
+    if "test" in available:
+        train_end, test = 100.0, read("test")
+    else:
+        train_end = 100.0 - CARVED_TEST_PERCENT
+        test = read("train", from_=train_end, unit="%")
+    if "validation" in available:
+        validation, train = read("validation"), read("train", to=train_end, unit="%")
+    else:
+        cut = train_end * (1 - validation_split)
+        validation = read("train", from_=cut, to=train_end, unit="%")
+        train = read("train", to=cut, unit="%")
+    return tuple(builder.as_dataset(split=split, as_supervised=True, shuffle_files=False)
+                 for split in (train, validation, test))

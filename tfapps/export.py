@@ -1,0 +1,41 @@
+"""Writes a trained model: a TF SavedModel serving raw input, and the native `model.keras`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+SERVING_ENDPOINT = "serving_default"
+OUTPUT_NAME = "predictions"
+
+
+def raw_input_signature(model: keras.Model) -> list:
+    """Returns the `tf.TensorSpec`s of the model's raw inputs, named after its `keras.Input`s.
+
+    A model with one input gets one spec; a model with several gets one dict of specs.
+    """
+    specs = {
+        tensor.name: tf.TensorSpec((None, *tensor.shape[1:]), tensor.dtype, name=tensor.name)
+        for tensor in model.inputs
+    }
+    return [next(iter(specs.values()))] if len(specs) == 1 else [specs]
+
+
+def export_model(model: keras.Model, run_dir: Path) -> None:
+    """Writes `saved_model/` (signature `serving_default` → `{"predictions": ...}`) and model.keras.
+
+    Args:
+        model: the trained model; its inputs take raw data (preprocessing is inside).
+        run_dir: the (temporary) run directory.
+    """
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint(
+        name=SERVING_ENDPOINT,
+        fn=lambda inputs: {OUTPUT_NAME: model(inputs, training=False)},
+        input_signature=raw_input_signature(model),
+    )
+    archive.write_out(str(run_dir / "saved_model"), verbose=False)
+    model.save(run_dir / "model.keras")

@@ -1,0 +1,130 @@
+"""Tables and plots a person reads: metrics, confusion matrix, per-class scores, predictions.
+
+Every table is a pandas DataFrame written as CSV; plots are PNGs drawn with matplotlib (Agg).
+Metric names follow Keras and scikit-learn: loss, accuracy, f1_macro, ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn import metrics as skm
+
+HEADLINE_SPLIT = "test"
+
+
+def classification_metrics(split: str, labels: np.ndarray, probabilities: np.ndarray
+                           ) -> list[dict]:
+    """Returns `(split, metric, value)` rows: loss (cross-entropy), accuracy and f1_macro.
+
+    Args:
+        split: the split name recorded in each row.
+        labels: true label indices, shape `[n]`.
+        probabilities: predicted class probabilities, shape `[n, num_classes]`.
+    """
+    predicted = probabilities.argmax(axis=1)
+    classes = np.arange(probabilities.shape[1])
+    values = {
+        "loss": skm.log_loss(labels, probabilities, labels=classes),
+        "accuracy": skm.accuracy_score(labels, predicted),
+        "f1_macro": skm.f1_score(labels, predicted, labels=classes, average="macro",
+                                 zero_division=0),
+    }
+    return [{"split": split, "metric": name, "value": float(value)}
+            for name, value in values.items()]
+
+
+def write_classification_report(
+    run_dir: Path,
+    results: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    class_names: list[str],
+) -> pd.DataFrame:
+    """Writes metrics.csv, confusion_matrix.csv, per_class.csv, predictions.csv and plots.
+
+    Args:
+        run_dir: the (temporary) run directory; history.csv must already be there.
+        results: per split (`"validation"`, `"test"`), `(labels, probabilities)`.
+        class_names: names of the classes in label-index order.
+
+    Returns:
+        The metrics table.
+    """
+    metrics = pd.DataFrame([row for split, (labels, probabilities) in results.items()
+                            for row in classification_metrics(split, labels, probabilities)])
+    metrics.to_csv(run_dir / "metrics.csv", index=False)
+
+    labels, probabilities = results[HEADLINE_SPLIT]
+    predicted = probabilities.argmax(axis=1)
+    classes = np.arange(len(class_names))
+    confusion = pd.DataFrame(skm.confusion_matrix(labels, predicted, labels=classes),
+                             index=pd.Index(class_names, name="true"), columns=class_names)
+    confusion.to_csv(run_dir / "confusion_matrix.csv")
+    precision, recall, f1, support = skm.precision_recall_fscore_support(
+        labels, predicted, labels=classes, zero_division=0)
+    pd.DataFrame({"class": class_names, "precision": precision, "recall": recall, "f1": f1,
+                  "support": support}).to_csv(run_dir / "per_class.csv", index=False)
+    names = np.asarray(class_names, dtype=object)
+    pd.DataFrame({
+        "index": np.arange(len(labels)),
+        "target": names[labels],
+        "prediction": names[predicted],
+        "probability": probabilities[np.arange(len(labels)), predicted],
+        "correct": labels == predicted,
+    }).to_csv(run_dir / "predictions.csv", index=False)
+
+    plots = run_dir / "plots"
+    plots.mkdir(exist_ok=True)
+    plot_learning_curves(pd.read_csv(run_dir / "history.csv"), plots / "learning_curves.png")
+    plot_confusion_matrix(confusion, plots / "confusion_matrix.png")
+    return metrics
+
+
+def headline(metrics: pd.DataFrame, metric: str) -> dict:
+    """Returns `{"split", "metric", "value"}` of the test metric a summary row shows."""
+    row = metrics[(metrics["split"] == HEADLINE_SPLIT) & (metrics["metric"] == metric)]
+    return {"split": HEADLINE_SPLIT, "metric": metric, "value": float(row["value"].iloc[0])}
+
+
+def plot_learning_curves(history: pd.DataFrame, path: Path) -> None:
+    """Draws one panel per metric (loss first), training against validation, by epoch."""
+    plt = _pyplot()
+    names = [c for c in history.columns if f"val_{c}" in history.columns]
+    names.sort(key=lambda name: name != "loss")
+    epochs = history["epoch"] + 1
+    figure, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 3.6), squeeze=False)
+    for axis, name in zip(axes[0], names):
+        axis.plot(epochs, history[name], marker="o", label="train")
+        axis.plot(epochs, history[f"val_{name}"], marker="o", label="validation")
+        axis.set(title=name, xlabel="epoch")
+        axis.grid(alpha=0.3)
+        axis.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def plot_confusion_matrix(confusion: pd.DataFrame, path: Path) -> None:
+    """Draws the confusion matrix with counts in the cells (rows true, columns predicted)."""
+    plt = _pyplot()
+    size = max(4.0, 0.5 * len(confusion) + 2)
+    figure, axis = plt.subplots(figsize=(size + 1, size))
+    skm.ConfusionMatrixDisplay(confusion.to_numpy(), display_labels=list(confusion.columns)).plot(
+        ax=axis, colorbar=True, cmap="Blues", values_format="d",
+        xticks_rotation=45 if len(confusion) > 6 else "horizontal")
+    axis.set_title("Confusion matrix (test)")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def _pyplot():
+    """Returns matplotlib.pyplot on the non-interactive Agg backend (imported on first use)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt

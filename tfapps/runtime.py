@@ -1,0 +1,126 @@
+"""Where and how a run computes: device, distribution strategy, precision policy and seeds.
+
+The same code path serves CPU and GPU: on a machine without a GPU the default strategy and
+float32 are used; with GPUs, memory growth is turned on, mixed precision is picked where the chip
+supports it, and several GPUs are used through `tf.distribute.MirroredStrategy`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from tfapps.config import RunConfig
+from tfapps.errors import InvalidInput
+
+MIXED_FLOAT16_MIN_COMPUTE_CAPABILITY = (7, 0)
+
+
+@dataclass
+class Runtime:
+    """The compute set-up of one run.
+
+    Args:
+        device: `"CPU"` or the GPUs used, e.g. `"GPU x2 (NVIDIA A100)"`.
+        precision: the Keras dtype policy name in force.
+        strategy: the `tf.distribute.Strategy` that model building and training run under.
+        replicas: number of replicas in sync (1 without distribution).
+    """
+
+    device: str
+    precision: str
+    strategy: Any = field(repr=False)
+    replicas: int = 1
+
+    def describe(self) -> dict[str, Any]:
+        """Returns the JSON-ready facts recorded in run.json."""
+        return {"device": self.device, "precision": self.precision,
+                "strategy": type(self.strategy).__name__, "replicas": self.replicas}
+
+
+@contextlib.contextmanager
+def muted_stderr(enabled: bool = True) -> Iterator[None]:
+    """Sends file descriptor 2 to /dev/null inside the block (C++ logs bypass Python's stderr)."""
+    if not enabled:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def import_tensorflow(debug: bool) -> None:
+    """Imports TensorFlow, hiding its C++ and absl start-up chatter unless `debug`.
+
+    TensorFlow 2.21 prints those lines before its log settings apply, so the import runs with
+    stderr muted; errors still surface as Python exceptions afterwards.
+    """
+    if debug:
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    with muted_stderr():
+        import tensorflow as tf
+
+        tf.config.list_physical_devices("GPU")
+    for name in ("absl", "tensorflow"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def set_up(config: RunConfig) -> Runtime:
+    """Chooses device, precision and strategy for `config`, and seeds every generator.
+
+    Args:
+        config: the run's options (`device`, `precision`, `seed`).
+    """
+    import keras
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if config.device == "gpu" and not gpus:
+        raise InvalidInput("Invalid value for --device: 'gpu' was requested but TensorFlow sees "
+                           "no GPU on this machine. Use --device auto or cpu.")
+    if config.device == "cpu" and gpus:
+        tf.config.set_visible_devices([], "GPU")
+        gpus = []
+    for gpu in gpus:
+        tf.config.experimental.set_memory_growth(gpu, True)
+
+    precision = _choose_precision(config.precision, gpus)
+    keras.mixed_precision.set_global_policy(precision)
+    keras.utils.set_random_seed(config.seed)
+    tf.config.experimental.enable_op_determinism()
+
+    if len(gpus) > 1:
+        strategy = tf.distribute.MirroredStrategy()
+    else:
+        strategy = tf.distribute.get_strategy()
+    names = {tf.config.experimental.get_device_details(g).get("device_name", "GPU") for g in gpus}
+    device = f"GPU x{len(gpus)} ({', '.join(sorted(names))})" if gpus else "CPU"
+    return Runtime(device=device, precision=precision, strategy=strategy,
+                   replicas=strategy.num_replicas_in_sync)
+
+
+def _choose_precision(requested: str, gpus: list) -> str:
+    if requested != "auto":
+        return requested
+    if not gpus:
+        return "float32"
+    import tensorflow as tf
+
+    capabilities = [tf.config.experimental.get_device_details(g).get("compute_capability", (0, 0))
+                    for g in gpus]
+    if all(c >= MIXED_FLOAT16_MIN_COMPUTE_CAPABILITY for c in capabilities):
+        return "mixed_float16"
+    return "float32"

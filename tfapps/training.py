@@ -1,0 +1,67 @@
+"""Input pipelines, callbacks and `model.fit`: everything between a built model and a trained one."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from tfapps.config import RunConfig
+
+SHUFFLE_BUFFER = 10_000
+
+
+def batched(dataset: tf.data.Dataset, batch_size: int, shuffle_seed: int | None = None
+            ) -> tf.data.Dataset:
+    """Caches, optionally shuffles, batches and prefetches an unbatched dataset.
+
+    Args:
+        dataset: unbatched `(input, label)` examples.
+        batch_size: examples per batch.
+        shuffle_seed: reshuffle every epoch with this seed; `None` keeps the order (evaluation).
+    """
+    dataset = dataset.cache()
+    if shuffle_seed is not None:
+        dataset = dataset.shuffle(SHUFFLE_BUFFER, seed=shuffle_seed, reshuffle_each_iteration=True)
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+class EpochStats(keras.callbacks.Callback):
+    """Adds `learning_rate` and `seconds` (wall time of the epoch) to each epoch's logs.
+
+    Place it before loggers such as `CSVLogger`, which then write both columns.
+    """
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = float(keras.ops.convert_to_numpy(
+                self.model.optimizer.learning_rate))
+            logs["seconds"] = round(time.perf_counter() - self._started, 3)
+
+
+def fit(model: keras.Model, train: tf.data.Dataset, validation: tf.data.Dataset,
+        config: RunConfig, run_dir: Path) -> keras.callbacks.History:
+    """Trains `model` with early stopping, writing history.csv and TensorBoard logs as it goes.
+
+    Args:
+        model: a compiled model.
+        train: batched training data.
+        validation: batched validation data.
+        config: the run's options (`epochs`, `patience`, `quiet`).
+        run_dir: the (temporary) run directory receiving history.csv and tensorboard/.
+    """
+    callbacks = [
+        EpochStats(),
+        keras.callbacks.CSVLogger(str(run_dir / "history.csv")),
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience,
+                                      restore_best_weights=True),
+        keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard")),
+    ]
+    return model.fit(train, validation_data=validation, epochs=config.epochs,
+                     callbacks=callbacks, shuffle=False,
+                     verbose=0 if config.quiet else "auto")
