@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import platform
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +33,13 @@ class RunResult:
         run_dir: the finished run directory.
         headline: `{"split", "metric", "value"}` shown in summary.csv.
         metrics: the metrics table (split, metric, value).
+        model: the trained in-memory Keras model.
     """
 
     run_dir: Path
     headline: dict[str, Any]
     metrics: pd.DataFrame
+    model: Any = field(repr=False)
 
 
 def train(config: RunConfig) -> RunResult:
@@ -47,7 +49,7 @@ def train(config: RunConfig) -> RunResult:
         config: a validated task config (`ImageConfig`, ...).
 
     Returns:
-        The finished run's directory, headline metric and metrics table.
+        The finished run's directory, headline metric, metrics table and model.
 
     Raises:
         InvalidInput: bad dataset, path or option value (nothing is written).
@@ -86,8 +88,10 @@ def train(config: RunConfig) -> RunResult:
         with compute.strategy.scope():
             model = task.build(config, splits)
         train_batches = training.batched(splits.train, global_batch, shuffle_seed=config.seed)
-        eval_batches = {name: training.batched(getattr(splits, name), global_batch)
-                        for name in ("validation", "test")}
+        eval_batches = {
+            name: training.batched(getattr(splits, name), global_batch)
+            for name in ("validation", "test")
+        }
 
         mark = time.perf_counter()
         history = training.fit(model, train_batches, eval_batches["validation"], config, run.temp)
@@ -122,12 +126,15 @@ def train(config: RunConfig) -> RunResult:
     runs.write_json(run.temp / runs.RUN_JSON, record)
     final = runs.finalize(run)
     runs.rebuild_summary(output_dir)
-    return RunResult(run_dir=final, headline=record["headline"], metrics=metrics)
+    return RunResult(run_dir=final, headline=record["headline"], metrics=metrics, model=model)
 
 
 def _versions() -> dict[str, str]:
     from importlib.metadata import version
 
     packages = ("tensorflow", "keras", "tensorflow-datasets", "numpy", "pandas", "scikit-learn")
-    return {"python": platform.python_version(), "tfapps": __version__,
-            **{name: version(name) for name in packages}}
+    return {
+        "python": platform.python_version(),
+        "tfapps": __version__,
+        **{name: version(name) for name in packages},
+    }

@@ -19,8 +19,11 @@ from tfapps.config import DEVICES, PRECISIONS, ImageConfig, RunConfig
 from tfapps.data import registry
 from tfapps.errors import RunFailed, TfappsError
 
-CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "show_default": True,
-                    "max_content_width": 100}
+CONTEXT_SETTINGS = {
+    "help_option_names": ["-h", "--help"],
+    "show_default": True,
+    "max_content_width": 100,
+}
 
 
 @click.group(context_settings=CONTEXT_SETTINGS)
@@ -67,8 +70,11 @@ def _parse_ints(separator: str, example: str) -> Callable:
         try:
             return tuple(int(part) for part in value.lower().split(separator))
         except ValueError:
-            raise click.BadParameter(f"expected integers separated by {separator!r}, such as "
-                                     f"{example}. Received: {value!r}") from None
+            raise click.BadParameter(
+                f"expected integers separated by {separator!r}, such as "
+                f"{example}. Received: {value!r}"
+            ) from None
+
     return parse
 
 
@@ -77,41 +83,92 @@ def training_options(config_class: type[RunConfig]) -> Callable:
     defaults = {f.name: default_of(config_class, f.name) for f in dataclasses.fields(config_class)}
     task = config_class.task
     options = [
-        click.option("--dataset", default=defaults["dataset"],
-                     help=f"What to train on: {registry.accepted_summary(task)}. "
-                          "`tfapps datasets` lists them."),
-        click.option("--epochs", type=int, default=defaults["epochs"],
-                     help="Maximum number of epochs (early stopping may end sooner)."),
-        click.option("--batch-size", type=int, default=defaults["batch_size"],
-                     help="Examples per training step (per replica)."),
-        click.option("--learning-rate", type=float, default=defaults["learning_rate"],
-                     help="Adam learning rate."),
-        click.option("--validation-split", type=float, default=defaults["validation_split"],
-                     help="Fraction of train held out for validation when the dataset has no "
-                          "validation split, in (0, 1)."),
-        click.option("--patience", type=int, default=defaults["patience"],
-                     help="Epochs without val_loss improvement before early stopping (the best "
-                          "weights are restored)."),
-        click.option("--seed", type=int, default=defaults["seed"],
-                     help="Seed for Python, NumPy and TensorFlow: same seed, same machine, "
-                          "same metrics."),
-        click.option("--output-dir", default=defaults["output_dir"],
-                     help="Where run directories and summary.csv are written."),
-        click.option("--data-dir", default=defaults["data_dir"],
-                     help="TFDS data directory (default: TFDS's own, ~/tensorflow_datasets)."),
-        click.option("--max-examples", type=int, default=defaults["max_examples"],
-                     help="Use at most this many training examples (validation and test shrink "
-                          "in proportion) for quick runs. Default: all."),
-        click.option("--precision", type=click.Choice(PRECISIONS), default=defaults["precision"],
-                     help="Keras dtype policy; auto = mixed_float16 on GPUs that support it, "
-                          "float32 otherwise."),
-        click.option("--device", type=click.Choice(DEVICES), default=defaults["device"],
-                     help="auto = all GPUs when present (MirroredStrategy over several), else "
-                          "the CPU."),
-        click.option("--quiet", is_flag=True, default=defaults["quiet"],
-                     help="No progress bars; print only the result."),
-        click.option("--debug", is_flag=True, default=defaults["debug"],
-                     help="Show Python tracebacks and TensorFlow's logs."),
+        click.option(
+            "--dataset",
+            default=defaults["dataset"],
+            help=f"What to train on: {registry.accepted_summary(task)}. "
+            "`tfapps datasets` lists them.",
+        ),
+        click.option(
+            "--epochs",
+            type=int,
+            default=defaults["epochs"],
+            help="Maximum number of epochs (early stopping may end sooner).",
+        ),
+        click.option(
+            "--batch-size",
+            type=int,
+            default=defaults["batch_size"],
+            help="Examples per training step (per replica).",
+        ),
+        click.option(
+            "--learning-rate",
+            type=float,
+            default=defaults["learning_rate"],
+            help="Adam learning rate.",
+        ),
+        click.option(
+            "--validation-split",
+            type=float,
+            default=defaults["validation_split"],
+            help="Fraction of train held out for validation when the dataset has no "
+            "validation split, in (0, 1).",
+        ),
+        click.option(
+            "--patience",
+            type=int,
+            default=defaults["patience"],
+            help="Epochs without val_loss improvement before early stopping (the best "
+            "weights are restored).",
+        ),
+        click.option(
+            "--seed",
+            type=int,
+            default=defaults["seed"],
+            help="Seed for Python, NumPy and TensorFlow: same seed, same machine, same metrics.",
+        ),
+        click.option(
+            "--output-dir",
+            default=defaults["output_dir"],
+            help="Where run directories and summary.csv are written.",
+        ),
+        click.option(
+            "--data-dir",
+            default=defaults["data_dir"],
+            help="TFDS data directory. Default: TFDS's own (~/tensorflow_datasets).",
+        ),
+        click.option(
+            "--max-examples",
+            type=int,
+            default=defaults["max_examples"],
+            help="Use at most this many training examples (validation and test shrink "
+            "in proportion) for quick runs. Default: all.",
+        ),
+        click.option(
+            "--precision",
+            type=click.Choice(PRECISIONS),
+            default=defaults["precision"],
+            help="Keras dtype policy; auto = mixed_float16 on GPUs that support it, "
+            "float32 otherwise.",
+        ),
+        click.option(
+            "--device",
+            type=click.Choice(DEVICES),
+            default=defaults["device"],
+            help="auto = all GPUs when present (MirroredStrategy over several), else the CPU.",
+        ),
+        click.option(
+            "--quiet",
+            is_flag=True,
+            default=defaults["quiet"],
+            help="No progress bars; print only the result.",
+        ),
+        click.option(
+            "--debug",
+            is_flag=True,
+            default=defaults["debug"],
+            help="Show Python tracebacks and TensorFlow's logs.",
+        ),
     ]
 
     def decorate(command: Callable) -> Callable:
@@ -136,14 +193,25 @@ def run_training(config_class: type[RunConfig], options: dict) -> None:
 
 @main.command("image-classify")
 @training_options(ImageConfig)
-@click.option("--filters", default=",".join(map(str, default_of(ImageConfig, "filters"))),
-              callback=_parse_ints(",", "32,64"),
-              help="Conv2D filters per block, comma-separated; one Conv2D → MaxPooling2D block "
-                   "per number.")
-@click.option("--dropout", type=float, default=default_of(ImageConfig, "dropout"), help="Dropout rate before the softmax layer.")
-@click.option("--image-size", default=None, callback=_parse_ints("x", "28x28"),
-              help="HEIGHTxWIDTH every image is resized to. Default: the dataset's own size "
-                   "(for a folder, its most common size).")
+@click.option(
+    "--filters",
+    default=",".join(map(str, default_of(ImageConfig, "filters"))),
+    callback=_parse_ints(",", "32,64"),
+    help="Conv2D filters per block, comma-separated; one Conv2D → MaxPooling2D block per number.",
+)
+@click.option(
+    "--dropout",
+    type=float,
+    default=default_of(ImageConfig, "dropout"),
+    help="Dropout rate before the softmax layer.",
+)
+@click.option(
+    "--image-size",
+    default=None,
+    callback=_parse_ints("x", "28x28"),
+    help="HEIGHTxWIDTH every image is resized to. Default: the dataset's own size "
+    "(for a folder, its most common size).",
+)
 def image_classify(**options) -> None:
     """Train a convnet image classifier: Rescaling → [Conv2D → MaxPooling2D]×k → Flatten →
     Dropout → Dense(softmax).
@@ -161,8 +229,12 @@ def image_classify(**options) -> None:
 
 
 @main.command("datasets")
-@click.option("--task", type=click.Choice(sorted(registry.LOCAL_FORMATS)), default=None,
-              help="Only this task's datasets. Default: every task.")
+@click.option(
+    "--task",
+    type=click.Choice(sorted(registry.LOCAL_FORMATS)),
+    default=None,
+    help="Only this task's datasets. Default: every task.",
+)
 def datasets(task: str | None) -> None:
     """List what each task's --dataset accepts: embedded datasets, TFDS catalog names that fit,
     and local formats."""
@@ -170,8 +242,10 @@ def datasets(task: str | None) -> None:
         click.echo(f"{name}")
         click.echo("  embedded (offline, prepared through TFDS on first use):")
         for dataset in registry.embedded_for(name).values():
-            click.echo(f"    {dataset.name:<16} {dataset.examples:>6} examples  "
-                       f"{dataset.description}; from {dataset.origin}")
+            click.echo(
+                f"    {dataset.name:<16} {dataset.examples:>6} examples  "
+                f"{dataset.description}; from {dataset.origin}"
+            )
         click.echo("  TFDS catalog (downloaded on first use into --data-dir):")
         click.echo(f"    {', '.join(registry.CATALOG.get(name, ()))}")
         click.echo(f"  local: {registry.LOCAL_FORMATS[name]}")
@@ -201,8 +275,13 @@ def train_all(**options) -> None:
             rows.append((config_class.task, "FAILED", error.format_message()))
             continue
         headline = result.headline
-        rows.append((config_class.task, f"{headline['metric']}={headline['value']:.4f}",
-                     str(result.run_dir)))
+        rows.append(
+            (
+                config_class.task,
+                f"{headline['metric']}={headline['value']:.4f}",
+                str(result.run_dir),
+            )
+        )
     click.echo("\nSummary:")
     for task, outcome, where in rows:
         click.echo(f"  {task:<16} {outcome:<18} {where}")

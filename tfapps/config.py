@@ -18,7 +18,8 @@ DEVICES = ("auto", "cpu", "gpu")
 
 def _invalid(option: str, expected: str, received: Any) -> InvalidInput:
     """Builds the one-line error for a bad option value, Keras style."""
-    return InvalidInput(f"Invalid value for --{option}: expected {expected}. Received: {received!r}")
+    message = f"Invalid value for --{option}: expected {expected}. Received: {received!r}"
+    return InvalidInput(message)
 
 
 @dataclass
@@ -75,8 +76,9 @@ class RunConfig:
         if not _is_finite_number(self.learning_rate) or self.learning_rate <= 0:
             raise _invalid("learning-rate", "a number > 0", self.learning_rate)
         if not _is_finite_number(self.validation_split) or not 0 < self.validation_split < 1:
-            raise _invalid("validation-split", "a fraction strictly between 0 and 1",
-                           self.validation_split)
+            raise _invalid(
+                "validation-split", "a fraction strictly between 0 and 1", self.validation_split
+            )
         if self.max_examples is not None:
             _check_int(self.max_examples, "max-examples", minimum=10)
         if self.precision not in PRECISIONS:
@@ -125,16 +127,21 @@ class ImageConfig(RunConfig):
         super().validate()
         self.filters = tuple(self.filters)
         if not self.filters or not all(_is_int(f) and f >= 1 for f in self.filters):
-            raise _invalid("filters", "comma-separated integers >= 1, such as 32,64",
-                           ",".join(map(str, self.filters)))
+            raise _invalid(
+                "filters",
+                "comma-separated integers >= 1, such as 32,64",
+                ",".join(map(str, self.filters)),
+            )
         if not _is_finite_number(self.dropout) or not 0 <= self.dropout < 1:
             raise _invalid("dropout", "a rate in [0, 1)", self.dropout)
         if self.image_size is not None:
             self.image_size = tuple(self.image_size)
-            if len(self.image_size) != 2 or not all(_is_int(s) and s >= 1
-                                                    for s in self.image_size):
-                raise _invalid("image-size", "HEIGHTxWIDTH with both >= 1, such as 28x28",
-                               "x".join(map(str, self.image_size)))
+            if len(self.image_size) != 2 or not all(_is_int(s) and s >= 1 for s in self.image_size):
+                raise _invalid(
+                    "image-size",
+                    "HEIGHTxWIDTH with both >= 1, such as 28x28",
+                    "x".join(map(str, self.image_size)),
+                )
 
 
 CONFIG_CLASSES: dict[str, type[RunConfig]] = {ImageConfig.task: ImageConfig}

@@ -43,6 +43,7 @@ def build_image_classifier(
             x = layers.MaxPooling2D(2, name=f"pool{block}")(x)
     x = layers.Flatten(name="flatten")(x)
     x = layers.Dropout(dropout, name="dropout")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", dtype="float32",
-                           name="predictions")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="predictions")(
+        x
+    )
     return keras.Model(inputs, outputs, name="image_classifier")

@@ -16,8 +16,7 @@ from sklearn import metrics as skm
 HEADLINE_SPLIT = "test"
 
 
-def classification_metrics(split: str, labels: np.ndarray, probabilities: np.ndarray
-                           ) -> list[dict]:
+def classification_metrics(split: str, labels: np.ndarray, probabilities: np.ndarray) -> list[dict]:
     """Returns `(split, metric, value)` rows: loss (cross-entropy), accuracy and f1_macro.
 
     Args:
@@ -30,11 +29,13 @@ def classification_metrics(split: str, labels: np.ndarray, probabilities: np.nda
     values = {
         "loss": skm.log_loss(labels, probabilities, labels=classes),
         "accuracy": skm.accuracy_score(labels, predicted),
-        "f1_macro": skm.f1_score(labels, predicted, labels=classes, average="macro",
-                                 zero_division=0),
+        "f1_macro": skm.f1_score(
+            labels, predicted, labels=classes, average="macro", zero_division=0
+        ),
     }
-    return [{"split": split, "metric": name, "value": float(value)}
-            for name, value in values.items()]
+    return [
+        {"split": split, "metric": name, "value": float(value)} for name, value in values.items()
+    ]
 
 
 def write_classification_report(
@@ -52,28 +53,46 @@ def write_classification_report(
     Returns:
         The metrics table.
     """
-    metrics = pd.DataFrame([row for split, (labels, probabilities) in results.items()
-                            for row in classification_metrics(split, labels, probabilities)])
+    metrics = pd.DataFrame(
+        [
+            row
+            for split, (labels, probabilities) in results.items()
+            for row in classification_metrics(split, labels, probabilities)
+        ]
+    )
     metrics.to_csv(run_dir / "metrics.csv", index=False)
 
     labels, probabilities = results[HEADLINE_SPLIT]
     predicted = probabilities.argmax(axis=1)
     classes = np.arange(len(class_names))
-    confusion = pd.DataFrame(skm.confusion_matrix(labels, predicted, labels=classes),
-                             index=pd.Index(class_names, name="true"), columns=class_names)
+    confusion = pd.DataFrame(
+        skm.confusion_matrix(labels, predicted, labels=classes),
+        index=pd.Index(class_names, name="true"),
+        columns=class_names,
+    )
     confusion.to_csv(run_dir / "confusion_matrix.csv")
     precision, recall, f1, support = skm.precision_recall_fscore_support(
-        labels, predicted, labels=classes, zero_division=0)
-    pd.DataFrame({"class": class_names, "precision": precision, "recall": recall, "f1": f1,
-                  "support": support}).to_csv(run_dir / "per_class.csv", index=False)
+        labels, predicted, labels=classes, zero_division=0
+    )
+    pd.DataFrame(
+        {
+            "class": class_names,
+            "precision": precision,
+            "recall": recall,
+            "f1": f1,
+            "support": support,
+        }
+    ).to_csv(run_dir / "per_class.csv", index=False)
     names = np.asarray(class_names, dtype=object)
-    pd.DataFrame({
-        "index": np.arange(len(labels)),
-        "target": names[labels],
-        "prediction": names[predicted],
-        "probability": probabilities[np.arange(len(labels)), predicted],
-        "correct": labels == predicted,
-    }).to_csv(run_dir / "predictions.csv", index=False)
+    pd.DataFrame(
+        {
+            "index": np.arange(len(labels)),
+            "target": names[labels],
+            "prediction": names[predicted],
+            "probability": probabilities[np.arange(len(labels)), predicted],
+            "correct": labels == predicted,
+        }
+    ).to_csv(run_dir / "predictions.csv", index=False)
 
     plots = run_dir / "plots"
     plots.mkdir(exist_ok=True)
@@ -95,7 +114,7 @@ def plot_learning_curves(history: pd.DataFrame, path: Path) -> None:
     names.sort(key=lambda name: name != "loss")
     epochs = history["epoch"] + 1
     figure, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 3.6), squeeze=False)
-    for axis, name in zip(axes[0], names):
+    for axis, name in zip(axes[0], names, strict=True):
         axis.plot(epochs, history[name], marker="o", label="train")
         axis.plot(epochs, history[f"val_{name}"], marker="o", label="validation")
         axis.set(title=name, xlabel="epoch")
@@ -112,8 +131,12 @@ def plot_confusion_matrix(confusion: pd.DataFrame, path: Path) -> None:
     size = max(4.0, 0.5 * len(confusion) + 2)
     figure, axis = plt.subplots(figsize=(size + 1, size))
     skm.ConfusionMatrixDisplay(confusion.to_numpy(), display_labels=list(confusion.columns)).plot(
-        ax=axis, colorbar=True, cmap="Blues", values_format="d",
-        xticks_rotation=45 if len(confusion) > 6 else "horizontal")
+        ax=axis,
+        colorbar=True,
+        cmap="Blues",
+        values_format="d",
+        xticks_rotation=45 if len(confusion) > 6 else "horizontal",
+    )
     axis.set_title("Confusion matrix (test)")
     figure.tight_layout()
     figure.savefig(path, dpi=100)

@@ -24,8 +24,18 @@ from tfapps.errors import InvalidInput
 RUN_JSON = "run.json"
 SUMMARY_CSV = "summary.csv"
 INCOMPLETE_SUFFIX = ".incomplete"
-SUMMARY_COLUMNS = ["task", "dataset", "run_id", "split", "metric", "value", "epochs",
-                   "seconds", "finished_at", "path"]
+SUMMARY_COLUMNS = [
+    "task",
+    "dataset",
+    "run_id",
+    "split",
+    "metric",
+    "value",
+    "epochs",
+    "seconds",
+    "finished_at",
+    "path",
+]
 
 
 @dataclass
@@ -62,8 +72,10 @@ def ensure_writable(output_dir: str | Path) -> Path:
             pass
     except OSError as error:
         reason = error.strerror or type(error).__name__
-        raise InvalidInput(f"Cannot write to --output-dir {str(output_dir)!r}: {reason}. "
-                           "Pass a directory you can create and write.") from None
+        raise InvalidInput(
+            f"Cannot write to --output-dir {str(output_dir)!r}: {reason}. "
+            "Pass a directory you can create and write."
+        ) from None
     return path
 
 
@@ -115,16 +127,20 @@ def read_run(run_dir: Path) -> dict[str, Any]:
     try:
         return json.loads(path.read_text())
     except FileNotFoundError:
-        raise InvalidInput(f"{run_dir} is not a tfapps run directory: it has no {RUN_JSON}."
-                           ) from None
+        raise InvalidInput(
+            f"{run_dir} is not a tfapps run directory: it has no {RUN_JSON}."
+        ) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise InvalidInput(f"Cannot parse {path}: {error}.") from None
 
 
 def finished_runs(output_dir: Path) -> list[Path]:
     """Lists finished run directories (`<task>/<dataset>/<run-id>/run.json`), oldest first."""
-    runs = [p.parent for p in Path(output_dir).glob(f"*/*/*/{RUN_JSON}")
-            if not p.parent.name.endswith(INCOMPLETE_SUFFIX)]
+    runs = [
+        p.parent
+        for p in Path(output_dir).glob(f"*/*/*/{RUN_JSON}")
+        if not p.parent.name.endswith(INCOMPLETE_SUFFIX)
+    ]
     return sorted(runs, key=lambda p: (p.name, str(p)))
 
 

@@ -39,8 +39,12 @@ class Runtime:
 
     def describe(self) -> dict[str, Any]:
         """Returns the JSON-ready facts recorded in run.json."""
-        return {"device": self.device, "precision": self.precision,
-                "strategy": type(self.strategy).__name__, "replicas": self.replicas}
+        return {
+            "device": self.device,
+            "precision": self.precision,
+            "strategy": type(self.strategy).__name__,
+            "replicas": self.replicas,
+        }
 
 
 @contextlib.contextmanager
@@ -89,8 +93,10 @@ def set_up(config: RunConfig) -> Runtime:
 
     gpus = tf.config.list_physical_devices("GPU")
     if config.device == "gpu" and not gpus:
-        raise InvalidInput("Invalid value for --device: 'gpu' was requested but TensorFlow sees "
-                           "no GPU on this machine. Use --device auto or cpu.")
+        raise InvalidInput(
+            "Invalid value for --device: 'gpu' was requested but TensorFlow sees "
+            "no GPU on this machine. Use --device auto or cpu."
+        )
     if config.device == "cpu" and gpus:
         tf.config.set_visible_devices([], "GPU")
         gpus = []
@@ -102,14 +108,15 @@ def set_up(config: RunConfig) -> Runtime:
     keras.utils.set_random_seed(config.seed)
     tf.config.experimental.enable_op_determinism()
 
-    if len(gpus) > 1:
-        strategy = tf.distribute.MirroredStrategy()
-    else:
-        strategy = tf.distribute.get_strategy()
+    strategy = tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
     names = {tf.config.experimental.get_device_details(g).get("device_name", "GPU") for g in gpus}
     device = f"GPU x{len(gpus)} ({', '.join(sorted(names))})" if gpus else "CPU"
-    return Runtime(device=device, precision=precision, strategy=strategy,
-                   replicas=strategy.num_replicas_in_sync)
+    return Runtime(
+        device=device,
+        precision=precision,
+        strategy=strategy,
+        replicas=strategy.num_replicas_in_sync,
+    )
 
 
 def _choose_precision(requested: str, gpus: list) -> str:
@@ -119,8 +126,9 @@ def _choose_precision(requested: str, gpus: list) -> str:
         return "float32"
     import tensorflow as tf
 
-    capabilities = [tf.config.experimental.get_device_details(g).get("compute_capability", (0, 0))
-                    for g in gpus]
+    capabilities = [
+        tf.config.experimental.get_device_details(g).get("compute_capability", (0, 0)) for g in gpus
+    ]
     if all(c >= MIXED_FLOAT16_MIN_COMPUTE_CAPABILITY for c in capabilities):
         return "mixed_float16"
     return "float32"

@@ -36,10 +36,17 @@ class Task:
 
 
 def _build_image_classifier(config: ImageConfig, splits: Splits) -> keras.Model:
-    model = models.build_image_classifier(splits.info.input_shape, len(splits.info.class_names),
-                                          filters=config.filters, dropout=config.dropout)
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model = models.build_image_classifier(
+        splits.info.input_shape,
+        len(splits.info.class_names),
+        filters=config.filters,
+        dropout=config.dropout,
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(config.learning_rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     return model
 
 
@@ -50,13 +57,15 @@ def predict_split(model: keras.Model, batches: tf.data.Dataset) -> tuple[np.ndar
     return labels, outputs
 
 
-def _report_classifier(model: keras.Model, batches: dict[str, tf.data.Dataset], splits: Splits,
-                       run_dir: Path) -> pd.DataFrame:
+def _report_classifier(
+    model: keras.Model, batches: dict[str, tf.data.Dataset], splits: Splits, run_dir: Path
+) -> pd.DataFrame:
     results = {split: predict_split(model, data) for split, data in batches.items()}
     return reports.write_classification_report(run_dir, results, splits.info.class_names)
 
 
 TASKS: dict[str, Task] = {
-    ImageConfig.task: Task(build=_build_image_classifier, report=_report_classifier,
-                           headline_metric="accuracy"),
+    ImageConfig.task: Task(
+        build=_build_image_classifier, report=_report_classifier, headline_metric="accuracy"
+    ),
 }

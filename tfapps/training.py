@@ -1,4 +1,4 @@
-"""Input pipelines, callbacks and `model.fit`: everything between a built model and a trained one."""
+"""Input pipelines, callbacks and `model.fit`: from a built model to a trained one."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from tfapps.config import RunConfig
 SHUFFLE_BUFFER = 10_000
 
 
-def batched(dataset: tf.data.Dataset, batch_size: int, shuffle_seed: int | None = None
-            ) -> tf.data.Dataset:
+def batched(
+    dataset: tf.data.Dataset, batch_size: int, shuffle_seed: int | None = None
+) -> tf.data.Dataset:
     """Caches, optionally shuffles, batches and prefetches an unbatched dataset.
 
     Args:
@@ -39,13 +40,19 @@ class EpochStats(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
-            logs["learning_rate"] = float(keras.ops.convert_to_numpy(
-                self.model.optimizer.learning_rate))
+            logs["learning_rate"] = float(
+                keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)
+            )
             logs["seconds"] = round(time.perf_counter() - self._started, 3)
 
 
-def fit(model: keras.Model, train: tf.data.Dataset, validation: tf.data.Dataset,
-        config: RunConfig, run_dir: Path) -> keras.callbacks.History:
+def fit(
+    model: keras.Model,
+    train: tf.data.Dataset,
+    validation: tf.data.Dataset,
+    config: RunConfig,
+    run_dir: Path,
+) -> keras.callbacks.History:
     """Trains `model` with early stopping, writing history.csv and TensorBoard logs as it goes.
 
     Args:
@@ -58,10 +65,16 @@ def fit(model: keras.Model, train: tf.data.Dataset, validation: tf.data.Dataset,
     callbacks = [
         EpochStats(),
         keras.callbacks.CSVLogger(str(run_dir / "history.csv")),
-        keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience,
-                                      restore_best_weights=True),
+        keras.callbacks.EarlyStopping(
+            monitor="val_loss", patience=config.patience, restore_best_weights=True
+        ),
         keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard")),
     ]
-    return model.fit(train, validation_data=validation, epochs=config.epochs,
-                     callbacks=callbacks, shuffle=False,
-                     verbose=0 if config.quiet else "auto")
+    return model.fit(
+        train,
+        validation_data=validation,
+        epochs=config.epochs,
+        callbacks=callbacks,
+        shuffle=False,
+        verbose=0 if config.quiet else "auto",
+    )

@@ -24,10 +24,12 @@ class Digits(tfds.core.GeneratorBasedBuilder, skip_registration=True):
     def _info(self) -> tfds.core.DatasetInfo:
         return self.dataset_info_from_configs(
             description=__doc__,
-            features=tfds.features.FeaturesDict({
-                "image": tfds.features.Image(shape=(8, 8, 1)),
-                "label": tfds.features.ClassLabel(names=CLASS_NAMES),
-            }),
+            features=tfds.features.FeaturesDict(
+                {
+                    "image": tfds.features.Image(shape=(8, 8, 1)),
+                    "label": tfds.features.ClassLabel(names=CLASS_NAMES),
+                }
+            ),
             supervised_keys=("image", "label"),
             homepage="https://scikit-learn.org/stable/datasets/toy_dataset.html",
         )

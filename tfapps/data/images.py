@@ -38,8 +38,10 @@ def from_tfds(builder: tfds.core.DatasetBuilder, source: str, config: ImageConfi
     if config.image_size is not None:
         shape[:2] = config.image_size
     if None in shape[:2]:
-        raise InvalidInput(f"Images of {config.dataset!r} vary in size; pass --image-size "
-                           "HEIGHTxWIDTH (for example 128x128).")
+        raise InvalidInput(
+            f"Images of {config.dataset!r} vary in size; pass --image-size "
+            "HEIGHTxWIDTH (for example 128x128)."
+        )
     train, validation, test = read_supervised_splits(builder, config.validation_split)
     if tuple(shape) != tuple(image_feature.shape):
         train, validation, test = (_resized(ds, shape[:2]) for ds in (train, validation, test))
@@ -48,8 +50,11 @@ def from_tfds(builder: tfds.core.DatasetBuilder, source: str, config: ImageConfi
         source=source,
         class_names=list(label_feature.names),
         input_shape=shape,
-        details={"tfds_name": builder.name, "tfds_version": str(builder.version),
-                 "homepage": builder.info.homepage},
+        details={
+            "tfds_name": builder.name,
+            "tfds_version": str(builder.version),
+            "homepage": builder.info.homepage,
+        },
     )
     return Splits(train, validation, test, info)
 
@@ -58,14 +63,19 @@ def _supervised_features(builder, name: str):
     keys = builder.info.supervised_keys
     features = builder.info.features
     if not keys or len(keys) != 2:
-        raise InvalidInput(f"TFDS dataset {name!r} has no (image, label) supervised keys; "
-                           "image-classify needs an image classification dataset.")
+        raise InvalidInput(
+            f"TFDS dataset {name!r} has no (image, label) supervised keys; "
+            "image-classify needs an image classification dataset."
+        )
     image, label = (features[key] for key in keys)
     if not isinstance(image, tfds.features.Image) or not isinstance(
-            label, tfds.features.ClassLabel):
-        raise InvalidInput(f"TFDS dataset {name!r} maps {keys[0]!r} to {type(image).__name__} and "
-                           f"{keys[1]!r} to {type(label).__name__}; image-classify needs "
-                           "an Image and a ClassLabel.")
+        label, tfds.features.ClassLabel
+    ):
+        raise InvalidInput(
+            f"TFDS dataset {name!r} maps {keys[0]!r} to {type(image).__name__} and "
+            f"{keys[1]!r} to {type(label).__name__}; image-classify needs "
+            "an Image and a ClassLabel."
+        )
     return image, label
 
 
@@ -105,8 +115,13 @@ def from_folder(root: Path, config: ImageConfig) -> Splits:
     def subset(index):
         return tf.data.Dataset.from_tensor_slices((images[index], labels[index]))
 
-    info = DatasetInfo(name=config.dataset, source="local", class_names=class_names,
-                       input_shape=list(images.shape[1:]), details=details)
+    info = DatasetInfo(
+        name=config.dataset,
+        source="local",
+        class_names=class_names,
+        input_shape=list(images.shape[1:]),
+        details=details,
+    )
     return Splits(subset(train_index), subset(val_index), subset(test_index), info)
 
 
@@ -114,21 +129,28 @@ def _scan(folder: Path, class_names: list[str] | None = None):
     """Lists `(path, label index)` for every image under `folder/<class>/`."""
     found = {
         sub.name: sorted(p for p in sub.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
-        for sub in sorted(folder.iterdir()) if sub.is_dir()
+        for sub in sorted(folder.iterdir())
+        if sub.is_dir()
     }
     found = {name: files for name, files in found.items() if files}
     if class_names is None:
         class_names = sorted(found)
         if not class_names:
-            raise InvalidInput(f"No images ({', '.join(IMAGE_SUFFIXES)}) found under {folder}; "
-                               "expected a folder root/<class>/*.png with one sub-folder a class.")
+            raise InvalidInput(
+                f"No images ({', '.join(IMAGE_SUFFIXES)}) found under {folder}; "
+                "expected a folder root/<class>/*.png with one sub-folder a class."
+            )
         if len(class_names) < 2:
-            raise InvalidInput(f"Found 1 class ({class_names[0]!r}) under {folder}; "
-                               "image-classify needs at least 2 class sub-folders.")
+            raise InvalidInput(
+                f"Found 1 class ({class_names[0]!r}) under {folder}; "
+                "image-classify needs at least 2 class sub-folders."
+            )
     unknown = sorted(set(found) - set(class_names))
     if unknown:
-        raise InvalidInput(f"Class folders {unknown} under {folder} do not appear in the "
-                           f"training classes {class_names}.")
+        raise InvalidInput(
+            f"Class folders {unknown} under {folder} do not appear in the "
+            f"training classes {class_names}."
+        )
     files = [(path, class_names.index(name)) for name, paths in found.items() for path in paths]
     return files, class_names
 
@@ -155,7 +177,10 @@ def _read_images(files, image_size):
         if image.size != (width, height):
             image = image.resize((width, height), Image.Resampling.BILINEAR)
         arrays.append(np.asarray(image, dtype=np.uint8).reshape(height, width, -1))
-    details = {"channels": 1 if grayscale else 3, "image_size": [height, width],
-               "resized": sum(n for size, n in sizes.items() if size != (height, width))}
+    details = {
+        "channels": 1 if grayscale else 3,
+        "image_size": [height, width],
+        "resized": sum(n for size, n in sizes.items() if size != (height, width)),
+    }
     labels = np.array([label for _, label in files], dtype=np.int64)
     return np.stack(arrays), labels, details

@@ -20,7 +20,8 @@ def load_splits(config: RunConfig) -> Splits:
     """Returns train/validation/test for `config.dataset`, capped by `config.max_examples`.
 
     The value is, in this order: an embedded dataset name, an existing local path, or a TFDS
-    catalog name (optionally `name/config`). Anything else raises `InvalidInput` listing what is accepted.
+    catalog name (optionally `name/config`). Anything else raises `InvalidInput` listing what
+    is accepted.
 
     Args:
         config: the run's options.
@@ -38,11 +39,14 @@ def load_splits(config: RunConfig) -> Splits:
     elif tfds_source.is_catalog_name(name):
         splits = from_tfds(tfds_source.catalog_builder(name, config.data_dir), "catalog", config)
     elif _looks_like_path(name):
-        raise InvalidInput(f"Dataset path does not exist: {name}. Expected "
-                           f"{registry.LOCAL_FORMATS[config.task]}.")
+        raise InvalidInput(
+            f"Dataset path does not exist: {name}. Expected {registry.LOCAL_FORMATS[config.task]}."
+        )
     else:
-        raise InvalidInput(f"Unknown dataset {name!r} for {config.task}. "
-                           f"Accepted: {registry.accepted_summary(config.task)}.")
+        raise InvalidInput(
+            f"Unknown dataset {name!r} for {config.task}. "
+            f"Accepted: {registry.accepted_summary(config.task)}."
+        )
     return finalize_splits(splits, config.max_examples)
 
 

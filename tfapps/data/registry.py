@@ -46,8 +46,17 @@ EMBEDDED: tuple[EmbeddedDataset, ...] = (
 # task. Any other catalog name is accepted too and checked once its metadata is read.
 CATALOG: dict[str, tuple[str, ...]] = {
     "image-classify": (
-        "mnist", "fashion_mnist", "kmnist", "emnist", "cifar10", "cifar100",
-        "svhn_cropped", "rock_paper_scissors", "horses_or_humans", "beans", "tf_flowers",
+        "mnist",
+        "fashion_mnist",
+        "kmnist",
+        "emnist",
+        "cifar10",
+        "cifar100",
+        "svhn_cropped",
+        "rock_paper_scissors",
+        "horses_or_humans",
+        "beans",
+        "tf_flowers",
     ),
 }
 
@@ -66,5 +75,7 @@ def accepted_summary(task: str) -> str:
     """One line listing what `--dataset` accepts for a task, for error messages."""
     embedded = ", ".join(embedded_for(task))
     catalog = ", ".join(CATALOG.get(task, ()))
-    return (f"an embedded dataset ({embedded}), a TFDS catalog name (e.g. {catalog}), "
-            f"or {LOCAL_FORMATS[task]}")
+    return (
+        f"an embedded dataset ({embedded}), a TFDS catalog name (e.g. {catalog}), "
+        f"or {LOCAL_FORMATS[task]}"
+    )

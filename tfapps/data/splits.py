@@ -73,7 +73,9 @@ def finalize_splits(splits: Splits, max_examples: int | None) -> Splits:
             sizes[name] = min(keep, sizes[name])
     for name, size in sizes.items():
         if size == 0:
-            raise InvalidInput(f"Dataset {splits.info.name!r} has no examples in its {name} split; "
-                               "it needs at least one example in train, validation and test.")
+            raise InvalidInput(
+                f"Dataset {splits.info.name!r} has no examples in its {name} split; "
+                "it needs at least one example in train, validation and test."
+            )
     splits.info.sizes = sizes
     return splits

@@ -50,15 +50,17 @@ def _prepare(builder: tfds.core.DatasetBuilder, name: str, data_dir: str | None)
     try:
         builder.download_and_prepare()
     except PermissionError as error:
-        raise InvalidInput(f"Cannot write the TFDS data dir for {name!r}: {error}. "
-                           "Pass a writable --data-dir.") from None
+        raise InvalidInput(
+            f"Cannot write the TFDS data dir for {name!r}: {error}. Pass a writable --data-dir."
+        ) from None
     except Exception as error:  # downloads fail in many library-specific ways
         where = data_dir or str(Path("~/tensorflow_datasets").expanduser())
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        raise RunFailed(f"Could not prepare TFDS dataset {name!r} in {where}: "
-                        f"{type(error).__name__}: {first_line}. Catalog datasets are downloaded "
-                        "on first use; without network use an embedded dataset or a local path."
-                        ) from None
+        raise RunFailed(
+            f"Could not prepare TFDS dataset {name!r} in {where}: "
+            f"{type(error).__name__}: {first_line}. Catalog datasets are downloaded "
+            "on first use; without network use an embedded dataset or a local path."
+        ) from None
 
 
 def read_supervised_splits(
@@ -77,8 +79,9 @@ def read_supervised_splits(
     # A builder that reports no split sizes (e.g. under tfds.testing.mock_data) has train/test.
     available = set(builder.info.splits) or {"train", "test"}
     if "train" not in available:
-        raise InvalidInput(f"TFDS dataset {builder.name!r} has no 'train' split; "
-                           f"it has {sorted(available)}.")
+        raise InvalidInput(
+            f"TFDS dataset {builder.name!r} has no 'train' split; it has {sorted(available)}."
+        )
     read = tfds.core.ReadInstruction
     if "test" in available:
         train_end, test = 100.0, read("test")
@@ -91,5 +94,7 @@ def read_supervised_splits(
         cut = train_end * (1 - validation_split)
         validation = read("train", from_=cut, to=train_end, unit="%")
         train = read("train", to=cut, unit="%")
-    return tuple(builder.as_dataset(split=split, as_supervised=True, shuffle_files=False)
-                 for split in (train, validation, test))
+    return tuple(
+        builder.as_dataset(split=split, as_supervised=True, shuffle_files=False)
+        for split in (train, validation, test)
+    )

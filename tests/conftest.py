@@ -1,0 +1,63 @@
+"""Shared fixtures: a TFDS data dir prepared once per session, CLI runners, generated images."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory) -> str:
+    """A TFDS data dir shared by the whole session, so embedded datasets are prepared once."""
+    return str(tmp_path_factory.mktemp("tfds"))
+
+
+@pytest.fixture
+def output_dir(tmp_path) -> Path:
+    return tmp_path / "saved_models"
+
+
+@pytest.fixture
+def run_cli():
+    """Runs `tfapps ARGS...` in-process and returns the Click result (stderr kept apart)."""
+    from tfapps.cli import main
+
+    def run(*args: str):
+        return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+    return run
+
+
+def write_png_folder(
+    root: Path, classes: dict[str, int], size=(12, 10), rgb_every: int = 0, seed: int = 0
+) -> Path:
+    """Writes `root/<class>/<i>.png` images whose brightness pattern depends on the class.
+
+    Args:
+        classes: class name to number of images.
+        size: (height, width) of most images; every 7th image is 2 pixels taller, to exercise
+            resizing to the most common size.
+        rgb_every: write every n-th image as RGB (0: all grayscale).
+    """
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    for index, (name, count) in enumerate(sorted(classes.items())):
+        folder = root / name
+        folder.mkdir(parents=True, exist_ok=True)
+        for i in range(count):
+            height = size[0] + (2 if i % 7 == 6 else 0)
+            pixels = rng.integers(0, 60, (height, size[1]), dtype=np.uint8)
+            pixels[:, index * 3 : (index * 3) + 3] = 255  # a bright column band per class
+            image = Image.fromarray(pixels, mode="L")
+            if rgb_every and i % rgb_every == 0:
+                image = image.convert("RGB")
+            image.save(folder / f"{i}.png")
+    return root

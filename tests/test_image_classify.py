@@ -1,0 +1,205 @@
+"""`tfapps image-classify` end to end on real data: the embedded digits, mocked mnist, a folder."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import write_png_folder
+
+from tfapps.api import train
+from tfapps.config import ImageConfig
+
+CONTRACT_FILES = [
+    "saved_model/saved_model.pb",
+    "model.keras",
+    "run.json",
+    "history.csv",
+    "metrics.csv",
+    "confusion_matrix.csv",
+    "per_class.csv",
+    "predictions.csv",
+    "plots/learning_curves.png",
+    "plots/confusion_matrix.png",
+]
+
+
+@pytest.fixture(scope="module")
+def runs_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("runs")
+
+
+@pytest.fixture(scope="module")
+def digits_run(data_dir, runs_dir):
+    """One real training run on the embedded digits, shared by the tests of this module."""
+    config = ImageConfig(
+        dataset="digits", epochs=10, data_dir=data_dir, output_dir=str(runs_dir), quiet=True
+    )
+    return train(config)
+
+
+def test_digits_reaches_90_percent_test_accuracy(digits_run):
+    metrics = pd.read_csv(digits_run.run_dir / "metrics.csv")
+    test = metrics[metrics["split"] == "test"].set_index("metric")["value"]
+    assert test["accuracy"] >= 0.90
+    assert test["f1_macro"] >= 0.88
+    assert digits_run.headline == {
+        "split": "test",
+        "metric": "accuracy",
+        "value": pytest.approx(test["accuracy"]),
+    }
+
+
+def test_run_directory_holds_the_contract(digits_run):
+    run_dir = digits_run.run_dir
+    assert [name for name in CONTRACT_FILES if not (run_dir / name).is_file()] == []
+    assert any((run_dir / "tensorboard").rglob("events.out.tfevents.*"))
+    record = json.loads((run_dir / "run.json").read_text())
+    assert record["status"] == "complete"
+    assert record["versions"]["tensorflow"] and record["versions"]["keras"].startswith("3.")
+    assert record["compute"]["device"] == "CPU"
+    sizes = record["dataset"]["sizes"]
+    assert sizes == {"train": 1294, "validation": 144, "test": 359}
+    assert record["dataset"]["class_names"] == [str(d) for d in range(10)]
+
+    history = pd.read_csv(run_dir / "history.csv")
+    assert list(history["epoch"]) == list(range(record["training"]["epochs_run"]))
+    assert {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "seconds"} <= set(
+        history.columns
+    )
+    metrics = pd.read_csv(run_dir / "metrics.csv")
+    assert set(zip(metrics["split"], metrics["metric"], strict=True)) == {
+        (split, metric)
+        for split in ("validation", "test")
+        for metric in ("loss", "accuracy", "f1_macro")
+    }
+    confusion = pd.read_csv(run_dir / "confusion_matrix.csv", index_col=0)
+    assert confusion.shape == (10, 10) and confusion.to_numpy().sum() == sizes["test"]
+    per_class = pd.read_csv(run_dir / "per_class.csv")
+    assert list(per_class.columns) == ["class", "precision", "recall", "f1", "support"]
+    assert per_class["support"].sum() == sizes["test"]
+    predictions = pd.read_csv(run_dir / "predictions.csv")
+    assert len(predictions) == sizes["test"]
+    accuracy = metrics.query("split == 'test' and metric == 'accuracy'")["value"].item()
+    assert predictions["correct"].mean() == pytest.approx(accuracy)
+
+
+def test_saved_model_serves_raw_uint8_like_the_in_memory_model(digits_run):
+    import keras
+    import tensorflow as tf
+    from sklearn.datasets import load_digits
+
+    pixels = np.round(load_digits().images[:64] * 255 / 16).astype(np.uint8)[..., None]
+    expected = digits_run.model.predict(pixels, verbose=0)
+
+    serving = tf.saved_model.load(str(digits_run.run_dir / "saved_model"))
+    signature = serving.signatures["serving_default"]
+    assert signature.structured_input_signature[1]["images"].dtype == tf.uint8
+    served = signature(images=tf.constant(pixels))["predictions"].numpy()
+    np.testing.assert_allclose(served, expected, rtol=1e-5, atol=1e-6)
+    assert (served.argmax(1) == expected.argmax(1)).all()
+
+    reloaded = keras.models.load_model(digits_run.run_dir / "model.keras", safe_mode=True)
+    np.testing.assert_allclose(reloaded.predict(pixels, verbose=0), expected, atol=1e-6)
+
+
+def test_second_run_gets_its_own_directory_and_summary_row(digits_run, data_dir, runs_dir):
+    first = digits_run.run_dir
+    fingerprint = hashlib.sha256((first / "run.json").read_bytes()).hexdigest()
+    second = train(
+        ImageConfig(
+            dataset="digits", epochs=1, data_dir=data_dir, output_dir=str(runs_dir), quiet=True
+        )
+    ).run_dir
+    assert second != first and second.parent == first.parent
+    assert hashlib.sha256((first / "run.json").read_bytes()).hexdigest() == fingerprint
+    summary = pd.read_csv(runs_dir / "summary.csv")
+    assert sorted(summary["run_id"]) == sorted([first.name, second.name])
+    assert set(summary["task"]) == {"image-classify"}
+    assert not list(first.parent.glob("*.incomplete"))
+
+
+def test_same_seed_gives_same_metrics(data_dir, tmp_path):
+    def metrics(name):
+        config = ImageConfig(
+            dataset="digits",
+            epochs=2,
+            max_examples=300,
+            seed=7,
+            data_dir=data_dir,
+            output_dir=str(tmp_path / name),
+            quiet=True,
+        )
+        return train(config).metrics
+
+    pd.testing.assert_frame_equal(metrics("a"), metrics("b"))
+
+
+def test_mnist_from_the_tfds_catalog_through_mock_data(run_cli, output_dir, tmp_path):
+    import tensorflow_datasets as tfds
+
+    with tfds.testing.mock_data(num_examples=40):
+        result = run_cli(
+            "image-classify",
+            "--dataset",
+            "mnist",
+            "--epochs",
+            1,
+            "--quiet",
+            "--data-dir",
+            tmp_path / "tfds",
+            "--output-dir",
+            output_dir,
+        )
+    assert result.exit_code == 0, result.output
+    run_dir = next((output_dir / "image-classify" / "mnist").iterdir())
+    record = json.loads((run_dir / "run.json").read_text())
+    assert record["dataset"]["source"] == "catalog"
+    assert record["dataset"]["input_shape"] == [28, 28, 1]
+    assert len(record["dataset"]["class_names"]) == 10
+    assert (run_dir / "saved_model" / "saved_model.pb").is_file()
+
+
+def test_folder_of_pngs_trains_end_to_end(run_cli, output_dir, tmp_path):
+    root = write_png_folder(
+        tmp_path / "my shapes", {"left": 30, "middle": 30, "right": 30}, rgb_every=5
+    )
+    result = run_cli(
+        "image-classify", "--dataset", root, "--epochs", 15, "--quiet", "--output-dir", output_dir
+    )
+    assert result.exit_code == 0, result.output
+    run_dir = next((output_dir / "image-classify" / "my-shapes").iterdir())
+    record = json.loads((run_dir / "run.json").read_text())
+    info = record["dataset"]
+    assert info["class_names"] == ["left", "middle", "right"]
+    assert info["input_shape"] == [12, 10, 3]  # RGB images present -> RGB; most common size
+    assert info["details"]["resized"] > 0
+    assert sum(info["sizes"].values()) == 90
+    assert record["headline"]["value"] >= 0.8  # the class bands are easy to see
+
+
+def test_folder_with_train_and_test_subfolders_keeps_the_given_test_split(
+    run_cli, output_dir, tmp_path
+):
+    write_png_folder(tmp_path / "data" / "train", {"a": 20, "b": 20})
+    write_png_folder(tmp_path / "data" / "test", {"a": 5, "b": 4}, seed=1)
+    result = run_cli(
+        "image-classify",
+        "--dataset",
+        tmp_path / "data",
+        "--epochs",
+        1,
+        "--quiet",
+        "--output-dir",
+        output_dir,
+        "--image-size",
+        "16x16",
+    )
+    assert result.exit_code == 0, result.output
+    run_dir = next((output_dir / "image-classify" / "data").iterdir())
+    info = json.loads((run_dir / "run.json").read_text())["dataset"]
+    assert info["sizes"]["test"] == 9
+    assert info["input_shape"] == [16, 16, 1]
