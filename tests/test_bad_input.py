@@ -103,3 +103,64 @@ def test_unexpected_failure_is_one_line_with_exit_status_1(run_cli, tmp_path, mo
     monkeypatch.setattr(tfapps.api, "train", explode)
     result = _image_classify(run_cli, tmp_path)
     _assert_one_clear_line(result, "RuntimeError: disk on fire", "--debug", exit_code=1)
+
+
+def _sentiment(run_cli, tmp_path, dataset, *args):
+    return run_cli(
+        "sentiment",
+        "--quiet",
+        "--epochs",
+        1,
+        "--dataset",
+        dataset,
+        "--output-dir",
+        tmp_path / "out",
+        *args,
+    )
+
+
+def test_sentiment_csv_without_the_text_column_names_the_columns(run_cli, tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text("review,label\ngood,pos\nbad,neg\n")
+    result = _sentiment(run_cli, tmp_path, path)
+    _assert_one_clear_line(result, "no column 'text'", "['review', 'label']", "--text-column")
+
+
+def test_sentiment_csv_with_nothing_usable_left(run_cli, tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text('text,label\n"",pos\n"  ",neg\nhello,\n')
+    result = _sentiment(run_cli, tmp_path, path)
+    _assert_one_clear_line(result, "no usable rows", "all 3 rows")
+
+
+def test_sentiment_single_label_class(run_cli, tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text("text,label\ngood,pos\nfine,pos\ngreat,pos\n")
+    result = _sentiment(run_cli, tmp_path, path)
+    _assert_one_clear_line(result, "single label class", "'pos'")
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        (b"", "is empty"),
+        (bytes(range(256)) * 8, "not a text file"),
+        ("text,label\ncaf\xe9 cr\xe8me,pos\n".encode("latin-1"), "not UTF-8"),
+    ],
+)
+def test_sentiment_unreadable_files_are_named(run_cli, tmp_path, content, fragment):
+    path = tmp_path / "weird.csv"
+    path.write_bytes(content)
+    result = _sentiment(run_cli, tmp_path, path)
+    _assert_one_clear_line(result, fragment, "weird.csv")
+
+
+@pytest.mark.parametrize("option", ["--sequence-length", "--max-tokens"])
+def test_sentiment_sizes_below_one(run_cli, tmp_path, option):
+    result = _sentiment(run_cli, tmp_path, "movie_reviews", option, "0")
+    _assert_one_clear_line(result, option, "Received: 0")
+
+
+def test_sentiment_unknown_dataset_lists_the_valid_ones(run_cli, tmp_path):
+    result = _sentiment(run_cli, tmp_path, "imdb_typo")
+    _assert_one_clear_line(result, "'imdb_typo'", "movie_reviews", "imdb_reviews", ".txt")

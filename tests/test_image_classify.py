@@ -74,7 +74,7 @@ def test_run_directory_holds_the_contract(digits_run):
     assert set(zip(metrics["split"], metrics["metric"], strict=True)) == {
         (split, metric)
         for split in ("validation", "test")
-        for metric in ("loss", "accuracy", "f1_macro")
+        for metric in ("loss", "accuracy", "precision_macro", "recall_macro", "f1_macro")
     }
     confusion = pd.read_csv(run_dir / "confusion_matrix.csv", index_col=0)
     assert confusion.shape == (10, 10) and confusion.to_numpy().sum() == sizes["test"]

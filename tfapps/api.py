@@ -13,6 +13,7 @@ works from a notebook:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import platform
 import time
 from dataclasses import dataclass, field
@@ -86,23 +87,25 @@ def train(config: RunConfig) -> RunResult:
     try:
         global_batch = config.batch_size * compute.replicas
         with compute.strategy.scope():
-            model = task.build(config, splits)
-        train_batches = training.batched(splits.train, global_batch, shuffle_seed=config.seed)
-        eval_batches = {
-            name: training.batched(getattr(splits, name), global_batch)
-            for name in ("validation", "test")
-        }
+            built = task.build(config, splits)
+        prepare = functools.partial(
+            training.batched, batch_size=global_batch, preprocess=built.preprocess
+        )
+        train_batches = prepare(splits.train, shuffle_seed=config.seed)
+        eval_batches = {"validation": prepare(splits.validation), "test": prepare(splits.test)}
 
         mark = time.perf_counter()
-        history = training.fit(model, train_batches, eval_batches["validation"], config, run.temp)
+        history = training.fit(
+            built.model, train_batches, eval_batches["validation"], config, run.temp
+        )
         timings["train_seconds"] = time.perf_counter() - mark
 
         mark = time.perf_counter()
-        metrics = task.report(model, eval_batches, splits, run.temp)
+        metrics = task.report(built, eval_batches, splits, run.temp)
         timings["evaluate_seconds"] = time.perf_counter() - mark
 
         mark = time.perf_counter()
-        export.export_model(model, run.temp)
+        export.export_model(built.serving_model, run.temp, built.assets)
         timings["export_seconds"] = time.perf_counter() - mark
     except BaseException as error:
         record.update(status="failed", error=f"{type(error).__name__}: {error}")
@@ -119,14 +122,16 @@ def train(config: RunConfig) -> RunResult:
             "best_epoch": int(min(range(len(val_losses)), key=val_losses.__getitem__)) + 1,
             "per_replica_batch_size": config.batch_size,
             "global_batch_size": global_batch,
-            "parameters": int(model.count_params()),
+            "parameters": int(built.serving_model.count_params()),
         },
         headline=reports.headline(metrics, task.headline_metric),
     )
     runs.write_json(run.temp / runs.RUN_JSON, record)
     final = runs.finalize(run)
     runs.rebuild_summary(output_dir)
-    return RunResult(run_dir=final, headline=record["headline"], metrics=metrics, model=model)
+    return RunResult(
+        run_dir=final, headline=record["headline"], metrics=metrics, model=built.serving_model
+    )
 
 
 def _versions() -> dict[str, str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import sys
 import traceback
 from collections.abc import Callable, Iterator
@@ -15,7 +16,7 @@ from collections.abc import Callable, Iterator
 import click
 
 from tfapps import __version__
-from tfapps.config import DEVICES, PRECISIONS, ImageConfig, RunConfig
+from tfapps.config import DEVICES, PRECISIONS, ImageConfig, RunConfig, TextConfig
 from tfapps.data import registry
 from tfapps.errors import RunFailed, TfappsError
 
@@ -35,6 +36,11 @@ def main() -> None:
     Every training command writes a run directory under --output-dir:
     saved_model/, model.keras, run.json, history.csv, metrics.csv, report tables and plots.
     """
+    warnings = logging.getLogger("tfapps")
+    if not warnings.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("Warning: %(message)s"))
+        warnings.addHandler(handler)
 
 
 @contextlib.contextmanager
@@ -228,6 +234,59 @@ def image_classify(**options) -> None:
     run_training(ImageConfig, options)
 
 
+@main.command("sentiment")
+@training_options(TextConfig)
+@click.option(
+    "--max-tokens",
+    type=int,
+    default=default_of(TextConfig, "max_tokens"),
+    help="Vocabulary size of the TextVectorization layer (adapted on the training split only).",
+)
+@click.option(
+    "--sequence-length",
+    type=int,
+    default=default_of(TextConfig, "sequence_length"),
+    help="Tokens kept per text; longer texts are cut, shorter ones padded.",
+)
+@click.option(
+    "--embedding-dim",
+    type=int,
+    default=default_of(TextConfig, "embedding_dim"),
+    help="Width of the Embedding layer.",
+)
+@click.option(
+    "--dropout",
+    type=float,
+    default=default_of(TextConfig, "dropout"),
+    help="Dropout rate after the embedding and before the classifier.",
+)
+@click.option(
+    "--text-column",
+    default=default_of(TextConfig, "text_column"),
+    help="CSV column holding the text (CSV datasets only).",
+)
+@click.option(
+    "--label-column",
+    default=default_of(TextConfig, "label_column"),
+    help="CSV column holding the label, strings or integers (CSV datasets only).",
+)
+def sentiment(**options) -> None:
+    """Train a Conv1D text classifier: TextVectorization → Embedding → Conv1D ×2 →
+    GlobalMaxPooling1D → Dense → Dense(sigmoid, or softmax for more than 2 labels).
+
+    The exported SavedModel takes raw strings [batch] and returns probabilities; the vocabulary
+    is inside it and also written as vocabulary.txt.
+
+    \b
+    Examples:
+      tfapps sentiment                                  # embedded IMDB reviews (25,000)
+      tfapps sentiment --dataset rotten_tomatoes        # embedded, 8,530 sentences
+      tfapps sentiment --dataset imdb_reviews           # TFDS catalog, downloaded on first use
+      tfapps sentiment --dataset reviews.csv --text-column review --label-column stars
+    """
+    run_training(TextConfig, options)
+
+
 @main.command("datasets")
 @click.option(
     "--task",
@@ -290,4 +349,4 @@ def train_all(**options) -> None:
         sys.exit(1)
 
 
-TRAIN_ALL: tuple[type[RunConfig], ...] = (ImageConfig,)
+TRAIN_ALL: tuple[type[RunConfig], ...] = (ImageConfig, TextConfig)

@@ -132,8 +132,7 @@ class ImageConfig(RunConfig):
                 "comma-separated integers >= 1, such as 32,64",
                 ",".join(map(str, self.filters)),
             )
-        if not _is_finite_number(self.dropout) or not 0 <= self.dropout < 1:
-            raise _invalid("dropout", "a rate in [0, 1)", self.dropout)
+        _check_rate(self.dropout)
         if self.image_size is not None:
             self.image_size = tuple(self.image_size)
             if len(self.image_size) != 2 or not all(_is_int(s) and s >= 1 for s in self.image_size):
@@ -144,7 +143,42 @@ class ImageConfig(RunConfig):
                 )
 
 
-CONFIG_CLASSES: dict[str, type[RunConfig]] = {ImageConfig.task: ImageConfig}
+@dataclass
+class TextConfig(RunConfig):
+    """Options of `tfapps sentiment`, on top of `RunConfig`.
+
+    Args:
+        max_tokens: vocabulary size of the TextVectorization layer. Defaults to 20000.
+        sequence_length: tokens kept per text (longer texts are cut, shorter padded).
+            Defaults to 500.
+        embedding_dim: width of the Embedding layer. Defaults to 128.
+        dropout: dropout rate after the embedding and before the classifier. Defaults to 0.5.
+        text_column: CSV column holding the text. Defaults to `"text"`.
+        label_column: CSV column holding the label. Defaults to `"label"`.
+    """
+
+    task: ClassVar[str] = "sentiment"
+
+    dataset: str = "movie_reviews"
+    epochs: int = 10
+    patience: int = 2
+    max_tokens: int = 20000
+    sequence_length: int = 500
+    embedding_dim: int = 128
+    dropout: float = 0.5
+    text_column: str = "text"
+    label_column: str = "label"
+
+    def validate(self) -> None:
+        """Raises `InvalidInput` naming the first option whose value cannot be used."""
+        super().validate()
+        _check_int(self.max_tokens, "max-tokens", minimum=1)
+        _check_int(self.sequence_length, "sequence-length", minimum=1)
+        _check_int(self.embedding_dim, "embedding-dim", minimum=1)
+        _check_rate(self.dropout)
+
+
+CONFIG_CLASSES: dict[str, type[RunConfig]] = {c.task: c for c in (ImageConfig, TextConfig)}
 
 
 def _is_int(value: Any) -> bool:
@@ -153,6 +187,11 @@ def _is_int(value: Any) -> bool:
 
 def _is_finite_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _check_rate(value: Any, option: str = "dropout") -> None:
+    if not _is_finite_number(value) or not 0 <= value < 1:
+        raise _invalid(option, "a rate in [0, 1)", value)
 
 
 def _check_int(value: Any, option: str, minimum: int) -> None:

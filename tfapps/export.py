@@ -23,12 +23,14 @@ def raw_input_signature(model: keras.Model) -> list:
     return [next(iter(specs.values()))] if len(specs) == 1 else [specs]
 
 
-def export_model(model: keras.Model, run_dir: Path) -> None:
-    """Writes `saved_model/` (signature `serving_default` → `{"predictions": ...}`) and model.keras.
+def export_model(model: keras.Model, run_dir: Path, assets: dict[str, str] | None = None) -> None:
+    """Writes `saved_model/` (signature `serving_default` → `{"predictions": ...}`), model.keras
+    and any assets (such as vocabulary.txt).
 
     Args:
         model: the trained model; its inputs take raw data (preprocessing is inside).
         run_dir: the (temporary) run directory.
+        assets: file name to text, written beside the model. Defaults to none.
     """
     archive = keras.export.ExportArchive()
     archive.track(model)
@@ -39,3 +41,5 @@ def export_model(model: keras.Model, run_dir: Path) -> None:
     )
     archive.write_out(str(run_dir / "saved_model"), verbose=False)
     model.save(run_dir / "model.keras")
+    for name, text in (assets or {}).items():
+        (run_dir / name).write_text(text, encoding="utf-8")

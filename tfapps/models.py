@@ -47,3 +47,72 @@ def build_image_classifier(
         x
     )
     return keras.Model(inputs, outputs, name="image_classifier")
+
+
+@keras.saving.register_keras_serializable(package="tfapps", name="standardize_text")
+def standardize_text(texts):
+    """Lower-cases, turns HTML line breaks (`<br />`) and punctuation into spaces."""
+    import tensorflow as tf
+
+    texts = tf.strings.lower(texts)
+    texts = tf.strings.regex_replace(texts, r"<br\s*/?>", " ")
+    return tf.strings.regex_replace(texts, r"[^\w\s]", " ")
+
+
+def build_text_vectorizer(max_tokens: int = 20000, sequence_length: int = 500):
+    """Returns an unadapted TextVectorization layer using `standardize_text`.
+
+    Args:
+        max_tokens: vocabulary size, padding and out-of-vocabulary tokens included.
+            Defaults to 20000.
+        sequence_length: tokens per text after padding or cutting. Defaults to 500.
+    """
+    return layers.TextVectorization(
+        max_tokens=max_tokens,
+        output_sequence_length=sequence_length,
+        standardize=standardize_text,
+        name="vectorizer",
+    )
+
+
+def build_text_classifier(
+    vocabulary_size: int,
+    sequence_length: int,
+    num_classes: int,
+    embedding_dim: int = 128,
+    dropout: float = 0.5,
+) -> keras.Model:
+    """Builds Embedding → Dropout → Conv1D(128, 7, strides 3) ×2 → GlobalMaxPooling1D →
+    Dense(128) → Dropout → Dense(1, sigmoid) or Dense(k, softmax), on token ids.
+
+    Args:
+        vocabulary_size: number of token ids the embedding accepts.
+        sequence_length: tokens per text.
+        num_classes: 2 gives a single sigmoid unit; more give a softmax.
+        embedding_dim: width of the embedding. Defaults to 128.
+        dropout: dropout rate after the embedding and before the classifier. Defaults to 0.5.
+    """
+    inputs = keras.Input(shape=(sequence_length,), dtype="int64", name="tokens")
+    x = layers.Embedding(vocabulary_size, embedding_dim, name="embedding")(inputs)
+    x = layers.Dropout(dropout, name="embedding_dropout")(x)
+    for block in (1, 2):
+        x = layers.Conv1D(
+            128, 7, strides=3, padding="same", activation="relu", name=f"conv{block}"
+        )(x)
+    x = layers.GlobalMaxPooling1D(name="global_max_pool")(x)
+    x = layers.Dense(128, activation="relu", name="dense")(x)
+    x = layers.Dropout(dropout, name="dropout")(x)
+    binary = num_classes == 2
+    outputs = layers.Dense(
+        1 if binary else num_classes,
+        activation="sigmoid" if binary else "softmax",
+        dtype="float32",
+        name="predictions",
+    )(x)
+    return keras.Model(inputs, outputs, name="text_classifier")
+
+
+def build_end_to_end(vectorizer, classifier: keras.Model, name: str) -> keras.Model:
+    """Chains a preprocessing layer and a trained model into one model that takes raw input."""
+    raw = keras.Input(shape=(), dtype="string", name="texts")
+    return keras.Model(raw, classifier(vectorizer(raw)), name=name)

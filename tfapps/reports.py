@@ -17,7 +17,10 @@ HEADLINE_SPLIT = "test"
 
 
 def classification_metrics(split: str, labels: np.ndarray, probabilities: np.ndarray) -> list[dict]:
-    """Returns `(split, metric, value)` rows: loss (cross-entropy), accuracy and f1_macro.
+    """Returns `(split, metric, value)` rows for a classifier.
+
+    Always loss (cross-entropy), accuracy, precision_macro, recall_macro and f1_macro; for two
+    classes also precision, recall and f1 of the second (positive) class, and roc_auc.
 
     Args:
         split: the split name recorded in each row.
@@ -29,10 +32,15 @@ def classification_metrics(split: str, labels: np.ndarray, probabilities: np.nda
     values = {
         "loss": skm.log_loss(labels, probabilities, labels=classes),
         "accuracy": skm.accuracy_score(labels, predicted),
-        "f1_macro": skm.f1_score(
-            labels, predicted, labels=classes, average="macro", zero_division=0
-        ),
     }
+    for average, suffix in [("macro", "_macro")] + ([("binary", "")] if len(classes) == 2 else []):
+        precision, recall, f1, _ = skm.precision_recall_fscore_support(
+            labels, predicted, labels=classes, average=average, zero_division=0
+        )
+        values.update({f"precision{suffix}": precision, f"recall{suffix}": recall})
+        values[f"f1{suffix}"] = f1
+    if len(classes) == 2 and len(np.unique(labels)) == 2:
+        values["roc_auc"] = skm.roc_auc_score(labels, probabilities[:, 1])
     return [
         {"split": split, "metric": name, "value": float(value)} for name, value in values.items()
     ]
@@ -42,6 +50,7 @@ def write_classification_report(
     run_dir: Path,
     results: Mapping[str, tuple[np.ndarray, np.ndarray]],
     class_names: list[str],
+    test_inputs: Mapping[str, list] | None = None,
 ) -> pd.DataFrame:
     """Writes metrics.csv, confusion_matrix.csv, per_class.csv, predictions.csv and plots.
 
@@ -49,6 +58,8 @@ def write_classification_report(
         run_dir: the (temporary) run directory; history.csv must already be there.
         results: per split (`"validation"`, `"test"`), `(labels, probabilities)`.
         class_names: names of the classes in label-index order.
+        test_inputs: columns describing each test example (e.g. a text preview), placed
+            after the index in predictions.csv. Defaults to none.
 
     Returns:
         The metrics table.
@@ -87,6 +98,7 @@ def write_classification_report(
     pd.DataFrame(
         {
             "index": np.arange(len(labels)),
+            **(test_inputs or {}),
             "target": names[labels],
             "prediction": names[predicted],
             "probability": probabilities[np.arange(len(labels)), predicted],

@@ -73,7 +73,7 @@ def import_tensorflow(debug: bool) -> None:
     """
     if debug:
         return
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     with muted_stderr():
         import tensorflow as tf
 

