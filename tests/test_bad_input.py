@@ -164,3 +164,50 @@ def test_sentiment_sizes_below_one(run_cli, tmp_path, option):
 def test_sentiment_unknown_dataset_lists_the_valid_ones(run_cli, tmp_path):
     result = _sentiment(run_cli, tmp_path, "imdb_typo")
     _assert_one_clear_line(result, "'imdb_typo'", "movie_reviews", "imdb_reviews", ".txt")
+
+
+def _regress(run_cli, tmp_path, csv_text, *args):
+    path = tmp_path / "table.csv"
+    path.write_text(csv_text, encoding="utf-8")
+    return run_cli(
+        "regress",
+        "--quiet",
+        "--epochs",
+        1,
+        "--dataset",
+        path,
+        "--output-dir",
+        tmp_path / "out",
+        *args,
+    )
+
+
+ROWS = "".join(f"{i},{i % 3},{i * 2.5}\n" for i in range(30))
+
+
+@pytest.mark.parametrize(
+    ("csv_text", "args", "fragments"),
+    [
+        ("a,b,y\n" + ROWS, (), ("--target is required", "['a', 'b', 'y']")),
+        ("a,b,y\n" + ROWS, ("--target", "price"), ("'price'", "['a', 'b', 'y']")),
+        ("a,b,y\n" + ROWS, ("--target", "y", "--drop", "nope"), ("'nope'",)),
+        (
+            "a,b,y\n" + ROWS.replace(",0.0\n", ",cheap\n"),
+            ("--target", "y"),
+            ("not numeric", "'cheap'"),
+        ),
+        ("a,b,y\n" + "".join(f"{i},{i},7\n" for i in range(30)), ("--target", "y"), ("constant",)),
+        ("a,b,y\n" + "".join(f"{i},{i},\n" for i in range(30)), ("--target", "y"), ("no values",)),
+        ("a,b,y\n", ("--target", "y"), ("no data rows",)),
+        (
+            "a,b,y\n" + "".join(f"{i},,{i}\n" for i in range(30)),
+            ("--target", "y"),
+            ("'b'", "empty"),
+        ),
+        ("a,b,y\n" + ROWS + "inf,1,3\n", ("--target", "y"), ("'a'", "infinity", "1 rows")),
+        ("a,b,y\n" + ROWS, ("--target", "y", "--hidden-units", "64,0"), ("--hidden-units",)),
+    ],
+)
+def test_regress_bad_tables(run_cli, tmp_path, csv_text, args, fragments):
+    result = _regress(run_cli, tmp_path, csv_text, *args)
+    _assert_one_clear_line(result, *fragments)

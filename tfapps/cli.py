@@ -16,7 +16,15 @@ from collections.abc import Callable, Iterator
 import click
 
 from tfapps import __version__
-from tfapps.config import DEVICES, PRECISIONS, ImageConfig, RunConfig, TextConfig
+from tfapps.config import (
+    DEVICES,
+    LOSSES,
+    PRECISIONS,
+    ImageConfig,
+    RegressConfig,
+    RunConfig,
+    TextConfig,
+)
 from tfapps.data import registry
 from tfapps.errors import RunFailed, TfappsError
 
@@ -37,10 +45,15 @@ def main() -> None:
     saved_model/, model.keras, run.json, history.csv, metrics.csv, report tables and plots.
     """
     warnings = logging.getLogger("tfapps")
-    if not warnings.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("Warning: %(message)s"))
-        warnings.addHandler(handler)
+    if not any(isinstance(h, WarningsToStderr) for h in warnings.handlers):
+        warnings.addHandler(WarningsToStderr())
+
+
+class WarningsToStderr(logging.Handler):
+    """Prints tfapps' log warnings as `Warning: ...` lines on the current stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(f"Warning: {record.getMessage()}", err=True)
 
 
 @contextlib.contextmanager
@@ -287,6 +300,60 @@ def sentiment(**options) -> None:
     run_training(TextConfig, options)
 
 
+def _split_names(ctx, param, values):
+    return tuple(name.strip() for value in values for name in value.split(",") if name.strip())
+
+
+@main.command("regress")
+@training_options(RegressConfig)
+@click.option(
+    "--target",
+    default=None,
+    help="Column to predict. Required for a CSV. Default: the dataset's own target "
+    "(auto_mpg: Miles_per_Gallon, diabetes: progression).",
+)
+@click.option(
+    "--categorical",
+    multiple=True,
+    callback=_split_names,
+    help="Column to one-hot encode although it holds numbers (repeat, or separate with "
+    "commas). String columns are categorical anyway. Default: none.",
+)
+@click.option(
+    "--drop",
+    multiple=True,
+    callback=_split_names,
+    help="Column to ignore, such as an ID (repeat, or separate with commas). Default: none.",
+)
+@click.option(
+    "--hidden-units",
+    default=",".join(map(str, default_of(RegressConfig, "hidden_units"))),
+    callback=_parse_ints(",", "64,64"),
+    help="Units of each hidden Dense(relu) layer, comma-separated.",
+)
+@click.option(
+    "--loss",
+    type=click.Choice(LOSSES),
+    default=default_of(RegressConfig, "loss"),
+    help="Training loss: mean absolute error, mean squared error or Huber.",
+)
+def regress(**options) -> None:
+    """Train a Dense regressor on a table: one named input per column → Normalization (numbers)
+    or StringLookup one-hot (categories) → Dense(relu) ×n → Dense(1).
+
+    The exported SavedModel takes a dict of named raw columns (float32 numbers, strings for
+    categorical columns) and returns the prediction.
+
+    \b
+    Examples:
+      tfapps regress                                   # embedded Auto MPG (406 cars)
+      tfapps regress --dataset diabetes                # embedded, 442 patients
+      tfapps regress --dataset wine_quality            # TFDS catalog (target: quality)
+      tfapps regress --dataset houses.csv --target price --drop id --categorical zipcode
+    """
+    run_training(RegressConfig, options)
+
+
 @main.command("datasets")
 @click.option(
     "--task",
@@ -349,4 +416,4 @@ def train_all(**options) -> None:
         sys.exit(1)
 
 
-TRAIN_ALL: tuple[type[RunConfig], ...] = (ImageConfig, TextConfig)
+TRAIN_ALL: tuple[type[RunConfig], ...] = (ImageConfig, TextConfig, RegressConfig)

@@ -178,7 +178,52 @@ class TextConfig(RunConfig):
         _check_rate(self.dropout)
 
 
-CONFIG_CLASSES: dict[str, type[RunConfig]] = {c.task: c for c in (ImageConfig, TextConfig)}
+LOSSES = ("mae", "mse", "huber")
+
+
+@dataclass
+class RegressConfig(RunConfig):
+    """Options of `tfapps regress`, on top of `RunConfig`.
+
+    Args:
+        target: the column to predict. Required for CSV files; embedded and TFDS datasets
+            default to their own target.
+        categorical: columns to one-hot encode even though they hold numbers (columns of
+            strings are categorical anyway). Defaults to none.
+        drop: columns to ignore, such as IDs and names. Defaults to none.
+        hidden_units: units of each hidden Dense(relu) layer. Defaults to `(64, 64)`.
+        loss: `"mae"` (mean absolute error), `"mse"` or `"huber"`. Defaults to `"mae"`.
+    """
+
+    task: ClassVar[str] = "regress"
+
+    dataset: str = "auto_mpg"
+    epochs: int = 300
+    patience: int = 25
+    target: str | None = None
+    categorical: tuple[str, ...] = ()
+    drop: tuple[str, ...] = ()
+    hidden_units: tuple[int, ...] = (64, 64)
+    loss: str = "mae"
+
+    def validate(self) -> None:
+        """Raises `InvalidInput` naming the first option whose value cannot be used."""
+        super().validate()
+        self.categorical, self.drop = tuple(self.categorical), tuple(self.drop)
+        self.hidden_units = tuple(self.hidden_units)
+        if not self.hidden_units or not all(_is_int(u) and u >= 1 for u in self.hidden_units):
+            raise _invalid(
+                "hidden-units",
+                "comma-separated integers >= 1, such as 64,64",
+                ",".join(map(str, self.hidden_units)),
+            )
+        if self.loss not in LOSSES:
+            raise _invalid("loss", "one of " + "|".join(LOSSES), self.loss)
+
+
+CONFIG_CLASSES: dict[str, type[RunConfig]] = {
+    c.task: c for c in (ImageConfig, TextConfig, RegressConfig)
+}
 
 
 def _is_int(value: Any) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import keras
+import numpy as np
 from keras import layers
 
 
@@ -116,3 +117,43 @@ def build_end_to_end(vectorizer, classifier: keras.Model, name: str) -> keras.Mo
     """Chains a preprocessing layer and a trained model into one model that takes raw input."""
     raw = keras.Input(shape=(), dtype="string", name="texts")
     return keras.Model(raw, classifier(vectorizer(raw)), name=name)
+
+
+def build_regressor(
+    train_features: dict[str, np.ndarray],
+    categorical: Sequence[str] = (),
+    hidden_units: Sequence[int] = (64, 64),
+) -> keras.Model:
+    """Builds one named input per column → Normalization / StringLookup(one-hot) →
+    Concatenate → Dense(relu) × n → Dense(1).
+
+    Numeric columns share one Normalization layer and categorical columns each get a one-hot
+    StringLookup; all of them are adapted on `train_features`, the training split only.
+
+    Args:
+        train_features: input name to the training split's values (float32 for numeric
+            columns, strings for categorical ones).
+        categorical: input names of the categorical columns. Defaults to none.
+        hidden_units: units of each hidden Dense(relu) layer. Defaults to `(64, 64)`.
+    """
+    numeric = [name for name in train_features if name not in categorical]
+    inputs = {
+        name: keras.Input(shape=(), dtype="string" if name in categorical else "float32", name=name)
+        for name in train_features
+    }
+    encoded = []
+    if numeric:
+        columns = [layers.Reshape((1,), name=f"{name}_column")(inputs[name]) for name in numeric]
+        stacked = layers.Concatenate(name="numeric")(columns) if len(columns) > 1 else columns[0]
+        normalization = layers.Normalization(name="normalization")
+        normalization.adapt(np.stack([train_features[name] for name in numeric], axis=1))
+        encoded.append(normalization(stacked))
+    for name in categorical:
+        lookup = layers.StringLookup(output_mode="one_hot", name=f"{name}_lookup")
+        lookup.adapt(train_features[name])
+        encoded.append(lookup(layers.Reshape((1,), name=f"{name}_column")(inputs[name])))
+    x = layers.Concatenate(name="features")(encoded) if len(encoded) > 1 else encoded[0]
+    for index, units in enumerate(hidden_units, start=1):
+        x = layers.Dense(units, activation="relu", name=f"dense{index}")(x)
+    outputs = layers.Dense(1, dtype="float32", name="predictions")(x)
+    return keras.Model(inputs, outputs, name="regressor")

@@ -113,6 +113,85 @@ def write_classification_report(
     return metrics
 
 
+def regression_metrics(
+    split: str, targets: np.ndarray, predictions: np.ndarray, baseline: float
+) -> list[dict]:
+    """Returns `(split, metric, value)` rows: mae, rmse, r2, mape (in percent, as Keras reports
+    it) and baseline_mae, the MAE of always predicting `baseline` (the training mean).
+    """
+    values = {
+        "mae": skm.mean_absolute_error(targets, predictions),
+        "rmse": skm.root_mean_squared_error(targets, predictions),
+        "r2": skm.r2_score(targets, predictions) if len(targets) > 1 else float("nan"),
+        "mape": 100 * skm.mean_absolute_percentage_error(targets, predictions),
+        "baseline_mae": skm.mean_absolute_error(targets, np.full_like(targets, baseline)),
+    }
+    return [{"split": split, "metric": name, "value": float(v)} for name, v in values.items()]
+
+
+def write_regression_report(
+    run_dir: Path, results: Mapping[str, tuple[np.ndarray, np.ndarray]], baseline: float
+) -> pd.DataFrame:
+    """Writes metrics.csv, predictions.csv and the learning-curve, predicted-vs-true and
+    residual plots.
+
+    Args:
+        run_dir: the (temporary) run directory; history.csv must already be there.
+        results: per split (`"validation"`, `"test"`), `(targets, predictions)`.
+        baseline: the training split's mean target, the prediction the model must beat.
+
+    Returns:
+        The metrics table.
+    """
+    metrics = pd.DataFrame(
+        [
+            row
+            for split, (targets, predictions) in results.items()
+            for row in regression_metrics(split, targets, predictions, baseline)
+        ]
+    )
+    metrics.to_csv(run_dir / "metrics.csv", index=False)
+    targets, predictions = results[HEADLINE_SPLIT]
+    pd.DataFrame(
+        {
+            "index": np.arange(len(targets)),
+            "target": targets,
+            "prediction": predictions,
+            "error": predictions - targets,
+        }
+    ).to_csv(run_dir / "predictions.csv", index=False)
+    plots = run_dir / "plots"
+    plots.mkdir(exist_ok=True)
+    plot_learning_curves(pd.read_csv(run_dir / "history.csv"), plots / "learning_curves.png")
+    plot_regression(targets, predictions, plots)
+    return metrics
+
+
+def plot_regression(targets: np.ndarray, predictions: np.ndarray, folder: Path) -> None:
+    """Draws predicted_vs_true.png (with the identity line) and residuals.png."""
+    plt = _pyplot()
+    figure, axis = plt.subplots(figsize=(5, 5))
+    axis.scatter(targets, predictions, s=14, alpha=0.7)
+    low, high = (
+        float(min(targets.min(), predictions.min())),
+        float(max(targets.max(), predictions.max())),
+    )
+    axis.plot([low, high], [low, high], color="gray", linestyle="--", label="perfect")
+    axis.set(title="Predicted vs true (test)", xlabel="true", ylabel="predicted")
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(folder / "predicted_vs_true.png", dpi=100)
+    plt.close(figure)
+
+    figure, axis = plt.subplots(figsize=(6, 4))
+    axis.scatter(predictions, predictions - targets, s=14, alpha=0.7)
+    axis.axhline(0, color="gray", linestyle="--")
+    axis.set(title="Residuals (test)", xlabel="predicted", ylabel="predicted − true")
+    figure.tight_layout()
+    figure.savefig(folder / "residuals.png", dpi=100)
+    plt.close(figure)
+
+
 def headline(metrics: pd.DataFrame, metric: str) -> dict:
     """Returns `{"split", "metric", "value"}` of the test metric a summary row shows."""
     row = metrics[(metrics["split"] == HEADLINE_SPLIT) & (metrics["metric"] == metric)]

@@ -15,10 +15,11 @@ import pandas as pd
 import tensorflow as tf
 
 from tfapps import models, reports, training
-from tfapps.config import ImageConfig, RunConfig, TextConfig
-from tfapps.data.splits import Splits
+from tfapps.config import ImageConfig, RegressConfig, RunConfig, TextConfig
+from tfapps.data.splits import Splits, count_examples
 
 TEXT_PREVIEW_CHARS = 200
+REGRESSION_LOSSES = {"mae": "mean_absolute_error", "mse": "mean_squared_error", "huber": "huber"}
 
 
 @dataclass
@@ -114,6 +115,34 @@ def _build_text_classifier(config: TextConfig, splits: Splits) -> Built:
     )
 
 
+def _build_regressor(config: RegressConfig, splits: Splits) -> Built:
+    columns = splits.info.details["columns"]
+    features, _ = next(iter(splits.train.batch(count_examples(splits.train)).as_numpy_iterator()))
+    model = models.build_regressor(
+        features,
+        categorical=[c["input"] for c in columns if c["kind"] == "categorical"],
+        hidden_units=config.hidden_units,
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(config.learning_rate),
+        loss=REGRESSION_LOSSES[config.loss],
+        metrics=["mae", keras.metrics.RootMeanSquaredError(name="rmse")],
+    )
+    return Built(model)
+
+
+def _report_regressor(
+    built: Built, batches: dict[str, tf.data.Dataset], splits: Splits, run_dir: Path
+) -> pd.DataFrame:
+    results = {}
+    for split, data in batches.items():
+        targets, outputs = predict_split(built.model, data)
+        results[split] = targets, outputs[:, 0]
+    return reports.write_regression_report(
+        run_dir, results, splits.info.details["target_mean_train"]
+    )
+
+
 def _report_classifier(
     built: Built,
     batches: dict[str, tf.data.Dataset],
@@ -145,4 +174,5 @@ def _preview(text: str) -> str:
 TASKS: dict[str, Task] = {
     ImageConfig.task: Task(_build_image_classifier, _report_classifier, "accuracy"),
     TextConfig.task: Task(_build_text_classifier, _report_text_classifier, "accuracy"),
+    RegressConfig.task: Task(_build_regressor, _report_regressor, "mae"),
 }

@@ -9,8 +9,9 @@ machine; validation is carved from train by the caller through TFDS split slicin
 import numpy as np
 import tensorflow_datasets as tfds
 
+from tfapps.data.fixed_splits import fixed_split
+
 TEST_FRACTION = 0.2
-SPLIT_SEED = 0
 SOURCE_MAX_INTENSITY = 16
 CLASS_NAMES = [str(digit) for digit in range(10)]
 
@@ -39,11 +40,10 @@ class Digits(tfds.core.GeneratorBasedBuilder, skip_registration=True):
 
         digits = load_digits()
         images = np.round(digits.images * (255 / SOURCE_MAX_INTENSITY)).astype(np.uint8)[..., None]
-        order = np.random.default_rng(SPLIT_SEED).permutation(len(images))
-        n_test = round(len(images) * TEST_FRACTION)
+        splits = fixed_split(len(images), {"train": 1 - TEST_FRACTION, "test": TEST_FRACTION})
         return {
-            "train": self._generate_examples(images, digits.target, order[n_test:]),
-            "test": self._generate_examples(images, digits.target, order[:n_test]),
+            name: self._generate_examples(images, digits.target, rows)
+            for name, rows in splits.items()
         }
 
     def _generate_examples(self, images, labels, indices):

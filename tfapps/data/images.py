@@ -17,7 +17,7 @@ import tensorflow_datasets as tfds
 
 from tfapps.config import ImageConfig
 from tfapps.data.splits import DatasetInfo, Splits
-from tfapps.data.tfds_source import read_supervised_splits
+from tfapps.data.tfds_source import read_splits
 from tfapps.errors import InvalidInput
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -42,7 +42,7 @@ def from_tfds(builder: tfds.core.DatasetBuilder, source: str, config: ImageConfi
             f"Images of {config.dataset!r} vary in size; pass --image-size "
             "HEIGHTxWIDTH (for example 128x128)."
         )
-    train, validation, test = read_supervised_splits(builder, config.validation_split)
+    train, validation, test = read_splits(builder, config.validation_split)
     if tuple(shape) != tuple(image_feature.shape):
         train, validation, test = (_resized(ds, shape[:2]) for ds in (train, validation, test))
     info = DatasetInfo(

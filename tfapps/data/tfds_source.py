@@ -63,18 +63,20 @@ def _prepare(builder: tfds.core.DatasetBuilder, name: str, data_dir: str | None)
         ) from None
 
 
-def read_supervised_splits(
-    builder: tfds.core.DatasetBuilder, validation_split: float
+def read_splits(
+    builder: tfds.core.DatasetBuilder, validation_split: float, supervised: bool = True
 ) -> tuple[tf.data.Dataset, tf.data.Dataset, tf.data.Dataset]:
-    """Returns `(train, validation, test)` as supervised `(input, label)` datasets.
+    """Returns `(train, validation, test)` datasets of a prepared builder.
 
     The builder's own validation and test splits are used when it has them. Otherwise test is
     the last 20% of train, and validation the last `validation_split` of what remains, carved
     through TFDS split slicing so that the carving is identical on every machine.
 
     Args:
-        builder: a prepared builder with supervised keys.
+        builder: a prepared builder.
         validation_split: fraction of train held out for validation when there is no such split.
+        supervised: `(input, label)` pairs by the builder's supervised keys when True, else the
+            full feature dicts. Defaults to True.
     """
     # A builder that reports no split sizes (e.g. under tfds.testing.mock_data) has train/test.
     available = set(builder.info.splits) or {"train", "test"}
@@ -95,6 +97,6 @@ def read_supervised_splits(
         validation = read("train", from_=cut, to=train_end, unit="%")
         train = read("train", to=cut, unit="%")
     return tuple(
-        builder.as_dataset(split=split, as_supervised=True, shuffle_files=False)
+        builder.as_dataset(split=split, as_supervised=supervised, shuffle_files=False)
         for split in (train, validation, test)
     )

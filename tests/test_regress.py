@@ -1,0 +1,173 @@
+"""`tfapps regress` end to end: Auto MPG, diabetes, a user CSV, and wine_quality from TFDS."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tfapps.api import train
+from tfapps.config import RegressConfig
+
+
+@pytest.fixture(scope="module")
+def auto_mpg_run(data_dir, tmp_path_factory):
+    """Real training on the embedded Auto MPG table with the default recipe."""
+    config = RegressConfig(
+        data_dir=data_dir, output_dir=str(tmp_path_factory.mktemp("runs")), quiet=True
+    )
+    return train(config)
+
+
+def _test_metrics(run_dir):
+    metrics = pd.read_csv(run_dir / "metrics.csv")
+    return metrics[metrics["split"] == "test"].set_index("metric")["value"]
+
+
+def test_auto_mpg_beats_the_mean_baseline_by_far(auto_mpg_run):
+    test = _test_metrics(auto_mpg_run.run_dir)
+    assert test["mae"] < 2.6
+    assert test["mae"] < 0.5 * test["baseline_mae"]
+    assert test["r2"] > 0.75
+    assert {"rmse", "mape"} <= set(test.index)
+    assert auto_mpg_run.headline["metric"] == "mae"
+
+
+def test_auto_mpg_run_records_its_data_handling(auto_mpg_run):
+    run_dir = auto_mpg_run.run_dir
+    details = json.loads((run_dir / "run.json").read_text())["dataset"]["details"]
+    assert details["target"] == "Miles_per_Gallon"
+    assert details["rows_dropped_without_target"] == 8
+    assert details["missing_values"]["imputed"]["Horsepower"]["rows"] == 6
+    kinds = {c["name"]: c["kind"] for c in details["columns"]}
+    assert kinds["Origin"] == "categorical" and kinds["Horsepower"] == "numeric"
+    assert len(kinds) == 7
+    predictions = pd.read_csv(run_dir / "predictions.csv")
+    assert list(predictions.columns) == ["index", "target", "prediction", "error"]
+    np.testing.assert_allclose(
+        predictions["error"], predictions["prediction"] - predictions["target"], atol=1e-4
+    )
+    for name in ("learning_curves", "predicted_vs_true", "residuals"):
+        assert (run_dir / "plots" / f"{name}.png").is_file()
+
+
+def test_saved_model_takes_named_raw_columns(auto_mpg_run):
+    import keras
+    import tensorflow as tf
+
+    columns = {
+        "Cylinders": [8.0, 4.0, 4.0],
+        "Displacement": [307.0, 97.0, 121.0],
+        "Horsepower": [130.0, 88.0, 110.0],
+        "Weight_in_lbs": [3504.0, 2130.0, 2600.0],
+        "Acceleration": [12.0, 14.5, 12.8],
+        "Year": [1970.0, 1971.0, 1977.0],
+        "Origin": ["USA", "Japan", "Europe"],
+    }
+    feed = {name: tf.constant(values) for name, values in columns.items()}
+    expected = auto_mpg_run.model.predict(feed, verbose=0)
+    signature = tf.saved_model.load(str(auto_mpg_run.run_dir / "saved_model")).signatures[
+        "serving_default"
+    ]
+    specs = signature.structured_input_signature[1]
+    assert specs["Origin"].dtype == tf.string and specs["Horsepower"].dtype == tf.float32
+    served = signature(**feed)["predictions"].numpy()
+    np.testing.assert_allclose(served, expected, rtol=1e-5, atol=1e-5)
+    assert served[0, 0] < served[1, 0]  # a 1970 V8 uses more fuel than a 1971 four-cylinder
+    reloaded = keras.models.load_model(auto_mpg_run.run_dir / "model.keras", safe_mode=True)
+    np.testing.assert_allclose(reloaded.predict(feed, verbose=0), expected, atol=1e-5)
+
+
+def write_house_csv(path, rows=160, seed=0):
+    """A CSV whose price depends on area, a categorical district and an integer-coded grade."""
+    rng = np.random.default_rng(seed)
+    district = rng.choice(["north", "south", "east"], rows)
+    grade = rng.integers(1, 4, rows)
+    area = rng.uniform(40, 200, rows)
+    price = area * 3 + np.select([district == "north", district == "south"], [100, 20], 50)
+    price += grade * 40 + rng.normal(0, 5, rows)
+    table = pd.DataFrame(
+        {
+            "id": np.arange(rows),
+            "area m²": area,
+            "district": district,
+            "grade": grade,
+            "price": price,
+        }
+    )
+    table.to_csv(path, index=False)
+    return path
+
+
+def test_user_csv_with_categorical_drop_and_target(run_cli, output_dir, tmp_path):
+    path = write_house_csv(tmp_path / "houses.csv")
+    result = run_cli(
+        "regress",
+        "--dataset",
+        path,
+        "--target",
+        "price",
+        "--drop",
+        "id",
+        "--categorical",
+        "grade",
+        "--epochs",
+        150,
+        "--learning-rate",
+        0.01,
+        "--quiet",
+        "--output-dir",
+        output_dir,
+    )
+    assert result.exit_code == 0, result.output
+    run_dir = next((output_dir / "regress" / "houses.csv").iterdir())
+    details = json.loads((run_dir / "run.json").read_text())["dataset"]["details"]
+    assert {c["name"]: (c["input"], c["kind"]) for c in details["columns"]} == {
+        "area m²": ("area_m_", "numeric"),
+        "district": ("district", "categorical"),
+        "grade": ("grade", "categorical"),
+    }
+    test = _test_metrics(run_dir)
+    assert test["mae"] < 0.4 * test["baseline_mae"]
+
+
+def test_diabetes(data_dir, tmp_path):
+    config = RegressConfig(
+        dataset="diabetes",
+        epochs=100,
+        learning_rate=0.01,
+        data_dir=data_dir,
+        output_dir=str(tmp_path),
+        quiet=True,
+    )
+    result = train(config)
+    test = result.metrics.query("split == 'test'").set_index("metric")["value"]
+    assert test["mae"] < test["baseline_mae"]
+    details = json.loads((result.run_dir / "run.json").read_text())["dataset"]["details"]
+    assert details["target"] == "progression" and len(details["columns"]) == 10
+
+
+def test_wine_quality_from_the_tfds_catalog_through_mock_data(run_cli, output_dir, tmp_path):
+    import tensorflow_datasets as tfds
+
+    with tfds.testing.mock_data(num_examples=40):
+        result = run_cli(
+            "regress",
+            "--dataset",
+            "wine_quality",
+            "--epochs",
+            2,
+            "--quiet",
+            "--data-dir",
+            tmp_path / "tfds",
+            "--output-dir",
+            output_dir,
+        )
+    assert result.exit_code == 0, result.output
+    run_dir = next((output_dir / "regress" / "wine_quality").iterdir())
+    details = json.loads((run_dir / "run.json").read_text())["dataset"]["details"]
+    assert details["target"] == "quality"
+    inputs = {c["name"]: c["input"] for c in details["columns"]}
+    assert inputs["citric acid"] == "citric_acid" and len(inputs) == 11
