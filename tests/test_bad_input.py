@@ -211,3 +211,27 @@ ROWS = "".join(f"{i},{i % 3},{i * 2.5}\n" for i in range(30))
 def test_regress_bad_tables(run_cli, tmp_path, csv_text, args, fragments):
     result = _regress(run_cli, tmp_path, csv_text, *args)
     _assert_one_clear_line(result, *fragments)
+
+
+def test_predict_on_a_folder_that_is_not_a_run(run_cli, tmp_path):
+    result = run_cli("predict", tmp_path, "x")
+    _assert_one_clear_line(result, "is not a tfapps run directory", str(tmp_path))
+
+
+def test_predict_with_a_run_json_that_does_not_parse(run_cli, tmp_path):
+    (tmp_path / "run.json").write_text("{not json")
+    result = run_cli("predict", tmp_path, "x")
+    _assert_one_clear_line(result, "Cannot parse", "run.json")
+
+
+def test_predict_with_a_corrupt_saved_model(run_cli, tmp_path):
+    (tmp_path / "run.json").write_text('{"task": "sentiment", "status": "complete"}')
+    (tmp_path / "saved_model").mkdir()
+    (tmp_path / "saved_model" / "saved_model.pb").write_bytes(b"\x00garbage")
+    result = run_cli("predict", tmp_path, "x")
+    _assert_one_clear_line(result, "Cannot load the SavedModel", "saved_model")
+
+
+def test_predict_output_must_be_csv_or_json(run_cli, tmp_path):
+    result = run_cli("predict", tmp_path, "x", "--output", tmp_path / "out.xlsx")
+    _assert_one_clear_line(result, "--output", "out.xlsx")

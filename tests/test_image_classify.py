@@ -203,3 +203,62 @@ def test_folder_with_train_and_test_subfolders_keeps_the_given_test_split(
     info = json.loads((run_dir / "run.json").read_text())["dataset"]
     assert info["sizes"]["test"] == 9
     assert info["input_shape"] == [16, 16, 1]
+
+
+def test_predict_on_image_files_matches_the_model(digits_run, run_cli, tmp_path):
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    pixels = np.round(load_digits().images[:6] * 255 / 16).astype(np.uint8)
+    folder = tmp_path / "digits"
+    folder.mkdir()
+    for i, image in enumerate(pixels):
+        Image.fromarray(image, mode="L").save(folder / f"{i}.png")
+    expected = digits_run.model.predict(pixels[..., None], verbose=0)
+    output = tmp_path / "predictions.json"
+    result = run_cli(
+        "predict",
+        digits_run.run_dir / "saved_model",
+        folder / "0.png",
+        folder,
+        "--output",
+        output,
+        "--batch-size",
+        4,
+    )
+    assert result.exit_code == 0, result.output
+    table = pd.read_json(output)
+    assert len(table) == 7  # one file, then the folder's six
+    names = [str(i) for i in expected.argmax(1)]
+    assert list(table["prediction"].astype(str)) == names[:1] + names
+    np.testing.assert_allclose(table["probability"][1:], expected.max(1), rtol=1e-5)
+    assert "0.png" in result.output
+
+
+def test_predict_refuses_text_for_an_image_model(digits_run, run_cli):
+    result = run_cli("predict", digits_run.run_dir, "a lovely film")
+    assert result.exit_code == 2
+    assert "'a lovely film' is not an image file or folder" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_evaluate_scores_another_split_without_touching_the_run(digits_run, run_cli, data_dir):
+    run_dir = digits_run.run_dir
+    before = {p: p.stat().st_mtime_ns for p in run_dir.rglob("*") if p.is_file()}
+    result = run_cli(
+        "evaluate", run_dir, "--dataset", "digits", "--split", "validation", "--data-dir", data_dir
+    )
+    assert result.exit_code == 0, result.output
+    evaluation = next((run_dir / "evaluations" / "digits-validation").iterdir())
+    scored = pd.read_csv(evaluation / "metrics.csv").set_index(["split", "metric"])["value"]
+    trained = pd.read_csv(run_dir / "metrics.csv").set_index(["split", "metric"])["value"]
+    assert scored["validation", "accuracy"] == pytest.approx(trained["validation", "accuracy"])
+    assert (evaluation / "confusion_matrix.csv").is_file()
+    assert {p: p.stat().st_mtime_ns for p in before} == before
+
+
+def test_evaluate_refuses_data_with_other_classes(digits_run, run_cli, tmp_path):
+    root = write_png_folder(tmp_path / "shapes", {"a": 6, "b": 6}, size=(8, 8))
+    result = run_cli("evaluate", digits_run.run_dir, "--dataset", root)
+    assert result.exit_code == 2
+    assert "has classes ['a', 'b']" in result.stderr and "Traceback" not in result.output

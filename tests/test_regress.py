@@ -171,3 +171,46 @@ def test_wine_quality_from_the_tfds_catalog_through_mock_data(run_cli, output_di
     assert details["target"] == "quality"
     inputs = {c["name"]: c["input"] for c in details["columns"]}
     assert inputs["citric acid"] == "citric_acid" and len(inputs) == 11
+
+
+def test_predict_on_csv_rows_matches_the_model(auto_mpg_run, run_cli, tmp_path):
+    import tensorflow as tf
+    from vega_datasets import local_data
+
+    cars = local_data.cars().head(12).drop(columns=["Miles_per_Gallon"])
+    cars["Year"] = cars["Year"].dt.year
+    path = tmp_path / "cars.csv"
+    cars.to_csv(path, index=False)  # extra columns (Name) are ignored
+    cars["Horsepower"] = cars["Horsepower"].fillna(
+        json.loads((auto_mpg_run.run_dir / "run.json").read_text())["dataset"]["details"][
+            "missing_values"
+        ]["imputed"]["Horsepower"]["value"]
+    )
+    feed = {
+        c: tf.constant(cars[c].to_numpy("float32"))
+        for c in (
+            "Cylinders",
+            "Displacement",
+            "Horsepower",
+            "Weight_in_lbs",
+            "Acceleration",
+            "Year",
+        )
+    }
+    feed["Origin"] = tf.constant(cars["Origin"].astype(str).to_numpy(object))
+    expected = auto_mpg_run.model.predict(feed, verbose=0)[:, 0]
+    output = tmp_path / "out.csv"
+    result = run_cli("predict", auto_mpg_run.run_dir, path, "--output", output)
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(output)
+    assert list(table["input"]) == [f"cars.csv:{i}" for i in range(1, 13)]
+    np.testing.assert_allclose(table["prediction"], expected, rtol=1e-5, atol=1e-4)
+
+
+def test_predict_refuses_a_csv_missing_a_column(auto_mpg_run, run_cli, tmp_path):
+    path = tmp_path / "cars.csv"
+    path.write_text("Cylinders,Displacement\n4,97\n")
+    result = run_cli("predict", auto_mpg_run.run_dir, path)
+    assert result.exit_code == 2
+    assert "lacks the column(s)" in result.stderr and "'Horsepower'" in result.stderr
+    assert "Traceback" not in result.output

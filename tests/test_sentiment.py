@@ -209,3 +209,20 @@ def test_imdb_reviews_from_the_tfds_catalog_through_mock_data(run_cli, output_di
     record = json.loads((run_dir / "run.json").read_text())
     assert record["dataset"]["source"] == "catalog"
     assert record["dataset"]["class_names"] == ["neg", "pos"]
+
+
+def test_predict_on_strings_and_a_text_file_matches_the_model(imdb_run, run_cli, tmp_path):
+    import tensorflow as tf
+
+    texts = ["An absolute masterpiece, I loved it.", "Terrible. A waste of two hours."]
+    lines = tmp_path / "reviews.txt"
+    lines.write_text("Boring and far too long.\n\nFunny, warm and clever.\n", encoding="utf-8")
+    all_texts = texts + ["Boring and far too long.", "Funny, warm and clever."]
+    expected = imdb_run.model.predict(tf.constant(all_texts), verbose=0)[:, 0]
+    output = tmp_path / "out.csv"
+    result = run_cli("predict", imdb_run.run_dir, *texts, lines, "--output", output)
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(output)
+    assert list(table["input"]) == all_texts
+    assert list(table["prediction"]) == ["pos" if p >= 0.5 else "neg" for p in expected]
+    np.testing.assert_allclose(table["probability"], np.maximum(expected, 1 - expected), rtol=1e-5)

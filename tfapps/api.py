@@ -24,6 +24,7 @@ import pandas as pd
 
 from tfapps import __version__, reports, runs, runtime
 from tfapps.config import RunConfig
+from tfapps.errors import Interrupted, InvalidInput, TerminationRequest
 
 
 @dataclass
@@ -34,30 +35,41 @@ class RunResult:
         run_dir: the finished run directory.
         headline: `{"split", "metric", "value"}` shown in summary.csv.
         metrics: the metrics table (split, metric, value).
-        model: the trained in-memory Keras model.
+        model: the trained in-memory Keras model (taking raw input).
+        seconds: wall time of the whole run.
     """
 
     run_dir: Path
     headline: dict[str, Any]
     metrics: pd.DataFrame
     model: Any = field(repr=False)
+    seconds: float = 0.0
 
 
-def train(config: RunConfig) -> RunResult:
+def train(config: RunConfig, resume: str | None = None) -> RunResult:
     """Trains, evaluates and exports one model as `config` describes.
 
     Args:
         config: a validated task config (`ImageConfig`, ...).
+        resume: `"latest"` or the id of an interrupted run of the same task and dataset to
+            continue from its last finished epoch; its options must equal `config`'s (but for
+            `quiet` and `debug`). Defaults to a new run.
 
     Returns:
         The finished run's directory, headline metric, metrics table and model.
 
     Raises:
         InvalidInput: bad dataset, path or option value (nothing is written).
+        Interrupted: Ctrl-C or SIGTERM; the run's checkpoint is kept for `resume`.
         RunFailed: the run started but could not finish.
     """
     started, started_at = time.perf_counter(), runs.utc_now()
     output_dir = runs.ensure_writable(config.output_dir)
+    parent = output_dir / config.task / runs.dataset_slug(config.dataset)
+    if resume:
+        run = runs.resumable(parent, resume)
+        record = runs.read_run(run.temp)
+        _check_same_options(RunConfig.from_dict(record["config"]), config, run.run_id)
     runtime.import_tensorflow(config.debug)
 
     from tfapps import export, training
@@ -69,20 +81,24 @@ def train(config: RunConfig) -> RunResult:
     splits = load_splits(config)
     timings = {"data_seconds": time.perf_counter() - started}
 
-    run = runs.reserve(output_dir, config.task, config.dataset)
-    record: dict[str, Any] = {
-        "tfapps_version": __version__,
-        "task": config.task,
-        "run_id": run.run_id,
-        "status": "running",
-        "started_at": started_at,
-        "config": config.to_dict(),
-        "seed": config.seed,
-        "versions": _versions(),
-        "compute": compute.describe(),
-        "dataset": dataclasses.asdict(splits.info),
-        "timings": timings,
-    }
+    if resume:
+        record.update(status="running", resumed_at=[*record.get("resumed_at", []), started_at])
+        timings = record["timings"] = {**record["timings"], **timings}
+    else:
+        run = runs.reserve(parent)
+        record = {
+            "tfapps_version": __version__,
+            "task": config.task,
+            "run_id": run.run_id,
+            "status": "running",
+            "started_at": started_at,
+            "config": config.to_dict(),
+            "seed": config.seed,
+            "versions": _versions(),
+            "compute": compute.describe(),
+            "dataset": dataclasses.asdict(splits.info),
+            "timings": timings,
+        }
     runs.write_json(run.temp / runs.RUN_JSON, record)
     try:
         global_batch = config.batch_size * compute.replicas
@@ -95,9 +111,7 @@ def train(config: RunConfig) -> RunResult:
         eval_batches = {"validation": prepare(splits.validation), "test": prepare(splits.test)}
 
         mark = time.perf_counter()
-        history = training.fit(
-            built.model, train_batches, eval_batches["validation"], config, run.temp
-        )
+        training.fit(built.model, train_batches, eval_batches["validation"], config, run.temp)
         timings["train_seconds"] = time.perf_counter() - mark
 
         mark = time.perf_counter()
@@ -107,21 +121,30 @@ def train(config: RunConfig) -> RunResult:
         mark = time.perf_counter()
         export.export_model(built.serving_model, run.temp, built.assets)
         timings["export_seconds"] = time.perf_counter() - mark
+    except KeyboardInterrupt as interrupt:
+        record.update(status="interrupted", interrupted_at=runs.utc_now())
+        runs.write_json(run.temp / runs.RUN_JSON, record)
+        raise Interrupted(
+            run.run_id, 143 if isinstance(interrupt, TerminationRequest) else 130
+        ) from None
     except BaseException as error:
         record.update(status="failed", error=f"{type(error).__name__}: {error}")
         runs.write_json(run.temp / runs.RUN_JSON, record)
         raise
 
-    val_losses = history.history.get("val_loss", [])
+    history = pd.read_csv(run.temp / training.HISTORY_CSV)  # all epochs, across resumes
     timings["total_seconds"] = time.perf_counter() - started
     record.update(
         status="complete",
         finished_at=runs.utc_now(),
         training={
-            "epochs_run": len(val_losses),
-            "best_epoch": int(min(range(len(val_losses)), key=val_losses.__getitem__)) + 1,
+            "epochs_run": len(history),
+            "best_epoch": int(history["val_loss"].idxmin()) + 1,
             "per_replica_batch_size": config.batch_size,
             "global_batch_size": global_batch,
+            "examples_per_second": splits.info.sizes["train"]
+            * len(history)
+            / history["seconds"].sum(),
             "parameters": int(built.serving_model.count_params()),
         },
         headline=reports.headline(metrics, task.headline_metric),
@@ -130,8 +153,29 @@ def train(config: RunConfig) -> RunResult:
     final = runs.finalize(run)
     runs.rebuild_summary(output_dir)
     return RunResult(
-        run_dir=final, headline=record["headline"], metrics=metrics, model=built.serving_model
+        run_dir=final,
+        headline=record["headline"],
+        metrics=metrics,
+        model=built.serving_model,
+        seconds=timings["total_seconds"],
     )
+
+
+def _check_same_options(original: RunConfig, requested: RunConfig, run_id: str) -> None:
+    """Refuses a resume whose options contradict the interrupted run's."""
+    ignored = {"quiet", "debug"}
+    before, after = original.to_dict(), requested.to_dict()
+    changed = [
+        f"--{name.replace('_', '-')} {after[name]!r} (the run used {before[name]!r})"
+        for name in before
+        if name not in ignored and before[name] != after.get(name)
+    ]
+    if changed:
+        raise InvalidInput(
+            f"Invalid value for --resume: run {run_id} was started with other "
+            f"options: {'; '.join(changed)}. Repeat its options, or start a new "
+            "run without --resume."
+        )
 
 
 def _versions() -> dict[str, str]:

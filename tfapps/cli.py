@@ -9,14 +9,19 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import shlex
+import signal
 import sys
 import traceback
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import click
 
-from tfapps import __version__
+from tfapps import __version__, runs, runtime
 from tfapps.config import (
+    ARCHITECTURES,
+    CONFIG_CLASSES,
     DEVICES,
     LOSSES,
     PRECISIONS,
@@ -26,8 +31,9 @@ from tfapps.config import (
     TextConfig,
 )
 from tfapps.data import registry
-from tfapps.errors import RunFailed, TfappsError
+from tfapps.errors import Interrupted, InvalidInput, RunFailed, TerminationRequest, TfappsError
 
+REPORT_FORMATS = ("html", "markdown", "csv")
 CONTEXT_SETTINGS = {
     "help_option_names": ["-h", "--help"],
     "show_default": True,
@@ -69,6 +75,15 @@ def reporting_errors(debug: bool) -> Iterator[None]:
         if debug:
             traceback.print_exc()
         raise
+    except OSError as error:
+        if debug:
+            raise
+        where = f" at {error.filename}" if error.filename else ""
+        reason = " ".join(str(error.strerror or error).split())  # h5py's spans several lines
+        raise RunFailed(
+            f"File system error{where}: {reason}. Finished runs are untouched; an unfinished "
+            "one stays in its .incomplete directory."
+        ) from None
     except Exception as error:
         if debug:
             raise
@@ -188,6 +203,14 @@ def training_options(config_class: type[RunConfig]) -> Callable:
             default=defaults["debug"],
             help="Show Python tracebacks and TensorFlow's logs.",
         ),
+        click.option(
+            "--resume",
+            default=None,
+            metavar="latest|RUN_ID",
+            help="Continue an interrupted run of this task and dataset from its last finished "
+            "epoch, with the same options. `tfapps runs --incomplete` lists them. Default: a "
+            "new run.",
+        ),
     ]
 
     def decorate(command: Callable) -> Callable:
@@ -199,15 +222,66 @@ def training_options(config_class: type[RunConfig]) -> Callable:
 
 
 def run_training(config_class: type[RunConfig], options: dict) -> None:
-    """Builds the config from parsed options, trains, and prints where the run went."""
-    with reporting_errors(options.get("debug", False)):
+    """Builds the config from parsed options, trains, and prints where the run went.
+
+    Ctrl-C and SIGTERM stop training, keep the run's checkpoint, and print the command that
+    resumes it (exit status 130 or 143).
+    """
+    resume = options.pop("resume")
+    with reporting_errors(options.get("debug", False)), stop_on_sigterm():
         config = config_class(**options)
         from tfapps.api import train
 
-        result = train(config)
+        try:
+            result = train(config, resume=resume)
+        except Interrupted as interrupted:
+            command = resume_command(config.to_dict(), interrupted.run_id)
+            interrupted.message += f" Resume with: {command}"
+            raise
     headline = result.headline
     click.echo(f"Run complete: {result.run_dir}")
     click.echo(f"  {headline['split']} {headline['metric']}: {headline['value']:.4f}")
+
+
+def resume_command(config: dict, run_id: str) -> str:
+    """The `tfapps` command line that resumes `run_id`, rebuilt from its saved config."""
+    config_class = CONFIG_CLASSES[config["task"]]
+    args = ["tfapps", config["task"]]
+    for field in dataclasses.fields(config_class):
+        value = _as_saved(config.get(field.name))
+        if field.name in ("quiet", "debug") or value == _as_saved(field.default):
+            continue
+        option = "--" + field.name.replace("_", "-")
+        if isinstance(value, bool):
+            args.append(option)
+        elif isinstance(value, list):
+            args += [option, ("x" if field.name == "image_size" else ",").join(map(str, value))]
+        else:
+            args += [option, str(value)]
+    return shlex.join([*args, "--resume", run_id])
+
+
+def _as_saved(value):
+    """A value as run.json stores it (tuples become lists)."""
+    return list(value) if isinstance(value, tuple) else value
+
+
+@contextlib.contextmanager
+def stop_on_sigterm() -> Iterator[None]:
+    """Turns SIGTERM into a `TerminationRequest` (a KeyboardInterrupt) inside the block."""
+
+    def handler(signum, frame):
+        raise TerminationRequest()
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @main.command("image-classify")
@@ -230,6 +304,12 @@ def run_training(config_class: type[RunConfig], options: dict) -> None:
     callback=_parse_ints("x", "28x28"),
     help="HEIGHTxWIDTH every image is resized to. Default: the dataset's own size "
     "(for a folder, its most common size).",
+)
+@click.option(
+    "--architecture",
+    type=click.Choice(ARCHITECTURES),
+    default="conv",
+    help="conv: the convnet; dense: Rescaling → Flatten → Dense(128) → Dense(softmax), to compare.",
 )
 def image_classify(**options) -> None:
     """Train a convnet image classifier: Rescaling → [Conv2D → MaxPooling2D]×k → Flatten →
@@ -282,6 +362,12 @@ def image_classify(**options) -> None:
     "--label-column",
     default=default_of(TextConfig, "label_column"),
     help="CSV column holding the label, strings or integers (CSV datasets only).",
+)
+@click.option(
+    "--architecture",
+    type=click.Choice(ARCHITECTURES),
+    default="conv",
+    help="conv: the Conv1D model; dense: Embedding → GlobalAveragePooling1D → Dense, to compare.",
 )
 def sentiment(**options) -> None:
     """Train a Conv1D text classifier: TextVectorization → Embedding → Conv1D ×2 →
@@ -354,6 +440,95 @@ def regress(**options) -> None:
     run_training(RegressConfig, options)
 
 
+@main.command("predict")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.argument("inputs", nargs=-1)
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Also write the predictions to this .csv or .json file. Default: print them only.",
+)
+@click.option(
+    "--batch-size", type=click.IntRange(min=1), default=256, help="Inputs per model call."
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks and TensorFlow's logs.")
+def predict(
+    run_dir: Path, inputs: tuple[str, ...], output: Path | None, batch_size: int, debug: bool
+) -> None:
+    """Predict with a finished run's SavedModel on raw INPUTS.
+
+    RUN_DIR is a run directory (saved_models/<task>/<dataset>/<run-id>) or its saved_model/
+    folder. INPUTS depend on the run's task: image files or folders (image-classify; converted
+    to the model's size and channels), texts or .txt files with one text per line (sentiment),
+    CSV files with the model's columns by name (regress).
+
+    \b
+    Examples:
+      tfapps predict saved_models/image-classify/digits/<run-id> digit.png more_digits/
+      tfapps predict saved_models/sentiment/movie_reviews/<run-id> "A wonderful film." reviews.txt
+      tfapps predict saved_models/regress/auto_mpg/<run-id> cars.csv --output predictions.csv
+    """
+    with reporting_errors(debug):
+        from tfapps import predict as prediction
+
+        if output is not None:
+            prediction.check_output_path(output)
+        runtime.import_tensorflow(debug)
+        table = prediction.predict(prediction.load_run(run_dir), list(inputs), batch_size)
+        if output is not None:
+            prediction.write_predictions(table, output)
+    click.echo(table.to_string(index=False))
+
+
+@main.command("evaluate")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option(
+    "--dataset",
+    required=True,
+    help="Dataset to score on: any --dataset value of the run's task (same classes, image "
+    "channels or columns as the model).",
+)
+@click.option(
+    "--split",
+    type=click.Choice(("train", "validation", "test")),
+    default="test",
+    help="Split of that dataset to score.",
+)
+@click.option("--data-dir", default=None, help="TFDS data directory. Default: TFDS's own.")
+@click.option(
+    "--max-examples",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Cap on examples, as in training. Default: all.",
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks and TensorFlow's logs.")
+def evaluate(
+    run_dir: Path,
+    dataset: str,
+    split: str,
+    data_dir: str | None,
+    max_examples: int | None,
+    debug: bool,
+) -> None:
+    """Score a finished run's model on another split or dataset of the same kind.
+
+    Writes metrics.csv and the same report tables and plots as training under
+    RUN_DIR/evaluations/<dataset>-<split>/<id>/; the training results are left untouched.
+
+    \b
+    Example:
+      tfapps evaluate saved_models/sentiment/movie_reviews/<run-id> --dataset rotten_tomatoes
+    """
+    with reporting_errors(debug):
+        runtime.import_tensorflow(debug)
+        from tfapps.evaluate import evaluate as run_evaluation
+
+        evaluation = run_evaluation(run_dir, dataset, split, data_dir, max_examples)
+    click.echo(evaluation.metrics.to_string(index=False))
+    click.echo(f"Wrote {evaluation.directory}")
+
+
 @main.command("datasets")
 @click.option(
     "--task",
@@ -378,42 +553,126 @@ def datasets(task: str | None) -> None:
 
 
 @main.command("train-all")
+@click.option(
+    "--quick", is_flag=True, help="Smoke run of a few minutes: fewer epochs and examples."
+)
+@click.option(
+    "--datasets",
+    default=None,
+    help="Replace default datasets, e.g. image=mnist,sentiment=imdb_reviews,regress=diabetes. "
+    "Default: digits, movie_reviews, auto_mpg.",
+)
+@click.option(
+    "--compare-architectures",
+    is_flag=True,
+    help="Also train the dense variants of image-classify and sentiment on the same splits; "
+    "the report then compares them side by side.",
+)
 @click.option("--output-dir", default="saved_models", help="Where run directories go.")
 @click.option("--data-dir", default=None, help="TFDS data directory. Default: TFDS's own.")
 @click.option("--seed", type=int, default=42, help="Seed of every run.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @click.option("--debug", is_flag=True, help="Show tracebacks and TensorFlow's logs.")
-def train_all(**options) -> None:
-    """Train every task on its default embedded dataset, one after another, and print a summary.
+def train_all(quick: bool, datasets: str | None, compare_architectures: bool, **common) -> None:
+    """Train every task (image-classify on digits, sentiment on the IMDB reviews, regress on
+    Auto MPG) one after another, print a summary, and write summary.csv and report.html.
 
-    A task that fails is reported and the others still run; the exit status is then 1.
+    A task that fails is listed with its error and the others still run; the exit status is
+    then 1.
     """
-    rows, failed = [], []
-    for config_class in TRAIN_ALL:
-        click.echo(f"== {config_class.task} ==")
+    from tfapps import suite
+
+    with reporting_errors(common["debug"]):
+        configs = suite.plan(common, quick, datasets, compare_architectures)
+        output_dir = runs.ensure_writable(common["output_dir"])
+    rows, failed = [], 0
+    for config in configs:
+        architecture = getattr(config, "architecture", "dense")
+        click.echo(f"== {config.task} on {config.dataset} ({architecture})")
         try:
-            with reporting_errors(options["debug"]):
+            with reporting_errors(config.debug):
                 from tfapps.api import train
 
-                result = train(config_class(**options))
+                result = train(config)
         except TfappsError as error:
-            failed.append(config_class.task)
-            rows.append((config_class.task, "FAILED", error.format_message()))
+            failed += 1
+            rows.append((config, "FAILED", "-", error.format_message()))
+            click.echo(f"Error: {error.format_message()}", err=True)
             continue
         headline = result.headline
         rows.append(
             (
-                config_class.task,
+                config,
                 f"{headline['metric']}={headline['value']:.4f}",
+                f"{result.seconds:.0f}s",
                 str(result.run_dir),
             )
         )
+    from tfapps.overview import write_report
+
+    report = write_report(output_dir)
     click.echo("\nSummary:")
-    for task, outcome, where in rows:
-        click.echo(f"  {task:<16} {outcome:<18} {where}")
+    for config, outcome, seconds, where in rows:
+        architecture = getattr(config, "architecture", "dense")
+        click.echo(
+            f"  {config.task:<15} {config.dataset:<15} {architecture:<6} {outcome:<18} "
+            f"{seconds:>6}  {where}"
+        )
+    click.echo(f"Report: {report}")
     if failed:
-        click.echo(f"Failed: {', '.join(failed)}", err=True)
+        click.echo(f"{failed} of {len(rows)} runs failed.", err=True)
         sys.exit(1)
 
 
-TRAIN_ALL: tuple[type[RunConfig], ...] = (ImageConfig, TextConfig, RegressConfig)
+@main.command("runs")
+@click.argument("directory", type=click.Path(path_type=Path), default="saved_models")
+@click.option(
+    "--incomplete",
+    is_flag=True,
+    help="List interrupted or failed runs (<run-id>.incomplete) with the command that resumes "
+    "each, instead of finished runs.",
+)
+def list_runs(directory: Path, incomplete: bool) -> None:
+    """List the runs under DIRECTORY (default saved_models): finished ones, or with
+    --incomplete the interrupted ones to resume or delete."""
+    with reporting_errors(False):
+        if not directory.is_dir():
+            raise InvalidInput(f"Runs directory does not exist: {directory}")
+        found = runs.incomplete_runs(directory) if incomplete else runs.finished_runs(directory)
+        for run_dir in found:
+            record = runs.read_run(run_dir) if (run_dir / runs.RUN_JSON).is_file() else {}
+            status = record.get("status", "unknown")
+            line = f"{run_dir}  {status}"
+            if incomplete and "config" in record:
+                run_id = run_dir.name.removesuffix(runs.INCOMPLETE_SUFFIX)
+                line += (
+                    f"  epochs done: {runs.finished_epochs(run_dir)}  resume: "
+                    f"{resume_command(record['config'], run_id)}"
+                )
+            click.echo(line)
+    if not found:
+        click.echo("No incomplete runs." if incomplete else "No finished runs.")
+
+
+@main.command("report")
+@click.argument("directory", type=click.Path(path_type=Path), default="saved_models")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(REPORT_FORMATS),
+    default="html",
+    help="html: a self-contained report.html (images embedded); markdown: report.md (images "
+    "linked); csv: summary.csv only.",
+)
+def report(directory: Path, fmt: str) -> None:
+    """Rebuild summary.csv from the run directories under DIRECTORY (default saved_models) and
+    write an overview: a comparison table per task and dataset, then every run's metrics and
+    plots."""
+    from tfapps.overview import write_report
+
+    with reporting_errors(False):
+        if not directory.is_dir():
+            raise InvalidInput(f"Report directory does not exist: {directory}")
+        runs_dir = runs.ensure_writable(directory)
+        target = write_report(runs_dir, fmt)
+    click.echo(f"Wrote {target}")

@@ -14,6 +14,7 @@ from tfapps.errors import InvalidInput
 
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 DEVICES = ("auto", "cpu", "gpu")
+ARCHITECTURES = ("conv", "dense")
 
 
 def _invalid(option: str, expected: str, received: Any) -> InvalidInput:
@@ -81,10 +82,8 @@ class RunConfig:
             )
         if self.max_examples is not None:
             _check_int(self.max_examples, "max-examples", minimum=10)
-        if self.precision not in PRECISIONS:
-            raise _invalid("precision", "one of " + "|".join(PRECISIONS), self.precision)
-        if self.device not in DEVICES:
-            raise _invalid("device", "one of " + "|".join(DEVICES), self.device)
+        _check_choice(self.precision, "precision", PRECISIONS)
+        _check_choice(self.device, "device", DEVICES)
 
     def to_dict(self) -> dict[str, Any]:
         """Returns a JSON-ready dict, including the task name."""
@@ -109,6 +108,8 @@ class ImageConfig(RunConfig):
     Args:
         filters: Conv2D filters of each Conv2D → MaxPooling2D block. Defaults to `(32, 64)`.
         dropout: dropout rate before the softmax layer. Defaults to 0.5.
+        architecture: `"conv"` (the convnet above) or `"dense"` (Rescaling → Flatten →
+            Dense(128) → Dropout → Dense(softmax)), for comparison. Defaults to `"conv"`.
         image_size: `(height, width)` every image is resized to; `None` keeps the dataset's own
             shape (for folders, the most common shape).
     """
@@ -120,6 +121,7 @@ class ImageConfig(RunConfig):
     patience: int = 8
     filters: tuple[int, ...] = field(default=(32, 64))
     dropout: float = 0.5
+    architecture: str = "conv"
     image_size: tuple[int, int] | None = None
 
     def validate(self) -> None:
@@ -133,6 +135,7 @@ class ImageConfig(RunConfig):
                 ",".join(map(str, self.filters)),
             )
         _check_rate(self.dropout)
+        _check_choice(self.architecture, "architecture", ARCHITECTURES)
         if self.image_size is not None:
             self.image_size = tuple(self.image_size)
             if len(self.image_size) != 2 or not all(_is_int(s) and s >= 1 for s in self.image_size):
@@ -155,6 +158,9 @@ class TextConfig(RunConfig):
         dropout: dropout rate after the embedding and before the classifier. Defaults to 0.5.
         text_column: CSV column holding the text. Defaults to `"text"`.
         label_column: CSV column holding the label. Defaults to `"label"`.
+        architecture: `"conv"` (the Conv1D model above) or `"dense"` (Embedding →
+            GlobalAveragePooling1D → Dense(128) → Dropout → Dense), for comparison.
+            Defaults to `"conv"`.
     """
 
     task: ClassVar[str] = "sentiment"
@@ -168,6 +174,7 @@ class TextConfig(RunConfig):
     dropout: float = 0.5
     text_column: str = "text"
     label_column: str = "label"
+    architecture: str = "conv"
 
     def validate(self) -> None:
         """Raises `InvalidInput` naming the first option whose value cannot be used."""
@@ -176,6 +183,7 @@ class TextConfig(RunConfig):
         _check_int(self.sequence_length, "sequence-length", minimum=1)
         _check_int(self.embedding_dim, "embedding-dim", minimum=1)
         _check_rate(self.dropout)
+        _check_choice(self.architecture, "architecture", ARCHITECTURES)
 
 
 LOSSES = ("mae", "mse", "huber")
@@ -217,8 +225,7 @@ class RegressConfig(RunConfig):
                 "comma-separated integers >= 1, such as 64,64",
                 ",".join(map(str, self.hidden_units)),
             )
-        if self.loss not in LOSSES:
-            raise _invalid("loss", "one of " + "|".join(LOSSES), self.loss)
+        _check_choice(self.loss, "loss", LOSSES)
 
 
 CONFIG_CLASSES: dict[str, type[RunConfig]] = {
@@ -232,6 +239,11 @@ def _is_int(value: Any) -> bool:
 
 def _is_finite_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _check_choice(value: Any, option: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise _invalid(option, "one of " + "|".join(choices), value)
 
 
 def _check_rate(value: Any, option: str = "dropout") -> None:

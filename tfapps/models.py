@@ -12,23 +12,28 @@ import keras
 import numpy as np
 from keras import layers
 
+DENSE_UNITS = 128
+
 
 def build_image_classifier(
     input_shape: Sequence[int],
     num_classes: int,
     filters: Sequence[int] = (32, 64),
     dropout: float = 0.5,
+    architecture: str = "conv",
 ) -> keras.Model:
     """Builds Rescaling → [Conv2D → MaxPooling2D] × k → Flatten → Dropout → Dense(softmax).
 
     Convolutions use "same" padding and a block pools only while the feature map is at least
-    2 pixels wide, so even 8x8 inputs take several blocks.
+    2 pixels wide, so even 8x8 inputs take several blocks. The `"dense"` architecture replaces
+    the convolutions with Flatten → Dense(128, relu), for comparison.
 
     Args:
         input_shape: `(height, width, channels)` of the uint8 images.
         num_classes: number of classes of the softmax layer.
         filters: Conv2D filters of each block. Defaults to `(32, 64)`.
         dropout: dropout rate before the classifier. Defaults to 0.5.
+        architecture: `"conv"` or `"dense"`. Defaults to `"conv"`.
 
     Example:
 
@@ -38,16 +43,32 @@ def build_image_classifier(
     """
     inputs = keras.Input(shape=tuple(input_shape), dtype="uint8", name="images")
     x = layers.Rescaling(1.0 / 255, name="rescaling")(inputs)
-    for block, units in enumerate(filters, start=1):
-        x = layers.Conv2D(units, 3, padding="same", activation="relu", name=f"conv{block}")(x)
-        if min(x.shape[1], x.shape[2]) >= 2:
-            x = layers.MaxPooling2D(2, name=f"pool{block}")(x)
-    x = layers.Flatten(name="flatten")(x)
+    if architecture == "conv":
+        for block, units in enumerate(filters, start=1):
+            x = layers.Conv2D(units, 3, padding="same", activation="relu", name=f"conv{block}")(x)
+            if min(x.shape[1], x.shape[2]) >= 2:
+                x = layers.MaxPooling2D(2, name=f"pool{block}")(x)
+        x = layers.Flatten(name="flatten")(x)
+    else:
+        x = layers.Flatten(name="flatten")(x)
+        x = layers.Dense(DENSE_UNITS, activation="relu", name="dense")(x)
     x = layers.Dropout(dropout, name="dropout")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="predictions")(
-        x
+    return keras.Model(
+        inputs,
+        _classifier_head(x, num_classes, binary_sigmoid=False),
+        name=f"image_{architecture}_classifier",
     )
-    return keras.Model(inputs, outputs, name="image_classifier")
+
+
+def _classifier_head(x, num_classes: int, binary_sigmoid: bool):
+    """The float32 output layer named "predictions": one sigmoid unit, or a softmax."""
+    binary = binary_sigmoid and num_classes == 2
+    return layers.Dense(
+        1 if binary else num_classes,
+        activation="sigmoid" if binary else "softmax",
+        dtype="float32",
+        name="predictions",
+    )(x)
 
 
 @keras.saving.register_keras_serializable(package="tfapps", name="standardize_text")
@@ -82,9 +103,13 @@ def build_text_classifier(
     num_classes: int,
     embedding_dim: int = 128,
     dropout: float = 0.5,
+    architecture: str = "conv",
 ) -> keras.Model:
     """Builds Embedding → Dropout → Conv1D(128, 7, strides 3) ×2 → GlobalMaxPooling1D →
     Dense(128) → Dropout → Dense(1, sigmoid) or Dense(k, softmax), on token ids.
+
+    The `"dense"` architecture replaces the convolutions and max pooling with
+    GlobalAveragePooling1D, for comparison.
 
     Args:
         vocabulary_size: number of token ids the embedding accepts.
@@ -92,25 +117,26 @@ def build_text_classifier(
         num_classes: 2 gives a single sigmoid unit; more give a softmax.
         embedding_dim: width of the embedding. Defaults to 128.
         dropout: dropout rate after the embedding and before the classifier. Defaults to 0.5.
+        architecture: `"conv"` or `"dense"`. Defaults to `"conv"`.
     """
     inputs = keras.Input(shape=(sequence_length,), dtype="int64", name="tokens")
     x = layers.Embedding(vocabulary_size, embedding_dim, name="embedding")(inputs)
     x = layers.Dropout(dropout, name="embedding_dropout")(x)
-    for block in (1, 2):
-        x = layers.Conv1D(
-            128, 7, strides=3, padding="same", activation="relu", name=f"conv{block}"
-        )(x)
-    x = layers.GlobalMaxPooling1D(name="global_max_pool")(x)
-    x = layers.Dense(128, activation="relu", name="dense")(x)
+    if architecture == "conv":
+        for block in (1, 2):
+            x = layers.Conv1D(
+                128, 7, strides=3, padding="same", activation="relu", name=f"conv{block}"
+            )(x)
+        x = layers.GlobalMaxPooling1D(name="global_max_pool")(x)
+    else:
+        x = layers.GlobalAveragePooling1D(name="global_average_pool")(x)
+    x = layers.Dense(DENSE_UNITS, activation="relu", name="dense")(x)
     x = layers.Dropout(dropout, name="dropout")(x)
-    binary = num_classes == 2
-    outputs = layers.Dense(
-        1 if binary else num_classes,
-        activation="sigmoid" if binary else "softmax",
-        dtype="float32",
-        name="predictions",
-    )(x)
-    return keras.Model(inputs, outputs, name="text_classifier")
+    return keras.Model(
+        inputs,
+        _classifier_head(x, num_classes, binary_sigmoid=True),
+        name=f"text_{architecture}_classifier",
+    )
 
 
 def build_end_to_end(vectorizer, classifier: keras.Model, name: str) -> keras.Model:

@@ -16,6 +16,11 @@ from sklearn import metrics as skm
 HEADLINE_SPLIT = "test"
 
 
+def class_probabilities(outputs: np.ndarray) -> np.ndarray:
+    """Turns a single sigmoid column into two class columns; softmax outputs pass through."""
+    return np.hstack([1 - outputs, outputs]) if outputs.shape[1] == 1 else outputs
+
+
 def classification_metrics(split: str, labels: np.ndarray, probabilities: np.ndarray) -> list[dict]:
     """Returns `(split, metric, value)` rows for a classifier.
 
@@ -55,8 +60,10 @@ def write_classification_report(
     """Writes metrics.csv, confusion_matrix.csv, per_class.csv, predictions.csv and plots.
 
     Args:
-        run_dir: the (temporary) run directory; history.csv must already be there.
-        results: per split (`"validation"`, `"test"`), `(labels, probabilities)`.
+        run_dir: the (temporary) run directory; learning curves are drawn when it holds a
+            history.csv.
+        results: per split (`"validation"`, `"test"`), `(labels, probabilities)`; the last
+            split feeds the confusion matrix, the per-class table and predictions.csv.
         class_names: names of the classes in label-index order.
         test_inputs: columns describing each test example (e.g. a text preview), placed
             after the index in predictions.csv. Defaults to none.
@@ -73,7 +80,7 @@ def write_classification_report(
     )
     metrics.to_csv(run_dir / "metrics.csv", index=False)
 
-    labels, probabilities = results[HEADLINE_SPLIT]
+    labels, probabilities = list(results.values())[-1]
     predicted = probabilities.argmax(axis=1)
     classes = np.arange(len(class_names))
     confusion = pd.DataFrame(
@@ -108,7 +115,7 @@ def write_classification_report(
 
     plots = run_dir / "plots"
     plots.mkdir(exist_ok=True)
-    plot_learning_curves(pd.read_csv(run_dir / "history.csv"), plots / "learning_curves.png")
+    _plot_history(run_dir, plots)
     plot_confusion_matrix(confusion, plots / "confusion_matrix.png")
     return metrics
 
@@ -136,8 +143,10 @@ def write_regression_report(
     residual plots.
 
     Args:
-        run_dir: the (temporary) run directory; history.csv must already be there.
-        results: per split (`"validation"`, `"test"`), `(targets, predictions)`.
+        run_dir: the (temporary) run directory; learning curves are drawn when it holds a
+            history.csv.
+        results: per split (`"validation"`, `"test"`), `(targets, predictions)`; the last
+            split feeds predictions.csv and the plots.
         baseline: the training split's mean target, the prediction the model must beat.
 
     Returns:
@@ -151,7 +160,7 @@ def write_regression_report(
         ]
     )
     metrics.to_csv(run_dir / "metrics.csv", index=False)
-    targets, predictions = results[HEADLINE_SPLIT]
+    targets, predictions = list(results.values())[-1]
     pd.DataFrame(
         {
             "index": np.arange(len(targets)),
@@ -162,7 +171,7 @@ def write_regression_report(
     ).to_csv(run_dir / "predictions.csv", index=False)
     plots = run_dir / "plots"
     plots.mkdir(exist_ok=True)
-    plot_learning_curves(pd.read_csv(run_dir / "history.csv"), plots / "learning_curves.png")
+    _plot_history(run_dir, plots)
     plot_regression(targets, predictions, plots)
     return metrics
 
@@ -177,7 +186,7 @@ def plot_regression(targets: np.ndarray, predictions: np.ndarray, folder: Path) 
         float(max(targets.max(), predictions.max())),
     )
     axis.plot([low, high], [low, high], color="gray", linestyle="--", label="perfect")
-    axis.set(title="Predicted vs true (test)", xlabel="true", ylabel="predicted")
+    axis.set(title="Predicted vs true", xlabel="true", ylabel="predicted")
     axis.legend()
     figure.tight_layout()
     figure.savefig(folder / "predicted_vs_true.png", dpi=100)
@@ -186,7 +195,7 @@ def plot_regression(targets: np.ndarray, predictions: np.ndarray, folder: Path) 
     figure, axis = plt.subplots(figsize=(6, 4))
     axis.scatter(predictions, predictions - targets, s=14, alpha=0.7)
     axis.axhline(0, color="gray", linestyle="--")
-    axis.set(title="Residuals (test)", xlabel="predicted", ylabel="predicted − true")
+    axis.set(title="Residuals", xlabel="predicted", ylabel="predicted − true")
     figure.tight_layout()
     figure.savefig(folder / "residuals.png", dpi=100)
     plt.close(figure)
@@ -196,6 +205,12 @@ def headline(metrics: pd.DataFrame, metric: str) -> dict:
     """Returns `{"split", "metric", "value"}` of the test metric a summary row shows."""
     row = metrics[(metrics["split"] == HEADLINE_SPLIT) & (metrics["metric"] == metric)]
     return {"split": HEADLINE_SPLIT, "metric": metric, "value": float(row["value"].iloc[0])}
+
+
+def _plot_history(run_dir: Path, plots: Path) -> None:
+    history = run_dir / "history.csv"
+    if history.is_file() and history.stat().st_size:
+        plot_learning_curves(pd.read_csv(history), plots / "learning_curves.png")
 
 
 def plot_learning_curves(history: pd.DataFrame, path: Path) -> None:
@@ -228,7 +243,7 @@ def plot_confusion_matrix(confusion: pd.DataFrame, path: Path) -> None:
         values_format="d",
         xticks_rotation=45 if len(confusion) > 6 else "horizontal",
     )
-    axis.set_title("Confusion matrix (test)")
+    axis.set_title("Confusion matrix")
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)

@@ -24,14 +24,20 @@ from tfapps.errors import InvalidInput
 RUN_JSON = "run.json"
 SUMMARY_CSV = "summary.csv"
 INCOMPLETE_SUFFIX = ".incomplete"
+BACKUP_DIR = "backup"
+CHECKPOINT_METADATA = "training_metadata.json"  # written by keras.callbacks.BackupAndRestore
 SUMMARY_COLUMNS = [
     "task",
     "dataset",
+    "architecture",
     "run_id",
     "split",
     "metric",
     "value",
     "epochs",
+    "parameters",
+    "train_seconds",
+    "examples_per_second",
     "seconds",
     "finished_at",
     "path",
@@ -79,13 +85,12 @@ def ensure_writable(output_dir: str | Path) -> Path:
     return path
 
 
-def reserve(output_dir: Path, task: str, dataset: str) -> RunDir:
-    """Reserves a new, never used run id and creates its temporary directory.
+def reserve(parent: Path) -> RunDir:
+    """Reserves a new, never used run id under `parent` and creates its temporary directory.
 
     The id is the UTC start time (`20261127T033405Z`); a run starting in the same second as
     another gets a `-2`, `-3`, ... suffix. Creating the directory is the atomic reservation.
     """
-    parent = output_dir / task / dataset_slug(dataset)
     parent.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     for attempt in range(1, 1000):
@@ -100,6 +105,44 @@ def reserve(output_dir: Path, task: str, dataset: str) -> RunDir:
             continue
         return RunDir(run_id=run_id, temp=temp, final=final)
     raise InvalidInput(f"Could not reserve a new run id under {parent}.")
+
+
+def resumable(parent: Path, which: str) -> RunDir:
+    """Returns the interrupted run `which` (a run id, or `"latest"`) under `parent`.
+
+    Raises:
+        InvalidInput: when there is no such interrupted run, listing those there are.
+    """
+    found = sorted(parent.glob(f"*{INCOMPLETE_SUFFIX}")) if parent.is_dir() else []
+    ids = [p.name[: -len(INCOMPLETE_SUFFIX)] for p in found]
+    if which == "latest" and ids:
+        which = ids[-1]
+    if which not in ids:
+        listed = ", ".join(ids) if ids else "none"
+        raise InvalidInput(
+            f"Invalid value for --resume: no interrupted run {which!r} under "
+            f"{parent}; interrupted runs there: {listed}."
+        )
+    return RunDir(run_id=which, temp=parent / f"{which}{INCOMPLETE_SUFFIX}", final=parent / which)
+
+
+def finished_epochs(run_dir: Path) -> int:
+    """Returns how many epochs a run's BackupAndRestore checkpoint holds (0 without one).
+
+    A metadata file cut short by a kill falls back to the previous checkpoint's copy.
+    """
+    metadata = Path(run_dir) / BACKUP_DIR / CHECKPOINT_METADATA
+    for path in (metadata, metadata.with_name(metadata.name + ".bkp")):
+        try:
+            return int(json.loads(path.read_text())["epoch"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return 0
+
+
+def incomplete_runs(output_dir: Path) -> list[Path]:
+    """Lists the `<run-id>.incomplete` directories under `output_dir`, oldest first."""
+    return sorted(Path(output_dir).glob(f"*/*/*{INCOMPLETE_SUFFIX}"), key=lambda p: p.name)
 
 
 def finalize(run: RunDir) -> Path:
@@ -164,16 +207,21 @@ def rebuild_summary(output_dir: Path) -> Path:
 
 def summary_row(run: dict[str, Any], run_dir: Path) -> dict[str, Any]:
     """Returns the summary.csv row of one finished run."""
-    headline = run.get("headline", {})
+    headline, training = run.get("headline", {}), run.get("training", {})
+    timings = run.get("timings", {})
     return {
         "task": run.get("task"),
         "dataset": run.get("dataset", {}).get("name"),
+        "architecture": run.get("config", {}).get("architecture", "dense"),
         "run_id": run.get("run_id"),
         "split": headline.get("split"),
         "metric": headline.get("metric"),
         "value": headline.get("value"),
-        "epochs": run.get("training", {}).get("epochs_run"),
-        "seconds": run.get("timings", {}).get("total_seconds"),
+        "epochs": training.get("epochs_run"),
+        "parameters": training.get("parameters"),
+        "train_seconds": timings.get("train_seconds"),
+        "examples_per_second": training.get("examples_per_second"),
+        "seconds": timings.get("total_seconds"),
         "finished_at": run.get("finished_at"),
         "path": str(run_dir),
     }

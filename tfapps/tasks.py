@@ -66,11 +66,6 @@ def predict_split(model: keras.Model, batches: tf.data.Dataset) -> tuple[np.ndar
     return labels, outputs
 
 
-def class_probabilities(outputs: np.ndarray) -> np.ndarray:
-    """Turns a single sigmoid column into two class columns; softmax outputs pass through."""
-    return np.hstack([1 - outputs, outputs]) if outputs.shape[1] == 1 else outputs
-
-
 def _classifier_loss(num_classes: int) -> str:
     return "binary_crossentropy" if num_classes == 2 else "sparse_categorical_crossentropy"
 
@@ -81,6 +76,7 @@ def _build_image_classifier(config: ImageConfig, splits: Splits) -> Built:
         len(splits.info.class_names),
         filters=config.filters,
         dropout=config.dropout,
+        architecture=config.architecture,
     )
     model.compile(
         optimizer=keras.optimizers.Adam(config.learning_rate),
@@ -101,6 +97,7 @@ def _build_text_classifier(config: TextConfig, splits: Splits) -> Built:
         num_classes,
         embedding_dim=config.embedding_dim,
         dropout=config.dropout,
+        architecture=config.architecture,
     )
     classifier.compile(
         optimizer=keras.optimizers.Adam(config.learning_rate),
@@ -153,7 +150,7 @@ def _report_classifier(
     results = {}
     for split, data in batches.items():
         labels, outputs = predict_split(built.model, data)
-        results[split] = labels, class_probabilities(outputs)
+        results[split] = labels, reports.class_probabilities(outputs)
     return reports.write_classification_report(
         run_dir, results, splits.info.class_names, test_inputs
     )
@@ -162,7 +159,8 @@ def _report_classifier(
 def _report_text_classifier(
     built: Built, batches: dict[str, tf.data.Dataset], splits: Splits, run_dir: Path
 ) -> pd.DataFrame:
-    texts = [_preview(t.decode("utf-8", "replace")) for t, _ in splits.test.as_numpy_iterator()]
+    reported = getattr(splits, list(batches)[-1])  # the split predictions.csv shows
+    texts = [_preview(t.decode("utf-8", "replace")) for t, _ in reported.as_numpy_iterator()]
     return _report_classifier(built, batches, splits, run_dir, {"text": texts})
 
 

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import keras
 import tensorflow as tf
 
+from tfapps import runs
 from tfapps.config import RunConfig
+from tfapps.errors import TerminationRequest
 
 SHUFFLE_BUFFER = 10_000
+HISTORY_CSV = "history.csv"
 PREPROCESS_BATCH = 1024
 
 
@@ -53,6 +59,47 @@ def progress_verbosity(quiet: bool) -> int:
     return 1 if sys.stdout.isatty() else 2
 
 
+class StopAtStepEnd(keras.callbacks.Callback):
+    """Defers SIGINT and SIGTERM to the end of the current training or validation step.
+
+    Inside `deferring_signals()`, a signal only records itself; the next step end raises
+    `KeyboardInterrupt` (SIGINT) or `TerminationRequest` (SIGTERM), so a checkpoint being
+    written when the signal arrives is always written whole.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self):
+        super().__init__()
+        self.received: int | None = None
+
+    @contextlib.contextmanager
+    def deferring_signals(self) -> Iterator[None]:
+        """Installs the recording handlers for the block (main thread only)."""
+
+        def record(signum, frame):
+            self.received = signum
+
+        try:
+            previous = {s: signal.signal(s, record) for s in self.SIGNALS}
+        except ValueError:  # not the main thread: signals stay as they are
+            yield
+            return
+        try:
+            yield
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+    def _stop_if_signalled(self, batch, logs=None) -> None:
+        if self.received == signal.SIGTERM:
+            raise TerminationRequest()
+        if self.received is not None:
+            raise KeyboardInterrupt()
+
+    on_train_batch_end = on_test_batch_end = _stop_if_signalled
+
+
 class EpochStats(keras.callbacks.Callback):
     """Adds `learning_rate` and `seconds` (wall time of the epoch) to each epoch's logs.
 
@@ -70,6 +117,21 @@ class EpochStats(keras.callbacks.Callback):
             logs["seconds"] = round(time.perf_counter() - self._started, 3)
 
 
+def align_history(run_dir: Path) -> None:
+    """Cuts history.csv back to the epochs the checkpoint holds, so a resumed run continues
+    its history without a gap or a repeated epoch."""
+    keep = runs.finished_epochs(run_dir)
+    metadata = run_dir / runs.BACKUP_DIR / runs.CHECKPOINT_METADATA
+    if keep and metadata.is_file():  # repair a file cut short by a kill; Keras reads it next
+        metadata.write_text(json.dumps({"epoch": keep, "batch": 0}))
+    history = run_dir / HISTORY_CSV
+    if not history.is_file():
+        return
+    lines = history.read_text().splitlines(keepends=True)
+    rows = [line for line in lines[1:] if line.strip() and int(line.split(",", 1)[0]) < keep]
+    history.write_text("".join(lines[:1] + rows) if rows else "")
+
+
 def fit(
     model: keras.Model,
     train: tf.data.Dataset,
@@ -79,6 +141,12 @@ def fit(
 ) -> keras.callbacks.History:
     """Trains `model` with early stopping, writing history.csv and TensorBoard logs as it goes.
 
+    Each finished epoch is checkpointed (Keras BackupAndRestore, in `run_dir/backup/`), so a
+    run started again in the same directory continues from its last finished epoch; the
+    checkpoint is deleted once training completes. Early stopping starts afresh on resume.
+    Ctrl-C and SIGTERM take effect at the end of the current step, never while a checkpoint
+    is being written, and then raise `KeyboardInterrupt` (`TerminationRequest` for SIGTERM).
+
     Args:
         model: a compiled model.
         train: batched training data.
@@ -86,19 +154,24 @@ def fit(
         config: the run's options (`epochs`, `patience`, `quiet`).
         run_dir: the (temporary) run directory receiving history.csv and tensorboard/.
     """
+    align_history(run_dir)
+    stop = StopAtStepEnd()
     callbacks = [
+        stop,
         EpochStats(),
-        keras.callbacks.CSVLogger(str(run_dir / "history.csv")),
+        keras.callbacks.CSVLogger(str(run_dir / HISTORY_CSV), append=True),
+        keras.callbacks.BackupAndRestore(str(run_dir / runs.BACKUP_DIR), double_checkpoint=True),
         keras.callbacks.EarlyStopping(
             monitor="val_loss", patience=config.patience, restore_best_weights=True
         ),
         keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard")),
     ]
-    return model.fit(
-        train,
-        validation_data=validation,
-        epochs=config.epochs,
-        callbacks=callbacks,
-        shuffle=False,
-        verbose=progress_verbosity(config.quiet),
-    )
+    with stop.deferring_signals():
+        return model.fit(
+            train,
+            validation_data=validation,
+            epochs=config.epochs,
+            callbacks=callbacks,
+            shuffle=False,
+            verbose=progress_verbosity(config.quiet),
+        )

@@ -155,32 +155,39 @@ def _scan(folder: Path, class_names: list[str] | None = None):
     return files, class_names
 
 
-def _read_images(files, image_size):
-    """Decodes, converts and resizes every image; returns `(images, labels, details)`."""
+def decode_image(path: Path):
+    """Opens and fully decodes one image file with Pillow, or raises `InvalidInput` naming it."""
     from PIL import Image, UnidentifiedImageError
 
-    decoded = []
-    for path, _ in files:
-        try:
-            with Image.open(path) as image:
-                image.load()
-                decoded.append(image.copy())
-        except (OSError, UnidentifiedImageError, Image.DecompressionBombError) as error:
-            raise InvalidInput(f"Cannot read image {path}: {error}") from None
-    grayscale = all(image.mode in GRAYSCALE_MODES for image in decoded)
-    mode = "L" if grayscale else "RGB"
+    try:
+        with Image.open(path) as image:
+            image.load()
+            return image.copy()
+    except (OSError, UnidentifiedImageError, Image.DecompressionBombError) as error:
+        raise InvalidInput(f"Cannot read image {path}: {error}") from None
+
+
+def image_array(image, channels: int, size: tuple[int, int]) -> np.ndarray:
+    """Converts a Pillow image to uint8 `[height, width, channels]` (1 = grayscale, 3 = RGB)."""
+    from PIL import Image
+
+    height, width = size
+    image = image.convert("L" if channels == 1 else "RGB")
+    if image.size != (width, height):
+        image = image.resize((width, height), Image.Resampling.BILINEAR)
+    return np.asarray(image, dtype=np.uint8).reshape(height, width, channels)
+
+
+def _read_images(files, image_size):
+    """Decodes, converts and resizes every image; returns `(images, labels, details)`."""
+    decoded = [decode_image(path) for path, _ in files]
+    channels = 1 if all(image.mode in GRAYSCALE_MODES for image in decoded) else 3
     sizes = Counter((image.height, image.width) for image in decoded)
-    height, width = image_size or sizes.most_common(1)[0][0]
-    arrays = []
-    for image in decoded:
-        image = image.convert(mode)
-        if image.size != (width, height):
-            image = image.resize((width, height), Image.Resampling.BILINEAR)
-        arrays.append(np.asarray(image, dtype=np.uint8).reshape(height, width, -1))
+    size = tuple(image_size or sizes.most_common(1)[0][0])
     details = {
-        "channels": 1 if grayscale else 3,
-        "image_size": [height, width],
-        "resized": sum(n for size, n in sizes.items() if size != (height, width)),
+        "channels": channels,
+        "image_size": list(size),
+        "resized": sum(n for shape, n in sizes.items() if shape != size),
     }
     labels = np.array([label for _, label in files], dtype=np.int64)
-    return np.stack(arrays), labels, details
+    return np.stack([image_array(image, channels, size) for image in decoded]), labels, details

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import tensorflow_datasets as tfds
+
 from tfapps.config import RunConfig
 from tfapps.data import images, registry, tables, texts, tfds_source
 from tfapps.data.splits import Splits, finalize_splits
@@ -28,6 +30,8 @@ def load_splits(config: RunConfig) -> Splits:
     Args:
         config: the run's options.
     """
+    if config.quiet:
+        tfds.disable_progress_bar()
     from_tfds, from_path = READERS[config.task]
     name = config.dataset
     embedded = registry.embedded_for(config.task)
