@@ -61,3 +61,33 @@ def write_png_folder(
                 image = image.convert("RGB")
             image.save(folder / f"{i}.png")
     return root
+
+
+def train_on_mocked_catalog(
+    run_cli, command: str, dataset: str, tmp_path: Path, *extra, num_examples: int = 40
+) -> dict:
+    """Trains `command` for one epoch on a TFDS catalog dataset faked by
+    `tfds.testing.mock_data` (nothing is downloaded) and returns the run's run.json."""
+    import json
+
+    import tensorflow_datasets as tfds
+
+    output_dir = tmp_path / "saved_models"
+    with tfds.testing.mock_data(num_examples=num_examples):
+        result = run_cli(
+            command,
+            "--dataset",
+            dataset,
+            "--epochs",
+            1,
+            "--quiet",
+            "--data-dir",
+            tmp_path / "tfds",
+            "--output-dir",
+            output_dir,
+            *extra,
+        )
+    assert result.exit_code == 0, result.output
+    run_dir = next((output_dir / command / dataset).iterdir())
+    assert (run_dir / "saved_model" / "saved_model.pb").is_file()
+    return json.loads((run_dir / "run.json").read_text())

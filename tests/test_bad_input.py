@@ -97,7 +97,7 @@ def test_debug_shows_the_traceback(run_cli, tmp_path):
 def test_unexpected_failure_is_one_line_with_exit_status_1(run_cli, tmp_path, monkeypatch):
     import tfapps.api
 
-    def explode(config):
+    def explode(config, resume=None):
         raise RuntimeError("disk on fire\nsecond line of detail")
 
     monkeypatch.setattr(tfapps.api, "train", explode)

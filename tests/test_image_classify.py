@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import write_png_folder
+from conftest import train_on_mocked_catalog, write_png_folder
 
 from tfapps.api import train
 from tfapps.config import ImageConfig
@@ -138,29 +138,11 @@ def test_same_seed_gives_same_metrics(data_dir, tmp_path):
     pd.testing.assert_frame_equal(metrics("a"), metrics("b"))
 
 
-def test_mnist_from_the_tfds_catalog_through_mock_data(run_cli, output_dir, tmp_path):
-    import tensorflow_datasets as tfds
-
-    with tfds.testing.mock_data(num_examples=40):
-        result = run_cli(
-            "image-classify",
-            "--dataset",
-            "mnist",
-            "--epochs",
-            1,
-            "--quiet",
-            "--data-dir",
-            tmp_path / "tfds",
-            "--output-dir",
-            output_dir,
-        )
-    assert result.exit_code == 0, result.output
-    run_dir = next((output_dir / "image-classify" / "mnist").iterdir())
-    record = json.loads((run_dir / "run.json").read_text())
+def test_mnist_from_the_tfds_catalog_through_mock_data(run_cli, tmp_path):
+    record = train_on_mocked_catalog(run_cli, "image-classify", "mnist", tmp_path)
     assert record["dataset"]["source"] == "catalog"
     assert record["dataset"]["input_shape"] == [28, 28, 1]
     assert len(record["dataset"]["class_names"]) == 10
-    assert (run_dir / "saved_model" / "saved_model.pb").is_file()
 
 
 def test_folder_of_pngs_trains_end_to_end(run_cli, output_dir, tmp_path):

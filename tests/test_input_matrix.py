@@ -313,7 +313,7 @@ CASES = [
             "--dataset",
             _write(t / "o.csv", "z,y\n1,2\n3,4\n5,6\n7,9\n"),
         ],
-        fragments=("'y'",),
+        fragments=("the model takes ['kind', 'x']",),
     ),
     Case(
         "report: missing directory",

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import train_on_mocked_catalog
 
 from tfapps.api import train
 from tfapps.config import RegressConfig
@@ -149,25 +150,9 @@ def test_diabetes(data_dir, tmp_path):
     assert details["target"] == "progression" and len(details["columns"]) == 10
 
 
-def test_wine_quality_from_the_tfds_catalog_through_mock_data(run_cli, output_dir, tmp_path):
-    import tensorflow_datasets as tfds
-
-    with tfds.testing.mock_data(num_examples=40):
-        result = run_cli(
-            "regress",
-            "--dataset",
-            "wine_quality",
-            "--epochs",
-            2,
-            "--quiet",
-            "--data-dir",
-            tmp_path / "tfds",
-            "--output-dir",
-            output_dir,
-        )
-    assert result.exit_code == 0, result.output
-    run_dir = next((output_dir / "regress" / "wine_quality").iterdir())
-    details = json.loads((run_dir / "run.json").read_text())["dataset"]["details"]
+def test_wine_quality_from_the_tfds_catalog_through_mock_data(run_cli, tmp_path):
+    record = train_on_mocked_catalog(run_cli, "regress", "wine_quality", tmp_path)
+    details = record["dataset"]["details"]
     assert details["target"] == "quality"
     inputs = {c["name"]: c["input"] for c in details["columns"]}
     assert inputs["citric acid"] == "citric_acid" and len(inputs) == 11

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import train_on_mocked_catalog
 
 from tfapps.api import train
 from tfapps.config import TextConfig
@@ -187,26 +188,10 @@ def test_text_folder_in_the_aclimdb_layout(run_cli, output_dir, tmp_path):
     assert info["sizes"]["test"] == 12
 
 
-def test_imdb_reviews_from_the_tfds_catalog_through_mock_data(run_cli, output_dir, tmp_path):
-    import tensorflow_datasets as tfds
-
-    with tfds.testing.mock_data(num_examples=32):
-        result = run_cli(
-            "sentiment",
-            "--dataset",
-            "imdb_reviews",
-            "--epochs",
-            1,
-            "--quiet",
-            "--data-dir",
-            tmp_path / "tfds",
-            "--output-dir",
-            output_dir,
-            *SMALL_MODEL,
-        )
-    assert result.exit_code == 0, result.output
-    run_dir = next((output_dir / "sentiment" / "imdb_reviews").iterdir())
-    record = json.loads((run_dir / "run.json").read_text())
+def test_imdb_reviews_from_the_tfds_catalog_through_mock_data(run_cli, tmp_path):
+    record = train_on_mocked_catalog(
+        run_cli, "sentiment", "imdb_reviews", tmp_path, *SMALL_MODEL, num_examples=32
+    )
     assert record["dataset"]["source"] == "catalog"
     assert record["dataset"]["class_names"] == ["neg", "pos"]
 

@@ -125,7 +125,7 @@ def test_report_renders_in_headless_chromium(quick_suite):
 def test_one_failing_task_does_not_lose_the_others(run_cli, tmp_path, monkeypatch):
     import tfapps.api
 
-    def fake_train(config):
+    def fake_train(config, resume=None):
         if config.task == "sentiment":
             raise InvalidInput("no reviews today")
         return tfapps.api.RunResult(

@@ -104,7 +104,8 @@ def _read_optional(path: Path) -> pd.DataFrame | None:
 
 
 def _metric_table(metrics: pd.DataFrame) -> pd.DataFrame:
-    return metrics.pivot(index="metric", columns="split", values="value").reset_index()
+    table = metrics.pivot(index="metric", columns="split", values="value")
+    return table.rename_axis(columns=None).reset_index()
 
 
 def _groups(summary: pd.DataFrame):

@@ -22,7 +22,7 @@ TASK_KEYS = {
 # --quick: a smoke run of a few minutes on 2 CPU cores.
 QUICK = {
     ImageConfig: {"epochs": 10},
-    TextConfig: {"epochs": 3, "max_examples": 2000},
+    TextConfig: {"epochs": 4, "max_examples": 2000},
     RegressConfig: {"epochs": 100},
 }
 
