@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import platform
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,15 +65,14 @@ def train(config: RunConfig, resume: str | None = None) -> RunResult:
         RunFailed: the run started but could not finish.
     """
     started, started_at = time.perf_counter(), runs.utc_now()
-    output_dir = runs.ensure_writable(config.output_dir)
-    parent = output_dir / config.task / runs.dataset_slug(config.dataset)
-    if resume:
-        run = runs.resumable(parent, resume)
-        record = runs.read_run(run.temp)
-        _check_same_options(RunConfig.from_dict(record["config"]), config, run.run_id)
+    multi_worker = config.strategy == "multi-worker"
+    if multi_worker and resume:
+        raise InvalidInput("--resume does not work with --strategy multi-worker; start a new run.")
+    if not multi_worker:  # fail fast, before TensorFlow loads
+        output_dir, parent, run, record = _prepare_output(config, resume)
     runtime.import_tensorflow(config.debug)
 
-    from tfapps import export, training
+    from tfapps import export
     from tfapps.data.load import load_splits
     from tfapps.tasks import TASKS
 
@@ -80,6 +80,22 @@ def train(config: RunConfig, resume: str | None = None) -> RunResult:
     compute = runtime.set_up(config)
     splits = load_splits(config)
     timings = {"data_seconds": time.perf_counter() - started}
+    if not compute.is_chief:
+        # Another worker of a multi-worker run: it takes part in every collective step the
+        # chief runs (training, evaluation, export) but writes only to a scratch directory.
+        with tempfile.TemporaryDirectory(prefix="tfapps-worker-") as scratch:
+            built, eval_batches = _build_and_fit(config, compute, splits, None)
+            task.report(built, eval_batches, splits, Path(scratch))
+            export.export_model(built.serving_model, Path(scratch), built.assets)
+        return RunResult(
+            run_dir=None,
+            headline={},
+            metrics=pd.DataFrame(),
+            model=built.serving_model,
+            seconds=time.perf_counter() - started,
+        )
+    if multi_worker:
+        output_dir, parent, run, record = _prepare_output(config, None)
 
     if resume:
         record.update(status="running", resumed_at=[*record.get("resumed_at", []), started_at])
@@ -101,17 +117,8 @@ def train(config: RunConfig, resume: str | None = None) -> RunResult:
         }
     runs.write_json(run.temp / runs.RUN_JSON, record)
     try:
-        global_batch = config.batch_size * compute.replicas
-        with compute.strategy.scope():
-            built = task.build(config, splits)
-        prepare = functools.partial(
-            training.batched, batch_size=global_batch, preprocess=built.preprocess
-        )
-        train_batches = prepare(splits.train, shuffle_seed=config.seed)
-        eval_batches = {"validation": prepare(splits.validation), "test": prepare(splits.test)}
-
         mark = time.perf_counter()
-        training.fit(built.model, train_batches, eval_batches["validation"], config, run.temp)
+        built, eval_batches = _build_and_fit(config, compute, splits, run.temp)
         timings["train_seconds"] = time.perf_counter() - mark
 
         mark = time.perf_counter()
@@ -132,7 +139,7 @@ def train(config: RunConfig, resume: str | None = None) -> RunResult:
         runs.write_json(run.temp / runs.RUN_JSON, record)
         raise
 
-    history = pd.read_csv(run.temp / training.HISTORY_CSV)  # all epochs, across resumes
+    history = pd.read_csv(run.temp / runs.HISTORY_CSV)  # all epochs, across resumes
     timings["total_seconds"] = time.perf_counter() - started
     record.update(
         status="complete",
@@ -141,7 +148,7 @@ def train(config: RunConfig, resume: str | None = None) -> RunResult:
             "epochs_run": len(history),
             "best_epoch": int(history["val_loss"].idxmin()) + 1,
             "per_replica_batch_size": config.batch_size,
-            "global_batch_size": global_batch,
+            "global_batch_size": config.batch_size * compute.replicas,
             "examples_per_second": splits.info.sizes["train"]
             * len(history)
             / history["seconds"].sum(),
@@ -159,6 +166,46 @@ def train(config: RunConfig, resume: str | None = None) -> RunResult:
         model=built.serving_model,
         seconds=timings["total_seconds"],
     )
+
+
+def _prepare_output(config: RunConfig, resume: str | None):
+    """Checks the output directory and, for `resume`, finds the run and compares options.
+
+    Returns:
+        `(output_dir, parent of the task's runs, run or None, its run.json or None)`.
+    """
+    output_dir = runs.ensure_writable(config.output_dir)
+    parent = output_dir / config.task / runs.dataset_slug(config.dataset)
+    if not resume:
+        return output_dir, parent, None, None
+    run = runs.resumable(parent, resume)
+    record = runs.read_run(run.temp)
+    _check_same_options(RunConfig.from_dict(record["config"]), config, run.run_id)
+    return output_dir, parent, run, record
+
+
+def _build_and_fit(config: RunConfig, compute: runtime.Runtime, splits, run_dir: Path | None):
+    """Builds the task's model under the run's strategy, prepares the data with the global
+    batch size (per-replica batch × replicas) and trains; returns `(built, eval batches)`."""
+    from tfapps import training
+    from tfapps.tasks import TASKS
+
+    global_batch = config.batch_size * compute.replicas
+    with compute.strategy.scope():
+        built = TASKS[config.task].build(config, splits)
+    prepare = functools.partial(
+        training.batched, batch_size=global_batch, preprocess=built.preprocess
+    )
+    eval_batches = {"validation": prepare(splits.validation), "test": prepare(splits.test)}
+    training.fit(
+        built.model,
+        prepare(splits.train, shuffle_seed=config.seed),
+        eval_batches["validation"],
+        config,
+        run_dir,
+        compute.strategy,
+    )
+    return built, eval_batches
 
 
 def _check_same_options(original: RunConfig, requested: RunConfig, run_id: str) -> None:

@@ -25,6 +25,7 @@ from tfapps.config import (
     DEVICES,
     LOSSES,
     PRECISIONS,
+    STRATEGIES,
     ImageConfig,
     RegressConfig,
     RunConfig,
@@ -192,6 +193,21 @@ def training_options(config_class: type[RunConfig]) -> Callable:
             help="auto = all GPUs when present (MirroredStrategy over several), else the CPU.",
         ),
         click.option(
+            "--strategy",
+            type=click.Choice(STRATEGIES),
+            default=defaults["strategy"],
+            help="tf.distribute strategy. auto: MirroredStrategy over several GPUs, else none; "
+            "mirrored: all local GPUs (or --cpu-replicas logical CPUs); multi-worker: "
+            "MultiWorkerMirroredStrategy from the TF_CONFIG environment variable (only the "
+            "chief writes the run directory).",
+        ),
+        click.option(
+            "--cpu-replicas",
+            type=int,
+            default=defaults["cpu_replicas"],
+            help="Logical CPU devices for --strategy mirrored on a machine without GPUs.",
+        ),
+        click.option(
             "--quiet",
             is_flag=True,
             default=defaults["quiet"],
@@ -238,6 +254,9 @@ def run_training(config_class: type[RunConfig], options: dict) -> None:
             command = resume_command(config.to_dict(), interrupted.run_id)
             interrupted.message += f" Resume with: {command}"
             raise
+    if result.run_dir is None:
+        click.echo("Worker finished; the chief wrote the run directory.")
+        return
     headline = result.headline
     click.echo(f"Run complete: {result.run_dir}")
     click.echo(f"  {headline['split']} {headline['metric']}: {headline['value']:.4f}")

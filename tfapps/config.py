@@ -15,6 +15,7 @@ from tfapps.errors import InvalidInput
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 DEVICES = ("auto", "cpu", "gpu")
 ARCHITECTURES = ("conv", "dense")
+STRATEGIES = ("auto", "default", "mirrored", "multi-worker")
 
 
 def _invalid(option: str, expected: str, received: Any) -> InvalidInput:
@@ -43,6 +44,12 @@ class RunConfig:
             `"auto"` picks mixed_float16 on GPUs that support it, float32 otherwise.
         device: `"auto"`, `"cpu"` or `"gpu"`. Defaults to `"auto"` (GPU when present).
         patience: epochs without validation-loss improvement before early stopping. Defaults to 5.
+        strategy: `"auto"` (MirroredStrategy over several GPUs, else none), `"default"`,
+            `"mirrored"` (all local GPUs, or `cpu_replicas` logical CPUs) or `"multi-worker"`
+            (MultiWorkerMirroredStrategy from the `TF_CONFIG` environment variable).
+            Defaults to `"auto"`.
+        cpu_replicas: logical CPU devices for `strategy="mirrored"` on a machine without GPUs.
+            Defaults to 1.
         quiet: no progress bars. Defaults to False.
         debug: show Python tracebacks and TensorFlow logs. Defaults to False.
     """
@@ -61,6 +68,8 @@ class RunConfig:
     precision: str = "auto"
     device: str = "auto"
     patience: int = 5
+    strategy: str = "auto"
+    cpu_replicas: int = 1
     quiet: bool = False
     debug: bool = False
 
@@ -84,6 +93,8 @@ class RunConfig:
             _check_int(self.max_examples, "max-examples", minimum=10)
         _check_choice(self.precision, "precision", PRECISIONS)
         _check_choice(self.device, "device", DEVICES)
+        _check_choice(self.strategy, "strategy", STRATEGIES)
+        _check_int(self.cpu_replicas, "cpu-replicas", minimum=1)
 
     def to_dict(self) -> dict[str, Any]:
         """Returns a JSON-ready dict, including the task name."""

@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
+from tfapps import runs
+
 HEADLINE_SPLIT = "test"
 
 
@@ -208,7 +210,7 @@ def headline(metrics: pd.DataFrame, metric: str) -> dict:
 
 
 def _plot_history(run_dir: Path, plots: Path) -> None:
-    history = run_dir / "history.csv"
+    history = run_dir / runs.HISTORY_CSV
     if history.is_file() and history.stat().st_size:
         plot_learning_curves(pd.read_csv(history), plots / "learning_curves.png")
 

@@ -25,6 +25,7 @@ RUN_JSON = "run.json"
 SUMMARY_CSV = "summary.csv"
 INCOMPLETE_SUFFIX = ".incomplete"
 BACKUP_DIR = "backup"
+HISTORY_CSV = "history.csv"
 CHECKPOINT_METADATA = "training_metadata.json"  # written by keras.callbacks.BackupAndRestore
 SUMMARY_COLUMNS = [
     "task",
@@ -192,7 +193,7 @@ def rebuild_summary(output_dir: Path) -> Path:
     import pandas as pd
 
     output_dir = Path(output_dir)
-    with _locked(output_dir / f".{SUMMARY_CSV}.lock"):
+    with locked(output_dir / f".{SUMMARY_CSV}.lock"):
         rows = []
         for run_dir in finished_runs(output_dir):
             with contextlib.suppress(InvalidInput):
@@ -228,7 +229,8 @@ def summary_row(run: dict[str, Any], run_dir: Path) -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def _locked(lock_path: Path):
+def locked(lock_path: Path):
+    """Holds an exclusive `flock` on `lock_path` (created if needed) inside the block."""
     with open(lock_path, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:

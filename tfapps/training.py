@@ -18,8 +18,10 @@ from tfapps.config import RunConfig
 from tfapps.errors import TerminationRequest
 
 SHUFFLE_BUFFER = 10_000
-HISTORY_CSV = "history.csv"
 PREPROCESS_BATCH = 1024
+# In-memory sources have no files to split among workers: shard by example.
+_SHARD_BY_DATA = tf.data.Options()
+_SHARD_BY_DATA.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
 
 
 def batched(
@@ -46,7 +48,7 @@ def batched(
         )
         if examples >= 0:  # unbatch() forgets the size; Keras wants it to plan epochs
             dataset = dataset.apply(tf.data.experimental.assert_cardinality(examples))
-    dataset = dataset.cache()
+    dataset = dataset.cache().with_options(_SHARD_BY_DATA)
     if shuffle_seed is not None:
         dataset = dataset.shuffle(SHUFFLE_BUFFER, seed=shuffle_seed, reshuffle_each_iteration=True)
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
@@ -124,7 +126,7 @@ def align_history(run_dir: Path) -> None:
     metadata = run_dir / runs.BACKUP_DIR / runs.CHECKPOINT_METADATA
     if keep and metadata.is_file():  # repair a file cut short by a kill; Keras reads it next
         metadata.write_text(json.dumps({"epoch": keep, "batch": 0}))
-    history = run_dir / HISTORY_CSV
+    history = run_dir / runs.HISTORY_CSV
     if not history.is_file():
         return
     lines = history.read_text().splitlines(keepends=True)
@@ -137,7 +139,8 @@ def fit(
     train: tf.data.Dataset,
     validation: tf.data.Dataset,
     config: RunConfig,
-    run_dir: Path,
+    run_dir: Path | None,
+    strategy: tf.distribute.Strategy | None = None,
 ) -> keras.callbacks.History:
     """Trains `model` with early stopping, writing history.csv and TensorBoard logs as it goes.
 
@@ -147,26 +150,41 @@ def fit(
     Ctrl-C and SIGTERM take effect at the end of the current step, never while a checkpoint
     is being written, and then raise `KeyboardInterrupt` (`TerminationRequest` for SIGTERM).
 
+    Under `MultiWorkerMirroredStrategy` the epochs run in `fit_distributed` instead of
+    `model.fit`, without checkpoints.
+
     Args:
         model: a compiled model.
-        train: batched training data.
+        train: batched training data (global batch size).
         validation: batched validation data.
         config: the run's options (`epochs`, `patience`, `quiet`).
-        run_dir: the (temporary) run directory receiving history.csv and tensorboard/.
+        run_dir: the (temporary) run directory receiving history.csv and tensorboard/;
+            `None` on a worker that writes nothing (not the chief).
+        strategy: the strategy the model was built under. Defaults to the current one.
     """
-    align_history(run_dir)
+    strategy = strategy or tf.distribute.get_strategy()
+    multi_worker = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
     stop = StopAtStepEnd()
-    callbacks = [
-        stop,
-        EpochStats(),
-        keras.callbacks.CSVLogger(str(run_dir / HISTORY_CSV), append=True),
-        keras.callbacks.BackupAndRestore(str(run_dir / runs.BACKUP_DIR), double_checkpoint=True),
+    callbacks = [stop, EpochStats()]
+    if run_dir is not None:
+        align_history(run_dir)
+        callbacks.append(keras.callbacks.CSVLogger(str(run_dir / runs.HISTORY_CSV), append=True))
+        if not multi_worker:
+            callbacks.append(
+                keras.callbacks.BackupAndRestore(
+                    str(run_dir / runs.BACKUP_DIR), double_checkpoint=True
+                )
+            )
+    callbacks.append(
         keras.callbacks.EarlyStopping(
             monitor="val_loss", patience=config.patience, restore_best_weights=True
-        ),
-        keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard")),
-    ]
+        )
+    )
+    if run_dir is not None:
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard")))
     with stop.deferring_signals():
+        if multi_worker:
+            return fit_distributed(model, train, validation, config, callbacks, strategy)
         return model.fit(
             train,
             validation_data=validation,
@@ -175,3 +193,78 @@ def fit(
             shuffle=False,
             verbose=progress_verbosity(config.quiet),
         )
+
+
+def fit_distributed(
+    model: keras.Model,
+    train: tf.data.Dataset,
+    validation: tf.data.Dataset,
+    config: RunConfig,
+    callbacks: list[keras.callbacks.Callback],
+    strategy: tf.distribute.Strategy,
+) -> keras.callbacks.History:
+    """Runs the epochs with `strategy.run` over the model's own `train_step` and `test_step`.
+
+    Keras 3's `model.fit` fails under `MultiWorkerMirroredStrategy` (keras-team/keras#20585:
+    its symbolic build receives per-replica values). This loop keeps everything else Keras's:
+    the same compiled loss, optimizer and metrics, cross-replica metric results, and the same
+    callbacks, driven through `keras.callbacks.CallbackList`.
+
+    Args:
+        model: a compiled model built under `strategy`'s scope.
+        train: batched training data (global batch size; auto-sharded by data across workers).
+        validation: batched validation data.
+        config: the run's options (`epochs`, `quiet`).
+        callbacks: the callbacks `fit` would get.
+        strategy: the distribution strategy.
+    """
+    build_for_distribution(model, train, strategy)
+    train_step = tf.function(lambda batch: strategy.run(model.train_step, args=(batch,)))
+    test_step = tf.function(lambda batch: strategy.run(model.test_step, args=(batch,)))
+    distributed = {
+        name: strategy.experimental_distribute_dataset(data)
+        for name, data in (("train", train), ("validation", validation))
+    }
+    hooks = keras.callbacks.CallbackList(
+        callbacks,
+        add_history=True,
+        add_progbar=not config.quiet,
+        model=model,
+        verbose=2,
+        epochs=config.epochs,
+        steps=None,
+    )
+    model.stop_training = False
+    hooks.on_train_begin()
+    for epoch in range(config.epochs):
+        hooks.on_epoch_begin(epoch)
+        logs = _run_epoch(model, train_step, distributed["train"], hooks.on_train_batch_end)
+        validation_logs = _run_epoch(
+            model, test_step, distributed["validation"], hooks.on_test_batch_end
+        )
+        logs.update({f"val_{name}": value for name, value in validation_logs.items()})
+        hooks.on_epoch_end(epoch, logs)
+        if model.stop_training:
+            break
+    hooks.on_train_end()
+    return model.history
+
+
+def build_for_distribution(model: keras.Model, data: tf.data.Dataset, strategy) -> None:
+    """Creates the compiled loss's, metrics' and optimizer's variables under `strategy`'s scope
+    from one local batch, as `model.fit` would, then clears the metrics."""
+    inputs, labels = next(iter(data))
+    with strategy.scope():
+        predictions = model(inputs, training=False)
+        model.compute_loss(inputs, labels, predictions)
+        model.compute_metrics(inputs, labels, predictions, sample_weight=None)
+        model.optimizer.build(model.trainable_variables)
+    model.reset_metrics()
+
+
+def _run_epoch(model: keras.Model, step, batches, on_batch_end) -> dict[str, float]:
+    model.reset_metrics()
+    for index, batch in enumerate(batches):
+        step(batch)
+        on_batch_end(index)
+    return {name: float(value) for name, value in model.get_metrics_result().items()}
