@@ -157,6 +157,13 @@ def training_options(config_class: type[RunConfig]) -> Callable:
             "weights are restored).",
         ),
         click.option(
+            "--steps-per-execution",
+            type=int,
+            default=defaults["steps_per_execution"],
+            help="Training steps per call into TensorFlow; more steps cut per-step Python "
+            "overhead (Ctrl-C then takes effect after the current group of steps).",
+        ),
+        click.option(
             "--seed",
             type=int,
             default=defaults["seed"],

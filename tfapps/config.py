@@ -44,6 +44,8 @@ class RunConfig:
             `"auto"` picks mixed_float16 on GPUs that support it, float32 otherwise.
         device: `"auto"`, `"cpu"` or `"gpu"`. Defaults to `"auto"` (GPU when present).
         patience: epochs without validation-loss improvement before early stopping. Defaults to 5.
+        steps_per_execution: training steps run per call into TensorFlow; larger values cut
+            the per-step Python overhead (measured in docs/BENCHMARKS.md). Defaults to 32.
         strategy: `"auto"` (MirroredStrategy over several GPUs, else none), `"default"`,
             `"mirrored"` (all local GPUs, or `cpu_replicas` logical CPUs) or `"multi-worker"`
             (MultiWorkerMirroredStrategy from the `TF_CONFIG` environment variable).
@@ -68,6 +70,7 @@ class RunConfig:
     precision: str = "auto"
     device: str = "auto"
     patience: int = 5
+    steps_per_execution: int = 32
     strategy: str = "auto"
     cpu_replicas: int = 1
     quiet: bool = False
@@ -83,6 +86,7 @@ class RunConfig:
         _check_int(self.epochs, "epochs", minimum=1)
         _check_int(self.batch_size, "batch-size", minimum=1)
         _check_int(self.patience, "patience", minimum=1)
+        _check_int(self.steps_per_execution, "steps-per-execution", minimum=1)
         if not _is_finite_number(self.learning_rate) or self.learning_rate <= 0:
             raise _invalid("learning-rate", "a number > 0", self.learning_rate)
         if not _is_finite_number(self.validation_split) or not 0 < self.validation_split < 1:

@@ -66,6 +66,16 @@ def predict_split(model: keras.Model, batches: tf.data.Dataset) -> tuple[np.ndar
     return labels, outputs
 
 
+def _compile(model: keras.Model, config: RunConfig, loss, metrics: list) -> None:
+    """Compiles with Adam at `--learning-rate` and `--steps-per-execution` steps per call."""
+    model.compile(
+        optimizer=keras.optimizers.Adam(config.learning_rate),
+        loss=loss,
+        metrics=metrics,
+        steps_per_execution=config.steps_per_execution,
+    )
+
+
 def _classifier_loss(num_classes: int) -> str:
     return "binary_crossentropy" if num_classes == 2 else "sparse_categorical_crossentropy"
 
@@ -78,11 +88,7 @@ def _build_image_classifier(config: ImageConfig, splits: Splits) -> Built:
         dropout=config.dropout,
         architecture=config.architecture,
     )
-    model.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
+    _compile(model, config, "sparse_categorical_crossentropy", ["accuracy"])
     return Built(model)
 
 
@@ -99,11 +105,7 @@ def _build_text_classifier(config: TextConfig, splits: Splits) -> Built:
         dropout=config.dropout,
         architecture=config.architecture,
     )
-    classifier.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate),
-        loss=_classifier_loss(num_classes),
-        metrics=["accuracy"],
-    )
+    _compile(classifier, config, _classifier_loss(num_classes), ["accuracy"])
     return Built(
         model=classifier,
         serving_model=models.build_end_to_end(vectorizer, classifier, "sentiment_classifier"),
@@ -120,11 +122,8 @@ def _build_regressor(config: RegressConfig, splits: Splits) -> Built:
         categorical=[c["input"] for c in columns if c["kind"] == "categorical"],
         hidden_units=config.hidden_units,
     )
-    model.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate),
-        loss=REGRESSION_LOSSES[config.loss],
-        metrics=["mae", keras.metrics.RootMeanSquaredError(name="rmse")],
-    )
+    rmse = keras.metrics.RootMeanSquaredError(name="rmse")
+    _compile(model, config, REGRESSION_LOSSES[config.loss], ["mae", rmse])
     return Built(model)
 
 
