@@ -40,15 +40,23 @@ def tfapps_mae(train: pd.DataFrame, test: pd.DataFrame, seed: int) -> float:
     fit, val = train.iloc[:cut], train.iloc[cut:]
 
     def columns(frame):
-        return {**{c: frame[c].to_numpy("float32") for c in FEATURES},
-                "Origin": frame["Origin"].to_numpy(object)}
+        return {
+            **{c: frame[c].to_numpy("float32") for c in FEATURES},
+            "Origin": frame["Origin"].to_numpy(object),
+        }
 
     model = build_regressor(columns(fit), categorical=["Origin"])
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mean_absolute_error")
     stop = keras.callbacks.EarlyStopping(patience=25, restore_best_weights=True)
-    model.fit(columns(fit), fit["Miles_per_Gallon"].to_numpy("float32"), epochs=300,
-              batch_size=32, validation_data=(columns(val), val["Miles_per_Gallon"]),
-              callbacks=[stop], verbose=0)
+    model.fit(
+        columns(fit),
+        fit["Miles_per_Gallon"].to_numpy("float32"),
+        epochs=300,
+        batch_size=32,
+        validation_data=(columns(val), val["Miles_per_Gallon"]),
+        callbacks=[stop],
+        verbose=0,
+    )
     return mean_absolute_error(test["Miles_per_Gallon"], model.predict(columns(test), verbose=0))
 
 
@@ -69,12 +77,16 @@ def main() -> None:
     clean = table.dropna()
     tutorial_train = clean.sample(frac=0.8, random_state=0)
     tutorial = [tutorial_train, clean.drop(tutorial_train.index)]
-    for name, (train, test) in {"tfapps embedded split": embedded,
-                                "TF tutorial split": tutorial}.items():
+    for name, (train, test) in {
+        "tfapps embedded split": embedded,
+        "TF tutorial split": tutorial,
+    }.items():
         maes = [tfapps_mae(train, test, seed) for seed in (1, 2, 3)]
-        print(f"{name}: tfapps regressor test MAE median {np.median(maes):.3f} "
-              f"({', '.join(f'{m:.3f}' for m in maes)}); linear regression "
-              f"{linear_mae(train, test):.3f}")
+        print(
+            f"{name}: tfapps regressor test MAE median {np.median(maes):.3f} "
+            f"({', '.join(f'{m:.3f}' for m in maes)}); linear regression "
+            f"{linear_mae(train, test):.3f}"
+        )
 
 
 if __name__ == "__main__":

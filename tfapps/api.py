@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import platform
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -26,6 +27,8 @@ import pandas as pd
 from tfapps import __version__, reports, runs, runtime
 from tfapps.config import RunConfig
 from tfapps.errors import Interrupted, InvalidInput, TerminationRequest
+
+TRAINED_WEIGHTS = "trained.weights.h5"  # the final (best) weights, kept until the run is done
 
 
 @dataclass
@@ -78,6 +81,8 @@ def train(config: RunConfig, resume: str | None = None) -> RunResult:
 
     task = TASKS[config.task]
     compute = runtime.set_up(config)
+    if multi_worker and compute.is_chief:  # before loading data, so a bad directory fails fast
+        output_dir, parent, run, record = _prepare_output(config, None)
     splits = load_splits(config)
     timings = {"data_seconds": time.perf_counter() - started}
     if not compute.is_chief:
@@ -94,10 +99,10 @@ def train(config: RunConfig, resume: str | None = None) -> RunResult:
             model=built.serving_model,
             seconds=time.perf_counter() - started,
         )
-    if multi_worker:
-        output_dir, parent, run, record = _prepare_output(config, None)
 
     if resume:
+        for stale in ("error", "interrupted_at"):
+            record.pop(stale, None)
         record.update(status="running", resumed_at=[*record.get("resumed_at", []), started_at])
         timings = record["timings"] = {**record["timings"], **timings}
     else:
@@ -115,11 +120,15 @@ def train(config: RunConfig, resume: str | None = None) -> RunResult:
             "dataset": dataclasses.asdict(splits.info),
             "timings": timings,
         }
+    claim = runs.claim(run)  # refuses a run another process is still training
     runs.write_json(run.temp / runs.RUN_JSON, record)
+    trained_weights = run.temp / runs.BACKUP_DIR / TRAINED_WEIGHTS
     try:
         mark = time.perf_counter()
-        built, eval_batches = _build_and_fit(config, compute, splits, run.temp)
+        built, eval_batches = _build_and_fit(config, compute, splits, run.temp, trained_weights)
         timings["train_seconds"] = time.perf_counter() - mark
+        record["status"] = "reporting"  # a resume from here skips training
+        runs.write_json(run.temp / runs.RUN_JSON, record)
 
         mark = time.perf_counter()
         metrics = task.report(built, eval_batches, splits, run.temp)
@@ -128,6 +137,28 @@ def train(config: RunConfig, resume: str | None = None) -> RunResult:
         mark = time.perf_counter()
         export.export_model(built.serving_model, run.temp, built.assets)
         timings["export_seconds"] = time.perf_counter() - mark
+
+        history = pd.read_csv(run.temp / runs.HISTORY_CSV)  # all epochs, across resumes
+        losses = history["val_loss"]
+        timings["total_seconds"] = time.perf_counter() - started
+        record.update(
+            status="complete",
+            finished_at=runs.utc_now(),
+            training={
+                "epochs_run": len(history),
+                "best_epoch": int(losses.idxmin()) + 1 if losses.notna().any() else None,
+                "per_replica_batch_size": config.batch_size,
+                "global_batch_size": config.batch_size * compute.replicas,
+                "examples_per_second": splits.info.sizes["train"]
+                * len(history)
+                / history["seconds"].sum(),
+                "parameters": int(built.serving_model.count_params()),
+            },
+            headline=reports.headline(metrics, task.headline_metric),
+        )
+        shutil.rmtree(run.temp / runs.BACKUP_DIR, ignore_errors=True)
+        runs.write_json(run.temp / runs.RUN_JSON, record)
+        final = runs.finalize(run)
     except KeyboardInterrupt as interrupt:
         record.update(status="interrupted", interrupted_at=runs.utc_now())
         runs.write_json(run.temp / runs.RUN_JSON, record)
@@ -138,26 +169,8 @@ def train(config: RunConfig, resume: str | None = None) -> RunResult:
         record.update(status="failed", error=f"{type(error).__name__}: {error}")
         runs.write_json(run.temp / runs.RUN_JSON, record)
         raise
-
-    history = pd.read_csv(run.temp / runs.HISTORY_CSV)  # all epochs, across resumes
-    timings["total_seconds"] = time.perf_counter() - started
-    record.update(
-        status="complete",
-        finished_at=runs.utc_now(),
-        training={
-            "epochs_run": len(history),
-            "best_epoch": int(history["val_loss"].idxmin()) + 1,
-            "per_replica_batch_size": config.batch_size,
-            "global_batch_size": config.batch_size * compute.replicas,
-            "examples_per_second": splits.info.sizes["train"]
-            * len(history)
-            / history["seconds"].sum(),
-            "parameters": int(built.serving_model.count_params()),
-        },
-        headline=reports.headline(metrics, task.headline_metric),
-    )
-    runs.write_json(run.temp / runs.RUN_JSON, record)
-    final = runs.finalize(run)
+    finally:
+        claim.close()
     runs.rebuild_summary(output_dir)
     return RunResult(
         run_dir=final,
@@ -184,9 +197,20 @@ def _prepare_output(config: RunConfig, resume: str | None):
     return output_dir, parent, run, record
 
 
-def _build_and_fit(config: RunConfig, compute: runtime.Runtime, splits, run_dir: Path | None):
+def _build_and_fit(
+    config: RunConfig,
+    compute: runtime.Runtime,
+    splits,
+    run_dir: Path | None,
+    trained_weights: Path | None = None,
+):
     """Builds the task's model under the run's strategy, prepares the data with the global
-    batch size (per-replica batch × replicas) and trains; returns `(built, eval batches)`."""
+    batch size (per-replica batch × replicas) and trains; returns `(built, eval batches)`.
+
+    With `trained_weights`, an existing file means training already finished (a resume after
+    an interruption during evaluation or export): the weights are loaded instead of trained.
+    Otherwise the trained weights are saved there, so such a resume can skip training.
+    """
     from tfapps import training
     from tfapps.tasks import TASKS
 
@@ -197,6 +221,9 @@ def _build_and_fit(config: RunConfig, compute: runtime.Runtime, splits, run_dir:
         training.batched, batch_size=global_batch, preprocess=built.preprocess
     )
     eval_batches = {"validation": prepare(splits.validation), "test": prepare(splits.test)}
+    if trained_weights is not None and trained_weights.is_file():
+        built.model.load_weights(trained_weights)
+        return built, eval_batches
     training.fit(
         built.model,
         prepare(splits.train, shuffle_seed=config.seed),
@@ -205,6 +232,9 @@ def _build_and_fit(config: RunConfig, compute: runtime.Runtime, splits, run_dir:
         run_dir,
         compute.strategy,
     )
+    if trained_weights is not None:
+        trained_weights.parent.mkdir(exist_ok=True)
+        built.model.save_weights(trained_weights)
     return built, eval_batches
 
 

@@ -161,7 +161,8 @@ def training_options(config_class: type[RunConfig]) -> Callable:
             type=int,
             default=defaults["steps_per_execution"],
             help="Training steps per call into TensorFlow; more steps cut per-step Python "
-            "overhead (Ctrl-C then takes effect after the current group of steps).",
+            "overhead (Ctrl-C then takes effect after the current group of steps). Runs with "
+            "several replicas use 1.",
         ),
         click.option(
             "--seed",
@@ -668,6 +669,8 @@ def list_runs(directory: Path, incomplete: bool) -> None:
         for run_dir in found:
             record = runs.read_run(run_dir) if (run_dir / runs.RUN_JSON).is_file() else {}
             status = record.get("status", "unknown")
+            if incomplete and runs.is_running(run_dir):
+                status = "running now"
             line = f"{run_dir}  {status}"
             if incomplete and "config" in record:
                 run_id = run_dir.name.removesuffix(runs.INCOMPLETE_SUFFIX)

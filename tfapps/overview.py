@@ -90,7 +90,8 @@ def architecture_table(summary: pd.DataFrame) -> pd.DataFrame:
     """Latest conv and dense runs side by side, per task and dataset that has both."""
     if summary.empty:
         return pd.DataFrame()
-    latest = summary.sort_values("run_id").groupby(["task", "dataset", "architecture"]).last()
+    keys = ["task", "dataset", "architecture"]
+    latest = summary.sort_values("run_id").drop_duplicates(keys, keep="last").set_index(keys)
     table = latest[ARCHITECTURE_COLUMNS].unstack("architecture")
     if not {"conv", "dense"} <= set(table.columns.get_level_values(1)):
         return pd.DataFrame()

@@ -16,6 +16,7 @@ import pandas as pd
 
 from tfapps import runs
 from tfapps.errors import InvalidInput
+from tfapps.reports import preview
 
 TEXT_PREVIEW_CHARS = 80
 
@@ -150,7 +151,7 @@ def _image_inputs(run: LoadedRun, inputs: list[str]):
         path = _as_path(item)
         if path is None:
             raise InvalidInput(
-                f"{_preview(item)!r} is not an image file or folder; this image-classify model "
+                f"{_shown(item)!r} is not an image file or folder; this image-classify model "
                 f"({run.run_dir.name}) takes images ({', '.join(IMAGE_SUFFIXES)})."
             )
         if path.is_dir():
@@ -180,7 +181,13 @@ def _text_inputs(run: LoadedRun, inputs: list[str]):
             texts += [line for line in lines if line.strip()]
         else:
             texts.append(item)
-    return [_preview(t) for t in texts], {run.input_names[0]: np.array(texts, dtype=object)}
+    return [preview(t, TEXT_PREVIEW_CHARS) for t in texts], {
+        run.input_names[0]: np.array(texts, dtype=object)
+    }
+
+
+def _shown(text: str) -> str:
+    return preview(text, TEXT_PREVIEW_CHARS)
 
 
 def _as_path(item: str) -> Path | None:
@@ -192,12 +199,9 @@ def _as_path(item: str) -> Path | None:
         return None
 
 
-def _preview(text: str) -> str:
-    return text if len(text) <= TEXT_PREVIEW_CHARS else text[: TEXT_PREVIEW_CHARS - 1] + "…"
-
-
 def _table_inputs(run: LoadedRun, inputs: list[str]):
     from tfapps.data.csv_files import read_csv_file
+    from tfapps.data.tables import category_strings
 
     details = run.record["dataset"]["details"]
     columns = details["columns"]
@@ -207,7 +211,7 @@ def _table_inputs(run: LoadedRun, inputs: list[str]):
         path = _as_path(item)
         if path is None or not path.is_file():
             raise InvalidInput(
-                f"{_preview(item)!r} is not a CSV file; this regress model takes CSV files "
+                f"{_shown(item)!r} is not a CSV file; this regress model takes CSV files "
                 f"with the columns {[c['name'] for c in columns]}."
             )
         table = read_csv_file(path)
@@ -224,7 +228,7 @@ def _table_inputs(run: LoadedRun, inputs: list[str]):
     for column in columns:
         name, values = column["name"], table[column["name"]]
         if column["kind"] == "categorical":
-            features[column["input"]] = values.fillna("").astype(str).to_numpy(dtype=object)
+            features[column["input"]] = category_strings(values).to_numpy(dtype=object)
             continue
         numbers = pd.to_numeric(values, errors="coerce")
         bad = values.notna() & (numbers.isna() | np.isinf(numbers))

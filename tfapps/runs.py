@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -26,6 +27,7 @@ SUMMARY_CSV = "summary.csv"
 INCOMPLETE_SUFFIX = ".incomplete"
 BACKUP_DIR = "backup"
 HISTORY_CSV = "history.csv"
+CLAIM_LOCK = ".running.lock"  # held by the process training the run
 CHECKPOINT_METADATA = "training_metadata.json"  # written by keras.callbacks.BackupAndRestore
 SUMMARY_COLUMNS = [
     "task",
@@ -94,17 +96,15 @@ def reserve(parent: Path) -> RunDir:
     """
     parent.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    for attempt in range(1, 1000):
-        run_id = stamp if attempt == 1 else f"{stamp}-{attempt}"
-        final = parent / run_id
-        temp = parent / f"{run_id}{INCOMPLETE_SUFFIX}"
-        if final.exists():
-            continue
-        try:
+    with locked(_reserve_lock(parent)):  # no id is taken while another run renames into it
+        for attempt in range(1, 1000):
+            run_id = stamp if attempt == 1 else f"{stamp}-{attempt}"
+            final = parent / run_id
+            temp = parent / f"{run_id}{INCOMPLETE_SUFFIX}"
+            if final.exists() or temp.exists():
+                continue
             temp.mkdir()
-        except FileExistsError:
-            continue
-        return RunDir(run_id=run_id, temp=temp, final=final)
+            return RunDir(run_id=run_id, temp=temp, final=final)
     raise InvalidInput(f"Could not reserve a new run id under {parent}.")
 
 
@@ -125,6 +125,38 @@ def resumable(parent: Path, which: str) -> RunDir:
             f"{parent}; interrupted runs there: {listed}."
         )
     return RunDir(run_id=which, temp=parent / f"{which}{INCOMPLETE_SUFFIX}", final=parent / which)
+
+
+def claim(run: RunDir):
+    """Takes the run's lock for this process (released when the returned file is closed).
+
+    Raises:
+        InvalidInput: when another process holds it, that is, the run is still going.
+    """
+    handle = open(run.temp / CLAIM_LOCK, "a")  # noqa: SIM115 held open until the run ends
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise InvalidInput(
+            f"Run {run.run_id} is still running in another process; wait for "
+            "it, or stop it before resuming."
+        ) from None
+    return handle
+
+
+def is_running(run_dir: Path) -> bool:
+    """True while a process holds the lock of the (incomplete) run in `run_dir`."""
+    lock = run_dir / CLAIM_LOCK
+    if not lock.exists():
+        return False
+    with open(lock, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return False
 
 
 def finished_epochs(run_dir: Path) -> int:
@@ -148,10 +180,18 @@ def incomplete_runs(output_dir: Path) -> list[Path]:
 
 def finalize(run: RunDir) -> Path:
     """Renames the completed temporary directory into place; never replaces an existing run."""
-    if run.final.exists():
-        raise FileExistsError(f"Run directory already exists: {run.final}")
-    os.rename(run.temp, run.final)
+    with locked(_reserve_lock(run.final.parent)):
+        if run.final.exists():
+            raise FileExistsError(f"Run directory already exists: {run.final}")
+        os.rename(run.temp, run.final)
+    (run.final / CLAIM_LOCK).unlink(missing_ok=True)
     return run.final
+
+
+def _reserve_lock(parent: Path) -> Path:
+    """A lock file per runs folder, kept in the system's temporary directory."""
+    key = hashlib.sha1(str(parent.resolve()).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"tfapps-reserve-{key}.lock"
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:

@@ -67,12 +67,17 @@ def predict_split(model: keras.Model, batches: tf.data.Dataset) -> tuple[np.ndar
 
 
 def _compile(model: keras.Model, config: RunConfig, loss, metrics: list) -> None:
-    """Compiles with Adam at `--learning-rate` and `--steps-per-execution` steps per call."""
+    """Compiles with Adam at `--learning-rate` and `--steps-per-execution` steps per call.
+
+    Under a strategy with several replicas one step per call is used: Keras 3.15's multi-step
+    loop fails there with an InvalidArgumentError (seen with MirroredStrategy on 2 CPUs).
+    """
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
     model.compile(
         optimizer=keras.optimizers.Adam(config.learning_rate),
         loss=loss,
         metrics=metrics,
-        steps_per_execution=config.steps_per_execution,
+        steps_per_execution=config.steps_per_execution if replicas == 1 else 1,
     )
 
 
@@ -159,13 +164,11 @@ def _report_text_classifier(
     built: Built, batches: dict[str, tf.data.Dataset], splits: Splits, run_dir: Path
 ) -> pd.DataFrame:
     reported = getattr(splits, list(batches)[-1])  # the split predictions.csv shows
-    texts = [_preview(t.decode("utf-8", "replace")) for t, _ in reported.as_numpy_iterator()]
+    texts = [
+        reports.preview(t.decode("utf-8", "replace"), TEXT_PREVIEW_CHARS)
+        for t, _ in reported.as_numpy_iterator()
+    ]
     return _report_classifier(built, batches, splits, run_dir, {"text": texts})
-
-
-def _preview(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= TEXT_PREVIEW_CHARS else text[: TEXT_PREVIEW_CHARS - 1] + "…"
 
 
 TASKS: dict[str, Task] = {

@@ -93,13 +93,14 @@ class StopAtStepEnd(keras.callbacks.Callback):
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
 
-    def _stop_if_signalled(self, batch, logs=None) -> None:
+    def raise_if_signalled(self, batch=None, logs=None) -> None:
+        """Raises the interruption a recorded signal asks for; does nothing otherwise."""
         if self.received == signal.SIGTERM:
             raise TerminationRequest()
         if self.received is not None:
             raise KeyboardInterrupt()
 
-    on_train_batch_end = on_test_batch_end = _stop_if_signalled
+    on_train_batch_end = on_test_batch_end = raise_if_signalled
 
 
 class EpochStats(keras.callbacks.Callback):
@@ -145,8 +146,9 @@ def fit(
     """Trains `model` with early stopping, writing history.csv and TensorBoard logs as it goes.
 
     Each finished epoch is checkpointed (Keras BackupAndRestore, in `run_dir/backup/`), so a
-    run started again in the same directory continues from its last finished epoch; the
-    checkpoint is deleted once training completes. Early stopping starts afresh on resume.
+    run started again in the same directory continues from its last finished epoch (the
+    caller deletes the checkpoint when the run is complete). Early stopping starts afresh on
+    resume.
     Ctrl-C and SIGTERM take effect at the end of the current step, never while a checkpoint
     is being written, and then raise `KeyboardInterrupt` (`TerminationRequest` for SIGTERM).
 
@@ -172,7 +174,7 @@ def fit(
         if not multi_worker:
             callbacks.append(
                 keras.callbacks.BackupAndRestore(
-                    str(run_dir / runs.BACKUP_DIR), double_checkpoint=True
+                    str(run_dir / runs.BACKUP_DIR), double_checkpoint=True, delete_checkpoint=False
                 )
             )
     callbacks.append(
@@ -184,15 +186,18 @@ def fit(
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard")))
     with stop.deferring_signals():
         if multi_worker:
-            return fit_distributed(model, train, validation, config, callbacks, strategy)
-        return model.fit(
-            train,
-            validation_data=validation,
-            epochs=config.epochs,
-            callbacks=callbacks,
-            shuffle=False,
-            verbose=progress_verbosity(config.quiet),
-        )
+            history = fit_distributed(model, train, validation, config, callbacks, strategy)
+        else:
+            history = model.fit(
+                train,
+                validation_data=validation,
+                epochs=config.epochs,
+                callbacks=callbacks,
+                shuffle=False,
+                verbose=progress_verbosity(config.quiet),
+            )
+    stop.raise_if_signalled()  # a signal after the last step still stops the run
+    return history
 
 
 def fit_distributed(

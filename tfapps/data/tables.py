@@ -103,12 +103,13 @@ def _to_frame(dataset: tf.data.Dataset, features: tfds.features.FeaturesDict) ->
     return pd.DataFrame(columns)
 
 
-def _leaves(example: dict, prefix: str = ""):
+def _leaves(example: dict):
+    """Yields `(name, value)` for every non-dict value of a nested feature dict."""
     for key, value in example.items():
         if isinstance(value, dict):
-            yield from _leaves(value, prefix)
+            yield from _leaves(value)
         else:
-            yield prefix + key, value
+            yield key, value
 
 
 def _class_labels(features) -> dict:
@@ -139,17 +140,21 @@ def _prepare(
             raise InvalidInput(
                 f"Column {name!r} is not in {config.dataset!r}; its columns are {columns}."
             )
+    if target in config.drop:
+        raise InvalidInput(f"--drop {target} removes the --target column; drop other columns.")
     frames = {split: frame.drop(columns=list(config.drop)) for split, frame in frames.items()}
     frames, dropped = _clean_target(frames, target, config.dataset)
     features = [c for c in frames["train"].columns if c != target]
     if not features:
         raise InvalidInput(f"{config.dataset!r} has no feature column besides the target.")
-    everything = pd.concat(frames.values())
     kinds = {}
-    for column in features:
-        values = everything[column]
+    for column in features:  # kinds come from the training split alone
+        values = frames["train"][column]
         if values.isna().all() or (values.astype(str).str.strip() == "").all():
-            raise InvalidInput(f"Feature column {column!r} of {config.dataset!r} is empty.")
+            raise InvalidInput(
+                f"Feature column {column!r} of {config.dataset!r} has no value in the "
+                "training split: it is empty."
+            )
         numeric = pd.to_numeric(values, errors="coerce")
         is_number = numeric.notna() | values.isna()
         kinds[column] = (
@@ -208,7 +213,7 @@ def _impute_and_check(frames, kinds, dataset) -> dict[str, dict]:
     for column, kind in kinds.items():
         if kind == CATEGORICAL:
             for frame in frames.values():
-                frame[column] = frame[column].fillna("").astype(str)
+                frame[column] = category_strings(frame[column])
             continue
         for frame in frames.values():
             frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(np.float64)
@@ -230,6 +235,15 @@ def _impute_and_check(frames, kinds, dataset) -> dict[str, dict]:
                 "replace or drop those rows."
             )
     return imputed
+
+
+def category_strings(values: pd.Series) -> pd.Series:
+    """The strings a categorical column is looked up by, the same at training and serving:
+    whole numbers lose any ".0" (a column with gaps reads as floats), missing values are ""."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    whole = numbers.notna() & np.isfinite(numbers) & (numbers == np.round(numbers))
+    text = values.astype(object).where(values.notna(), "").astype(str)
+    return text.where(~whole, numbers.where(whole, 0).astype(np.int64).astype(str))
 
 
 def _input_names(columns: list[str]) -> dict[str, str]:
