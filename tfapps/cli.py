@@ -335,7 +335,7 @@ def stop_on_sigterm() -> Iterator[None]:
 @click.option(
     "--architecture",
     type=click.Choice(ARCHITECTURES),
-    default="conv",
+    default=default_of(ImageConfig, "architecture"),
     help="conv: the convnet; dense: Rescaling → Flatten → Dense(128) → Dense(softmax), to compare.",
 )
 def image_classify(**options) -> None:
@@ -393,7 +393,7 @@ def image_classify(**options) -> None:
 @click.option(
     "--architecture",
     type=click.Choice(ARCHITECTURES),
-    default="conv",
+    default=default_of(ImageConfig, "architecture"),
     help="conv: the Conv1D model; dense: Embedding → GlobalAveragePooling1D → Dense, to compare.",
 )
 def sentiment(**options) -> None:
@@ -597,7 +597,7 @@ def datasets(task: str | None) -> None:
 )
 @click.option("--output-dir", default="saved_models", help="Where run directories go.")
 @click.option("--data-dir", default=None, help="TFDS data directory. Default: TFDS's own.")
-@click.option("--seed", type=int, default=42, help="Seed of every run.")
+@click.option("--seed", type=int, default=default_of(RunConfig, "seed"), help="Seed of every run.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @click.option("--debug", is_flag=True, help="Show tracebacks and TensorFlow's logs.")
 def train_all(quick: bool, datasets: str | None, compare_architectures: bool, **common) -> None:

@@ -15,10 +15,10 @@ import pandas as pd
 
 from tfapps import runs
 from tfapps.config import RunConfig
+from tfapps.data.splits import SPLIT_NAMES
 from tfapps.errors import InvalidInput
 
 EVALUATIONS = "evaluations"
-SPLITS = ("train", "validation", "test")
 
 
 @dataclass
@@ -49,9 +49,10 @@ def evaluate(
         InvalidInput: not a run, an unknown split, or data that does not fit the model (other
             classes, other columns, other image channels).
     """
-    if split not in SPLITS:
+    if split not in SPLIT_NAMES:
         raise InvalidInput(
-            f"Invalid value for --split: expected one of {'|'.join(SPLITS)}. Received: {split!r}"
+            f"Invalid value for --split: expected one of {'|'.join(SPLIT_NAMES)}. "
+            f"Received: {split!r}"
         )
     run_dir = Path(run_dir)
     run_dir = run_dir.parent if run_dir.name == "saved_model" else run_dir

@@ -16,12 +16,11 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from tfapps.config import ImageConfig
-from tfapps.data.splits import DatasetInfo, Splits
+from tfapps.data.splits import SPLIT_NAMES, DatasetInfo, Splits, carve_local_splits
 from tfapps.data.tfds_source import read_splits
 from tfapps.errors import InvalidInput
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
-FOLDER_TEST_FRACTION = 0.2
 GRAYSCALE_MODES = ("1", "L", "LA", "I", "I;16", "F")
 
 
@@ -101,16 +100,9 @@ def from_folder(root: Path, config: ImageConfig) -> Splits:
         train_files, class_names = _scan(root)
         test_files = None
     images, labels, details = _read_images(train_files + (test_files or []), config.image_size)
-    rng = np.random.default_rng(config.seed)
-    if test_files is None:
-        order = rng.permutation(len(train_files))
-        n_test = max(1, round(len(order) * FOLDER_TEST_FRACTION))
-        test_index, train_index = order[:n_test], order[n_test:]
-    else:
-        train_index = rng.permutation(len(train_files))
-        test_index = np.arange(len(train_files), len(images))
-    n_val = max(1, round(len(train_index) * config.validation_split))
-    val_index, train_index = train_index[:n_val], train_index[n_val:]
+    rows = carve_local_splits(
+        len(images), config.seed, config.validation_split, given_test=len(test_files or [])
+    )
 
     def subset(index):
         return tf.data.Dataset.from_tensor_slices((images[index], labels[index]))
@@ -122,7 +114,7 @@ def from_folder(root: Path, config: ImageConfig) -> Splits:
         input_shape=list(images.shape[1:]),
         details=details,
     )
-    return Splits(subset(train_index), subset(val_index), subset(test_index), info)
+    return Splits(*(subset(rows[name]) for name in SPLIT_NAMES), info)
 
 
 def _scan(folder: Path, class_names: list[str] | None = None):

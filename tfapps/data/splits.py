@@ -6,11 +6,13 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import tensorflow as tf
 
 from tfapps.errors import InvalidInput
 
 SPLIT_NAMES = ("train", "validation", "test")
+LOCAL_TEST_FRACTION = 0.2
 
 
 @dataclass
@@ -46,6 +48,31 @@ class Splits:
     def items(self) -> list[tuple[str, tf.data.Dataset]]:
         """Returns `(split name, dataset)` pairs in train, validation, test order."""
         return [(name, getattr(self, name)) for name in SPLIT_NAMES]
+
+
+def carve_local_splits(
+    count: int, seed: int, validation_split: float, given_test: int = 0
+) -> dict[str, np.ndarray]:
+    """Row indices of train, validation and test for a local folder or file, shuffled by `seed`.
+
+    Args:
+        count: number of rows.
+        seed: the run's `--seed`; the same seed gives the same split.
+        validation_split: fraction of the non-test rows held out for validation.
+        given_test: the last `given_test` rows form the test split when the data came with one
+            (a `test/` folder); otherwise the test split is 20% of the shuffled rows.
+            Defaults to 0.
+
+    Every split gets at least one row.
+    """
+    order = np.random.default_rng(seed).permutation(count - given_test)
+    if given_test:
+        test = np.arange(count - given_test, count)
+    else:
+        n_test = max(1, round(len(order) * LOCAL_TEST_FRACTION))
+        test, order = order[:n_test], order[n_test:]
+    n_val = max(1, round(len(order) * validation_split))
+    return {"train": order[n_val:], "validation": order[:n_val], "test": test}
 
 
 def count_examples(dataset: tf.data.Dataset) -> int:

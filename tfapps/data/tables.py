@@ -27,13 +27,12 @@ import tensorflow_datasets as tfds
 
 from tfapps.config import RegressConfig
 from tfapps.data.csv_files import read_csv_file
-from tfapps.data.splits import SPLIT_NAMES, DatasetInfo, Splits
+from tfapps.data.splits import SPLIT_NAMES, DatasetInfo, Splits, carve_local_splits
 from tfapps.data.tfds_source import read_splits
 from tfapps.errors import InvalidInput
 
 log = logging.getLogger("tfapps")
 
-LOCAL_TEST_FRACTION = 0.2
 NUMERIC = "numeric"
 CATEGORICAL = "categorical"
 
@@ -77,14 +76,7 @@ def from_path(path: Path, config: RegressConfig) -> Splits:
     table = read_csv_file(path)
     if table.empty:
         raise InvalidInput(f"{path} has a header but no data rows.")
-    order = np.random.default_rng(config.seed).permutation(len(table))
-    n_test = max(1, round(len(order) * LOCAL_TEST_FRACTION))
-    n_val = max(1, round((len(order) - n_test) * config.validation_split))
-    rows = {
-        "test": order[:n_test],
-        "validation": order[n_test : n_test + n_val],
-        "train": order[n_test + n_val :],
-    }
+    rows = carve_local_splits(len(table), config.seed, config.validation_split)
     frames = {name: table.iloc[rows[name]].reset_index(drop=True) for name in SPLIT_NAMES}
     return _prepare(frames, config.target, config, "local", {"path": str(path.resolve())})
 

@@ -11,20 +11,18 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from tfapps.config import TextConfig
 from tfapps.data.csv_files import read_csv_file
-from tfapps.data.splits import DatasetInfo, Splits
+from tfapps.data.splits import SPLIT_NAMES, DatasetInfo, Splits, carve_local_splits
 from tfapps.data.tfds_source import read_splits
 from tfapps.errors import InvalidInput
 
 log = logging.getLogger("tfapps")
 
-LOCAL_TEST_FRACTION = 0.2
 UNLABELLED_FOLDERS = ("unsup",)
 
 
@@ -87,15 +85,9 @@ def from_path(path: Path, config: TextConfig) -> Splits:
         )
     labels = table["label"].map({name: i for i, name in enumerate(class_names)}).to_numpy()
     texts = table["text"].to_numpy(dtype=object)
-    rng = np.random.default_rng(config.seed)
-    n_given_test = 0 if test is None else int(table["given_test"].sum())
-    order = rng.permutation(len(table) - n_given_test)
-    if test is None:
-        n_test = max(1, round(len(order) * LOCAL_TEST_FRACTION))
-        test_index, order = order[:n_test], order[n_test:]
-    else:
-        test_index = np.arange(len(table) - n_given_test, len(table))
-    n_val = max(1, round(len(order) * config.validation_split))
+    rows = carve_local_splits(
+        len(table), config.seed, config.validation_split, given_test=int(table["given_test"].sum())
+    )
 
     def subset(index):
         return tf.data.Dataset.from_tensor_slices(
@@ -108,7 +100,7 @@ def from_path(path: Path, config: TextConfig) -> Splits:
         class_names=[str(name) for name in class_names],
         details={"path": str(path.resolve()), "dropped_rows": dropped},
     )
-    return Splits(subset(order[n_val:]), subset(order[:n_val]), subset(test_index), info)
+    return Splits(*(subset(rows[name]) for name in SPLIT_NAMES), info)
 
 
 def _read_csv(path: Path, text_column: str, label_column: str) -> pd.DataFrame:
