@@ -16,16 +16,9 @@ import pandas as pd
 from tfapps import runs
 
 REPORT_FILES = {"html": "report.html", "markdown": "report.md", "csv": runs.SUMMARY_CSV}
+# The summary.csv columns worth comparing within one task and dataset.
 COMPARISON_COLUMNS = [
-    "run_id",
-    "architecture",
-    "metric",
-    "value",
-    "epochs",
-    "parameters",
-    "train_seconds",
-    "examples_per_second",
-    "finished_at",
+    c for c in runs.SUMMARY_COLUMNS if c not in ("task", "dataset", "split", "seconds", "path")
 ]
 ARCHITECTURE_COLUMNS = ["parameters", "value", "train_seconds", "examples_per_second"]
 
