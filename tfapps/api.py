@@ -18,6 +18,7 @@ import platform
 import shutil
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,7 +51,7 @@ class RunResult:
     seconds: float = 0.0
 
 
-def train(config: RunConfig, resume: str | None = None) -> RunResult:
+def train(config: RunConfig, resume: str | None = None, callbacks: Sequence[Any] = ()) -> RunResult:
     """Trains, evaluates and exports one model as `config` describes.
 
     Args:
@@ -58,6 +59,9 @@ def train(config: RunConfig, resume: str | None = None) -> RunResult:
         resume: `"latest"` or the id of an interrupted run of the same task and dataset to
             continue from its last finished epoch; its options must equal `config`'s (but for
             `quiet` and `debug`). Defaults to a new run.
+        callbacks: extra `keras.callbacks.Callback`s for training, run after tfapps' own
+            (their `model` is the training model, which takes preprocessed input). Defaults
+            to none.
 
     Returns:
         The finished run's directory, headline metric, metrics table and model.
@@ -89,7 +93,7 @@ def train(config: RunConfig, resume: str | None = None) -> RunResult:
         # Another worker of a multi-worker run: it takes part in every collective step the
         # chief runs (training, evaluation, export) but writes only to a scratch directory.
         with tempfile.TemporaryDirectory(prefix="tfapps-worker-") as scratch:
-            built, eval_batches = _build_and_fit(config, compute, splits, None)
+            built, eval_batches = _build_and_fit(config, compute, splits, None, callbacks)
             task.report(built, eval_batches, splits, Path(scratch))
             export.export_model(built.serving_model, Path(scratch), built.assets)
         return RunResult(
@@ -125,7 +129,9 @@ def train(config: RunConfig, resume: str | None = None) -> RunResult:
     trained_weights = run.temp / runs.BACKUP_DIR / TRAINED_WEIGHTS
     try:
         mark = time.perf_counter()
-        built, eval_batches = _build_and_fit(config, compute, splits, run.temp, trained_weights)
+        built, eval_batches = _build_and_fit(
+            config, compute, splits, run.temp, callbacks, trained_weights
+        )
         timings["train_seconds"] = time.perf_counter() - mark
         record["status"] = "reporting"  # a resume from here skips training
         runs.write_json(run.temp / runs.RUN_JSON, record)
@@ -202,6 +208,7 @@ def _build_and_fit(
     compute: runtime.Runtime,
     splits,
     run_dir: Path | None,
+    callbacks: Sequence[Any] = (),
     trained_weights: Path | None = None,
 ):
     """Builds the task's model under the run's strategy, prepares the data with the global
@@ -231,6 +238,7 @@ def _build_and_fit(
         config,
         run_dir,
         compute.strategy,
+        callbacks,
     )
     if trained_weights is not None:
         trained_weights.parent.mkdir(exist_ok=True)

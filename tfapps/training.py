@@ -7,7 +7,7 @@ import json
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import keras
@@ -142,6 +142,7 @@ def fit(
     config: RunConfig,
     run_dir: Path | None,
     strategy: tf.distribute.Strategy | None = None,
+    extra_callbacks: Sequence[keras.callbacks.Callback] = (),
 ) -> keras.callbacks.History:
     """Trains `model` with early stopping, writing history.csv and TensorBoard logs as it goes.
 
@@ -163,6 +164,7 @@ def fit(
         run_dir: the (temporary) run directory receiving history.csv and tensorboard/;
             `None` on a worker that writes nothing (not the chief).
         strategy: the strategy the model was built under. Defaults to the current one.
+        extra_callbacks: the caller's callbacks, run after tfapps' own. Defaults to none.
     """
     strategy = strategy or tf.distribute.get_strategy()
     multi_worker = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
@@ -184,6 +186,7 @@ def fit(
     )
     if run_dir is not None:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard")))
+    callbacks.extend(extra_callbacks)
     with stop.deferring_signals():
         if multi_worker:
             history = fit_distributed(model, train, validation, config, callbacks, strategy)
