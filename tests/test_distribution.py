@@ -7,8 +7,10 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from tfapps import runs
@@ -19,7 +21,7 @@ import hashlib, json, sys
 import numpy as np
 from tfapps.api import train
 from tfapps.config import ImageConfig
-result = train(ImageConfig(**json.loads(sys.argv[1])))
+result = train(ImageConfig(**json.loads(sys.argv[1])), resume=(sys.argv[2:] or [None])[0])
 digest = hashlib.sha256(b"".join(np.asarray(w).tobytes() for w in result.model.get_weights()))
 print(json.dumps({"weights": digest.hexdigest(), "run_dir": str(result.run_dir)}))
 """
@@ -67,34 +69,40 @@ def test_mirrored_over_two_logical_cpus_reaches_single_device_quality(tmp_path, 
     assert record["headline"]["value"] >= 0.93  # the single-device run reaches >= 0.90 in 10
 
 
-def test_two_workers_train_identical_weights_and_only_the_chief_writes(tmp_path, data_dir):
-    ports = _free_ports(2)
-    cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
+def _start_workers(tmp_path: Path, data_dir: str, epochs: int, *extra: str, cli: bool = False):
+    """Starts two digits workers on free local ports: the CLI, or the API script `WORKER`."""
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in _free_ports(2)]}
     processes = []
     for index in range(2):
-        config = {
-            "dataset": "digits",
-            "epochs": 4,
+        options = {
+            "epochs": epochs,
             "quiet": True,
             "strategy": "multi-worker",
             "data_dir": data_dir,
             "output_dir": str(tmp_path / f"out{index}"),
         }
-        env = {
-            **os.environ,
-            "TF_CONFIG": json.dumps(
-                {"cluster": cluster, "task": {"type": "worker", "index": index}}
-            ),
-        }
+        if cli:
+            args = ["-m", "tfapps", "image-classify", *extra]
+            for name, value in options.items():
+                flag = "--" + name.replace("_", "-")
+                args += [flag] if value is True else [flag, str(value)]
+        else:
+            args = ["-c", WORKER, json.dumps({"dataset": "digits", **options}), *extra]
+        task = {"type": "worker", "index": index}
         processes.append(
             subprocess.Popen(
-                [sys.executable, "-c", WORKER, json.dumps(config)],
-                env=env,
+                [sys.executable, *args],
+                env={**os.environ, "TF_CONFIG": json.dumps({"cluster": cluster, "task": task})},
                 text=True,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
             )
         )
+    return processes
+
+
+def _finish_workers(processes) -> list[dict]:
+    """Waits for the `WORKER` scripts; returns their printed weights digest and run dir."""
     outputs = []
     try:
         for process in processes:
@@ -105,6 +113,11 @@ def test_two_workers_train_identical_weights_and_only_the_chief_writes(tmp_path,
         for process in processes:
             process.kill()
     assert outputs[0]["weights"] == outputs[1]["weights"]
+    return outputs
+
+
+def test_two_workers_train_identical_weights_and_only_the_chief_writes(tmp_path, data_dir):
+    outputs = _finish_workers(_start_workers(tmp_path, data_dir, 4))
     chief_run = Path(outputs[0]["run_dir"])
     assert outputs[1]["run_dir"] == "None" and not (tmp_path / "out1").exists()
     record = json.loads((chief_run / "run.json").read_text())
@@ -113,6 +126,35 @@ def test_two_workers_train_identical_weights_and_only_the_chief_writes(tmp_path,
     assert record["training"]["global_batch_size"] == 64
     assert record["training"]["epochs_run"] == 4
     assert (chief_run / "saved_model" / "saved_model.pb").is_file()
+
+
+def test_a_killed_worker_and_its_peer_resume_from_the_chiefs_last_epoch(tmp_path, data_dir):
+    chief, worker = _start_workers(tmp_path, data_dir, 8, cli=True)
+    deadline = time.monotonic() + TIMEOUT
+    try:
+        while not (found := runs.incomplete_runs(tmp_path / "out0")) or (
+            runs.finished_epochs(found[0]) < 2
+        ):
+            assert time.monotonic() < deadline and chief.poll() is None, chief.stderr.read()
+            time.sleep(0.05)
+        worker.kill()  # kill -9 while the chief trains epoch 3 or later
+        _, stderr = chief.communicate(timeout=TIMEOUT)  # it loses its peer and stops
+    finally:
+        chief.kill()
+        worker.kill()
+    run_id = found[0].name.removesuffix(runs.INCOMPLETE_SUFFIX)
+    assert chief.returncode == 1, stderr
+    assert "A worker of the cluster stopped" in stderr and "Traceback" not in stderr
+    assert f"--strategy multi-worker --resume {run_id}" in stderr
+    done = runs.finished_epochs(found[0])
+
+    outputs = _finish_workers(_start_workers(tmp_path, data_dir, 8, run_id))  # equal weights
+    history = pd.read_csv(Path(outputs[0]["run_dir"]) / "history.csv")
+    assert history["epoch"].tolist() == list(range(8))  # epochs 0..done-1 were not run again
+    assert history["loss"].iloc[done] < history["loss"].iloc[0]  # resumed trained weights
+    record = json.loads((Path(outputs[0]["run_dir"]) / "run.json").read_text())
+    assert record["status"] == "complete" and len(record["resumed_at"]) == 1
+    assert not (tmp_path / "out1").exists()
 
 
 @pytest.mark.parametrize("tf_config", [None, "not json", '{"cluster": {}, "task": {}}'])

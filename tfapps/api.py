@@ -27,7 +27,7 @@ import pandas as pd
 
 from tfapps import __version__, reports, runs, runtime
 from tfapps.config import RunConfig
-from tfapps.errors import Interrupted, InvalidInput, TerminationRequest
+from tfapps.errors import Interrupted, InvalidInput, TerminationRequest, WorkerLost
 
 TRAINED_WEIGHTS = "trained.weights.h5"  # the final (best) weights, kept until the run is done
 
@@ -73,8 +73,6 @@ def train(config: RunConfig, resume: str | None = None, callbacks: Sequence[Any]
     """
     started, started_at = time.perf_counter(), runs.utc_now()
     multi_worker = config.strategy == "multi-worker"
-    if multi_worker and resume:
-        raise InvalidInput("--resume does not work with --strategy multi-worker; start a new run.")
     if not multi_worker:  # fail fast, before TensorFlow loads
         output_dir, parent, run, record = _prepare_output(config, resume)
     runtime.import_tensorflow(config.debug)
@@ -86,7 +84,7 @@ def train(config: RunConfig, resume: str | None = None, callbacks: Sequence[Any]
     task = TASKS[config.task]
     compute = runtime.set_up(config)
     if multi_worker and compute.is_chief:  # before loading data, so a bad directory fails fast
-        output_dir, parent, run, record = _prepare_output(config, None)
+        output_dir, parent, run, record = _prepare_output(config, resume)
     splits = load_splits(config)
     timings = {"data_seconds": time.perf_counter() - started}
     if not compute.is_chief:
@@ -174,6 +172,8 @@ def train(config: RunConfig, resume: str | None = None, callbacks: Sequence[Any]
     except BaseException as error:
         record.update(status="failed", error=f"{type(error).__name__}: {error}")
         runs.write_json(run.temp / runs.RUN_JSON, record)
+        if multi_worker and _is_lost_worker(error):
+            raise WorkerLost(run.run_id, _first_line(error)) from None
         raise
     finally:
         claim.close()
@@ -228,8 +228,14 @@ def _build_and_fit(
         training.batched, batch_size=global_batch, preprocess=built.preprocess
     )
     eval_batches = {"validation": prepare(splits.validation), "test": prepare(splits.test)}
-    if trained_weights is not None and trained_weights.is_file():
-        built.model.load_weights(trained_weights)
+    trained = trained_weights is not None and trained_weights.is_file()
+    if compute.workers > 1:  # every worker takes the chief's path, with the chief's weights
+        trained = bool(training.adopt_chief_state(compute.strategy, compute.is_chief, [], trained))
+    if trained:
+        if compute.is_chief:
+            built.model.load_weights(trained_weights)
+        if compute.workers > 1:
+            training.adopt_chief_state(compute.strategy, compute.is_chief, built.model.variables)
         return built, eval_batches
     training.fit(
         built.model,
@@ -244,6 +250,19 @@ def _build_and_fit(
         trained_weights.parent.mkdir(exist_ok=True)
         built.model.save_weights(trained_weights)
     return built, eval_batches
+
+
+def _is_lost_worker(error: BaseException) -> bool:
+    """True for the error collective ops raise when a peer worker stopped responding."""
+    import tensorflow as tf
+
+    return isinstance(error, tf.errors.UnavailableError)
+
+
+def _first_line(error: BaseException) -> str:
+    """The first line of an error's message, without TensorFlow's `{{function_node ...}}`."""
+    message = str(error).split("}}")[-1].strip()
+    return message.splitlines()[0] if message else type(error).__name__
 
 
 def _check_same_options(original: RunConfig, requested: RunConfig, run_id: str) -> None:

@@ -32,7 +32,7 @@ from tfapps.config import (
     TextConfig,
 )
 from tfapps.data import registry
-from tfapps.errors import Interrupted, InvalidInput, RunFailed, TerminationRequest, TfappsError
+from tfapps.errors import InvalidInput, Resumable, RunFailed, TerminationRequest, TfappsError
 
 REPORT_FORMATS = ("html", "markdown", "csv")
 CONTEXT_SETTINGS = {
@@ -248,8 +248,8 @@ def training_options(config_class: type[RunConfig]) -> Callable:
 def run_training(config_class: type[RunConfig], options: dict) -> None:
     """Builds the config from parsed options, trains, and prints where the run went.
 
-    Ctrl-C and SIGTERM stop training, keep the run's checkpoint, and print the command that
-    resumes it (exit status 130 or 143).
+    Ctrl-C and SIGTERM (exit status 130 or 143), or a lost worker of a multi-worker run (1),
+    stop training, keep the run's checkpoint, and print the command that resumes it.
     """
     resume = options.pop("resume")
     with reporting_errors(options.get("debug", False)), stop_on_sigterm():
@@ -258,9 +258,9 @@ def run_training(config_class: type[RunConfig], options: dict) -> None:
 
         try:
             result = train(config, resume=resume)
-        except Interrupted as interrupted:
-            command = resume_command(config.to_dict(), interrupted.run_id)
-            interrupted.message += f" Resume with: {command}"
+        except Resumable as stopped:
+            command = resume_command(config.to_dict(), stopped.run_id)
+            stopped.message += f" Resume with: {command}"
             raise
     if result.run_dir is None:
         click.echo("Worker finished; the chief wrote the run directory.")

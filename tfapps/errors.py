@@ -24,18 +24,50 @@ class RunFailed(TfappsError):
     exit_code = 1
 
 
-class Interrupted(TfappsError):
-    """Training was stopped by Ctrl-C (exit status 130) or SIGTERM (143); its checkpoint is kept.
+class Resumable(TfappsError):
+    """A run stopped before the end and keeps its checkpoint; `--resume RUN_ID` continues it.
 
     Args:
-        run_id: the interrupted run, which `--resume RUN_ID` continues.
+        message: what happened.
+        run_id: the stopped run.
+        exit_code: the process's exit status.
+    """
+
+    def __init__(self, message: str, run_id: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.run_id = run_id
+        self.exit_code = exit_code
+
+
+class Interrupted(Resumable):
+    """Training was stopped by Ctrl-C (exit status 130) or SIGTERM (143).
+
+    Args:
+        run_id: the interrupted run.
         exit_code: 130 for SIGINT, 143 for SIGTERM.
     """
 
     def __init__(self, run_id: str, exit_code: int = 130) -> None:
-        super().__init__(f"Interrupted; run {run_id} keeps its last finished epoch.")
-        self.run_id = run_id
-        self.exit_code = exit_code
+        super().__init__(
+            f"Interrupted; run {run_id} keeps its last finished epoch.", run_id, exit_code
+        )
+
+
+class WorkerLost(Resumable):
+    """Another worker of a multi-worker run stopped, so the chief cannot go on (exit status 1).
+
+    Args:
+        run_id: the chief's run.
+        reason: TensorFlow's first line about the lost worker.
+    """
+
+    def __init__(self, run_id: str, reason: str) -> None:
+        super().__init__(
+            f"A worker of the cluster stopped ({reason}); run {run_id} keeps its last finished "
+            "epoch. Start every worker again, each with its own TF_CONFIG.",
+            run_id,
+            1,
+        )
 
 
 class TerminationRequest(KeyboardInterrupt):

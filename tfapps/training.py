@@ -154,7 +154,8 @@ def fit(
     is being written, and then raise `KeyboardInterrupt` (`TerminationRequest` for SIGTERM).
 
     Under `MultiWorkerMirroredStrategy` the epochs run in `fit_distributed` instead of
-    `model.fit`, without checkpoints.
+    `model.fit`; only the chief keeps the checkpoint, and the other workers take its state
+    when the run resumes.
 
     Args:
         model: a compiled model.
@@ -173,12 +174,11 @@ def fit(
     if run_dir is not None:
         align_history(run_dir)
         callbacks.append(keras.callbacks.CSVLogger(str(run_dir / runs.HISTORY_CSV), append=True))
-        if not multi_worker:
-            callbacks.append(
-                keras.callbacks.BackupAndRestore(
-                    str(run_dir / runs.BACKUP_DIR), double_checkpoint=True, delete_checkpoint=False
-                )
+        callbacks.append(
+            keras.callbacks.BackupAndRestore(
+                str(run_dir / runs.BACKUP_DIR), double_checkpoint=True, delete_checkpoint=False
             )
+        )
     callbacks.append(
         keras.callbacks.EarlyStopping(
             monitor="val_loss", patience=config.patience, restore_best_weights=True
@@ -189,7 +189,9 @@ def fit(
     callbacks.extend(extra_callbacks)
     with stop.deferring_signals():
         if multi_worker:
-            history = fit_distributed(model, train, validation, config, callbacks, strategy)
+            history = fit_distributed(
+                model, train, validation, config, callbacks, strategy, chief=run_dir is not None
+            )
         else:
             history = model.fit(
                 train,
@@ -210,6 +212,7 @@ def fit_distributed(
     config: RunConfig,
     callbacks: list[keras.callbacks.Callback],
     strategy: tf.distribute.Strategy,
+    chief: bool = True,
 ) -> keras.callbacks.History:
     """Runs the epochs with `strategy.run` over the model's own `train_step` and `test_step`.
 
@@ -218,6 +221,10 @@ def fit_distributed(
     the same compiled loss, optimizer and metrics, cross-replica metric results, and the same
     callbacks, driven through `keras.callbacks.CallbackList`.
 
+    On a resume, the chief's `BackupAndRestore` restores its weights, optimizer state and
+    epoch; every worker then adopts them from the chief (`adopt_chief_state`), so the other
+    workers need no checkpoint of their own and no file shared with the chief.
+
     Args:
         model: a compiled model built under `strategy`'s scope.
         train: batched training data (global batch size; auto-sharded by data across workers).
@@ -225,6 +232,8 @@ def fit_distributed(
         config: the run's options (`epochs`, `quiet`).
         callbacks: the callbacks `fit` would get.
         strategy: the distribution strategy.
+        chief: whether this process is the chief, whose checkpoint the workers resume from.
+            Defaults to `True`.
     """
     build_for_distribution(model, train, strategy)
     train_step = tf.function(lambda batch: strategy.run(model.train_step, args=(batch,)))
@@ -243,8 +252,14 @@ def fit_distributed(
         steps=None,
     )
     model.stop_training = False
-    hooks.on_train_begin()
-    for epoch in range(config.epochs):
+    hooks.on_train_begin()  # the chief's BackupAndRestore restores a checkpoint here
+    start = adopt_chief_state(
+        strategy,
+        chief,
+        [*model.variables, *model.optimizer.variables],
+        getattr(model, "_initial_epoch", None) or 0,  # set by BackupAndRestore, as fit reads it
+    )
+    for epoch in range(int(start), config.epochs):
         hooks.on_epoch_begin(epoch)
         logs = _run_epoch(model, train_step, distributed["train"], hooks.on_train_batch_end)
         validation_logs = _run_epoch(
@@ -256,6 +271,33 @@ def fit_distributed(
             break
     hooks.on_train_end()
     return model.history
+
+
+def adopt_chief_state(strategy, chief: bool, variables: Sequence, number: float = 0) -> float:
+    """Gives every worker the chief's values of `variables` and returns the chief's `number`.
+
+    The values travel in one cross-worker all-reduce (a sum in which only the chief
+    contributes non-zeros), TensorFlow's own collective, so the workers need not share files.
+    Every worker must call it at the same point, with variables of the same shapes.
+
+    Args:
+        strategy: the `MultiWorkerMirroredStrategy` in use.
+        chief: whether this process is the chief.
+        variables: Keras or TensorFlow variables of any numeric dtype; assigned in place.
+        number: a scalar known to the chief, such as the epoch to start from. Defaults to 0.
+    """
+    values = [tf.convert_to_tensor(v) for v in variables] + [tf.constant(number, tf.float64)]
+
+    def contribute():
+        local = [tf.cast(v, tf.float64) if chief else tf.zeros(v.shape, tf.float64) for v in values]
+        context = tf.distribute.get_replica_context()
+        return context.all_reduce(tf.distribute.ReduceOp.SUM, local)
+
+    summed = tf.function(lambda: strategy.run(contribute))()
+    chiefs = [strategy.experimental_local_results(value)[0] for value in summed]
+    for variable, value in zip(variables, chiefs[:-1], strict=True):
+        variable.assign(tf.cast(value, variable.dtype))
+    return float(chiefs[-1])
 
 
 def build_for_distribution(model: keras.Model, data: tf.data.Dataset, strategy) -> None:
