@@ -232,8 +232,8 @@ def training_options(config_class: type[RunConfig]) -> Callable:
             default=None,
             metavar="latest|RUN_ID",
             help="Continue an interrupted run of this task and dataset from its last finished "
-            "epoch, with the same options. `tfapps runs --incomplete` lists them. Default: a "
-            "new run.",
+            "epoch, with the same options (multi-worker: on every worker). `tfapps runs "
+            "--incomplete` lists them. Default: a new run.",
         ),
     ]
 
