@@ -71,6 +71,7 @@ def test_corrupt_image_is_named(run_cli, tmp_path):
         ("--filters", "32,abc", "--filters"),
         ("--image-size", "28", "--image-size"),
         ("--precision", "float8", "--precision"),
+        ("--checkpoint-seconds", "-1", "--checkpoint-seconds"),
     ],
 )
 def test_bad_option_values_name_option_and_value(run_cli, tmp_path, option, value, fragment):

@@ -78,6 +78,7 @@ def _start_workers(tmp_path: Path, data_dir: str, epochs: int, *extra: str, cli:
             "epochs": epochs,
             "quiet": True,
             "strategy": "multi-worker",
+            "checkpoint_seconds": 0,
             "data_dir": data_dir,
             "output_dir": str(tmp_path / f"out{index}"),
         }

@@ -32,6 +32,8 @@ def _train_args(output_dir: Path, data_dir: str, *extra, epochs: int = 8) -> lis
         "8",
         "--patience",
         "50",
+        "--checkpoint-seconds",
+        "0",
         "--seed",
         "3",
         "--quiet",
@@ -172,3 +174,18 @@ def test_a_full_disk_mid_run_fails_cleanly_and_keeps_earlier_runs(tmp_path, data
     assert runs.finished_runs(output_dir) == finished
     assert {p: p.read_bytes() for p in before} == before
     assert len(pd.read_csv(output_dir / "summary.csv")) == 1
+
+
+@pytest.mark.parametrize(("interval", "saved_epochs"), [(0, 3), (3600, None)])
+def test_checkpoints_wait_for_their_interval(tmp_path, interval, saved_epochs):
+    import keras
+    import numpy as np
+
+    from tfapps.training import PeriodicBackupAndRestore
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile("adam", "mse")
+    backup = tmp_path / runs.BACKUP_DIR
+    callback = PeriodicBackupAndRestore(str(backup), interval)
+    model.fit(np.ones((8, 2)), np.ones(8), epochs=3, verbose=0, callbacks=[callback])
+    assert (runs.finished_epochs(tmp_path) or None) == saved_epochs

@@ -58,7 +58,7 @@ def train(config: RunConfig, resume: str | None = None, callbacks: Sequence[Any]
         config: a validated task config (`ImageConfig`, ...).
         resume: `"latest"` or the id of an interrupted run of the same task and dataset to
             continue from its last finished epoch; its options must equal `config`'s (but for
-            `quiet` and `debug`). Defaults to a new run.
+            `quiet`, `debug` and `checkpoint_seconds`). Defaults to a new run.
         callbacks: extra `keras.callbacks.Callback`s for training, run after tfapps' own
             (their `model` is the training model, which takes preprocessed input). Defaults
             to none.
@@ -267,7 +267,7 @@ def _first_line(error: BaseException) -> str:
 
 def _check_same_options(original: RunConfig, requested: RunConfig, run_id: str) -> None:
     """Refuses a resume whose options contradict the interrupted run's."""
-    ignored = {"quiet", "debug"}
+    ignored = {"quiet", "debug", "checkpoint_seconds"}
     before, after = original.to_dict(), requested.to_dict()
     changed = [
         f"--{name.replace('_', '-')} {after[name]!r} (the run used {before[name]!r})"

@@ -165,6 +165,14 @@ def training_options(config_class: type[RunConfig]) -> Callable:
             "several replicas use 1.",
         ),
         click.option(
+            "--checkpoint-seconds",
+            type=float,
+            default=defaults["checkpoint_seconds"],
+            help="Write the resumable checkpoint at an epoch end once this many seconds have "
+            "passed since the last one (0: every epoch). Saving every short epoch would cost "
+            "more than the epoch; a crash loses at most this much training.",
+        ),
+        click.option(
             "--seed",
             type=int,
             default=defaults["seed"],

@@ -46,6 +46,9 @@ class RunConfig:
         patience: epochs without validation-loss improvement before early stopping. Defaults to 5.
         steps_per_execution: training steps run per call into TensorFlow; larger values cut
             the per-step Python overhead (measured in docs/BENCHMARKS.md). Defaults to 32.
+        checkpoint_seconds: write the resumable checkpoint at the end of an epoch once this
+            many seconds have passed since the last one; 0 checkpoints every epoch. A crash
+            loses at most this much training. Defaults to 5.
         strategy: `"auto"` (MirroredStrategy over several GPUs, else none), `"default"`,
             `"mirrored"` (all local GPUs, or `cpu_replicas` logical CPUs) or `"multi-worker"`
             (MultiWorkerMirroredStrategy from the `TF_CONFIG` environment variable).
@@ -71,6 +74,7 @@ class RunConfig:
     device: str = "auto"
     patience: int = 5
     steps_per_execution: int = 32
+    checkpoint_seconds: float = 5.0
     strategy: str = "auto"
     cpu_replicas: int = 1
     quiet: bool = False
@@ -87,6 +91,10 @@ class RunConfig:
         _check_int(self.batch_size, "batch-size", minimum=1)
         _check_int(self.patience, "patience", minimum=1)
         _check_int(self.steps_per_execution, "steps-per-execution", minimum=1)
+        if not _is_finite_number(self.checkpoint_seconds) or self.checkpoint_seconds < 0:
+            raise _invalid(
+                "checkpoint-seconds", "a number of seconds >= 0", self.checkpoint_seconds
+            )
         if not _is_finite_number(self.learning_rate) or self.learning_rate <= 0:
             raise _invalid("learning-rate", "a number > 0", self.learning_rate)
         if not _is_finite_number(self.validation_split) or not 0 < self.validation_split < 1:

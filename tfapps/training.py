@@ -103,6 +103,32 @@ class StopAtStepEnd(keras.callbacks.Callback):
     on_train_batch_end = on_test_batch_end = raise_if_signalled
 
 
+class PeriodicBackupAndRestore(keras.callbacks.BackupAndRestore):
+    """Keras's `BackupAndRestore` (double checkpoint, kept after training) that saves at an
+    epoch end only once `interval` seconds have passed since training began or it last saved.
+
+    Saving a model's weights and optimizer state takes tens of milliseconds, longer than a
+    whole epoch of a small table; epochs longer than `interval` are all saved.
+
+    Args:
+        backup_dir: the checkpoint directory.
+        interval: seconds between saves; 0 saves every epoch.
+    """
+
+    def __init__(self, backup_dir: str, interval: float):
+        super().__init__(backup_dir, double_checkpoint=True, delete_checkpoint=False)
+        self.interval = interval
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        self._saved_at = time.monotonic()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if time.monotonic() - self._saved_at >= self.interval:
+            super().on_epoch_end(epoch, logs)
+            self._saved_at = time.monotonic()
+
+
 class EpochStats(keras.callbacks.Callback):
     """Adds `learning_rate` and `seconds` (wall time of the epoch) to each epoch's logs.
 
@@ -146,9 +172,10 @@ def fit(
 ) -> keras.callbacks.History:
     """Trains `model` with early stopping, writing history.csv and TensorBoard logs as it goes.
 
-    Each finished epoch is checkpointed (Keras BackupAndRestore, in `run_dir/backup/`), so a
-    run started again in the same directory continues from its last finished epoch (the
-    caller deletes the checkpoint when the run is complete). Early stopping starts afresh on
+    Finished epochs are checkpointed (Keras BackupAndRestore, in `run_dir/backup/`, at most
+    every `config.checkpoint_seconds`), so a run started again in the same directory
+    continues from its last checkpointed epoch (the caller deletes the checkpoint when the
+    run is complete). Early stopping starts afresh on
     resume.
     Ctrl-C and SIGTERM take effect at the end of the current step, never while a checkpoint
     is being written, and then raise `KeyboardInterrupt` (`TerminationRequest` for SIGTERM).
@@ -161,7 +188,7 @@ def fit(
         model: a compiled model.
         train: batched training data (global batch size).
         validation: batched validation data.
-        config: the run's options (`epochs`, `patience`, `quiet`).
+        config: the run's options (`epochs`, `patience`, `checkpoint_seconds`, `quiet`).
         run_dir: the (temporary) run directory receiving history.csv and tensorboard/;
             `None` on a worker that writes nothing (not the chief).
         strategy: the strategy the model was built under. Defaults to the current one.
@@ -175,9 +202,7 @@ def fit(
         align_history(run_dir)
         callbacks.append(keras.callbacks.CSVLogger(str(run_dir / runs.HISTORY_CSV), append=True))
         callbacks.append(
-            keras.callbacks.BackupAndRestore(
-                str(run_dir / runs.BACKUP_DIR), double_checkpoint=True, delete_checkpoint=False
-            )
+            PeriodicBackupAndRestore(str(run_dir / runs.BACKUP_DIR), config.checkpoint_seconds)
         )
     callbacks.append(
         keras.callbacks.EarlyStopping(
