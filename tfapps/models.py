@@ -150,11 +150,13 @@ def build_regressor(
     categorical: Sequence[str] = (),
     hidden_units: Sequence[int] = (64, 64),
 ) -> keras.Model:
-    """Builds one named input per column → Normalization / StringLookup(one-hot) →
-    Concatenate → Dense(relu) × n → Dense(1).
+    """Builds one named input per column → StringLookup(one-hot) for categorical columns →
+    Concatenate → Normalization → Dense(relu) × n → Dense(1).
 
-    Numeric columns share one Normalization layer and categorical columns each get a one-hot
-    StringLookup; all of them are adapted on `train_features`, the training split only.
+    Every encoded column, numeric and one-hot alike, is scaled to the training split's mean
+    and variance (as TensorFlow's regression tutorial does; on Auto MPG, unscaled one-hot
+    columns gave a worse test MAE). A column constant in training (such as the
+    out-of-vocabulary one) is only centred, so an unseen category cannot blow up.
 
     Args:
         train_features: input name to the training split's values (float32 for numeric
@@ -162,23 +164,33 @@ def build_regressor(
         categorical: input names of the categorical columns. Defaults to none.
         hidden_units: units of each hidden Dense(relu) layer. Defaults to `(64, 64)`.
     """
-    numeric = [name for name in train_features if name not in categorical]
     inputs = {
         name: keras.Input(shape=(), dtype="string" if name in categorical else "float32", name=name)
         for name in train_features
     }
-    encoded = []
-    if numeric:
-        columns = [layers.Reshape((1,), name=f"{name}_column")(inputs[name]) for name in numeric]
-        stacked = layers.Concatenate(name="numeric")(columns) if len(columns) > 1 else columns[0]
-        normalization = layers.Normalization(name="normalization")
-        normalization.adapt(np.stack([train_features[name] for name in numeric], axis=1))
-        encoded.append(normalization(stacked))
-    for name in categorical:
-        lookup = layers.StringLookup(output_mode="one_hot", name=f"{name}_lookup")
-        lookup.adapt(train_features[name])
-        encoded.append(lookup(layers.Reshape((1,), name=f"{name}_column")(inputs[name])))
-    x = layers.Concatenate(name="features")(encoded) if len(encoded) > 1 else encoded[0]
+    encoders = {}
+    for name in train_features:
+        if name in categorical:
+            lookup = layers.StringLookup(output_mode="one_hot", name=f"{name}_lookup")
+            lookup.adapt(train_features[name])
+            encoders[name] = lookup
+        else:
+            encoders[name] = layers.Reshape((1,), name=f"{name}_column")
+
+    def encode(columns):
+        encoded = [encoders[name](columns[name]) for name in train_features]
+        return layers.Concatenate(name="features")(encoded) if len(encoded) > 1 else encoded[0]
+
+    train_matrix = keras.ops.convert_to_numpy(
+        encode({name: keras.ops.convert_to_tensor(v) for name, v in train_features.items()})
+    )
+    variance = train_matrix.var(axis=0)
+    normalization = layers.Normalization(
+        mean=train_matrix.mean(axis=0),
+        variance=np.where(variance > 0, variance, 1.0),
+        name="normalization",
+    )
+    x = normalization(encode(inputs))
     for index, units in enumerate(hidden_units, start=1):
         x = layers.Dense(units, activation="relu", name=f"dense{index}")(x)
     outputs = layers.Dense(1, dtype="float32", name="predictions")(x)
