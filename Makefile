@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test train-all lint bench clean
+.PHONY: install test train-all lint bench bench-gpu bench-smoke clean
 
 install: $(STAMP)
 
@@ -25,7 +25,14 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check tfapps tests bench
 
 bench: $(STAMP)
-	$(BIN)/python bench/run_benchmarks.py
+	$(BIN)/python -m bench.run_benchmarks $(BENCH_ARGS)
+
+bench-gpu: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,gpu]'
+	$(BIN)/python -m bench.run_benchmarks $(BENCH_ARGS)
+
+bench-smoke: $(STAMP)
+	$(BIN)/python -m bench.run_benchmarks --smoke
 
 clean:
 	rm -rf $(VENV) build *.egg-info

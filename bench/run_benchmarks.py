@@ -1,148 +1,225 @@
-"""Benchmarks of tfapps' default runs: quality, wall time, throughput and peak memory.
+"""Benchmarks of tfapps against the classic Keras recipes: speed, quality, start-up, memory.
 
-Each run is a separate `tfapps <task>` process with default settings (only the seed varies), so
-wall time includes start-up and peak RSS is that process's own. Raw results are kept in
-docs/benchmarks.json (one entry per benchmark, replaced when rerun) and docs/BENCHMARKS.md is
-rendered from all of them, with the machine and the date of each.
+Every measurement runs in a process of its own. Each task is trained by its reference recipe
+(`bench/reference/`: NumPy arrays and `model.fit`) and by tfapps (`bench/tfapps_run.py`, the
+Python API), on the same examples with the same seeds, in the same run of this script. Raw
+results go to docs/benchmarks.json after every run (a crash loses nothing), and
+docs/BENCHMARKS.md is rendered from them (`bench/render.py`), with the machine and the date of
+each table.
 
 Usage:
-    python bench/run_benchmarks.py                    # every benchmark, 3 seeds each
-    python bench/run_benchmarks.py --only digits --seeds 1
+    python -m bench.run_benchmarks                        # everything (make bench)
+    python -m bench.run_benchmarks --only digits startup  # some sections
+    python -m bench.run_benchmarks --only imdb --seeds 1
+    python -m bench.run_benchmarks --smoke                # tiny settings, scratch output
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import itertools
 import json
-import os
-import platform
-import re
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from datetime import datetime, timezone
-from importlib.metadata import version
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "docs" / "benchmarks.json"
-REPORT = ROOT / "docs" / "BENCHMARKS.md"
+import numpy as np
 
-# name: (command, dataset, headline metric, target text, whether the target is met)
-BENCHMARKS = {
-    "digits": ("image-classify", "digits", "accuracy", ">= 0.975", lambda v: v >= 0.975),
-    "movie_reviews": ("sentiment", "movie_reviews", "accuracy", ">= 0.87", lambda v: v >= 0.87),
-    "auto_mpg": ("regress", "auto_mpg", "mae", "<= 1.8", lambda v: v <= 1.8),
-    "diabetes": ("regress", "diabetes", "mae", "(none)", lambda v: True),
-}
+from bench import render, runner
+from bench.figures import steady_examples_per_second
+from bench.plan import COMPARISONS, FULL, SCALE_FRACTIONS, SECTIONS, SMOKE, Settings
 
-
-def run_once(command: str, dataset: str, seed: int, output_dir: Path, data_dir: Path) -> dict:
-    """Runs one default training in its own process; returns its figures."""
-    args = [
-        sys.executable,
-        "-m",
-        "tfapps",
-        command,
-        "--dataset",
-        dataset,
-        "--seed",
-        str(seed),
-        "--quiet",
-        "--output-dir",
-        str(output_dir),
-        "--data-dir",
-        str(data_dir),
-    ]
-    started = time.perf_counter()
-    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - started
-    out, err = process.stdout.read(), process.stderr.read()
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"{' '.join(args)} failed:\n{out}\n{err}")
-    run_dir = Path(re.search(r"Run complete: (.+)", out).group(1).strip())
-    record = json.loads((run_dir / "run.json").read_text())
-    train_examples = record["dataset"]["sizes"]["train"]
-    epochs = record["training"]["epochs_run"]
-    return {
-        "seed": seed,
-        "value": record["headline"]["value"],
-        "wall_seconds": wall,
-        "train_seconds": record["timings"]["train_seconds"],
-        "epochs": epochs,
-        "examples_per_second": train_examples * epochs / record["timings"]["train_seconds"],
-        "peak_rss_mb": usage.ru_maxrss / 1024,
-    }
+DOCS = runner.ROOT / "docs"
+SMOKE_OUTPUT = Path(tempfile.gettempdir()) / "tfapps-bench-smoke"
+RESULTS_FORMAT = 2
+PREDICT_TEXT = "A wonderful film, though the ending drags."
+PREDICT_CAR = (
+    "Cylinders,Displacement,Horsepower,Weight_in_lbs,Acceleration,Year,Origin\n"
+    "8,307,130,3504,12,1970,USA\n"
+)
 
 
-def machine() -> dict:
-    """Describes this machine: CPU model, cores, memory, OS and library versions."""
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    memory_kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "memory_gib": round(memory_kb / 1024**2, 1),
-        "gpu": "none",
-        "os": platform.platform(),
-        "python": platform.python_version(),
-        "tensorflow": version("tensorflow"),
-        "keras": version("keras"),
-        "tfds": version("tensorflow-datasets"),
-    }
+class Results:
+    """The stored results: one entry per table part, rewritten with the report on every change.
+
+    Args:
+        path: the JSON file (read if it holds results of this format).
+        report: the markdown file rendered from all entries.
+    """
+
+    def __init__(self, path: Path, report: Path):
+        self.path, self.report = path, report
+        stored = json.loads(path.read_text()) if path.exists() else {}
+        self.entries = stored.get("entries", {}) if stored.get("format") == RESULTS_FORMAT else {}
+
+    def save(self, key: str, entry: dict) -> None:
+        """Stores (or replaces) one entry, then writes the JSON file and the report."""
+        self.entries[key] = entry
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        payload = {"format": RESULTS_FORMAT, "entries": self.entries}
+        self.path.write_text(json.dumps(payload, indent=2) + "\n")
+        self.report.write_text(render.render(self.entries))
 
 
-def render(results: dict) -> str:
-    """Returns the markdown of docs/BENCHMARKS.md for all stored results."""
-    lines = [
-        "# Benchmarks",
-        "",
-        "Written by `make bench` (`bench/run_benchmarks.py`); do not edit by hand. Every run is",
-        "a separate `tfapps <command> --dataset <name> --seed <s>` process with default",
-        "settings. Wall time includes start-up, data preparation, training, evaluation and",
-        "export; examples/s is training examples × epochs ÷ training seconds; peak RSS is the",
-        "process's maximum resident memory. Medians over the seeds.",
-        "",
-        "| benchmark | command | test metric (median) | target | met | per seed | wall s | "
-        "train ex/s | peak RSS MB | epochs | date |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for name, entry in results.items():
-        runs = entry["runs"]
-        med = {
-            k: statistics.median(r[k] for r in runs)
-            for k in ("value", "wall_seconds", "examples_per_second", "peak_rss_mb")
+class Bench:
+    """Runs the sections of one `make bench`, sharing a scratch directory and trained models.
+
+    Args:
+        settings: how much each section runs.
+        results: where entries are stored.
+        scratch: a temporary directory for data, runs and inputs.
+        ablated: the comparisons the ablation section runs. Defaults to all.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        results: Results,
+        scratch: Path,
+        ablated: tuple[str, ...] = tuple(COMPARISONS),
+    ):
+        self.settings, self.results, self.scratch = settings, results, scratch
+        self.ablated = ablated
+        self.data_dir = scratch / "tfds"
+        self.machine = runner.machine()
+        self.models: dict[str, Path] = {}  # task → a default tfapps run of this bench
+        self._run_ids = itertools.count(1)
+
+    def run(self, section: str) -> None:
+        """Runs one section (a comparison's name, "ablation", "scale", "startup", "predict")."""
+        if section in COMPARISONS:
+            self.comparison(section)
+        else:
+            getattr(self, section)()
+
+    def prepare(self, sections: list[str]) -> None:
+        """Prepares the datasets the sections need, before anything is timed."""
+        needs = {"ablation": list(self.ablated), "predict": list(COMPARISONS), "scale": ["imdb"]}
+        names = {name for s in sections for name in needs.get(s, [s] if s in COMPARISONS else [])}
+        if names:
+            runner.prepare_datasets(self.data_dir, [COMPARISONS[name].task for name in names])
+
+    def comparison(self, name: str) -> None:
+        """Both sides of one task, seed by seed, alternating sides."""
+        entry = self._entry(comparison=name, runs=[])
+        for seed in range(1, self.settings.seeds[name] + 1):
+            for side in ("reference", "tfapps"):
+                run = self._train(side, name, seed)
+                entry["runs"].append(run)
+                if side == "tfapps" and seed == 1:
+                    self.models[run["task"]] = Path(run["run_dir"])
+                self.results.save(f"comparison/{name}", entry)
+
+    def ablation(self) -> None:
+        """What steps per execution buys on its own, on both sides (seed 1 of each task).
+
+        The other two rows of the table (reference at 1 step, tfapps at its default) are
+        seed 1 of the comparisons.
+        """
+        for name in self.ablated:
+            entry = self._entry(comparison=name, runs=[])
+            for side, steps in (("reference", 32), ("tfapps", 1)):
+                entry["runs"].append(self._train(side, name, 1, steps_per_execution=steps))
+                self.results.save(f"ablation/{name}", entry)
+
+    def scale(self) -> None:
+        """tfapps sentiment at 25%, 50% and 100% of the training reviews, fixed epochs."""
+        entry = self._entry(epochs=self.settings.scale_epochs, runs=[])
+        full = self.settings.scale_examples
+        for fraction in sorted(SCALE_FRACTIONS, reverse=True):  # 100% first: it gives the size
+            cap = full if fraction == 1 else round(entry["runs"][0]["train_examples"] * fraction)
+            run = self._train(
+                "tfapps", "imdb", 1, max_examples=cap, epochs=self.settings.scale_epochs
+            )
+            entry["runs"].append({**run, "fraction": fraction})
+            self.results.save("scale", entry)
+
+    def startup(self) -> None:
+        """`tfapps --help` against a plain `import tensorflow`, medians of several runs."""
+        repeats = self.settings.startup_repeats
+        help_seconds = runner.median_wall_seconds([str(runner.TFAPPS), "--help"], repeats)
+        import_tf = [sys.executable, "-c", "import tensorflow"]
+        import_seconds = runner.median_wall_seconds(import_tf, repeats)
+        print(f"startup: --help {help_seconds:.2f}s, import tensorflow {import_seconds:.2f}s")
+        entry = self._entry(
+            repeats=repeats, help_seconds=help_seconds, import_tensorflow_seconds=import_seconds
+        )
+        self.results.save("startup", entry)
+
+    def predict(self) -> None:
+        """One-input `tfapps predict` latency and batched SavedModel throughput, per task."""
+        inputs = self._predict_inputs()
+        entry = self._entry(repeats=self.settings.predict_repeats, tasks={})
+        for comparison in COMPARISONS.values():
+            task = comparison.task
+            trained_here = task in self.models
+            run_dir = self.models.get(task) or runner.train_quick_model(
+                task, self.scratch / "quick", self.data_dir
+            )
+            latency = runner.median_wall_seconds(
+                [str(runner.TFAPPS), "predict", str(run_dir), inputs[task]],
+                self.settings.predict_repeats,
+            )
+            serving = runner.serving_throughput(run_dir, self.settings.serving_seconds)
+            entry["tasks"][comparison.name] = {
+                "task": task,
+                "model": "the comparison's seed-1 run" if trained_here else "one epoch",
+                "latency_seconds": latency,
+                "serving": serving,
+            }
+            print(
+                f"predict {comparison.name}: one input {latency:.2f}s, "
+                f"batched {serving['examples_per_second']:.0f} ex/s",
+                flush=True,
+            )
+            self.results.save("predict", entry)
+
+    def _train(self, side: str, name: str, seed: int, **options) -> dict:
+        """One training run with the settings' epochs and example caps, unless `options` say."""
+        options = {
+            "epochs": self.settings.epochs,
+            "max_examples": self.settings.max_examples.get(name),
+            **options,
         }
-        per_seed = ", ".join(f"{r['value']:.4f}" for r in runs)
-        lines.append(
-            f"| {name} | {entry['command']} | {entry['metric']} {med['value']:.4f} | "
-            f"{entry['target']} | {'yes' if entry['met'] else 'no'} | {per_seed} | "
-            f"{med['wall_seconds']:.0f} | {med['examples_per_second']:.0f} | "
-            f"{med['peak_rss_mb']:.0f} | {', '.join(str(r['epochs']) for r in runs)} | "
-            f"{entry['date']} |"
+        scratch = self.scratch / f"run{next(self._run_ids)}"
+        run = runner.training_run(side, COMPARISONS[name], seed, scratch, self.data_dir, **options)
+        print(
+            f"{name} {side} seed {seed} ({_describe(options)}): "
+            f"quality {run['final_quality']:.4f}, {len(run['epoch_seconds'])} epochs, "
+            f"{steady_examples_per_second(run):.0f} ex/s, wall {run['wall_seconds']:.0f}s, "
+            f"peak RSS {run['peak_rss_mb']:.0f} MB",
+            flush=True,
         )
-    lines += ["", "## Machines", ""]
-    for name, entry in results.items():
-        m = entry["machine"]
-        lines.append(
-            f"- {name}: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, GPU {m['gpu']}; "
-            f"{m['os']}; Python {m['python']}, TensorFlow {m['tensorflow']}, Keras "
-            f"{m['keras']}, TFDS {m['tfds']}"
-        )
-    notes = ROOT / "bench" / "NOTES.md"
-    if notes.exists():
-        lines += ["", notes.read_text().strip()]
-    return "\n".join(lines) + "\n"
+        if "run_json_quality" in run and abs(run["run_json_quality"] - run["final_quality"]) > 1e-4:
+            print(f"  warning: run.json says {run['run_json_quality']:.6f}", flush=True)
+        return run
+
+    def _entry(self, **fields) -> dict:
+        date = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+        return {"date": date, "machine": self.machine, **fields}
+
+    def _predict_inputs(self) -> dict[str, str]:
+        """An input for each task's `tfapps predict`: a digit image, a review, a CSV row."""
+        from PIL import Image
+        from sklearn.datasets import load_digits
+
+        folder = self.scratch / "inputs"
+        folder.mkdir(exist_ok=True)
+        digit = np.round(load_digits().images[0] * 255 / 16).astype(np.uint8)
+        Image.fromarray(digit).save(folder / "digit.png")
+        (folder / "car.csv").write_text(PREDICT_CAR)
+        return {
+            "image-classify": str(folder / "digit.png"),
+            "sentiment": PREDICT_TEXT,
+            "regress": str(folder / "car.csv"),
+        }
+
+
+def _describe(options: dict) -> str:
+    shown = {name.replace("_", " "): value for name, value in options.items() if value}
+    return ", ".join(f"{name} {value}" for name, value in shown.items()) or "defaults"
 
 
 def main() -> None:
@@ -150,38 +227,29 @@ def main() -> None:
     parser.add_argument(
         "--only",
         nargs="*",
-        choices=sorted(BENCHMARKS),
-        default=None,
-        help="benchmarks to run (default: all)",
+        choices=SECTIONS,
+        help="sections to run; comparisons named here are the only ones ablated (default: all)",
     )
-    parser.add_argument("--seeds", type=int, default=3, help="seeds per benchmark (default: 3)")
+    parser.add_argument("--seeds", type=int, help="seeds per side of every comparison")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help=f"tiny settings that check every path; writes to {SMOKE_OUTPUT}, not docs/",
+    )
     options = parser.parse_args()
-    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    settings = SMOKE if options.smoke else FULL
+    if options.seeds:
+        settings = dataclasses.replace(settings, seeds=dict.fromkeys(COMPARISONS, options.seeds))
+    output = SMOKE_OUTPUT if options.smoke else DOCS
+    results = Results(output / "benchmarks.json", output / "BENCHMARKS.md")
+    sections = options.only or list(SECTIONS)
     with tempfile.TemporaryDirectory(prefix="tfapps-bench-") as scratch:
-        scratch = Path(scratch)
-        for name in options.only or BENCHMARKS:
-            command, dataset, metric, target, met = BENCHMARKS[name]
-            runs = []
-            for seed in range(1, options.seeds + 1):
-                runs.append(run_once(command, dataset, seed, scratch / "runs", scratch / "tfds"))
-                print(
-                    f"{name} seed {seed}: {metric}={runs[-1]['value']:.4f} "
-                    f"wall={runs[-1]['wall_seconds']:.0f}s",
-                    flush=True,
-                )
-            results[name] = {
-                "command": command,
-                "metric": metric,
-                "target": target,
-                "met": met(statistics.median(r["value"] for r in runs)),
-                "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
-                "machine": machine(),
-                "runs": runs,
-            }
-            RESULTS.parent.mkdir(exist_ok=True)
-            RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-            REPORT.write_text(render(results))
-    print(f"wrote {REPORT}")
+        named = tuple(name for name in sections if name in COMPARISONS)
+        bench = Bench(settings, results, Path(scratch), named or tuple(COMPARISONS))
+        bench.prepare(sections)
+        for section in sections:
+            bench.run(section)
+    print(f"wrote {results.report}")
 
 
 if __name__ == "__main__":

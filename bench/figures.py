@@ -1,0 +1,56 @@
+"""The figures the tables show, derived from the raw results of the training runs.
+
+- time to target: the seconds of the training phases (validation and end-of-epoch callbacks
+  excluded) up to and including the first epoch whose weights score at or past the target on
+  the test split, plus any preprocessing the recipe did before `fit` that tfapps does inside
+  its first epoch (the reference's vectorization of the training texts); `None` when no
+  epoch reached it.
+- steady-state examples/s: training examples ÷ the median training phase of the epochs after
+  the first (the first also traces the step functions and, for tfapps, fills the cache).
+"""
+
+from __future__ import annotations
+
+import statistics
+
+from bench.plan import Comparison
+
+
+def time_to_target(run: dict, comparison: Comparison) -> float | None:
+    """Seconds of training until the test quality first reached the target, or `None`."""
+    elapsed = run.get("prepare_seconds", 0.0)
+    for seconds, quality in zip(run["epoch_seconds"], run["epoch_quality"], strict=True):
+        elapsed += seconds
+        if comparison.reached(quality):
+            return elapsed
+    return None
+
+
+def steady_examples_per_second(run: dict) -> float:
+    """Training examples per second in the epochs after the first (the only one if alone)."""
+    epochs = run["epoch_seconds"][1:] or run["epoch_seconds"]
+    return run["train_examples"] / statistics.median(epochs)
+
+
+def summarize(runs: list[dict], comparison: Comparison) -> dict:
+    """Medians over the seeds of one side's runs.
+
+    Returns:
+        A dict with `time_to_target` (median over the seeds that reached it, or `None`),
+        `reached` (how many did), `runs`, `examples_per_second`, `fit_seconds`,
+        `wall_seconds`, `quality`, `qualities` (per seed), `epochs` (per seed) and
+        `peak_rss_mb`.
+    """
+    times = [t for t in (time_to_target(r, comparison) for r in runs) if t is not None]
+    return {
+        "time_to_target": statistics.median(times) if times else None,
+        "reached": len(times),
+        "runs": len(runs),
+        "examples_per_second": statistics.median(steady_examples_per_second(r) for r in runs),
+        "fit_seconds": statistics.median(r["fit_seconds"] for r in runs),
+        "wall_seconds": statistics.median(r["wall_seconds"] for r in runs),
+        "quality": statistics.median(r["final_quality"] for r in runs),
+        "qualities": [r["final_quality"] for r in runs],
+        "epochs": [len(r["epoch_seconds"]) for r in runs],
+        "peak_rss_mb": statistics.median(r["peak_rss_mb"] for r in runs),
+    }

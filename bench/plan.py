@@ -1,0 +1,89 @@
+"""What `make bench` measures: the three training comparisons and how long each may take."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One task trained by its reference recipe and by tfapps, on the same data.
+
+    Args:
+        name: the benchmark's name (also the `--only` value).
+        task: the tfapps task, which is also its command (`image-classify`, ...).
+        reference: the module of the reference recipe, run with `python -m`.
+        metric: the headline test metric, `"accuracy"` or `"mae"`.
+        target: the test quality to reach.
+        higher_is_better: whether larger values of `metric` are better.
+    """
+
+    name: str
+    task: str
+    reference: str
+    metric: str
+    target: float
+    higher_is_better: bool = True
+
+    def reached(self, quality: float) -> bool:
+        """Whether a test quality is at or past the target."""
+        return quality >= self.target if self.higher_is_better else quality <= self.target
+
+    def at_least_as_good(self, quality: float, other: float) -> bool:
+        """Whether `quality` is equal to or better than `other`."""
+        return quality >= other if self.higher_is_better else quality <= other
+
+    @property
+    def target_text(self) -> str:
+        return f"{self.metric} {'>=' if self.higher_is_better else '<='} {self.target:g}"
+
+
+COMPARISONS = {
+    c.name: c
+    for c in (
+        Comparison("digits", "image-classify", "bench.reference.digits", "accuracy", 0.975),
+        Comparison("imdb", "sentiment", "bench.reference.imdb", "accuracy", 0.87),
+        Comparison("auto_mpg", "regress", "bench.reference.auto_mpg", "mae", 1.9, False),
+    )
+}
+SECTIONS = (*COMPARISONS, "ablation", "scale", "startup", "predict")
+SCALE_FRACTIONS = (0.25, 0.5, 1.0)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How much each benchmark runs.
+
+    Args:
+        seeds: seeds per side of each comparison, by comparison name.
+        epochs: maximum epochs of every training run; `None` keeps the defaults.
+        max_examples: cap on training examples by comparison name (absent: all of them).
+        scale_examples: the training examples that count as 100% in the scale benchmark;
+            `None` uses the whole IMDB training split.
+        scale_epochs: epochs of every scale run (a fixed number, so sizes compare).
+        startup_repeats: runs of each start-up command (the median is reported).
+        predict_repeats: runs of `tfapps predict` per task (the median is reported).
+        serving_seconds: how long batched predictions are measured per task.
+    """
+
+    seeds: dict[str, int]
+    epochs: int | None = None
+    max_examples: dict[str, int] = field(default_factory=dict)
+    scale_examples: int | None = None
+    scale_epochs: int = 3
+    startup_repeats: int = 10
+    predict_repeats: int = 5
+    serving_seconds: float = 3.0
+
+
+FULL = Settings(seeds={"digits": 3, "imdb": 2, "auto_mpg": 5})
+SMOKE = Settings(
+    seeds={"digits": 1, "imdb": 1, "auto_mpg": 1},
+    epochs=2,
+    max_examples={"imdb": 500},
+    scale_examples=800,
+    scale_epochs=1,
+    startup_repeats=2,
+    predict_repeats=2,
+    serving_seconds=0.5,
+)

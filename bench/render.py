@@ -1,0 +1,295 @@
+"""Renders docs/BENCHMARKS.md from the stored results, each table with its machine and date."""
+
+from __future__ import annotations
+
+from bench.figures import steady_examples_per_second, summarize
+from bench.plan import COMPARISONS, Comparison
+from bench.runner import ROOT
+
+GOAL_SPEED_UP = 1.5
+STARTUP_GOAL = 0.25  # `tfapps --help` under a quarter of `import tensorflow`
+
+INTRO = """\
+# Benchmarks
+
+Written by `make bench` (`python -m bench.run_benchmarks`); do not edit by hand. Every number
+comes from a process of its own. Each task is trained by tfapps with its defaults (through
+`tfapps.api.train`, which runs the whole command) and by a reference script in
+`bench/reference/` that does what the classic Keras examples do: NumPy arrays in memory and
+`model.fit(x, y)` with Keras' defaults, with the same architecture, batch size (32), optimizer
+(Adam 1e-3), epochs, early stopping and data split. Both sides take the same examples from
+tfapps' data layer and use the same seeds, in the same benchmark run.
+
+How the figures are measured (`bench/epoch_clock.py`, `bench/figures.py`):
+
+- **train phase**: each epoch is timed from its start to the start of validation; validation
+  and end-of-epoch callbacks (tfapps' checkpoint, CSV and TensorBoard logs) are not counted.
+- **time to target**: train-phase seconds up to and including the first epoch whose weights
+  reach the target on the test split (every epoch's weights are scored after training, the
+  same way on both sides: tfapps through its serving model on raw input), plus the
+  reference's vectorization of the training texts before `fit`, which tfapps does inside its
+  first epoch.
+- **steady-state examples/s**: training examples ÷ the median train phase of the epochs after
+  the first (the first also traces the step function and fills tfapps' cache).
+- **fit s**: the whole `model.fit` (training, validation, callbacks).
+- **wall s**: from the process's start to the trained model (interpreter start, imports, data,
+  vectorizer adaptation, fit; for tfapps also its reports, plots and SavedModel export).
+- **final quality**: the test figure of the model `fit` leaves (early stopping restores the
+  best validation-loss epoch); tfapps' agrees with its run.json.
+- **peak RSS**: the process's maximum resident memory when the recipe finished.
+
+Medians over the seeds; "reached 2/3" means two of three seeds reached the target (the time
+is their median).
+"""
+
+
+def render(entries: dict) -> str:
+    """Returns the markdown of docs/BENCHMARKS.md for the stored entries."""
+    parts = [INTRO, "## tfapps against the classic recipe\n"]
+    for name, comparison in COMPARISONS.items():
+        entry = entries.get(f"comparison/{name}")
+        if entry:
+            parts.append(_comparison(comparison, entry))
+    parts.append(_ablation(entries))
+    for key, section in (("scale", _scale), ("startup", _startup), ("predict", _predict)):
+        if key in entries:
+            parts.append(section(entries[key]))
+    notes = ROOT / "bench" / "NOTES.md"
+    if notes.exists():
+        parts.append(notes.read_text().strip() + "\n")
+    return "\n".join(parts)
+
+
+def _comparison(comparison: Comparison, entry: dict) -> str:
+    ref, ours = (_side(entry, comparison, side) for side in ("reference", "tfapps"))
+    if ref is None or ours is None:
+        return ""
+    speed_up = ours["examples_per_second"] / ref["examples_per_second"]
+    rows = [
+        ("time to target s", _time(ref), _time(ours), _faster(ref, ours, "time_to_target")),
+        (
+            "steady-state train examples/s",
+            f"{ref['examples_per_second']:,.0f}",
+            f"{ours['examples_per_second']:,.0f}",
+            f"{speed_up:.2f}×",
+        ),
+        ("fit s", *_pair(ref, ours, "fit_seconds", ".1f"), _faster(ref, ours, "fit_seconds")),
+        ("wall s", *_pair(ref, ours, "wall_seconds", ".1f"), _faster(ref, ours, "wall_seconds")),
+        (f"final test {comparison.metric}", *_pair(ref, ours, "quality", ".4f"), ""),
+        ("per seed", _values(ref["qualities"]), _values(ours["qualities"]), ""),
+        ("epochs run", _values(ref["epochs"], "d"), _values(ours["epochs"], "d"), ""),
+        ("peak RSS MB", *_pair(ref, ours, "peak_rss_mb", ",.0f"), ""),
+    ]
+    quality_ok = comparison.at_least_as_good(ours["quality"], ref["quality"])
+    met = speed_up >= GOAL_SPEED_UP and quality_ok
+    return "\n".join(
+        [
+            f"### {comparison.name} (`tfapps {comparison.task}`), target {comparison.target_text}",
+            "",
+            "| | reference | tfapps | tfapps speed-up |",
+            "|---|---|---|---|",
+            *_rows(rows),
+            "",
+            f"Goal (at least {GOAL_SPEED_UP}× the reference's steady-state examples/s at equal "
+            f"or better final quality): **{'met' if met else 'not met'}** ({speed_up:.2f}×, "
+            f"final quality {'equal or better' if quality_ok else 'worse'}). "
+            + _provenance(entry, _seeds(ref["runs"])),
+            "",
+        ]
+    )
+
+
+ABLATION_ROWS = (
+    ("comparison", "reference", "reference: NumPy arrays, `model.fit`, 1 step per call"),
+    ("ablation", "reference", "reference + 32 steps per call"),
+    (
+        "ablation",
+        "tfapps",
+        "tfapps at 1 step per call (tf.data: preprocess once, cache, shuffle, batch, prefetch)",
+    ),
+    ("comparison", "tfapps", "tfapps default (the same + 32 steps per call)"),
+)
+
+
+def _ablation(entries: dict) -> str:
+    parts = [
+        "## What each change bought\n",
+        "Seed 1 of each task; *× reference* is a row's steady-state examples/s over the plain",
+        "reference's. The second row changes only the steps per call of the reference; the",
+        "third is tfapps' own input pipeline and run (its callbacks included) at one step per",
+        "call; the last adds tfapps' default of 32 steps per call. The first and last rows are",
+        "seed 1 of the tables above, the middle two runs of their own. XLA and thread settings",
+        "are not among the rows: tfapps uses neither (see the notes).\n",
+    ]
+    for name, comparison in COMPARISONS.items():
+        found = []
+        for source, side, label in ABLATION_ROWS:
+            entry = entries.get(f"{source}/{name}", {"runs": []})
+            run = _seed_one(entry["runs"], side)
+            if run is not None:
+                found.append((label, run, entry))
+        if len(found) < 2:
+            continue
+        base = steady_examples_per_second(found[0][1])
+        rows = [
+            (
+                label,
+                str(run["steps_per_execution"]),
+                f"{steady_examples_per_second(run):,.0f}",
+                f"{steady_examples_per_second(run) / base:.2f}×",
+                f"{run['fit_seconds']:.1f}",
+                f"{run['final_quality']:.4f}",
+                entry["date"],
+            )
+            for label, run, entry in found
+        ]
+        parts += [
+            f"### {name}, {comparison.metric}\n",
+            "| variant | steps per call | steady-state examples/s | × reference | fit s | "
+            f"final test {comparison.metric} | date |",
+            "|---|---|---|---|---|---|---|",
+            *_rows(rows),
+            "",
+            _provenance(found[-1][2], "seed 1"),
+            "",
+        ]
+    return "\n".join(parts)
+
+
+def _seed_one(runs: list[dict], side: str) -> dict | None:
+    """The seed-1 run of a side, or `None`."""
+    return next((r for r in runs if r["side"] == side and r["seed"] == 1), None)
+
+
+def _scale(entry: dict) -> str:
+    runs = sorted(entry["runs"], key=lambda r: r["fraction"])
+    smallest = runs[0]
+    rows = [
+        (
+            f"{run['fraction']:.0%}",
+            f"{run['train_examples']:,}",
+            str(len(run["epoch_seconds"])),
+            f"{run['fit_seconds']:.1f}",
+            f"{run['train_examples'] / steady_examples_per_second(run):.1f}",
+            f"{steady_examples_per_second(run):,.0f}",
+            f"{run['peak_rss_mb']:,.0f}",
+            f"{run['wall_seconds']:.0f}",
+        )
+        for run in runs
+    ]
+    growth = runs[-1]
+    size = growth["train_examples"] / smallest["train_examples"]
+    per_epoch = (growth["train_examples"] / steady_examples_per_second(growth)) / (
+        smallest["train_examples"] / steady_examples_per_second(smallest)
+    )
+    memory = growth["peak_rss_mb"] / smallest["peak_rss_mb"]
+    return "\n".join(
+        [
+            "## Scale: sentiment on a growing share of the IMDB reviews\n",
+            f"`tfapps sentiment --max-examples N --epochs {entry['epochs']}` (a fixed number of",
+            "epochs, so sizes compare; validation and test shrink in proportion), seed 1.",
+            "",
+            "| share | training reviews | epochs | fit s | steady s/epoch | steady examples/s | "
+            "peak RSS MB | wall s |",
+            "|---|---|---|---|---|---|---|---|",
+            *_rows(rows),
+            "",
+            f"From {smallest['fraction']:.0%} to {growth['fraction']:.0%} ({size:.1f}× the "
+            f"reviews): steady epoch time ×{per_epoch:.2f}, peak RSS ×{memory:.2f}. "
+            + _provenance(entry, "seed 1"),
+            "",
+        ]
+    )
+
+
+def _startup(entry: dict) -> str:
+    ratio = entry["help_seconds"] / entry["import_tensorflow_seconds"]
+    met = "met" if ratio < STARTUP_GOAL else "not met"
+    return "\n".join(
+        [
+            "## Start-up\n",
+            "| command | median wall s | ÷ `import tensorflow` |",
+            "|---|---|---|",
+            f"| `tfapps --help` | {entry['help_seconds']:.2f} | {ratio:.2f} |",
+            f'| `python -c "import tensorflow"` | {entry["import_tensorflow_seconds"]:.2f} | 1 |',
+            "",
+            f"Goal (`--help` under a quarter of `import tensorflow`): **{met}**. "
+            + _provenance(entry, f"median of {entry['repeats']} runs each"),
+            "",
+        ]
+    )
+
+
+def _predict(entry: dict) -> str:
+    rows = [
+        (
+            name,
+            f"`tfapps {facts['task']}`",
+            f"{facts['latency_seconds']:.2f}",
+            f"{facts['serving']['examples_per_second']:,.0f}",
+            facts["model"],
+        )
+        for name, facts in entry["tasks"].items()
+    ]
+    return "\n".join(
+        [
+            "## Prediction\n",
+            "*One input*: the wall time of `tfapps predict RUN_DIR INPUT` for one image, one",
+            "review or one CSV row, including start-up and loading the SavedModel. *Batched*:",
+            "`tf.saved_model.load` then `serving_default` on batches of 256 raw test inputs",
+            "(`bench/serving.py`), after warm-up calls.",
+            "",
+            "| task | command | one input s | batched examples/s | model |",
+            "|---|---|---|---|---|",
+            *_rows(rows),
+            "",
+            _provenance(entry, f"one input: median of {entry['repeats']} runs"),
+            "",
+        ]
+    )
+
+
+def _side(entry: dict, comparison: Comparison, side: str) -> dict | None:
+    runs = [r for r in entry["runs"] if r["side"] == side]
+    return summarize(runs, comparison) if runs else None
+
+
+def _pair(ref: dict, ours: dict, key: str, spec: str) -> tuple[str, str]:
+    return format(ref[key], spec), format(ours[key], spec)
+
+
+def _faster(ref: dict, ours: dict, key: str) -> str:
+    """How many times less time tfapps took, or empty when either value is missing."""
+    if ref[key] is None or ours[key] is None:
+        return ""
+    return f"{ref[key] / ours[key]:.2f}×"
+
+
+def _time(summary: dict) -> str:
+    if summary["time_to_target"] is None:
+        return f"not reached (0/{summary['runs']})"
+    shown = f"{summary['time_to_target']:.1f}"
+    if summary["reached"] < summary["runs"]:
+        shown += f" (reached {summary['reached']}/{summary['runs']})"
+    return shown
+
+
+def _values(values: list, spec: str = ".4f") -> str:
+    return ", ".join(format(v, spec) for v in values)
+
+
+def _rows(rows: list[tuple[str, ...]]) -> list[str]:
+    return [f"| {' | '.join(row)} |" for row in rows]
+
+
+def _seeds(count: int) -> str:
+    return "seed 1" if count == 1 else f"seeds 1-{count}"
+
+
+def _provenance(entry: dict, what: str) -> str:
+    m = entry["machine"]
+    return (
+        f"*Measured {entry['date']} ({what}) on {m['cpu']}, {m['cores']} cores, "
+        f"{m['memory_gib']} GiB, GPU {m['gpu']}; {m['os']}; Python {m['python']}, "
+        f"TensorFlow {m['tensorflow']}, Keras {m['keras']}, TFDS {m['tfds']}.*"
+    )

@@ -1,0 +1,163 @@
+"""Runs every measurement in a process of its own and collects its figures.
+
+Training runs write a result file (see `bench/measure.py`); this module adds what only the
+parent can see: the wall time from the process's start and the process's own peak RSS
+(`os.wait4`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+
+from bench.plan import Comparison
+
+ROOT = Path(__file__).resolve().parent.parent
+TFAPPS = Path(sys.executable).parent / "tfapps"
+
+
+@dataclass
+class Finished:
+    """A finished process.
+
+    Args:
+        stdout: what it printed.
+        started_at: when it was started, as `time.time()`.
+        wall_seconds: from its start to its end.
+        peak_rss_mb: its maximum resident memory, in MiB.
+    """
+
+    stdout: str
+    started_at: float
+    wall_seconds: float
+    peak_rss_mb: float
+
+
+def run_process(args: list[str]) -> Finished:
+    """Runs `args` from the repository root; raises `RuntimeError` with its output if it fails."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started_at, started = time.time(), time.perf_counter()
+        process = subprocess.Popen(args, cwd=ROOT, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - started
+        out.seek(0)
+        err.seek(0)
+        stdout = out.read()
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise RuntimeError(f"{' '.join(args)} failed:\n{stdout}\n{err.read()[-4000:]}")
+    return Finished(stdout, started_at, wall, usage.ru_maxrss / 1024)
+
+
+def training_run(
+    side: str,
+    comparison: Comparison,
+    seed: int,
+    scratch: Path,
+    data_dir: Path,
+    **options: int | None,
+) -> dict:
+    """Trains one side of a comparison in its own process; returns its raw figures.
+
+    Args:
+        side: `"reference"` (the comparison's reference recipe) or `"tfapps"`.
+        comparison: the task compared.
+        seed: the random seed.
+        scratch: a new directory for the run's files.
+        data_dir: the TFDS data directory, already prepared (`prepare_datasets`).
+        **options: `epochs`, `max_examples`, `steps_per_execution`; `None` keeps the
+            recipe's default.
+    """
+    scratch.mkdir(parents=True)
+    result_file = scratch / "result.json"
+    command = (
+        [comparison.reference] if side == "reference" else ["bench.tfapps_run", comparison.task]
+    )
+    args = [sys.executable, "-m", *command, "--seed", str(seed), "--data-dir", str(data_dir)]
+    args += ["--scratch", str(scratch), "--result", str(result_file)]
+    for name, value in options.items():
+        if value is not None:
+            args += [f"--{name.replace('_', '-')}", str(value)]
+    finished = run_process(args)
+    result = json.loads(result_file.read_text())
+    result.update(
+        side=side,
+        wall_seconds=result["finished_at"] - finished.started_at,
+        process_peak_rss_mb=finished.peak_rss_mb,
+    )
+    return result
+
+
+_PREPARE = """
+import sys
+from tfapps.config import CONFIG_CLASSES
+from tfapps.data.load import load_splits
+for task in sys.argv[2:]:
+    load_splits(CONFIG_CLASSES[task](data_dir=sys.argv[1], quiet=True))
+"""
+
+
+def prepare_datasets(data_dir: Path, tasks: list[str]) -> None:
+    """Prepares the embedded datasets of `tasks` in `data_dir`, so no timed run pays for it."""
+    run_process([sys.executable, "-c", _PREPARE, str(data_dir), *tasks])
+
+
+def median_wall_seconds(args: list[str], repeats: int) -> float:
+    """The median wall time of `repeats` runs of a command."""
+    return statistics.median(run_process(args).wall_seconds for _ in range(repeats))
+
+
+def train_quick_model(task: str, output_dir: Path, data_dir: Path) -> Path:
+    """Trains one epoch of a task's default model with the tfapps command; returns its run."""
+    args = [str(TFAPPS), task, "--epochs", "1", "--quiet", "--output-dir", str(output_dir)]
+    finished = run_process([*args, "--data-dir", str(data_dir)])
+    return Path(re.search(r"Run complete: (.+)", finished.stdout).group(1).strip())
+
+
+def serving_throughput(run_dir: Path, seconds: float) -> dict:
+    """Measures batched predictions through a run's SavedModel (see `bench/serving.py`)."""
+    args = [sys.executable, "-m", "bench.serving", str(run_dir), "--seconds", str(seconds)]
+    return json.loads(run_process(args).stdout.strip().splitlines()[-1])
+
+
+_GPUS = """
+import json
+import tensorflow as tf
+gpus = tf.config.list_physical_devices("GPU")
+print(json.dumps([tf.config.experimental.get_device_details(g).get("device_name", "GPU")
+                  for g in gpus]))
+"""
+
+
+def machine() -> dict:
+    """Describes this machine: CPU model, cores, memory, GPUs TensorFlow sees, OS, versions."""
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    memory_kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
+    gpus = json.loads(run_process([sys.executable, "-c", _GPUS]).stdout.strip().splitlines()[-1])
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": round(memory_kb / 1024**2, 1),
+        "gpu": ", ".join(gpus) or "none",
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "tensorflow": version("tensorflow"),
+        "keras": version("keras"),
+        "tfds": version("tensorflow-datasets"),
+    }
