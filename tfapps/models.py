@@ -12,8 +12,6 @@ import keras
 import numpy as np
 from keras import layers
 
-import tfapps.optimizers  # noqa: F401  registers FusedAdam, which compiled model.keras files name
-
 DENSE_UNITS = 128
 
 

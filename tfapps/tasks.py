@@ -17,7 +17,6 @@ import tensorflow as tf
 from tfapps import models, reports, training
 from tfapps.config import ImageConfig, RegressConfig, RunConfig, TextConfig
 from tfapps.data.splits import Splits, count_examples
-from tfapps.optimizers import FusedAdam
 
 TEXT_PREVIEW_CHARS = 200
 REGRESSION_LOSSES = {"mae": "mean_absolute_error", "mse": "mean_squared_error", "huber": "huber"}
@@ -68,15 +67,14 @@ def predict_split(model: keras.Model, batches: tf.data.Dataset) -> tuple[np.ndar
 
 
 def _compile(model: keras.Model, config: RunConfig, loss, metrics: list) -> None:
-    """Compiles with Adam (`FusedAdam`, its fused-kernel form) at `--learning-rate` and
-    `--steps-per-execution` steps per call.
+    """Compiles with Adam at `--learning-rate` and `--steps-per-execution` steps per call.
 
     Under a strategy with several replicas one step per call is used: Keras 3.15's multi-step
     loop fails there with an InvalidArgumentError (seen with MirroredStrategy on 2 CPUs).
     """
     replicas = tf.distribute.get_strategy().num_replicas_in_sync
     model.compile(
-        optimizer=FusedAdam(config.learning_rate),
+        optimizer=keras.optimizers.Adam(config.learning_rate),
         loss=loss,
         metrics=metrics,
         steps_per_execution=config.steps_per_execution if replicas == 1 else 1,
