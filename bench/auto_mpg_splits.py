@@ -17,9 +17,10 @@ from sklearn.linear_model import LinearRegression
 from sklearn.metrics import mean_absolute_error
 from vega_datasets import local_data
 
+from tfapps.data import auto_mpg
 from tfapps.data.fixed_splits import fixed_split
 
-FEATURES = ["Cylinders", "Displacement", "Horsepower", "Weight_in_lbs", "Acceleration", "Year"]
+FEATURES = [c for c in auto_mpg.NUMERIC if c != auto_mpg.TARGET]
 
 
 def cars() -> pd.DataFrame:
@@ -50,28 +51,28 @@ def tfapps_mae(train: pd.DataFrame, test: pd.DataFrame, seed: int) -> float:
     stop = keras.callbacks.EarlyStopping(patience=25, restore_best_weights=True)
     model.fit(
         columns(fit),
-        fit["Miles_per_Gallon"].to_numpy("float32"),
+        fit[auto_mpg.TARGET].to_numpy("float32"),
         epochs=300,
         batch_size=32,
-        validation_data=(columns(val), val["Miles_per_Gallon"]),
+        validation_data=(columns(val), val[auto_mpg.TARGET]),
         callbacks=[stop],
         verbose=0,
     )
-    return mean_absolute_error(test["Miles_per_Gallon"], model.predict(columns(test), verbose=0))
+    return mean_absolute_error(test[auto_mpg.TARGET], model.predict(columns(test), verbose=0))
 
 
 def linear_mae(train: pd.DataFrame, test: pd.DataFrame) -> float:
     def design(frame):
         return pd.get_dummies(frame[FEATURES + ["Origin"]], columns=["Origin"]).astype(float)
 
-    model = LinearRegression().fit(design(train), train["Miles_per_Gallon"])
-    return mean_absolute_error(test["Miles_per_Gallon"], model.predict(design(test)))
+    model = LinearRegression().fit(design(train), train[auto_mpg.TARGET])
+    return mean_absolute_error(test[auto_mpg.TARGET], model.predict(design(test)))
 
 
 def main() -> None:
     table = cars()
     parts = fixed_split(len(table), {"train": 0.8, "test": 0.2})
-    embedded = [table.iloc[parts[name]].dropna(subset=["Miles_per_Gallon"]) for name in parts]
+    embedded = [table.iloc[parts[name]].dropna(subset=[auto_mpg.TARGET]) for name in parts]
     median = embedded[0]["Horsepower"].median()
     embedded = [frame.fillna({"Horsepower": median}) for frame in embedded]
     clean = table.dropna()

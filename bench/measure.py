@@ -117,6 +117,47 @@ def test_quality(task: str, labels: np.ndarray, outputs: np.ndarray) -> float:
     return float(np.mean(class_probabilities(outputs).argmax(axis=1) == labels))
 
 
+def epoch_clock(options: argparse.Namespace) -> EpochClock:
+    """The process's `EpochClock`, keeping its weight snapshots under `--scratch`."""
+    return EpochClock(Path(options.scratch) / "snapshots")
+
+
+def finish_reference(
+    options: argparse.Namespace,
+    task: str,
+    clock: EpochClock,
+    model,
+    x_test,
+    y_test: np.ndarray,
+    train_examples: int,
+    **facts: Any,
+) -> None:
+    """Ends a reference recipe right after `fit`: scores `model` and writes the result.
+
+    Args:
+        options: the process's options.
+        task: the tfapps task the recipe mirrors.
+        clock: the `EpochClock` that watched `fit`.
+        model: the trained Keras model, taking `x_test`.
+        x_test: the test inputs, as the model takes them.
+        y_test: the test labels or targets.
+        train_examples: training examples per epoch.
+        **facts: anything else worth keeping, such as `prepare_seconds`.
+    """
+    write_result(
+        options,
+        recipe_end(),
+        task,
+        clock,
+        model.set_weights,
+        lambda: predict(model, x_test),
+        y_test,
+        train_examples,
+        steps_per_execution=options.steps_per_execution,
+        **facts,
+    )
+
+
 def recipe_end() -> dict[str, float]:
     """Marks the end of a recipe: returns the time and the process's peak RSS so far."""
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

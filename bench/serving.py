@@ -20,8 +20,8 @@ import numpy as np
 
 from bench import measure
 from tfapps.config import RunConfig
+from tfapps.predict import BATCH_SIZE
 
-BATCH_SIZE = 256
 WARM_UP_CALLS = 3
 
 

@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 from bench import measure
-from bench.epoch_clock import EpochClock
 from tfapps.api import train
 from tfapps.config import CONFIG_CLASSES
 
@@ -25,7 +23,7 @@ def main() -> None:
     task = sys.argv.pop(1)
     options = measure.parse_options(__doc__.splitlines()[0], steps_per_execution=None)
     config = measure.config_for(CONFIG_CLASSES[task], options)
-    clock = EpochClock(Path(options.scratch) / "snapshots")
+    clock = measure.epoch_clock(options)
     result = train(config, callbacks=[clock])
     end = measure.recipe_end()
 

@@ -162,7 +162,9 @@ def test_predict_on_csv_rows_matches_the_model(auto_mpg_run, run_cli, tmp_path):
     import tensorflow as tf
     from vega_datasets import local_data
 
-    cars = local_data.cars().head(12).drop(columns=["Miles_per_Gallon"])
+    from tfapps.data import auto_mpg
+
+    cars = local_data.cars().head(12).drop(columns=[auto_mpg.TARGET])
     cars["Year"] = cars["Year"].dt.year
     path = tmp_path / "cars.csv"
     cars.to_csv(path, index=False)  # extra columns (Name) are ignored
@@ -171,17 +173,8 @@ def test_predict_on_csv_rows_matches_the_model(auto_mpg_run, run_cli, tmp_path):
             "missing_values"
         ]["imputed"]["Horsepower"]["value"]
     )
-    feed = {
-        c: tf.constant(cars[c].to_numpy("float32"))
-        for c in (
-            "Cylinders",
-            "Displacement",
-            "Horsepower",
-            "Weight_in_lbs",
-            "Acceleration",
-            "Year",
-        )
-    }
+    numeric = [c for c in auto_mpg.NUMERIC if c != auto_mpg.TARGET]
+    feed = {c: tf.constant(cars[c].to_numpy("float32")) for c in numeric}
     feed["Origin"] = tf.constant(cars["Origin"].astype(str).to_numpy(object))
     expected = auto_mpg_run.model.predict(feed, verbose=0)[:, 0]
     output = tmp_path / "out.csv"

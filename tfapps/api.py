@@ -229,13 +229,12 @@ def _build_and_fit(
     )
     eval_batches = {"validation": prepare(splits.validation), "test": prepare(splits.test)}
     trained = trained_weights is not None and trained_weights.is_file()
-    if compute.workers > 1:  # every worker takes the chief's path, with the chief's weights
-        trained = bool(training.adopt_chief_state(compute.strategy, compute.is_chief, [], trained))
     if trained:
-        if compute.is_chief:
-            built.model.load_weights(trained_weights)
-        if compute.workers > 1:
-            training.adopt_chief_state(compute.strategy, compute.is_chief, built.model.variables)
+        built.model.load_weights(trained_weights)
+    if compute.workers > 1:  # every worker takes the chief's path, with the chief's weights
+        strategy, chief = compute.strategy, compute.is_chief
+        trained = bool(training.adopt_chief_state(strategy, chief, built.model.variables, trained))
+    if trained:
         return built, eval_batches
     training.fit(
         built.model,

@@ -19,6 +19,7 @@ from tfapps.errors import InvalidInput
 from tfapps.reports import preview
 
 TEXT_PREVIEW_CHARS = 80
+BATCH_SIZE = 256  # examples per call of the SavedModel
 
 
 @dataclass
@@ -80,7 +81,7 @@ def load_run(path: str | Path) -> LoadedRun:
     return LoadedRun(run_dir, record, signature, loaded)
 
 
-def predict(run: LoadedRun, inputs: list[str], batch_size: int = 256) -> pd.DataFrame:
+def predict(run: LoadedRun, inputs: list[str], batch_size: int = BATCH_SIZE) -> pd.DataFrame:
     """Predicts on raw inputs, in batches; returns one row per example.
 
     Args:

@@ -15,14 +15,11 @@ Usage:
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import keras
 import numpy as np
 from keras import layers
 
 from bench import measure
-from bench.epoch_clock import EpochClock
 from tfapps.config import RegressConfig
 
 BATCH_SIZE = 32
@@ -91,7 +88,7 @@ def main() -> None:
     early_stopping = keras.callbacks.EarlyStopping(
         monitor="val_loss", patience=PATIENCE, restore_best_weights=True
     )
-    clock = EpochClock(Path(options.scratch) / "snapshots")
+    clock = measure.epoch_clock(options)
     model.fit(
         x_train,
         y_train,
@@ -101,18 +98,8 @@ def main() -> None:
         callbacks=[early_stopping, clock],
         verbose=0,
     )
-    end = measure.recipe_end()
-
-    measure.write_result(
-        options,
-        end,
-        RegressConfig.task,
-        clock,
-        model.set_weights,
-        lambda: measure.predict(model, x_test),
-        y_test,
-        len(x_train),
-        steps_per_execution=options.steps_per_execution,
+    measure.finish_reference(
+        options, RegressConfig.task, clock, model, x_test, y_test, len(x_train)
     )
 
 

@@ -11,13 +11,10 @@ Usage:
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import keras
 from keras import layers
 
 from bench import measure
-from bench.epoch_clock import EpochClock
 from tfapps.config import ImageConfig
 
 BATCH_SIZE = 32
@@ -71,7 +68,7 @@ def main() -> None:
     early_stopping = keras.callbacks.EarlyStopping(
         monitor="val_loss", patience=PATIENCE, restore_best_weights=True
     )
-    clock = EpochClock(Path(options.scratch) / "snapshots")
+    clock = measure.epoch_clock(options)
     model.fit(
         x_train,
         y_train,
@@ -81,19 +78,7 @@ def main() -> None:
         callbacks=[early_stopping, clock],
         verbose=0,
     )
-    end = measure.recipe_end()
-
-    measure.write_result(
-        options,
-        end,
-        ImageConfig.task,
-        clock,
-        model.set_weights,
-        lambda: measure.predict(model, x_test),
-        y_test,
-        len(x_train),
-        steps_per_execution=options.steps_per_execution,
-    )
+    measure.finish_reference(options, ImageConfig.task, clock, model, x_test, y_test, len(x_train))
 
 
 if __name__ == "__main__":

@@ -14,14 +14,12 @@ Usage:
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import keras
 import tensorflow as tf
 from keras import layers
 
 from bench import measure
-from bench.epoch_clock import EpochClock
 from tfapps.config import TextConfig
 
 BATCH_SIZE = 32
@@ -95,7 +93,7 @@ def main() -> None:
     early_stopping = keras.callbacks.EarlyStopping(
         monitor="val_loss", patience=PATIENCE, restore_best_weights=True
     )
-    clock = EpochClock(Path(options.scratch) / "snapshots")
+    clock = measure.epoch_clock(options)
     model.fit(
         x_train,
         y_train,
@@ -105,18 +103,14 @@ def main() -> None:
         callbacks=[early_stopping, clock],
         verbose=0,
     )
-    end = measure.recipe_end()
-
-    measure.write_result(
+    measure.finish_reference(
         options,
-        end,
         TextConfig.task,
         clock,
-        model.set_weights,
-        lambda: measure.predict(model, x_test),
+        model,
+        x_test,
         y_test,
         len(x_train),
-        steps_per_execution=options.steps_per_execution,
         prepare_seconds=vectorize_seconds,
     )
 
