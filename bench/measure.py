@@ -45,6 +45,11 @@ def parse_options(description: str, steps_per_execution: int | None) -> argparse
         default=steps_per_execution,
         help=f"training steps per call into TensorFlow (default: {steps_per_execution})",
     )
+    parser.add_argument(
+        "--length-batches",
+        action=argparse.BooleanOptionalAction,
+        help="tfapps sentiment's --length-batches; tfapps side only (default: tfapps' default)",
+    )
     parser.add_argument("--data-dir", help="TFDS data directory (default: TFDS's own)")
     parser.add_argument("--scratch", required=True, help="an empty directory for this run")
     parser.add_argument("--result", required=True, help="where to write the result as JSON")
@@ -57,6 +62,7 @@ def config_for(config_class: type[RunConfig], options: argparse.Namespace) -> Ru
         "epochs": options.epochs,
         "max_examples": options.max_examples,
         "steps_per_execution": options.steps_per_execution,
+        "length_batches": options.length_batches,
     }
     return config_class(
         seed=options.seed,

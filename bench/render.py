@@ -99,15 +99,18 @@ def _comparison(comparison: Comparison, entry: dict) -> str:
     )
 
 
-ABLATION_ROWS = (
-    ("comparison", "reference", "reference: NumPy arrays, `model.fit`, 1 step per call"),
-    ("ablation", "reference", "reference + 32 steps per call"),
+ABLATION_ROWS = (  # (entry, side, steps per call or None for any, label)
+    ("comparison", "reference", None, "reference: NumPy arrays, `model.fit`, 1 step per call"),
+    ("ablation", "reference", None, "reference + 32 steps per call"),
     (
         "ablation",
         "tfapps",
-        "tfapps at 1 step per call (tf.data: preprocess once, cache, shuffle, batch, prefetch)",
+        1,
+        "tfapps at 1 step per call (tf.data: preprocess once, cache, shuffle, batch, prefetch;"
+        " text padded to full length)",
     ),
-    ("comparison", "tfapps", "tfapps default (the same + 32 steps per call)"),
+    ("ablation", "tfapps", 32, "tfapps + 32 steps per call (text padded to full length)"),
+    ("comparison", "tfapps", None, "tfapps default (32 steps per call; text: length batches)"),
 )
 
 
@@ -117,15 +120,17 @@ def _ablation(entries: dict) -> str:
         "Seed 1 of each task; *× reference* is a row's steady-state examples/s over the plain",
         "reference's. The second row changes only the steps per call of the reference; the",
         "third is tfapps' own input pipeline and run (its callbacks included) at one step per",
-        "call; the last adds tfapps' default of 32 steps per call. The first and last rows are",
-        "seed 1 of the tables above, the middle two runs of their own. XLA and thread settings",
-        "are not among the rows: tfapps uses neither (see the notes).\n",
+        "call; the fourth (text only) adds 32 steps per call; the last is tfapps' default, which",
+        "for text also trains on length batches (`--length-batches`: texts of similar length",
+        "share a batch, cut to the padding they need; see the notes). The first and last rows",
+        "are seed 1 of the tables above, the middle ones runs of their own. XLA and thread",
+        "settings are not among the rows: tfapps uses neither (see the notes).\n",
     ]
     for name, comparison in COMPARISONS.items():
         found = []
-        for source, side, label in ABLATION_ROWS:
+        for source, side, steps, label in ABLATION_ROWS:
             entry = entries.get(f"{source}/{name}", {"runs": []})
-            run = _seed_one(entry["runs"], side)
+            run = _seed_one(entry["runs"], side, steps)
             if run is not None:
                 found.append((label, run, entry))
         if len(found) < 2:
@@ -156,9 +161,16 @@ def _ablation(entries: dict) -> str:
     return "\n".join(parts)
 
 
-def _seed_one(runs: list[dict], side: str) -> dict | None:
-    """The seed-1 run of a side, or `None`."""
-    return next((r for r in runs if r["side"] == side and r["seed"] == 1), None)
+def _seed_one(runs: list[dict], side: str, steps: int | None = None) -> dict | None:
+    """The seed-1 run of a side (at `steps` steps per call, unless `None`), or `None`."""
+    return next(
+        (
+            r
+            for r in runs
+            if r["side"] == side and r["seed"] == 1 and steps in (None, r["steps_per_execution"])
+        ),
+        None,
+    )
 
 
 def _scale(entry: dict) -> str:

@@ -64,7 +64,7 @@ def training_run(
     seed: int,
     scratch: Path,
     data_dir: Path,
-    **options: int | None,
+    **options: int | bool | None,
 ) -> dict:
     """Trains one side of a comparison in its own process; returns its raw figures.
 
@@ -74,8 +74,8 @@ def training_run(
         seed: the random seed.
         scratch: a new directory for the run's files.
         data_dir: the TFDS data directory, already prepared (`prepare_datasets`).
-        **options: `epochs`, `max_examples`, `steps_per_execution`; `None` keeps the
-            recipe's default.
+        **options: `epochs`, `max_examples`, `steps_per_execution`, `length_batches`
+            (tfapps sentiment only); `None` keeps the recipe's default.
     """
     scratch.mkdir(parents=True)
     result_file = scratch / "result.json"
@@ -85,8 +85,11 @@ def training_run(
     args = [sys.executable, "-m", *command, "--seed", str(seed), "--data-dir", str(data_dir)]
     args += ["--scratch", str(scratch), "--result", str(result_file)]
     for name, value in options.items():
-        if value is not None:
-            args += [f"--{name.replace('_', '-')}", str(value)]
+        flag = name.replace("_", "-")
+        if isinstance(value, bool):
+            args.append(f"--{flag}" if value else f"--no-{flag}")
+        elif value is not None:
+            args += [f"--{flag}", str(value)]
     finished = run_process(args)
     result = json.loads(result_file.read_text())
     result.update(

@@ -40,6 +40,7 @@ def main() -> None:
         y_test,
         info.sizes["train"],
         steps_per_execution=config.steps_per_execution,
+        length_batches=getattr(config, "length_batches", None),
         run_dir=str(result.run_dir),
         run_json_quality=record["headline"]["value"],
         run_json_train_seconds=record["timings"]["train_seconds"],

@@ -225,7 +225,11 @@ def _build_and_fit(
     with compute.strategy.scope():
         built = TASKS[config.task].build(config, splits)
     prepare = functools.partial(
-        training.batched, batch_size=global_batch, preprocess=built.preprocess
+        training.batched,
+        batch_size=global_batch,
+        preprocess=built.preprocess,
+        # Workers must see batches of one shape at each step; they take plain batches.
+        batcher=built.batcher if compute.workers == 1 else None,
     )
     eval_batches = {"validation": prepare(splits.validation), "test": prepare(splits.test)}
     trained = trained_weights is not None and trained_weights.is_file()

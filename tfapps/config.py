@@ -184,6 +184,9 @@ class TextConfig(RunConfig):
         architecture: `"conv"` (the Conv1D model above) or `"dense"` (Embedding →
             GlobalAveragePooling1D → Dense(128) → Dropout → Dense), for comparison.
             Defaults to `"conv"`.
+        length_batches: train the `"conv"` model on batches of texts of similar length, each
+            cut to the padding it needs (the model's outputs are those at full length);
+            `False` pads every batch to `sequence_length`. Defaults to `True`.
     """
 
     task: ClassVar[str] = "sentiment"
@@ -198,6 +201,7 @@ class TextConfig(RunConfig):
     text_column: str = "text"
     label_column: str = "label"
     architecture: str = "conv"
+    length_batches: bool = True
 
     def validate(self) -> None:
         """Raises `InvalidInput` naming the first option whose value cannot be used."""

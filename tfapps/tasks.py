@@ -32,12 +32,15 @@ class Built:
         preprocess: maps a batch of raw inputs to `model`'s inputs; applied once before the
             data is cached (e.g. text vectorization). `None` when `model` takes raw input.
         assets: extra files written beside the model, name to text (e.g. vocabulary.txt).
+        batcher: batches the preprocessed examples (see `training.batched`); `None` for
+            plain batching.
     """
 
     model: keras.Model
     serving_model: keras.Model | None = None
     preprocess: Callable | None = None
     assets: dict[str, str] = field(default_factory=dict)
+    batcher: Callable | None = None
 
     def __post_init__(self) -> None:
         self.serving_model = self.serving_model or self.model
@@ -116,7 +119,15 @@ def _build_text_classifier(config: TextConfig, splits: Splits) -> Built:
         serving_model=models.build_end_to_end(vectorizer, classifier, "sentiment_classifier"),
         preprocess=lambda texts, labels: (vectorizer(texts), labels),
         assets={"vocabulary.txt": "\n".join(vocabulary) + "\n"},
+        batcher=text_batcher(config),
     )
+
+
+def text_batcher(config: TextConfig) -> Callable | None:
+    """Batches cut to the padding they need, for the conv model with `--length-batches`."""
+    if config.architecture != "conv" or not config.length_batches:
+        return None
+    return models.text_token_cut(config.sequence_length).batch
 
 
 def _build_regressor(config: RegressConfig, splits: Splits) -> Built:

@@ -29,6 +29,7 @@ def batched(
     batch_size: int,
     shuffle_seed: int | None = None,
     preprocess: Callable | None = None,
+    batcher: Callable | None = None,
 ) -> tf.data.Dataset:
     """Preprocesses once, caches, optionally shuffles, batches and prefetches a dataset.
 
@@ -38,20 +39,35 @@ def batched(
         shuffle_seed: reshuffle every epoch with this seed; `None` keeps the order (evaluation).
         preprocess: maps a batch of `(inputs, labels)` to model-ready tensors; run in large
             batches before the cache, so it costs one pass in total. Defaults to none.
+        batcher: turns the cached (and shuffled) examples into batches, called as
+            `batcher(dataset, batch_size, shuffle_seed)`, such as `TokenCut.batch`.
+            Defaults to plain `dataset.batch(batch_size)`.
     """
     if preprocess is not None:
-        examples = dataset.cardinality()
-        dataset = (
-            dataset.batch(PREPROCESS_BATCH)
-            .map(preprocess, num_parallel_calls=tf.data.AUTOTUNE)
-            .unbatch()
-        )
-        if examples >= 0:  # unbatch() forgets the size; Keras wants it to plan epochs
-            dataset = dataset.apply(tf.data.experimental.assert_cardinality(examples))
+        dataset = map_in_batches(dataset, preprocess, PREPROCESS_BATCH)
     dataset = dataset.cache().with_options(_SHARD_BY_DATA)
     if shuffle_seed is not None:
         dataset = dataset.shuffle(SHUFFLE_BUFFER, seed=shuffle_seed, reshuffle_each_iteration=True)
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    if batcher is None:
+        dataset = dataset.batch(batch_size)
+    else:
+        dataset = batcher(dataset, batch_size, shuffle_seed)
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def map_in_batches(
+    dataset: tf.data.Dataset, function: Callable, batch_size: int
+) -> tf.data.Dataset:
+    """Applies `function` to batches of `batch_size` examples and returns unbatched examples.
+
+    The result keeps the dataset's known size (`unbatch` alone forgets it, and Keras wants it
+    to plan epochs).
+    """
+    examples = dataset.cardinality()
+    dataset = dataset.batch(batch_size).map(function, num_parallel_calls=tf.data.AUTOTUNE).unbatch()
+    if examples >= 0:
+        dataset = dataset.apply(tf.data.experimental.assert_cardinality(examples))
+    return dataset
 
 
 def progress_verbosity(quiet: bool) -> int:

@@ -5,9 +5,9 @@ in NumPy, adapt a Normalization layer on the training matrix, then `model.fit(x,
 arrays with Keras' defaults (one step per call unless `--steps-per-execution` says otherwise).
 Hidden layers, loss, batch size, optimizer, epochs, early stopping and data split are those of
 `tfapps regress`'s defaults, and the rows come from tfapps' data layer (targets present,
-missing numbers already imputed), so both sides see the same cars. One difference in the
-input layer: the tutorial normalizes the one-hot columns too, while tfapps passes them through
-unnormalized; this rescales the first layer's inputs and changes nothing else.
+missing numbers already imputed), so both sides see the same cars. Like the tutorial, tfapps
+normalizes the one-hot columns too; its input layer has one more one-hot column (for a category
+not seen in training), constant in training, which its Normalization only centres.
 
 Usage:
     python -m bench.reference.auto_mpg --scratch /tmp/auto_mpg --result auto_mpg.json --seed 1
