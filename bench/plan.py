@@ -76,7 +76,7 @@ class Settings:
     serving_seconds: float = 3.0
 
 
-FULL = Settings(seeds={"digits": 3, "imdb": 2, "auto_mpg": 5})
+FULL = Settings(seeds={"digits": 3, "imdb": 3, "auto_mpg": 11})
 SMOKE = Settings(
     seeds={"digits": 1, "imdb": 1, "auto_mpg": 1},
     epochs=2,

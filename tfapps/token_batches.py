@@ -17,7 +17,7 @@ import tensorflow as tf
 from tfapps.training import map_in_batches
 
 # Shuffled examples are sorted by length in chunks of this many batches.
-SORTED_CHUNK_BATCHES = 8
+SORTED_CHUNK_BATCHES = 4
 
 
 def text_lengths(tokens: tf.Tensor) -> tf.Tensor:
