@@ -107,10 +107,10 @@ ABLATION_ROWS = (  # (entry, side, steps per call or None for any, label)
         "tfapps",
         1,
         "tfapps at 1 step per call (tf.data: preprocess once, cache, shuffle, batch, prefetch;"
-        " text padded to full length)",
+        " for text, batches padded to full length)",
     ),
-    ("ablation", "tfapps", 32, "tfapps + 32 steps per call (text padded to full length)"),
-    ("comparison", "tfapps", None, "tfapps default (32 steps per call; text: length batches)"),
+    ("ablation", "tfapps", 32, "tfapps + 32 steps per call (batches padded to full length)"),
+    ("comparison", "tfapps", None, "tfapps default (32 steps per call; for text, length batches)"),
 )
 
 

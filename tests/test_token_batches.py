@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 
-from tfapps import models, runs, tasks
+from tfapps import models, runs, tasks, training
 from tfapps.config import TextConfig
 from tfapps.token_batches import TokenCut
 
@@ -22,41 +22,46 @@ FULL_LENGTH = 200
 
 @pytest.fixture(scope="module")
 def classifier():
-    """The default conv text classifier with random weights, biases and padding embedding,
-    up to its pooled features (the layers after the pooling see no positions; comparing
-    before them keeps a saturated sigmoid from hiding differences)."""
+    """The default conv text classifier with random weights, biases and padding embedding."""
     keras.utils.set_random_seed(3)
     model = models.build_text_classifier(50, FULL_LENGTH, 2, embedding_dim=8)
     rng = np.random.default_rng(3)
     for variable in model.weights:
         variable.assign(rng.normal(scale=0.3, size=variable.shape).astype("float32"))
-    return keras.Model(model.input, model.get_layer("global_max_pool").output)
+    return model
 
 
-def padded_texts(lengths, seed=0) -> np.ndarray:
-    """One row of random token ids (1..49) per length, padded with zeros to FULL_LENGTH."""
+def padded_texts(lengths, full_length=FULL_LENGTH, seed=0) -> np.ndarray:
+    """One row of random token ids (1..49) per length, padded with zeros to `full_length`."""
     rng = np.random.default_rng(seed)
-    tokens = np.zeros((len(lengths), FULL_LENGTH), np.int64)
+    tokens = np.zeros((len(lengths), full_length), np.int64)
     for row, length in enumerate(lengths):
         tokens[row, :length] = rng.integers(1, 50, length)
     return tokens
 
 
 def cut_mismatches(classifier, cut: TokenCut) -> list[int]:
-    """Text lengths whose output on the cut tokens differs from the full-length output."""
+    """Longest-text lengths of a batch whose pooled features on the cut batch differ from
+    those at full length (a batch holds a text of each length, half of it, and an empty one).
+
+    The pooled features are compared because the layers after the pooling see no positions,
+    and a saturated sigmoid could hide a difference.
+    """
+    pooled = keras.Model(classifier.input, classifier.get_layer("global_max_pool").output)
     mismatched = []
-    for length in range(FULL_LENGTH + 1):
-        tokens = padded_texts([length], seed=length)
-        cut_tokens, _ = cut.cut(tf.constant(tokens), tf.zeros(1))
-        full = classifier(tokens, training=False).numpy()
-        if not np.allclose(classifier(cut_tokens, training=False).numpy(), full, atol=1e-5):
+    for length in range(cut.full_length + 1):
+        tokens = padded_texts([length, length // 2, 0], cut.full_length, seed=length)
+        cut_tokens, _ = cut.cut(tf.constant(tokens), tf.zeros(3))
+        full = pooled(tokens, training=False).numpy()
+        if not np.allclose(pooled(cut_tokens, training=False).numpy(), full, atol=1e-5):
             mismatched.append(length)
     return mismatched
 
 
-def test_cut_tokens_give_the_full_length_outputs_for_every_text_length(classifier):
-    cut = models.text_token_cut(FULL_LENGTH)
-    assert (cut.period, cut.margin) == (9, 33)
+@pytest.mark.parametrize("full_length", [FULL_LENGTH, FULL_LENGTH + 2])
+def test_cut_batches_give_the_full_length_outputs_for_every_text_length(classifier, full_length):
+    cut = TokenCut.for_model(classifier, full_length)
+    assert (cut.period, cut.margin) == (9, 33)  # strides 3 × 3; receptive field 25, plus 8
     assert cut_mismatches(classifier, cut) == []
     # Both parts of the rule are needed: windows aligned differently from the full length,
     # or too little padding after the text, change the outputs.
@@ -65,7 +70,7 @@ def test_cut_tokens_give_the_full_length_outputs_for_every_text_length(classifie
 
 
 def test_a_batch_is_cut_to_what_its_longest_text_needs():
-    cut = models.text_token_cut(FULL_LENGTH)
+    cut = TokenCut(FULL_LENGTH, period=9, margin=33)
     for longest, expected in ((0, 38), (5, 38), (100, 137), (167, 200), (FULL_LENGTH, 200)):
         tokens, _ = cut.cut(tf.constant(padded_texts([3, longest])), tf.zeros(2))
         assert tokens.shape == (2, expected), longest
@@ -73,33 +78,40 @@ def test_a_batch_is_cut_to_what_its_longest_text_needs():
         assert expected >= min(FULL_LENGTH, longest + cut.margin)
 
 
-def test_training_batches_group_similar_lengths_and_keep_count_size_and_examples():
-    cut = models.text_token_cut(FULL_LENGTH)
+def length_batches(seed: int | None):
+    """1,000 texts of random lengths through `training.batched` with length batches; returns
+    the dataset, the full-length tokens and the batches (each label is its example's id)."""
     lengths = np.random.default_rng(1).integers(0, FULL_LENGTH + 1, 1000)
     tokens = padded_texts(lengths)
-    ids = np.arange(len(lengths))  # the label carries each example's id
-    dataset = tf.data.Dataset.from_tensor_slices((tokens, ids))
+    examples = tf.data.Dataset.from_tensor_slices((tokens, np.arange(len(lengths))))
+    cut = TokenCut(FULL_LENGTH, period=9, margin=33)
+    dataset = training.batched(examples, 32, shuffle_seed=seed, batcher=cut.batch)
+    return dataset, tokens, list(dataset.as_numpy_iterator())
 
-    batches = list(cut.batch(dataset, 32, shuffle_seed=0).as_numpy_iterator())
-    plain = list(dataset.batch(32).as_numpy_iterator())
-    assert sorted(len(b[1]) for b in batches) == sorted(len(b[1]) for b in plain)
-    seen = np.concatenate([b[1] for b in batches])
-    assert sorted(seen) == list(ids) and list(seen) != list(ids)  # all once, shuffled
-    for batch_tokens, batch_ids in batches:
-        np.testing.assert_array_equal(batch_tokens, tokens[batch_ids, : batch_tokens.shape[1]])
-        assert not tokens[batch_ids, batch_tokens.shape[1] :].any()  # only padding was cut
-    assert np.mean([b[0].shape[1] for b in batches]) < 0.9 * FULL_LENGTH
 
-    in_order = list(cut.batch(dataset, 32, shuffle_seed=None).as_numpy_iterator())
-    np.testing.assert_array_equal(np.concatenate([b[1] for b in in_order]), ids)
+def test_training_batches_group_similar_lengths_and_keep_count_size_and_examples():
+    dataset, tokens, batches = length_batches(seed=0)
+    assert dataset.cardinality() == 32  # known, as Keras wants it: 31 of 32 and one of 8
+    assert sorted(len(ids) for _, ids in batches) == [8] + [32] * 31
+    seen = np.concatenate([ids for _, ids in batches])
+    assert sorted(seen) == list(range(1000)) and list(seen) != list(range(1000))  # shuffled
+    for batch_tokens, ids in batches:
+        np.testing.assert_array_equal(batch_tokens, tokens[ids, : batch_tokens.shape[1]])
+        assert not tokens[ids, batch_tokens.shape[1] :].any()  # only padding was cut
+    assert np.mean([t.shape[1] for t, _ in batches]) < 0.9 * FULL_LENGTH
+
+    _, _, again = length_batches(seed=0)  # the same seed gives the same batches
+    assert all(np.array_equal(a[1], b[1]) for a, b in zip(batches, again, strict=True))
+    _, _, in_order = length_batches(seed=None)  # evaluation keeps the order
+    np.testing.assert_array_equal(np.concatenate([ids for _, ids in in_order]), range(1000))
 
 
 @pytest.mark.parametrize(
     "options, grouped",
     [({}, True), ({"architecture": "dense"}, False), ({"length_batches": False}, False)],
 )
-def test_only_the_conv_model_trains_on_length_batches(options, grouped):
-    assert (tasks.text_batcher(TextConfig(**options)) is not None) == grouped
+def test_only_the_conv_model_trains_on_length_batches(classifier, options, grouped):
+    assert (tasks.text_batcher(TextConfig(**options), classifier) is not None) == grouped
 
 
 def test_length_batches_under_mirrored_replicas(tmp_path):
@@ -140,7 +152,6 @@ def test_length_batches_under_mirrored_replicas(tmp_path):
         timeout=600,
     )
     assert done.returncode == 0, done.stderr
-    run_dir = runs.finished_runs(output_dir)[0]
-    record = json.loads((run_dir / "run.json").read_text())
-    assert record["compute"]["replicas"] == 2 and record["config"]["length_batches"] is True
+    record = json.loads((runs.finished_runs(output_dir)[0] / "run.json").read_text())
+    assert record["compute"]["replicas"] == 2 and record["training"]["length_batches"] is True
     assert record["headline"]["value"] > 0.9

@@ -153,6 +153,7 @@ def train(config: RunConfig, resume: str | None = None, callbacks: Sequence[Any]
                 "best_epoch": int(losses.idxmin()) + 1 if losses.notna().any() else None,
                 "per_replica_batch_size": config.batch_size,
                 "global_batch_size": config.batch_size * compute.replicas,
+                "length_batches": built.batcher is not None,
                 "examples_per_second": splits.info.sizes["train"]
                 * len(history)
                 / history["seconds"].sum(),
@@ -224,12 +225,15 @@ def _build_and_fit(
     global_batch = config.batch_size * compute.replicas
     with compute.strategy.scope():
         built = TASKS[config.task].build(config, splits)
+    if compute.workers > 1:
+        # Each worker would cut its own batches to other lengths and retrace its step
+        # function for each; this is untested, so workers take plain batches.
+        built.batcher = None
     prepare = functools.partial(
         training.batched,
         batch_size=global_batch,
         preprocess=built.preprocess,
-        # Workers must see batches of one shape at each step; they take plain batches.
-        batcher=built.batcher if compute.workers == 1 else None,
+        batcher=built.batcher,
     )
     eval_batches = {"validation": prepare(splits.validation), "test": prepare(splits.test)}
     trained = trained_weights is not None and trained_weights.is_file()

@@ -185,8 +185,9 @@ class TextConfig(RunConfig):
             GlobalAveragePooling1D → Dense(128) → Dropout → Dense), for comparison.
             Defaults to `"conv"`.
         length_batches: train the `"conv"` model on batches of texts of similar length, each
-            cut to the padding it needs (the model's outputs are those at full length);
-            `False` pads every batch to `sequence_length`. Defaults to `True`.
+            cut to the padding it needs (the trained model's outputs on a cut batch are
+            those at `sequence_length`); `False` pads every batch to `sequence_length`, as
+            the `"dense"` model and multi-worker runs always do. Defaults to `True`.
     """
 
     task: ClassVar[str] = "sentiment"

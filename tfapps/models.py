@@ -12,11 +12,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from tfapps.token_batches import TokenCut
-
 DENSE_UNITS = 128
-# The text classifier's Conv1D blocks: kernel size, strides and number of blocks.
-TEXT_KERNEL, TEXT_STRIDES, TEXT_BLOCKS = 7, 3, 2
 
 
 def build_image_classifier(
@@ -116,7 +112,7 @@ def build_text_classifier(
     GlobalAveragePooling1D, for comparison.
 
     The `"conv"` model accepts token sequences of any length, so that it can train on batches
-    cut to the padding they need (`text_token_cut`); the `"dense"` one averages over the
+    cut to the padding they need (`tfapps.token_batches`); the `"dense"` one averages over the
     padding too, so it takes `sequence_length` tokens only.
 
     Args:
@@ -132,14 +128,9 @@ def build_text_classifier(
     x = layers.Embedding(vocabulary_size, embedding_dim, name="embedding")(inputs)
     x = layers.Dropout(dropout, name="embedding_dropout")(x)
     if architecture == "conv":
-        for block in range(1, TEXT_BLOCKS + 1):
+        for block in (1, 2):
             x = layers.Conv1D(
-                128,
-                TEXT_KERNEL,
-                strides=TEXT_STRIDES,
-                padding="same",
-                activation="relu",
-                name=f"conv{block}",
+                128, 7, strides=3, padding="same", activation="relu", name=f"conv{block}"
             )(x)
         x = layers.GlobalMaxPooling1D(name="global_max_pool")(x)
     else:
@@ -151,18 +142,6 @@ def build_text_classifier(
         _classifier_head(x, num_classes, binary_sigmoid=True),
         name=f"text_{architecture}_classifier",
     )
-
-
-def text_token_cut(sequence_length: int) -> TokenCut:
-    """The shorter lengths on which the `"conv"` text classifier computes exactly what it
-    computes on `sequence_length` tokens (see `tfapps.token_batches`).
-
-    The last convolution's receptive field spans `1 + (kernel - 1) * (1 + strides + ...)`
-    tokens (25 here); the alignment period is `strides ** blocks` (9).
-    """
-    period = TEXT_STRIDES**TEXT_BLOCKS
-    receptive_field = 1 + (TEXT_KERNEL - 1) * sum(TEXT_STRIDES**b for b in range(TEXT_BLOCKS))
-    return TokenCut(sequence_length, period, margin=receptive_field + period - 1)
 
 
 def build_end_to_end(vectorizer, classifier: keras.Model, name: str) -> keras.Model:

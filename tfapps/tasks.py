@@ -17,6 +17,7 @@ import tensorflow as tf
 from tfapps import models, reports, training
 from tfapps.config import ImageConfig, RegressConfig, RunConfig, TextConfig
 from tfapps.data.splits import Splits, count_examples
+from tfapps.token_batches import TokenCut
 
 TEXT_PREVIEW_CHARS = 200
 REGRESSION_LOSSES = {"mae": "mean_absolute_error", "mse": "mean_squared_error", "huber": "huber"}
@@ -40,7 +41,7 @@ class Built:
     serving_model: keras.Model | None = None
     preprocess: Callable | None = None
     assets: dict[str, str] = field(default_factory=dict)
-    batcher: Callable | None = None
+    batcher: training.Batcher | None = None
 
     def __post_init__(self) -> None:
         self.serving_model = self.serving_model or self.model
@@ -69,11 +70,15 @@ def predict_split(model: keras.Model, batches: tf.data.Dataset) -> tuple[np.ndar
     return labels, outputs
 
 
-def _compile(model: keras.Model, config: RunConfig, loss, metrics: list) -> None:
+def _compile(
+    model: keras.Model, config: RunConfig, loss, metrics: list, fixed_shapes: bool = True
+) -> None:
     """Compiles with Adam at `--learning-rate` and `--steps-per-execution` steps per call.
 
     Under a strategy with several replicas one step per call is used: Keras 3.15's multi-step
     loop fails there with an InvalidArgumentError (seen with MirroredStrategy on 2 CPUs).
+    XLA is left to Keras (on with a single GPU) unless batches change shape
+    (`fixed_shapes=False`): XLA would compile the step again for every shape.
     """
     replicas = tf.distribute.get_strategy().num_replicas_in_sync
     model.compile(
@@ -81,6 +86,7 @@ def _compile(model: keras.Model, config: RunConfig, loss, metrics: list) -> None
         loss=loss,
         metrics=metrics,
         steps_per_execution=config.steps_per_execution if replicas == 1 else 1,
+        jit_compile="auto" if fixed_shapes else False,
     )
 
 
@@ -113,21 +119,29 @@ def _build_text_classifier(config: TextConfig, splits: Splits) -> Built:
         dropout=config.dropout,
         architecture=config.architecture,
     )
-    _compile(classifier, config, _classifier_loss(num_classes), ["accuracy"])
+    batcher = text_batcher(config, classifier)
+    loss = _classifier_loss(num_classes)
+    _compile(classifier, config, loss, ["accuracy"], fixed_shapes=batcher is None)
     return Built(
         model=classifier,
         serving_model=models.build_end_to_end(vectorizer, classifier, "sentiment_classifier"),
         preprocess=lambda texts, labels: (vectorizer(texts), labels),
         assets={"vocabulary.txt": "\n".join(vocabulary) + "\n"},
-        batcher=text_batcher(config),
+        batcher=batcher,
     )
 
 
-def text_batcher(config: TextConfig) -> Callable | None:
-    """Batches cut to the padding they need, for the conv model with `--length-batches`."""
+def text_batcher(config: TextConfig, classifier: keras.Model) -> training.Batcher | None:
+    """Length batches (`TokenCut.batch`) for the conv classifier with `--length-batches`;
+    `None` (plain batches) otherwise.
+
+    Args:
+        config: the run's options.
+        classifier: the text classifier, taking token ids.
+    """
     if config.architecture != "conv" or not config.length_batches:
         return None
-    return models.text_token_cut(config.sequence_length).batch
+    return TokenCut.for_model(classifier, config.sequence_length).batch
 
 
 def _build_regressor(config: RegressConfig, splits: Splits) -> Built:

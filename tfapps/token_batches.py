@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import keras
 import tensorflow as tf
 
 from tfapps.training import map_in_batches
@@ -21,7 +22,8 @@ SORTED_CHUNK_BATCHES = 4
 
 
 def text_lengths(tokens: tf.Tensor) -> tf.Tensor:
-    """Tokens per row of a batch of token ids, padding (id 0, used only for padding) excluded."""
+    """Tokens per row of a batch of token ids: TextVectorization uses id 0 for padding only
+    (unknown words are id 1), so the non-zero ids are the text."""
     return tf.math.count_nonzero(tokens, axis=1)
 
 
@@ -43,6 +45,26 @@ class TokenCut:
     period: int
     margin: int
 
+    @classmethod
+    def for_model(cls, model: keras.Model, full_length: int) -> TokenCut:
+        """The rule for a model whose Conv1D layers ("same" padding, no dilation) run one
+        after the other, then a global max pooling.
+
+        The receptive field of the last convolution is `1 + sum((kernel - 1) * period)` over
+        the layers, `period` being the product of the strides before each layer (25 tokens for
+        tfapps' two kernels of 7 with strides 3); the period is the product of all strides (9).
+
+        Args:
+            model: the classifier, taking token ids.
+            full_length: tokens per text as the vectorizer pads them.
+        """
+        period, receptive_field = 1, 1
+        for layer in model.layers:
+            if isinstance(layer, keras.layers.Conv1D):
+                receptive_field += (layer.kernel_size[0] - 1) * period
+                period *= layer.strides[0]
+        return cls(full_length, period, margin=receptive_field + period - 1)
+
     def length_for(self, longest: tf.Tensor) -> tf.Tensor:
         """The shortest allowed length that keeps `margin` padding tokens after `longest`."""
         needed = tf.minimum(longest + self.margin, self.full_length)
@@ -58,14 +80,15 @@ class TokenCut:
         """Batches `(tokens, label)` examples and cuts each batch to the length it needs.
 
         Shuffled data (training) is first sorted by length in chunks of `SORTED_CHUNK_BATCHES`
-        batches, whose batches are then shuffled again: the batches have the size and count
-        of plain batching, and texts of similar length share a batch. Unshuffled data
-        (evaluation) keeps its order.
+        batches, and the batches then pass through a shuffle buffer of as many batches: the
+        batches have the size and count of plain batching, and texts of similar length share
+        a batch. Unshuffled data (evaluation) keeps its order.
 
         Args:
             dataset: unbatched `(tokens, label)` examples, tokens padded to `full_length`.
             batch_size: examples per batch.
-            shuffle_seed: seed of the batch shuffle; `None` keeps the order.
+            shuffle_seed: seed of the batch shuffle (`training.batched` shuffled the examples
+                with it too); `None` keeps the order.
         """
         if shuffle_seed is not None:
             sorted_examples = map_in_batches(

@@ -17,6 +17,9 @@ from tfapps import runs
 from tfapps.config import RunConfig
 from tfapps.errors import TerminationRequest
 
+# Turns cached (and shuffled) examples into batches: (dataset, batch_size, shuffle_seed).
+Batcher = Callable[[tf.data.Dataset, int, int | None], tf.data.Dataset]
+
 SHUFFLE_BUFFER = 10_000
 PREPROCESS_BATCH = 1024
 # In-memory sources have no files to split among workers: shard by example.
@@ -29,7 +32,7 @@ def batched(
     batch_size: int,
     shuffle_seed: int | None = None,
     preprocess: Callable | None = None,
-    batcher: Callable | None = None,
+    batcher: Batcher | None = None,
 ) -> tf.data.Dataset:
     """Preprocesses once, caches, optionally shuffles, batches and prefetches a dataset.
 
@@ -58,10 +61,14 @@ def batched(
 def map_in_batches(
     dataset: tf.data.Dataset, function: Callable, batch_size: int
 ) -> tf.data.Dataset:
-    """Applies `function` to batches of `batch_size` examples and returns unbatched examples.
+    """Applies `function` to batches of examples and returns unbatched examples again,
+    keeping the dataset's known size (`unbatch` alone forgets it; Keras wants it to plan
+    epochs).
 
-    The result keeps the dataset's known size (`unbatch` alone forgets it, and Keras wants it
-    to plan epochs).
+    Args:
+        dataset: unbatched examples.
+        function: maps a batch of examples to a batch of examples.
+        batch_size: examples per call of `function`.
     """
     examples = dataset.cardinality()
     dataset = dataset.batch(batch_size).map(function, num_parallel_calls=tf.data.AUTOTUNE).unbatch()
