@@ -121,13 +121,14 @@ class Bench:
         """
         for name in self.ablated:
             entry = self._entry(comparison=name, runs=[])
-            variants = [("reference", {"steps_per_execution": 32})]
-            if COMPARISONS[name].task == "sentiment":
-                fixed_length = {"length_batches": False}
-                variants += [("tfapps", {"steps_per_execution": 1, **fixed_length})]
-                variants += [("tfapps", {"steps_per_execution": 32, **fixed_length})]
-            else:
-                variants += [("tfapps", {"steps_per_execution": 1})]
+            text = COMPARISONS[name].task == "sentiment"
+            padded = {"length_batches": False} if text else {}
+            variants = [
+                ("reference", {"steps_per_execution": 32}),
+                ("tfapps", {"steps_per_execution": 1, **padded}),
+            ]
+            if text:  # 32 steps per call without length batches
+                variants.append(("tfapps", {"steps_per_execution": 32, **padded}))
             for side, options in variants:
                 entry["runs"].append(self._train(side, name, 1, **options))
                 self.results.save(f"ablation/{name}", entry)

@@ -198,8 +198,7 @@ def fit(
     Finished epochs are checkpointed (Keras BackupAndRestore, in `run_dir/backup/`, at most
     every `config.checkpoint_seconds`), so a run started again in the same directory
     continues from its last checkpointed epoch (the caller deletes the checkpoint when the
-    run is complete). Early stopping starts afresh on
-    resume.
+    run is complete). Early stopping starts afresh on resume.
     Ctrl-C and SIGTERM take effect at the end of the current step, never while a checkpoint
     is being written, and then raise `KeyboardInterrupt` (`TerminationRequest` for SIGTERM).
 
