@@ -23,8 +23,8 @@ from bench import measure
 from tfapps.config import RegressConfig
 
 BATCH_SIZE = 32
-EPOCHS = 300
-PATIENCE = 25
+EPOCHS = 1000
+PATIENCE = 100
 LEARNING_RATE = 1e-3
 HIDDEN_UNITS = (64, 64)
 
