@@ -36,7 +36,7 @@ def epoch_orders(dataset: tf.data.Dataset, epochs: int) -> list[np.ndarray]:
             keras.layers.GlobalAveragePooling1D(),
         ]
     )
-    model.compile(optimizer="sgd", loss=RecordingLoss())
+    model.compile(optimizer="sgd", loss=RecordingLoss(), jit_compile=False)  # py_function
     model.fit(dataset, epochs=epochs, verbose=0)
     batches = np.concatenate(seen).astype(int)
     return np.split(batches, epochs)

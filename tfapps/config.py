@@ -221,6 +221,10 @@ LOSSES = ("mae", "mse", "huber")
 class RegressConfig(RunConfig):
     """Options of `tfapps regress`, on top of `RunConfig`.
 
+    Tables are small (an epoch of Auto MPG is 9 steps) and their validation split noisy, so
+    regress waits longer before stopping: `epochs` defaults to 1000 and `patience` to 100
+    (patience 25 stopped early and scored worse in cross-validation, bench/NOTES.md).
+
     Args:
         target: the column to predict. Required for CSV files; embedded and TFDS datasets
             default to their own target.
@@ -229,10 +233,6 @@ class RegressConfig(RunConfig):
         drop: columns to ignore, such as IDs and names. Defaults to none.
         hidden_units: units of each hidden Dense(relu) layer. Defaults to `(64, 64)`.
         loss: `"mae"` (mean absolute error), `"mse"` or `"huber"`. Defaults to `"mae"`.
-
-    Tables are small (an epoch of Auto MPG is 9 steps) and their validation split noisy, so
-    regress waits longer before stopping: `epochs` defaults to 1000 and `patience` to 100
-    (patience 25 stopped early and scored worse in cross-validation, bench/NOTES.md).
     """
 
     task: ClassVar[str] = "regress"
