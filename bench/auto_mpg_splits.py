@@ -93,6 +93,7 @@ def trained_mae(
     seed: int,
     patience: int = DEFAULTS.patience,
     epochs: int = DEFAULTS.epochs,
+    start_from_epoch: int = DEFAULTS.start_from_epoch,
 ) -> tuple[float, int]:
     """Trains tfapps' regressor on `fit` as `tfapps regress` does; returns its MAE on `test`
     and the epochs run.
@@ -106,6 +107,8 @@ def trained_mae(
         patience: epochs without a better validation loss before stopping. Defaults to
             regress' default.
         epochs: the most epochs to train. Defaults to regress' default.
+        start_from_epoch: epochs at the start that early stopping ignores. Defaults to
+            regress' default.
     """
     import keras
 
@@ -122,7 +125,9 @@ def trained_mae(
         loss=REGRESSION_LOSSES[DEFAULTS.loss],
         steps_per_execution=DEFAULTS.steps_per_execution,
     )
-    stop = keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=True)
+    stop = keras.callbacks.EarlyStopping(
+        patience=patience, start_from_epoch=start_from_epoch, restore_best_weights=True
+    )
     history = model.fit(
         batches(fit, seed),
         validation_data=batches(val),

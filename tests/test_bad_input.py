@@ -72,6 +72,7 @@ def test_corrupt_image_is_named(run_cli, tmp_path):
         ("--image-size", "28", "--image-size"),
         ("--precision", "float8", "--precision"),
         ("--checkpoint-seconds", "-1", "--checkpoint-seconds"),
+        ("--start-from-epoch", "-2", "--start-from-epoch"),
     ],
 )
 def test_bad_option_values_name_option_and_value(run_cli, tmp_path, option, value, fragment):

@@ -18,6 +18,7 @@ from tfapps.errors import InvalidInput
         ("validation_split", 0.0, "--validation-split"),
         ("validation_split", float("nan"), "--validation-split"),
         ("max_examples", 3, "--max-examples"),
+        ("start_from_epoch", -1, "--start-from-epoch"),
         ("precision", "float8", "--precision"),
         ("device", "tpu", "--device"),
         ("filters", (32, 0), "--filters"),

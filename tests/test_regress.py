@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -192,3 +194,16 @@ def test_predict_refuses_a_csv_missing_a_column(auto_mpg_run, run_cli, tmp_path)
     assert result.exit_code == 2
     assert "lacks the column(s)" in result.stderr and "'Horsepower'" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_a_warning_prints_once_from_the_command_line(data_dir, tmp_path):
+    # Once TensorFlow has logged through absl, the root logger has a handler of its own, so a
+    # warning that also reached it would print twice (pytest's capture hides that in-process).
+    done = subprocess.run(
+        [sys.executable, "-m", "tfapps", "regress", "--epochs", "1", "--quiet"]
+        + ["--data-dir", str(data_dir), "--output-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stderr.count("without a Miles_per_Gallon value") == 1, done.stderr

@@ -54,6 +54,9 @@ def main() -> None:
     warnings = logging.getLogger("tfapps")
     if not any(isinstance(h, WarningsToStderr) for h in warnings.handlers):
         warnings.addHandler(WarningsToStderr())
+    # absl gives the root logger a handler of its own once TensorFlow logs; printed here, a
+    # warning must not print there again.
+    warnings.propagate = False
 
 
 class WarningsToStderr(logging.Handler):
@@ -155,6 +158,13 @@ def training_options(config_class: type[RunConfig]) -> Callable:
             default=defaults["patience"],
             help="Epochs without val_loss improvement before early stopping (the best "
             "weights are restored).",
+        ),
+        click.option(
+            "--start-from-epoch",
+            type=int,
+            default=defaults["start_from_epoch"],
+            help="Epochs at the start that early stopping ignores: before this epoch it "
+            "neither stops training nor keeps the weights as the best.",
         ),
         click.option(
             "--steps-per-execution",

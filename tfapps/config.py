@@ -44,6 +44,8 @@ class RunConfig:
             `"auto"` picks mixed_float16 on GPUs that support it, float32 otherwise.
         device: `"auto"`, `"cpu"` or `"gpu"`. Defaults to `"auto"` (GPU when present).
         patience: epochs without validation-loss improvement before early stopping. Defaults to 5.
+        start_from_epoch: epochs at the start that early stopping ignores: before this epoch
+            it neither stops training nor keeps the weights as the best. Defaults to 0.
         steps_per_execution: training steps run per call into TensorFlow; larger values cut
             the per-step Python overhead (measured in docs/BENCHMARKS.md). Defaults to 32.
         checkpoint_seconds: write the resumable checkpoint at the end of an epoch once this
@@ -73,6 +75,7 @@ class RunConfig:
     precision: str = "auto"
     device: str = "auto"
     patience: int = 5
+    start_from_epoch: int = 0
     steps_per_execution: int = 32
     checkpoint_seconds: float = 5.0
     strategy: str = "auto"
@@ -90,6 +93,7 @@ class RunConfig:
         _check_int(self.epochs, "epochs", minimum=1)
         _check_int(self.batch_size, "batch-size", minimum=1)
         _check_int(self.patience, "patience", minimum=1)
+        _check_int(self.start_from_epoch, "start-from-epoch", minimum=0)
         _check_int(self.steps_per_execution, "steps-per-execution", minimum=1)
         if not _is_finite_number(self.checkpoint_seconds) or self.checkpoint_seconds < 0:
             raise _invalid(
@@ -223,7 +227,9 @@ class RegressConfig(RunConfig):
 
     Tables are small (an epoch of Auto MPG is 9 steps) and their validation split noisy, so
     regress waits longer before stopping: `epochs` defaults to 1000 and `patience` to 100
-    (patience 25 stopped early and scored worse in cross-validation, bench/NOTES.md).
+    (patience 25 stopped early and scored worse in cross-validation, bench/NOTES.md), and
+    `start_from_epoch` to 100, so that a lucky validation loss while the model is still far
+    from converged cannot end training and become the kept weights.
 
     Args:
         target: the column to predict. Required for CSV files; embedded and TFDS datasets
@@ -240,6 +246,7 @@ class RegressConfig(RunConfig):
     dataset: str = "auto_mpg"
     epochs: int = 1000
     patience: int = 100
+    start_from_epoch: int = 100
     target: str | None = None
     categorical: tuple[str, ...] = ()
     drop: tuple[str, ...] = ()

@@ -23,7 +23,7 @@ TASK_KEYS = {
 QUICK = {
     ImageConfig: {"epochs": 10},
     TextConfig: {"epochs": 4, "max_examples": 2000},
-    RegressConfig: {"epochs": 100, "patience": 25},
+    RegressConfig: {"epochs": 100, "patience": 25, "start_from_epoch": 25},
 }
 
 

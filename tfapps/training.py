@@ -210,7 +210,8 @@ def fit(
         model: a compiled model.
         train: batched training data (global batch size).
         validation: batched validation data.
-        config: the run's options (`epochs`, `patience`, `checkpoint_seconds`, `quiet`).
+        config: the run's options (`epochs`, `patience`, `start_from_epoch`,
+            `checkpoint_seconds`, `quiet`).
         run_dir: the (temporary) run directory receiving history.csv and tensorboard/;
             `None` on a worker that writes nothing (not the chief).
         strategy: the strategy the model was built under. Defaults to the current one.
@@ -228,7 +229,10 @@ def fit(
         )
     callbacks.append(
         keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=config.patience, restore_best_weights=True
+            monitor="val_loss",
+            patience=config.patience,
+            start_from_epoch=config.start_from_epoch,
+            restore_best_weights=True,
         )
     )
     if run_dir is not None:

@@ -3,9 +3,10 @@
 The recipe of TensorFlow's "basic regression" tutorial: one-hot encode the categorical column
 in NumPy, adapt a Normalization layer on the training matrix, then `model.fit(x, y)` on the
 arrays with Keras' defaults (one step per call unless `--steps-per-execution` says otherwise).
-Hidden layers, loss, batch size, optimizer, epochs, early stopping and data split are those of
-`tfapps regress`'s defaults, and the rows come from tfapps' data layer (targets present,
-missing numbers already imputed), so both sides see the same cars. Like the tutorial, tfapps
+Hidden layers, loss, batch size, optimizer, epochs, early stopping (patience and the epochs it
+ignores at the start) and data split are those of `tfapps regress`'s defaults, and the rows
+come from tfapps' data layer (targets present, missing numbers already imputed), so both sides
+see the same cars. Like the tutorial, tfapps
 normalizes the one-hot columns too; its input layer has one more one-hot column (for a category
 not seen in training), constant in training, which its Normalization only centres.
 
@@ -25,6 +26,7 @@ from tfapps.config import RegressConfig
 BATCH_SIZE = 32
 EPOCHS = 1000
 PATIENCE = 100
+START_FROM_EPOCH = 100
 LEARNING_RATE = 1e-3
 HIDDEN_UNITS = (64, 64)
 
@@ -60,6 +62,7 @@ def main() -> None:
         batch_size=BATCH_SIZE,
         epochs=EPOCHS,
         patience=PATIENCE,
+        start_from_epoch=START_FROM_EPOCH,
         learning_rate=LEARNING_RATE,
         hidden_units=HIDDEN_UNITS,
         loss="mae",
@@ -86,7 +89,10 @@ def main() -> None:
         steps_per_execution=options.steps_per_execution,
     )
     early_stopping = keras.callbacks.EarlyStopping(
-        monitor="val_loss", patience=PATIENCE, restore_best_weights=True
+        monitor="val_loss",
+        patience=PATIENCE,
+        start_from_epoch=START_FROM_EPOCH,
+        restore_best_weights=True,
     )
     clock = measure.epoch_clock(options)
     model.fit(

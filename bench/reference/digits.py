@@ -49,6 +49,7 @@ def main() -> None:
         batch_size=BATCH_SIZE,
         epochs=EPOCHS,
         patience=PATIENCE,
+        start_from_epoch=0,  # Keras' EarlyStopping default, used below
         learning_rate=LEARNING_RATE,
         filters=FILTERS,
         dropout=DROPOUT,

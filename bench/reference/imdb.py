@@ -63,6 +63,7 @@ def main() -> None:
         batch_size=BATCH_SIZE,
         epochs=EPOCHS,
         patience=PATIENCE,
+        start_from_epoch=0,  # Keras' EarlyStopping default, used below
         learning_rate=LEARNING_RATE,
         max_tokens=MAX_TOKENS,
         sequence_length=SEQUENCE_LENGTH,
