@@ -77,8 +77,8 @@ class Settings:
 
 
 # Auto MPG's test MAE spreads over about 0.13 between seeds (standard deviation 0.025-0.04),
-# enough to swing an 11-seed median by more than the differences at stake, and a run takes
-# seconds: 41 seeds a side put the standard error of each median near 0.01.
+# enough to move an 11-seed median by as much as the differences at stake, and a pair of runs
+# takes under a minute: 41 seeds a side put the standard error of each median near 0.01.
 FULL = Settings(seeds={"digits": 3, "imdb": 3, "auto_mpg": 41})
 SMOKE = Settings(
     seeds={"digits": 1, "imdb": 1, "auto_mpg": 1},

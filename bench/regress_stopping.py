@@ -7,7 +7,8 @@ ways, in three different partitions (the test rows are never read). For each fol
 early-stopping recipe it trains tfapps' regressor as `tfapps regress` does on the other folds
 (early stopping on a held-out tenth of them, at most 10 × patience epochs) and scores the fold.
 It prints, per recipe, the mean and median MAE over the 45 fits, the mean paired difference to
-the first recipe (with a Wilcoxon p), the median epochs run and the mean seconds of a fit.
+the first recipe (with a Wilcoxon p and how many fits score better and worse), the median
+epochs run and the mean seconds of a fit.
 
 A recipe is `PATIENCE` or `PATIENCE:START`, where START is the number of epochs at the start
 that early stopping ignores (`--start-from-epoch`; 0 when left out).
@@ -62,7 +63,8 @@ def main() -> None:
     baseline = None
     for recipe in recipes:
         patience, _, start = recipe.partition(":")
-        results = cross_validate(splits, int(patience), int(start or 0))
+        patience, start = int(patience), int(start or 0)
+        results = cross_validate(splits, patience, start)
         maes, epochs, seconds = map(np.array, zip(*results, strict=True))
         if baseline is None:
             baseline = maes
@@ -70,10 +72,11 @@ def main() -> None:
         else:
             change = (
                 f"paired difference {np.mean(maes - baseline):+.3f} "
-                f"(Wilcoxon p = {wilcoxon(maes, baseline).pvalue:.3f})"
+                f"(Wilcoxon p = {wilcoxon(maes, baseline).pvalue:.4f}; "
+                f"{np.sum(maes < baseline)} fits better, {np.sum(maes > baseline)} worse)"
             )
         print(
-            f"patience {patience}, start from epoch {start or 0}: MAE mean {maes.mean():.3f}, "
+            f"patience {patience}, start from epoch {start}: MAE mean {maes.mean():.3f}, "
             f"median {np.median(maes):.3f}, {change}; epochs median {np.median(epochs):.0f}; "
             f"{seconds.mean():.1f} s a fit"
         )

@@ -9,16 +9,21 @@ from tfapps import training
 from tfapps.config import RegressConfig
 
 
-@pytest.mark.parametrize(("start_from_epoch", "epochs_run"), [(0, 2), (5, 7)])
-def test_early_stopping_ignores_the_first_epochs(start_from_epoch, epochs_run):
-    # A learning rate of 0 keeps the validation loss the same every epoch, so only the first
-    # epoch that early stopping looks at improves it, and with patience 1 training ends there
-    # plus one epoch.
-    examples = tf.data.Dataset.from_tensor_slices(
-        (np.ones((8, 2), "float32"), np.zeros(8, "float32"))
-    ).batch(4)
-    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-    model.compile(optimizer=keras.optimizers.SGD(0.0), loss="mae")
-    config = RegressConfig(epochs=10, patience=1, start_from_epoch=start_from_epoch, quiet=True)
-    history = training.fit(model, examples, examples, config, run_dir=None)
+@pytest.mark.parametrize(
+    ("start_from_epoch", "epochs_run", "kept_weight"), [(0, 3, 0.1), (3, 6, 0.4)]
+)
+def test_early_stopping_ignores_the_first_epochs(start_from_epoch, epochs_run, kept_weight):
+    # One weight, from 0, rises by 0.1 an epoch (one SGD step towards 1 on an MAE loss), and the
+    # validation loss is the weight itself, so every epoch is worse than the one before: the
+    # first epoch early stopping looks at is the best, and patience 2 stops two epochs later.
+    def one_example(target: float) -> tf.data.Dataset:
+        return tf.data.Dataset.from_tensors((np.ones((1, 1), "float32"), np.full(1, target)))
+
+    model = keras.Sequential(
+        [keras.Input((1,)), keras.layers.Dense(1, use_bias=False, kernel_initializer="zeros")]
+    )
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mae")
+    config = RegressConfig(epochs=8, patience=2, start_from_epoch=start_from_epoch, quiet=True)
+    history = training.fit(model, one_example(1.0), one_example(0.0), config, run_dir=None)
     assert len(history.history["loss"]) == epochs_run
+    np.testing.assert_allclose(model.get_weights()[0], [[kept_weight]], atol=1e-6)

@@ -163,8 +163,9 @@ def training_options(config_class: type[RunConfig]) -> Callable:
             "--start-from-epoch",
             type=int,
             default=defaults["start_from_epoch"],
-            help="Epochs at the start that early stopping ignores: before this epoch it "
-            "neither stops training nor keeps the weights as the best.",
+            help="How many epochs at the start early stopping ignores: it neither stops "
+            "training in them nor keeps their weights as the best (at --epochs or more, "
+            "training runs every epoch and keeps the last weights).",
         ),
         click.option(
             "--steps-per-execution",

@@ -44,8 +44,9 @@ class RunConfig:
             `"auto"` picks mixed_float16 on GPUs that support it, float32 otherwise.
         device: `"auto"`, `"cpu"` or `"gpu"`. Defaults to `"auto"` (GPU when present).
         patience: epochs without validation-loss improvement before early stopping. Defaults to 5.
-        start_from_epoch: epochs at the start that early stopping ignores: before this epoch
-            it neither stops training nor keeps the weights as the best. Defaults to 0.
+        start_from_epoch: how many epochs at the start early stopping ignores: it neither
+            stops training in them nor keeps their weights as the best. At `epochs` or more,
+            training runs every epoch and keeps the last weights. Defaults to 0.
         steps_per_execution: training steps run per call into TensorFlow; larger values cut
             the per-step Python overhead (measured in docs/BENCHMARKS.md). Defaults to 32.
         checkpoint_seconds: write the resumable checkpoint at the end of an epoch once this

@@ -19,7 +19,8 @@ TASK_KEYS = {
     "regress": RegressConfig,
     "tabular": RegressConfig,
 }
-# --quick: a smoke run of a few minutes on 2 CPU cores.
+# --quick: a smoke run of a few minutes on 2 CPU cores (regress' patience and warm-up are
+# scaled down with its epochs, not tuned).
 QUICK = {
     ImageConfig: {"epochs": 10},
     TextConfig: {"epochs": 4, "max_examples": 2000},

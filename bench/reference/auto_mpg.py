@@ -6,9 +6,9 @@ arrays with Keras' defaults (one step per call unless `--steps-per-execution` sa
 Hidden layers, loss, batch size, optimizer, epochs, early stopping (patience and the epochs it
 ignores at the start) and data split are those of `tfapps regress`'s defaults, and the rows
 come from tfapps' data layer (targets present, missing numbers already imputed), so both sides
-see the same cars. Like the tutorial, tfapps
-normalizes the one-hot columns too; its input layer has one more one-hot column (for a category
-not seen in training), constant in training, which its Normalization only centres.
+see the same cars. Like the tutorial, tfapps normalizes the one-hot columns too; its input
+layer has one more one-hot column (for a category not seen in training), constant in
+training, which its Normalization only centres.
 
 Usage:
     python -m bench.reference.auto_mpg --scratch /tmp/auto_mpg --result auto_mpg.json --seed 1

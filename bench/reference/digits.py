@@ -20,6 +20,7 @@ from tfapps.config import ImageConfig
 BATCH_SIZE = 32
 EPOCHS = 40
 PATIENCE = 8
+START_FROM_EPOCH = 0
 LEARNING_RATE = 1e-3
 FILTERS = (32, 64)
 DROPOUT = 0.5
@@ -49,7 +50,7 @@ def main() -> None:
         batch_size=BATCH_SIZE,
         epochs=EPOCHS,
         patience=PATIENCE,
-        start_from_epoch=0,  # Keras' EarlyStopping default, used below
+        start_from_epoch=START_FROM_EPOCH,
         learning_rate=LEARNING_RATE,
         filters=FILTERS,
         dropout=DROPOUT,
@@ -67,7 +68,10 @@ def main() -> None:
         steps_per_execution=options.steps_per_execution,
     )
     early_stopping = keras.callbacks.EarlyStopping(
-        monitor="val_loss", patience=PATIENCE, restore_best_weights=True
+        monitor="val_loss",
+        patience=PATIENCE,
+        start_from_epoch=START_FROM_EPOCH,
+        restore_best_weights=True,
     )
     clock = measure.epoch_clock(options)
     model.fit(

@@ -25,6 +25,7 @@ from tfapps.config import TextConfig
 BATCH_SIZE = 32
 EPOCHS = 10
 PATIENCE = 2
+START_FROM_EPOCH = 0
 LEARNING_RATE = 1e-3
 MAX_TOKENS = 20000
 SEQUENCE_LENGTH = 500
@@ -63,7 +64,7 @@ def main() -> None:
         batch_size=BATCH_SIZE,
         epochs=EPOCHS,
         patience=PATIENCE,
-        start_from_epoch=0,  # Keras' EarlyStopping default, used below
+        start_from_epoch=START_FROM_EPOCH,
         learning_rate=LEARNING_RATE,
         max_tokens=MAX_TOKENS,
         sequence_length=SEQUENCE_LENGTH,
@@ -92,7 +93,10 @@ def main() -> None:
         steps_per_execution=options.steps_per_execution,
     )
     early_stopping = keras.callbacks.EarlyStopping(
-        monitor="val_loss", patience=PATIENCE, restore_best_weights=True
+        monitor="val_loss",
+        patience=PATIENCE,
+        start_from_epoch=START_FROM_EPOCH,
+        restore_best_weights=True,
     )
     clock = measure.epoch_clock(options)
     model.fit(
