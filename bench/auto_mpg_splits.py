@@ -98,8 +98,9 @@ def trained_mae(
     """Trains tfapps' regressor on `fit` as `tfapps regress` does; returns its MAE on `test`
     and the epochs run.
 
-    Same model, loss, optimizer, batches (reshuffled every epoch), imputation (from `fit`) and
-    early stopping on `val` (best weights restored) as the command.
+    Same model, loss, optimizer, batches (reshuffled every epoch) and imputation (from `fit`)
+    as the command, and its own training loop (`training.fit`: early stopping on `val`, best
+    weights restored), without a run directory.
 
     Args:
         fit, val, test: the rows to train on, to stop on and to score.
@@ -110,8 +111,11 @@ def trained_mae(
         start_from_epoch: epochs at the start that early stopping ignores. Defaults to
             regress' default.
     """
+    import dataclasses
+
     import keras
 
+    from tfapps import training
     from tfapps.models import build_regressor
     from tfapps.tasks import REGRESSION_LOSSES
 
@@ -125,17 +129,10 @@ def trained_mae(
         loss=REGRESSION_LOSSES[DEFAULTS.loss],
         steps_per_execution=DEFAULTS.steps_per_execution,
     )
-    stop = keras.callbacks.EarlyStopping(
-        patience=patience, start_from_epoch=start_from_epoch, restore_best_weights=True
+    stopping = dataclasses.replace(
+        DEFAULTS, epochs=epochs, patience=patience, start_from_epoch=start_from_epoch, quiet=True
     )
-    history = model.fit(
-        batches(fit, seed),
-        validation_data=batches(val),
-        epochs=epochs,
-        callbacks=[stop],
-        shuffle=False,  # the batches are shuffled already
-        verbose=0,
-    )
+    history = training.fit(model, batches(fit, seed), batches(val), stopping, run_dir=None)
     predictions = model.predict(batches(test), verbose=0)
     return mean_absolute_error(test[auto_mpg.TARGET], predictions), len(history.history["loss"])
 
