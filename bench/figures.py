@@ -54,3 +54,37 @@ def summarize(runs: list[dict], comparison: Comparison) -> dict:
         "epochs": [len(r["epoch_seconds"]) for r in runs],
         "peak_rss_mb": statistics.median(r["peak_rss_mb"] for r in runs),
     }
+
+
+def paired_gain(runs: list[dict], comparison: Comparison) -> dict | None:
+    """How much better tfapps' final test quality is than the reference's, seed by seed.
+
+    A gain is positive where tfapps scored better (higher accuracy, lower MAE). The interval
+    is the 95% Student-t confidence interval of the mean gain over the seeds both sides ran.
+
+    Returns:
+        A dict with `seeds`, `mean`, `low` and `high` (`None` for a single seed), `better`
+        and `worse` (seeds where tfapps scored better or worse), or `None` when no seed ran
+        on both sides.
+    """
+    from scipy import stats
+
+    quality = {(r["side"], r["seed"]): r["final_quality"] for r in runs}
+    seeds = sorted(s for side, s in quality if side == "reference" and ("tfapps", s) in quality)
+    if not seeds:
+        return None
+    sign = 1 if comparison.higher_is_better else -1
+    gains = [sign * (quality["tfapps", s] - quality["reference", s]) for s in seeds]
+    mean = statistics.fmean(gains)
+    low = high = None
+    if len(gains) > 1:
+        half = stats.t.ppf(0.975, len(gains) - 1) * statistics.stdev(gains) / len(gains) ** 0.5
+        low, high = mean - half, mean + half
+    return {
+        "seeds": len(gains),
+        "mean": mean,
+        "low": low,
+        "high": high,
+        "better": sum(g > 0 for g in gains),
+        "worse": sum(g < 0 for g in gains),
+    }

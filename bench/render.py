@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.figures import steady_examples_per_second, summarize
+from bench.figures import paired_gain, steady_examples_per_second, summarize
 from bench.plan import COMPARISONS, Comparison
 from bench.runner import ROOT
 
@@ -39,7 +39,11 @@ How the figures are measured (`bench/epoch_clock.py`, `bench/figures.py`):
 - **peak RSS**: the process's maximum resident memory when the recipe finished.
 
 Medians over the seeds; "reached 2/3" means two of three seeds reached the target (the time
-is their median).
+is their median). *tfapps' gain, paired by seed* sets each seed's tfapps run against the
+reference's run with that seed: tfapps' final quality minus the reference's (for MAE, the
+reference's minus tfapps'), so a positive gain means tfapps did better. It shows the mean
+gain, its 95% confidence interval (Student t over the seeds) and on how many seeds tfapps
+scored better and worse. The goal's quality condition compares the two medians.
 """
 
 
@@ -77,6 +81,7 @@ def _comparison(comparison: Comparison, entry: dict) -> str:
         ("wall s", *_pair(ref, ours, "wall_seconds", ".1f"), _faster(ref, ours, "wall_seconds")),
         (f"final test {comparison.metric}", *_pair(ref, ours, "quality", ".4f"), ""),
         ("per seed", _values(ref["qualities"]), _values(ours["qualities"]), ""),
+        ("tfapps' gain, paired by seed", "", _gain(paired_gain(entry["runs"], comparison)), ""),
         ("epochs run", _values(ref["epochs"], "d"), _values(ours["epochs"], "d"), ""),
         ("peak RSS MB", *_pair(ref, ours, "peak_rss_mb", ",.0f"), ""),
     ]
@@ -92,7 +97,7 @@ def _comparison(comparison: Comparison, entry: dict) -> str:
             "",
             f"Goal (at least {GOAL_SPEED_UP}× the reference's steady-state examples/s at equal "
             f"or better final quality): **{'met' if met else 'not met'}** ({speed_up:.2f}×, "
-            f"final quality {'equal or better' if quality_ok else 'worse'}). "
+            f"median final quality {'equal or better' if quality_ok else 'worse'}). "
             + _provenance(entry, _seeds(ref["runs"])),
             "",
         ]
@@ -284,6 +289,17 @@ def _time(summary: dict) -> str:
     if summary["reached"] < summary["runs"]:
         shown += f" (reached {summary['reached']}/{summary['runs']})"
     return shown
+
+
+def _gain(gain: dict | None) -> str:
+    """The mean paired gain, its 95% interval and the seeds each side won."""
+    if gain is None:
+        return ""
+    interval = "" if gain["low"] is None else f" (95% CI {gain['low']:+.4f} to {gain['high']:+.4f})"
+    return (
+        f"{gain['mean']:+.4f}{interval}; better on {gain['better']}, worse on "
+        f"{gain['worse']} of {gain['seeds']} seeds"
+    )
 
 
 def _values(values: list, spec: str = ".4f") -> str:
