@@ -291,6 +291,7 @@ def run_training(config_class: type[RunConfig], options: dict) -> None:
 
 def resume_command(config: dict, run_id: str) -> str:
     """The `tfapps` command line that resumes `run_id`, rebuilt from its saved config."""
+    config = RunConfig.from_dict(config).to_dict()
     config_class = CONFIG_CLASSES[config["task"]]
     args = ["tfapps", config["task"]]
     for field in dataclasses.fields(config_class):
