@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import signal
 import sys
 import time
@@ -16,6 +17,8 @@ import tensorflow as tf
 from tfapps import runs
 from tfapps.config import RunConfig
 from tfapps.errors import TerminationRequest
+
+log = logging.getLogger("tfapps")
 
 # Turns cached (and shuffled) examples into batches: (dataset, batch_size, shuffle_seed).
 Batcher = Callable[[tf.data.Dataset, int, int | None], tf.data.Dataset]
@@ -226,6 +229,13 @@ def fit(
         callbacks.append(keras.callbacks.CSVLogger(str(run_dir / runs.HISTORY_CSV), append=True))
         callbacks.append(
             PeriodicBackupAndRestore(str(run_dir / runs.BACKUP_DIR), config.checkpoint_seconds)
+        )
+    if config.start_from_epoch >= config.epochs:
+        log.warning(
+            "early stopping is off: --start-from-epoch %d ignores all %d epochs (--epochs), "
+            "so every epoch runs and the last one's weights are kept",
+            config.start_from_epoch,
+            config.epochs,
         )
     callbacks.append(
         keras.callbacks.EarlyStopping(
