@@ -298,7 +298,7 @@ def _gain(gain: dict | None) -> str:
     interval = "" if gain["low"] is None else f" (95% CI {gain['low']:+.4f} to {gain['high']:+.4f})"
     return (
         f"{gain['mean']:+.4f}{interval}; better on {gain['better']}, worse on "
-        f"{gain['worse']} of {gain['seeds']} seeds"
+        f"{gain['worse']} of {gain['seeds']} seed{'s' if gain['seeds'] > 1 else ''}"
     )
 
 
