@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import statistics
 
+from scipy import stats
+
 from bench.plan import Comparison
 
 
@@ -59,26 +61,27 @@ def summarize(runs: list[dict], comparison: Comparison) -> dict:
 def paired_gain(runs: list[dict], comparison: Comparison) -> dict | None:
     """How much better tfapps' final test quality is than the reference's, seed by seed.
 
-    A gain is positive where tfapps scored better (higher accuracy, lower MAE). The interval
-    is the 95% Student-t confidence interval of the mean gain over the seeds both sides ran.
+    Args:
+        runs: the runs of both sides (`side`, `seed`, `final_quality`); only seeds run on
+            both sides are paired.
+        comparison: the task, which says whether higher quality is better.
 
     Returns:
-        A dict with `seeds`, `mean`, `low` and `high` (`None` for a single seed), `better`
-        and `worse` (seeds where tfapps scored better or worse), or `None` when no seed ran
-        on both sides.
+        A dict with `seeds`, `mean` (the mean gain: positive where tfapps scored better),
+        `low` and `high` (the 95% Student-t confidence interval of the mean; `None` for a
+        single seed or gains without spread), `better` and `worse` (seeds where tfapps
+        scored better or worse; the rest tied), or `None` when no seed ran on both sides.
     """
-    from scipy import stats
-
     quality = {(r["side"], r["seed"]): r["final_quality"] for r in runs}
     seeds = sorted(s for side, s in quality if side == "reference" and ("tfapps", s) in quality)
     if not seeds:
         return None
-    sign = 1 if comparison.higher_is_better else -1
-    gains = [sign * (quality["tfapps", s] - quality["reference", s]) for s in seeds]
+    gains = [comparison.gain(quality["tfapps", s], quality["reference", s]) for s in seeds]
     mean = statistics.fmean(gains)
+    spread = statistics.stdev(gains) if len(gains) > 1 else 0.0
     low = high = None
-    if len(gains) > 1:
-        half = stats.t.ppf(0.975, len(gains) - 1) * statistics.stdev(gains) / len(gains) ** 0.5
+    if spread > 0:
+        half = float(stats.t.ppf(0.975, len(gains) - 1)) * spread / len(gains) ** 0.5
         low, high = mean - half, mean + half
     return {
         "seeds": len(gains),

@@ -29,9 +29,13 @@ class Comparison:
         """Whether a test quality is at or past the target."""
         return quality >= self.target if self.higher_is_better else quality <= self.target
 
+    def gain(self, quality: float, other: float) -> float:
+        """How much better `quality` is than `other` (negative when it is worse)."""
+        return quality - other if self.higher_is_better else other - quality
+
     def at_least_as_good(self, quality: float, other: float) -> bool:
         """Whether `quality` is equal to or better than `other`."""
-        return quality >= other if self.higher_is_better else quality <= other
+        return self.gain(quality, other) >= 0
 
     @property
     def target_text(self) -> str:

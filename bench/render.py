@@ -43,7 +43,9 @@ is their median). *tfapps' gain, paired by seed* sets each seed's tfapps run aga
 reference's run with that seed: tfapps' final quality minus the reference's (for MAE, the
 reference's minus tfapps'), so a positive gain means tfapps did better. It shows the mean
 gain, its 95% confidence interval (Student t over the seeds) and on how many seeds tfapps
-scored better and worse. The goal's quality condition compares the two medians.
+scored better and worse (the others tied). The goal's quality condition compares the two
+medians; the interval shows whether the difference stands out from the spread between seeds
+(an interval that contains 0 means it does not).
 """
 
 
@@ -96,7 +98,8 @@ def _comparison(comparison: Comparison, entry: dict) -> str:
             *_rows(rows),
             "",
             f"Goal (at least {GOAL_SPEED_UP}× the reference's steady-state examples/s at equal "
-            f"or better final quality): **{'met' if met else 'not met'}** ({speed_up:.2f}×, "
+            f"or better median final quality): **{'met' if met else 'not met'}** "
+            f"({speed_up:.2f}×, "
             f"median final quality {'equal or better' if quality_ok else 'worse'}). "
             + _provenance(entry, _seeds(ref["runs"])),
             "",

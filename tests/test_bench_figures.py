@@ -38,3 +38,10 @@ def test_only_seeds_run_on_both_sides_are_paired():
     assert gain["mean"] == pytest.approx(0.2)
     assert gain["low"] is None and gain["high"] is None
     assert paired_gain(_runs([0.5], []), COMPARISONS["digits"]) is None
+
+
+def test_gains_without_spread_have_no_interval_and_ties_count_as_neither():
+    gain = paired_gain(_runs([0.5, 0.6, 0.7], [0.5, 0.6, 0.7]), COMPARISONS["digits"])
+    assert gain["mean"] == 0
+    assert gain["low"] is None and gain["high"] is None
+    assert (gain["better"], gain["worse"], gain["seeds"]) == (0, 0, 3)

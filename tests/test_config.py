@@ -4,8 +4,7 @@ import json
 
 import pytest
 
-from tfapps.cli import resume_command
-from tfapps.config import ImageConfig, RegressConfig, RunConfig
+from tfapps.config import ImageConfig, RunConfig
 from tfapps.errors import InvalidInput
 
 
@@ -42,14 +41,6 @@ def test_json_round_trip_restores_an_equal_config():
     restored = RunConfig.from_dict(json.loads(json.dumps(config.to_dict())))
     assert restored == config
     assert isinstance(restored, ImageConfig)
-
-
-def test_a_run_recorded_before_an_option_existed_resumes_as_it_was_started():
-    recorded = json.loads(json.dumps(RegressConfig(dataset="auto_mpg").to_dict()))
-    del recorded["start_from_epoch"]  # run.json of a run started before the option existed
-    assert RegressConfig().start_from_epoch == 100
-    assert RunConfig.from_dict(recorded).start_from_epoch == 0
-    assert "--start-from-epoch 0" in resume_command(recorded, "run-1")
 
 
 def test_unknown_task_in_a_saved_config_is_refused():

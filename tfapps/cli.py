@@ -21,7 +21,6 @@ import click
 from tfapps import __version__, runs, runtime
 from tfapps.config import (
     ARCHITECTURES,
-    CONFIG_CLASSES,
     DEVICES,
     LOSSES,
     PRECISIONS,
@@ -278,7 +277,7 @@ def run_training(config_class: type[RunConfig], options: dict) -> None:
         try:
             result = train(config, resume=resume)
         except Resumable as stopped:
-            command = resume_command(config.to_dict(), stopped.run_id)
+            command = resume_command(config, stopped.run_id)
             stopped.message += f" Resume with: {command}"
             raise
     if result.run_dir is None:
@@ -289,18 +288,17 @@ def run_training(config_class: type[RunConfig], options: dict) -> None:
     click.echo(f"  {headline['split']} {headline['metric']}: {headline['value']:.4f}")
 
 
-def resume_command(config: dict, run_id: str) -> str:
-    """The `tfapps` command line that resumes `run_id`, rebuilt from its saved config."""
-    config = RunConfig.from_dict(config).to_dict()
-    config_class = CONFIG_CLASSES[config["task"]]
-    args = ["tfapps", config["task"]]
-    for field in dataclasses.fields(config_class):
-        value = _as_saved(config.get(field.name))
+def resume_command(config: RunConfig, run_id: str) -> str:
+    """The `tfapps` command line that resumes `run_id`: its command and every option that
+    differs from the default."""
+    args = ["tfapps", config.task]
+    for field in dataclasses.fields(config):
+        value = _as_saved(getattr(config, field.name))
         if field.name in ("quiet", "debug") or value == _as_saved(field.default):
             continue
         option = "--" + field.name.replace("_", "-")
         if isinstance(value, bool):
-            args.append(option)
+            args.append(option if value else "--no-" + option[2:])
         elif isinstance(value, list):
             args += [option, ("x" if field.name == "image_size" else ",").join(map(str, value))]
         else:
@@ -702,10 +700,11 @@ def list_runs(directory: Path, incomplete: bool) -> None:
             line = f"{run_dir}  {status}"
             if incomplete and "config" in record:
                 run_id = run_dir.name.removesuffix(runs.INCOMPLETE_SUFFIX)
-                line += (
-                    f"  epochs done: {runs.finished_epochs(run_dir)}  resume: "
-                    f"{resume_command(record['config'], run_id)}"
-                )
+                try:
+                    command = resume_command(RunConfig.from_dict(record["config"]), run_id)
+                except InvalidInput as error:
+                    command = f"cannot be resumed ({error.format_message()})"
+                line += f"  epochs done: {runs.finished_epochs(run_dir)}  resume: {command}"
             click.echo(line)
     if not found:
         click.echo("No incomplete runs." if incomplete else "No finished runs.")

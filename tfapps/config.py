@@ -16,10 +16,12 @@ PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 DEVICES = ("auto", "cpu", "gpu")
 ARCHITECTURES = ("conv", "dense")
 STRATEGIES = ("auto", "default", "mirrored", "multi-worker")
-# Options added after run.json files were first written, with the value that reproduces what
-# a run recorded before them did: `RunConfig.from_dict` fills them in, so such a run resumes
-# (and its resume command is printed) as it was started.
-ADDED_OPTIONS = {"start_from_epoch": 0}
+# Options that change training and were added after resumable runs first wrote run.json, with
+# the value that reproduces what a run recorded before them did: `RunConfig.from_dict` fills
+# them in, so such a run resumes (and its resume command is printed) as it was started.
+# Options added since then that do not change the trained weights (steps per call, strategy,
+# checkpoint interval) take their defaults.
+ADDED_OPTIONS: dict[str, Any] = {"start_from_epoch": 0, "length_batches": False}
 
 
 def _invalid(option: str, expected: str, received: Any) -> InvalidInput:
@@ -123,8 +125,10 @@ class RunConfig:
 
     @staticmethod
     def from_dict(values: dict[str, Any]) -> RunConfig:
-        """Rebuilds the config written by `to_dict` (for example from a run's run.json);
-        options it lacks take the value in `ADDED_OPTIONS`, else their default."""
+        """Rebuilds the config written by `to_dict` (for example from a run's run.json).
+
+        Options the dict lacks take their value in `ADDED_OPTIONS`, else their default.
+        """
         values = {**ADDED_OPTIONS, **values}
         task = values.pop("task", None)
         if task not in CONFIG_CLASSES:

@@ -230,21 +230,7 @@ def fit(
         callbacks.append(
             PeriodicBackupAndRestore(str(run_dir / runs.BACKUP_DIR), config.checkpoint_seconds)
         )
-    if config.start_from_epoch >= config.epochs:
-        log.warning(
-            "early stopping is off: --start-from-epoch %d ignores all %d epochs (--epochs), "
-            "so every epoch runs and the last one's weights are kept",
-            config.start_from_epoch,
-            config.epochs,
-        )
-    callbacks.append(
-        keras.callbacks.EarlyStopping(
-            monitor="val_loss",
-            patience=config.patience,
-            start_from_epoch=config.start_from_epoch,
-            restore_best_weights=True,
-        )
-    )
+    callbacks.append(early_stopping(config))
     if run_dir is not None:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard")))
     callbacks.extend(extra_callbacks)
@@ -264,6 +250,29 @@ def fit(
             )
     stop.raise_if_signalled()  # a signal after the last step still stops the run
     return history
+
+
+def early_stopping(config: RunConfig) -> keras.callbacks.EarlyStopping:
+    """Early stopping on the validation loss, restoring the best epoch's weights.
+
+    Warns when `config.start_from_epoch` covers every epoch, which turns it off.
+
+    Args:
+        config: the run's options (`epochs`, `patience`, `start_from_epoch`).
+    """
+    if config.start_from_epoch >= config.epochs:
+        log.warning(
+            "early stopping is off: --start-from-epoch %d ignores all %d epochs (--epochs), "
+            "so every epoch runs and the last one's weights are kept",
+            config.start_from_epoch,
+            config.epochs,
+        )
+    return keras.callbacks.EarlyStopping(
+        monitor="val_loss",
+        patience=config.patience,
+        start_from_epoch=config.start_from_epoch,
+        restore_best_weights=True,
+    )
 
 
 def fit_distributed(
