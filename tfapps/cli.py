@@ -289,8 +289,10 @@ def run_training(config_class: type[RunConfig], options: dict) -> None:
 
 
 def resume_command(config: RunConfig, run_id: str) -> str:
-    """The `tfapps` command line that resumes `run_id`: its command and every option that
-    differs from the default."""
+    """The `tfapps` command line that resumes `run_id` with `config`.
+
+    Only options that differ from their defaults are written; booleans as `--x` or `--no-x`.
+    """
     args = ["tfapps", config.task]
     for field in dataclasses.fields(config):
         value = _as_saved(getattr(config, field.name))
