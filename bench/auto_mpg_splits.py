@@ -12,6 +12,7 @@ Usage: python -m bench.auto_mpg_splits
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -111,8 +112,6 @@ def trained_mae(
         start_from_epoch: epochs at the start that early stopping ignores. Defaults to
             regress' default.
     """
-    import dataclasses
-
     import keras
 
     from tfapps import training

@@ -27,7 +27,7 @@ class Comparison:
 
     def reached(self, quality: float) -> bool:
         """Whether a test quality is at or past the target."""
-        return quality >= self.target if self.higher_is_better else quality <= self.target
+        return self.gain(quality, self.target) >= 0
 
     def gain(self, quality: float, other: float) -> float:
         """How much better `quality` is than `other` (negative when it is worse)."""
