@@ -91,3 +91,29 @@ def paired_gain(runs: list[dict], comparison: Comparison) -> dict | None:
         "better": sum(g > 0 for g in gains),
         "worse": sum(g < 0 for g in gains),
     }
+
+
+def non_inferiority(runs: list[dict], comparison: Comparison, margin: float) -> dict | None:
+    """Whether tfapps' final test quality is no worse than the reference's, up to a margin.
+
+    tfapps passes when the lower end of the 95% interval of its mean paired gain
+    (`paired_gain`) lies above minus the margin: with 95% confidence (2.5% on the side that
+    matters), tfapps falls short of the reference by less than the margin, if at all.
+
+    Args:
+        runs: the runs of both sides, as for `paired_gain`.
+        comparison: the task, which says whether higher quality is better.
+        margin: the largest shortfall that still counts as equal quality, as a share of the
+            reference's median final quality (0.01 is 1%).
+
+    Returns:
+        `paired_gain`'s dict plus `reference_median`, `allowed` (the margin in the metric's
+        units) and `passed`, or `None` when no seed ran on both sides.
+    """
+    gain = paired_gain(runs, comparison)
+    if gain is None:
+        return None
+    reference = statistics.median(r["final_quality"] for r in runs if r["side"] == "reference")
+    allowed = margin * abs(reference)
+    passed = gain["low"] is not None and gain["low"] > -allowed
+    return {**gain, "reference_median": reference, "allowed": allowed, "passed": passed}

@@ -51,6 +51,9 @@ COMPARISONS = {
     )
 }
 SECTIONS = (*COMPARISONS, "ablation", "scale", "startup", "predict")
+# The largest shortfall in final quality, as a share of the reference's median, that
+# `bench.confirm` still counts as equal quality.
+NON_INFERIORITY_MARGIN = 0.01
 SCALE_FRACTIONS = (0.25, 0.5, 1.0)
 
 

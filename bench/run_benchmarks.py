@@ -103,10 +103,10 @@ class Bench:
 
     def comparison(self, name: str) -> None:
         """Both sides of one task, seed by seed, alternating sides."""
-        entry = self._entry(comparison=name, runs=[])
+        entry = self.entry(comparison=name, runs=[])
         for seed in range(1, self.settings.seeds[name] + 1):
             for side in ("reference", "tfapps"):
-                run = self._train(side, name, seed)
+                run = self.train(side, name, seed)
                 entry["runs"].append(run)
                 if side == "tfapps" and seed == 1:
                     self.models[run["task"]] = Path(run["run_dir"])
@@ -120,7 +120,7 @@ class Bench:
         are seed 1 of the comparisons.
         """
         for name in self.ablated:
-            entry = self._entry(comparison=name, runs=[])
+            entry = self.entry(comparison=name, runs=[])
             text = COMPARISONS[name].task == "sentiment"
             padded = {"length_batches": False} if text else {}
             variants = [
@@ -130,16 +130,16 @@ class Bench:
             if text:  # 32 steps per call without length batches
                 variants.append(("tfapps", {"steps_per_execution": 32, **padded}))
             for side, options in variants:
-                entry["runs"].append(self._train(side, name, 1, **options))
+                entry["runs"].append(self.train(side, name, 1, **options))
                 self.results.save(f"ablation/{name}", entry)
 
     def scale(self) -> None:
         """tfapps sentiment at 25%, 50% and 100% of the training reviews, fixed epochs."""
-        entry = self._entry(epochs=self.settings.scale_epochs, runs=[])
+        entry = self.entry(epochs=self.settings.scale_epochs, runs=[])
         full = self.settings.scale_examples
         for fraction in sorted(SCALE_FRACTIONS, reverse=True):  # 100% first: it gives the size
             cap = full if fraction == 1 else round(entry["runs"][0]["train_examples"] * fraction)
-            run = self._train(
+            run = self.train(
                 "tfapps", "imdb", 1, max_examples=cap, epochs=self.settings.scale_epochs
             )
             entry["runs"].append({**run, "fraction": fraction})
@@ -152,7 +152,7 @@ class Bench:
         import_tf = [sys.executable, "-c", "import tensorflow"]
         import_seconds = runner.median_wall_seconds(import_tf, repeats)
         print(f"startup: --help {help_seconds:.2f}s, import tensorflow {import_seconds:.2f}s")
-        entry = self._entry(
+        entry = self.entry(
             repeats=repeats, help_seconds=help_seconds, import_tensorflow_seconds=import_seconds
         )
         self.results.save("startup", entry)
@@ -160,7 +160,7 @@ class Bench:
     def predict(self) -> None:
         """One-input `tfapps predict` latency and batched SavedModel throughput, per task."""
         inputs = self._predict_inputs()
-        entry = self._entry(repeats=self.settings.predict_repeats, tasks={})
+        entry = self.entry(repeats=self.settings.predict_repeats, tasks={})
         for comparison in COMPARISONS.values():
             task = comparison.task
             trained_here = task in self.models
@@ -185,7 +185,7 @@ class Bench:
             )
             self.results.save("predict", entry)
 
-    def _train(self, side: str, name: str, seed: int, **options) -> dict:
+    def train(self, side: str, name: str, seed: int, **options) -> dict:
         """One training run with the settings' epochs and example caps, unless `options` say."""
         options = {
             "epochs": self.settings.epochs,
@@ -205,7 +205,8 @@ class Bench:
             print(f"  warning: run.json says {run['run_json_quality']:.6f}", flush=True)
         return run
 
-    def _entry(self, **fields) -> dict:
+    def entry(self, **fields) -> dict:
+        """A new stored entry: today's date, this machine and `fields`."""
         date = datetime.now(timezone.utc).strftime("%Y-%m-%d")
         return {"date": date, "machine": self.machine, **fields}
 

@@ -2,7 +2,8 @@
 
 import pytest
 
-from bench.figures import paired_gain
+from bench import render
+from bench.figures import non_inferiority, paired_gain
 from bench.plan import COMPARISONS
 
 
@@ -45,3 +46,74 @@ def test_gains_without_spread_have_no_interval_and_ties_count_as_neither():
     assert gain["mean"] == 0
     assert gain["low"] is None and gain["high"] is None
     assert (gain["better"], gain["worse"], gain["seeds"]) == (0, 0, 3)
+
+
+def test_non_inferiority_passes_only_when_the_interval_stays_above_minus_the_margin():
+    reference = [2.0, 2.0, 2.0, 2.0]
+    close = non_inferiority(
+        _runs(reference, [2.01, 2.0, 2.02, 1.99]), COMPARISONS["auto_mpg"], 0.01
+    )
+    # gains -0.01, 0, -0.02, +0.01: mean -0.005, 95% interval about -0.026 to +0.016
+    assert close["allowed"] == pytest.approx(0.02)
+    assert close["low"] < -0.02 and not close["passed"]
+    wider = non_inferiority(
+        _runs(reference, [2.01, 2.0, 2.02, 1.99]), COMPARISONS["auto_mpg"], 0.02
+    )
+    assert wider["passed"]
+    tight = non_inferiority(_runs([0.9] * 3, [0.899, 0.9, 0.898]), COMPARISONS["digits"], 0.01)
+    assert tight["allowed"] == pytest.approx(0.009) and tight["passed"]
+
+
+def test_non_inferiority_needs_spread_to_pass():
+    same = non_inferiority(_runs([2.0, 2.1], [2.0, 2.1]), COMPARISONS["auto_mpg"], 0.01)
+    assert same["low"] is None and not same["passed"]
+    assert non_inferiority(_runs([2.0], []), COMPARISONS["auto_mpg"], 0.01) is None
+
+
+def _timed(runs: list[dict], reference_speed: float) -> list[dict]:
+    """Gives comparison runs the fields the table needs (tfapps twice the reference's speed)."""
+    speed = {"reference": reference_speed, "tfapps": 2 * reference_speed}
+    return [
+        {
+            **run,
+            "train_examples": 100,
+            "epoch_seconds": [1.0, 100 / speed[run["side"]]],
+            "epoch_quality": [3.0, run["final_quality"]],
+            "fit_seconds": 1.0,
+            "wall_seconds": 2.0,
+            "peak_rss_mb": 500.0,
+            "steps_per_execution": 1,
+        }
+        for run in runs
+    ]
+
+
+def _entry(**fields) -> dict:
+    machine = dict.fromkeys(("cpu", "cores", "memory_gib", "gpu", "os", "python"), "x")
+    machine.update(dict.fromkeys(("tensorflow", "keras", "tfds"), "x"))
+    return {"date": "2026-11-27", "machine": machine, **fields}
+
+
+@pytest.mark.parametrize(
+    ("confirmation_tfapps", "goal"),
+    [
+        (None, "**not met**"),  # the median is worse and nothing else was run
+        ([2.01, 2.0, 2.02, 1.99], "**not met**"),  # interval reaches past the 1% margin
+        ([2.0, 2.0, 2.01, 1.99], "**met**"),  # interval within the margin
+        ([2.0, 2.0], "**not met**"),  # confirmation not finished: 2 of 4 seeds
+    ],
+)
+def test_goal_falls_back_on_a_finished_confirmation_when_the_median_is_worse(
+    confirmation_tfapps, goal
+):
+    comparison = _entry(comparison="auto_mpg", runs=_timed(_runs([2.0, 2.0], [2.1, 2.1]), 50))
+    entries = {"comparison/auto_mpg": comparison}
+    if confirmation_tfapps is not None:
+        runs = _runs([2.0] * len(confirmation_tfapps), confirmation_tfapps)
+        entries["confirmation/auto_mpg"] = _entry(
+            comparison="auto_mpg", first_seed=1, last_seed=4, margin=0.01, runs=runs
+        )
+    text = render.render(entries)
+    line = next(line for line in text.splitlines() if line.startswith("Goal ("))
+    assert "2.00×" in line and goal in line
+    assert ("Confirmation on fresh seeds" in text) == (confirmation_tfapps is not None)
