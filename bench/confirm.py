@@ -1,16 +1,17 @@
 """Confirms one comparison's quality on fresh seeds: is tfapps no worse than the reference?
 
 The table's goal compares the two sides' median final quality over the benchmark's seeds.
-Where tfapps' median falls short by less than the spread between seeds, a second sample
-decides: both sides train again, with the same code, on seeds the table never ran, and tfapps
-counts as equal when it is no worse than the reference within `NON_INFERIORITY_MARGIN`
-(`bench.figures.non_inferiority`: the lower end of the 95% interval of tfapps' mean paired
-gain lies above minus the margin). The seeds and the rule are fixed before the runs. Up to
-`--jobs` runs share the machine at once, so only their quality is reported, not their times.
+Where tfapps' median is worse, a second sample can decide: both sides train again, with the
+same code and settings, on seeds after the table's, and tfapps passes when it is not worse than
+the reference by more than `NON_INFERIORITY_MARGIN` (`bench.figures.non_inferiority`: the
+lower end of the 95% interval of tfapps' mean paired gain lies above minus the margin). The
+seeds and the rule are fixed before the runs. Up to `--jobs` runs share the machine at once, so
+only their quality is reported, not their times.
 
 Results go to docs/benchmarks.json (entry `confirmation/NAME`) after every run, and
-docs/BENCHMARKS.md is rendered again; started again with the same seeds, the script keeps the
-stored runs and trains only the missing ones.
+docs/BENCHMARKS.md is rendered again. Started again with the same seeds, the script keeps the
+stored runs and trains only the missing ones; a failed run is reported at the end and trained
+again on the next start.
 
 Usage:
     python -m bench.confirm auto_mpg --first-seed 82 --last-seed 201 --jobs 2
@@ -23,13 +24,11 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from bench.plan import COMPARISONS, FULL, NON_INFERIORITY_MARGIN
+from bench.plan import COMPARISONS, FULL, NON_INFERIORITY_MARGIN, SIDES
 from bench.run_benchmarks import DOCS, Bench, Results
 
-SIDES = ("reference", "tfapps")
 
-
-def confirm(bench: Bench, name: str, seeds: range, jobs: int) -> None:
+def confirm(bench: Bench, name: str, seeds: range, jobs: int, restart: bool = False) -> int:
     """Trains both sides of comparison `name` on `seeds`, storing each run as it finishes.
 
     Args:
@@ -37,38 +36,88 @@ def confirm(bench: Bench, name: str, seeds: range, jobs: int) -> None:
         name: the comparison.
         seeds: the seeds, each trained on both sides.
         jobs: how many runs train at once.
+        restart: whether to drop a stored confirmation of other seeds or another margin
+            (otherwise it is an error). Defaults to `False`.
+
+    Returns:
+        The number of runs that failed (each printed as it fails).
+
+    Raises:
+        ValueError: a confirmation of other seeds or another margin is stored and `restart`
+            is `False`.
     """
     key = f"confirmation/{name}"
-    planned = {"first_seed": seeds.start, "last_seed": seeds.stop - 1}
+    planned = {
+        "first_seed": seeds.start,
+        "last_seed": seeds.stop - 1,
+        "margin": NON_INFERIORITY_MARGIN,
+    }
     entry = bench.results.entries.get(key)
-    if entry is None or {k: entry[k] for k in planned} != planned:
-        entry = bench.entry(comparison=name, **planned, margin=NON_INFERIORITY_MARGIN, runs=[])
+    if entry is not None and {k: entry[k] for k in planned} != planned:
+        if not restart:
+            stored = f"seeds {entry['first_seed']}-{entry['last_seed']}, margin {entry['margin']}"
+            raise ValueError(f"a confirmation of {stored} is stored; pass --restart to replace it")
+        entry = None
+    entry = entry or bench.entry(comparison=name, **planned, runs=[])
     done = {(run["side"], run["seed"]) for run in entry["runs"]}
     missing = [(side, seed) for seed in seeds for side in SIDES if (side, seed) not in done]
     print(f"{name}: {len(done)} runs stored, {len(missing)} to train", flush=True)
+    failed = 0
     with ThreadPoolExecutor(jobs) as pool:
-        futures = [pool.submit(bench.train, side, name, seed) for side, seed in missing]
-        for future in as_completed(futures):
-            entry["runs"].append(future.result())
-            bench.results.save(key, entry)
+        futures = {
+            pool.submit(bench.train, side, name, seed): (side, seed) for side, seed in missing
+        }
+        try:
+            for future in as_completed(futures):
+                try:
+                    entry["runs"].append(future.result())
+                except RuntimeError as error:
+                    failed += 1
+                    side, seed = futures[future]
+                    print(f"{name} {side} seed {seed} failed: {error}", flush=True)
+                    continue
+                bench.results.save(key, entry)
+        except BaseException:
+            pool.shutdown(cancel_futures=True)
+            raise
+    return failed
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("comparison", choices=COMPARISONS, help="the comparison to confirm")
-    parser.add_argument("--first-seed", type=int, required=True, help="the first seed to train")
+    parser.add_argument(
+        "--first-seed",
+        type=int,
+        required=True,
+        help="the first seed; after the table's (make bench runs seeds 1 to its seed count)",
+    )
     parser.add_argument("--last-seed", type=int, required=True, help="the last seed to train")
     parser.add_argument("--jobs", type=int, default=1, help="runs trained at once (default: 1)")
+    parser.add_argument(
+        "--restart",
+        action="store_true",
+        help="replace a stored confirmation of other seeds or another margin (default: refuse)",
+    )
     options = parser.parse_args()
-    if not 1 <= options.first_seed <= options.last_seed or options.jobs < 1:
-        parser.error("need 1 <= --first-seed <= --last-seed and --jobs >= 1")
+    table_seeds = FULL.seeds[options.comparison]
+    if not table_seeds < options.first_seed <= options.last_seed or options.jobs < 1:
+        parser.error(
+            f"need {table_seeds} < --first-seed <= --last-seed (the table uses seeds "
+            f"1-{table_seeds}) and --jobs >= 1"
+        )
     results = Results(DOCS / "benchmarks.json", DOCS / "BENCHMARKS.md")
     with tempfile.TemporaryDirectory(prefix="tfapps-confirm-") as scratch:
         bench = Bench(FULL, results, Path(scratch), (options.comparison,))
         bench.prepare([options.comparison])
         seeds = range(options.first_seed, options.last_seed + 1)
-        confirm(bench, options.comparison, seeds, options.jobs)
+        try:
+            failed = confirm(bench, options.comparison, seeds, options.jobs, options.restart)
+        except ValueError as error:
+            parser.error(str(error))
     print(f"wrote {results.report}")
+    if failed:
+        raise SystemExit(f"{failed} runs failed; the same command trains them again")
 
 
 if __name__ == "__main__":

@@ -107,13 +107,17 @@ def non_inferiority(runs: list[dict], comparison: Comparison, margin: float) -> 
             reference's median final quality (0.01 is 1%).
 
     Returns:
-        `paired_gain`'s dict plus `reference_median`, `allowed` (the margin in the metric's
-        units) and `passed`, or `None` when no seed ran on both sides.
+        `paired_gain`'s dict plus `reference_median` (over the seeds run on both sides),
+        `allowed` (the margin in the metric's units) and `passed`, or `None` when no seed ran
+        on both sides.
     """
     gain = paired_gain(runs, comparison)
     if gain is None:
         return None
-    reference = statistics.median(r["final_quality"] for r in runs if r["side"] == "reference")
+    tfapps_seeds = {r["seed"] for r in runs if r["side"] == "tfapps"}
+    reference = statistics.median(
+        r["final_quality"] for r in runs if r["side"] == "reference" and r["seed"] in tfapps_seeds
+    )
     allowed = margin * abs(reference)
     passed = gain["low"] is not None and gain["low"] > -allowed
     return {**gain, "reference_median": reference, "allowed": allowed, "passed": passed}

@@ -29,7 +29,7 @@ import numpy as np
 
 from bench import render, runner
 from bench.figures import steady_examples_per_second
-from bench.plan import COMPARISONS, FULL, SCALE_FRACTIONS, SECTIONS, SMOKE, Settings
+from bench.plan import COMPARISONS, FULL, SCALE_FRACTIONS, SECTIONS, SIDES, SMOKE, Settings
 
 DOCS = runner.ROOT / "docs"
 SMOKE_OUTPUT = Path(tempfile.gettempdir()) / "tfapps-bench-smoke"
@@ -105,7 +105,7 @@ class Bench:
         """Both sides of one task, seed by seed, alternating sides."""
         entry = self.entry(comparison=name, runs=[])
         for seed in range(1, self.settings.seeds[name] + 1):
-            for side in ("reference", "tfapps"):
+            for side in SIDES:
                 run = self.train(side, name, seed)
                 entry["runs"].append(run)
                 if side == "tfapps" and seed == 1:

@@ -1,10 +1,12 @@
-"""The paired quality comparison that docs/BENCHMARKS.md shows under each task's table."""
+"""The paired quality comparison under each task's table in docs/BENCHMARKS.md, and the
+confirmation on fresh seeds that can stand in for its median rule."""
 
 import pytest
 
 from bench import render
+from bench.confirm import confirm
 from bench.figures import non_inferiority, paired_gain
-from bench.plan import COMPARISONS
+from bench.plan import COMPARISONS, NON_INFERIORITY_MARGIN
 
 
 def _runs(reference: list[float], tfapps: list[float]) -> list[dict]:
@@ -95,25 +97,83 @@ def _entry(**fields) -> dict:
 
 
 @pytest.mark.parametrize(
-    ("confirmation_tfapps", "goal"),
+    ("confirmation_tfapps", "last_seed", "goal"),
     [
-        (None, "**not met**"),  # the median is worse and nothing else was run
-        ([2.01, 2.0, 2.02, 1.99], "**not met**"),  # interval reaches past the 1% margin
-        ([2.0, 2.0, 2.01, 1.99], "**met**"),  # interval within the margin
-        ([2.0, 2.0], "**not met**"),  # confirmation not finished: 2 of 4 seeds
+        (None, 4, "**not met**"),  # the median is worse and nothing else was run
+        ([2.01, 2.0, 2.02, 1.99], 4, "**not met**"),  # interval reaches past the 1% margin
+        ([2.0, 2.0, 2.01, 1.99], 4, "**met**"),  # interval within the margin
+        ([2.0, 2.0, 2.01, 1.99], 5, "**not met**"),  # seed 5 has not run yet
     ],
 )
 def test_goal_falls_back_on_a_finished_confirmation_when_the_median_is_worse(
-    confirmation_tfapps, goal
+    confirmation_tfapps, last_seed, goal
 ):
     comparison = _entry(comparison="auto_mpg", runs=_timed(_runs([2.0, 2.0], [2.1, 2.1]), 50))
     entries = {"comparison/auto_mpg": comparison}
     if confirmation_tfapps is not None:
-        runs = _runs([2.0] * len(confirmation_tfapps), confirmation_tfapps)
+        runs = _timed(_runs([2.0] * len(confirmation_tfapps), confirmation_tfapps), 50)
         entries["confirmation/auto_mpg"] = _entry(
-            comparison="auto_mpg", first_seed=1, last_seed=4, margin=0.01, runs=runs
+            comparison="auto_mpg", first_seed=1, last_seed=last_seed, margin=0.01, runs=runs
         )
     text = render.render(entries)
     line = next(line for line in text.splitlines() if line.startswith("Goal ("))
     assert "2.00×" in line and goal in line
     assert ("Confirmation on fresh seeds" in text) == (confirmation_tfapps is not None)
+
+
+class _StubResults:
+    """Stands in for `Results`: keeps the entries and how many runs each save held."""
+
+    def __init__(self, entries: dict):
+        self.entries, self.saved = dict(entries), []
+
+    def save(self, key: str, entry: dict) -> None:
+        self.entries[key] = entry
+        self.saved.append(len(entry["runs"]))
+
+
+class _StubBench:
+    """Stands in for `Bench` in `confirm`: records what it trains, fails where told."""
+
+    def __init__(self, stored: dict, failing: tuple = ()):
+        self.results = _StubResults(stored)
+        self.trained, self.failing = [], failing
+
+    def train(self, side: str, name: str, seed: int) -> dict:
+        self.trained.append((side, seed))
+        if (side, seed) in self.failing:
+            raise RuntimeError("the run failed")
+        return {"side": side, "seed": seed, "final_quality": 2.0}
+
+    def entry(self, **fields) -> dict:
+        return dict(fields)
+
+
+def _stored(first: int, last: int, runs: list[dict]) -> dict:
+    fields = {"first_seed": first, "last_seed": last, "margin": NON_INFERIORITY_MARGIN}
+    return {"confirmation/auto_mpg": {"comparison": "auto_mpg", **fields, "runs": runs}}
+
+
+def test_confirm_trains_only_the_runs_not_stored_and_keeps_going_past_a_failure():
+    stored = _stored(10, 11, [{"side": "reference", "seed": 10, "final_quality": 2.0}])
+    bench = _StubBench(stored, failing=(("tfapps", 11),))
+    assert confirm(bench, "auto_mpg", range(10, 12), jobs=1) == 1
+    assert sorted(bench.trained) == [("reference", 11), ("tfapps", 10), ("tfapps", 11)]
+    runs = bench.results.entries["confirmation/auto_mpg"]["runs"]
+    assert sorted((r["side"], r["seed"]) for r in runs) == [
+        ("reference", 10),
+        ("reference", 11),
+        ("tfapps", 10),
+    ]
+    assert bench.results.saved == [2, 3]
+
+
+def test_confirm_refuses_to_replace_a_confirmation_of_other_seeds_unless_restarted():
+    stored = _stored(10, 11, [{"side": "reference", "seed": 10, "final_quality": 2.0}])
+    bench = _StubBench(stored)
+    with pytest.raises(ValueError, match="seeds 10-11"):
+        confirm(bench, "auto_mpg", range(10, 13), jobs=1)
+    assert bench.trained == [] and bench.results.saved == []
+    assert confirm(bench, "auto_mpg", range(10, 13), jobs=1, restart=True) == 0
+    assert len(bench.trained) == 6
+    assert len(bench.results.entries["confirmation/auto_mpg"]["runs"]) == 6
