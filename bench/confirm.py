@@ -6,7 +6,7 @@ same code and settings, on seeds after the table's, and tfapps passes when it is
 the reference by more than `NON_INFERIORITY_MARGIN` (`bench.figures.non_inferiority`: the
 lower end of the 95% interval of tfapps' mean paired gain lies above minus the margin). The
 seeds and the rule are fixed before the runs. Up to `--jobs` runs share the machine at once, so
-only their quality is reported, not their times.
+only their quality is kept (and how many epochs they ran), not their times.
 
 Results go to docs/benchmarks.json (entry `confirmation/NAME`) after every run, and
 docs/BENCHMARKS.md is rendered again. Started again with the same seeds, the script keeps the
@@ -26,6 +26,12 @@ from pathlib import Path
 
 from bench.plan import COMPARISONS, FULL, NON_INFERIORITY_MARGIN, SIDES
 from bench.run_benchmarks import DOCS, Bench, Results
+
+
+def quality_only(run: dict) -> dict:
+    """What a confirmation keeps of a run: its side, seed, final quality and epoch count."""
+    kept = {key: run[key] for key in ("side", "seed", "final_quality")}
+    return {**kept, "epochs": len(run["epoch_seconds"])}
 
 
 def confirm(bench: Bench, name: str, seeds: range, jobs: int, restart: bool = False) -> int:
@@ -70,7 +76,7 @@ def confirm(bench: Bench, name: str, seeds: range, jobs: int, restart: bool = Fa
         try:
             for future in as_completed(futures):
                 try:
-                    entry["runs"].append(future.result())
+                    entry["runs"].append(quality_only(future.result()))
                 except RuntimeError as error:
                     failed += 1
                     side, seed = futures[future]

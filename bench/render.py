@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import statistics
+
 from bench.figures import non_inferiority, paired_gain, steady_examples_per_second, summarize
 from bench.plan import COMPARISONS, NON_INFERIORITY_MARGIN, SIDES, Comparison
 from bench.runner import ROOT
@@ -148,7 +150,10 @@ def _confirmation(comparison: Comparison, confirmation: dict, confirmed: dict | 
     if confirmed is None:
         text += f"{len(confirmation['runs'])} runs finished so far. "
     else:
-        ref, ours = (_side(confirmation, comparison, side)["quality"] for side in SIDES)
+        ref, ours = (
+            statistics.median(r["final_quality"] for r in confirmation["runs"] if r["side"] == side)
+            for side in SIDES
+        )
         outcome = "passed" if confirmed["passed"] else "failed"
         text += (
             f"median final test {comparison.metric} {ref:.4f} for the reference and "

@@ -143,7 +143,7 @@ class _StubBench:
         self.trained.append((side, seed))
         if (side, seed) in self.failing:
             raise RuntimeError("the run failed")
-        return {"side": side, "seed": seed, "final_quality": 2.0}
+        return {"side": side, "seed": seed, "final_quality": 2.0, "epoch_seconds": [1.0, 1.0]}
 
     def entry(self, **fields) -> dict:
         return dict(fields)
@@ -155,8 +155,8 @@ def _stored(first: int, last: int, runs: list[dict]) -> dict:
 
 
 def test_confirm_trains_only_the_runs_not_stored_and_keeps_going_past_a_failure():
-    stored = _stored(10, 11, [{"side": "reference", "seed": 10, "final_quality": 2.0}])
-    bench = _StubBench(stored, failing=(("tfapps", 11),))
+    stored_run = {"side": "reference", "seed": 10, "final_quality": 2.0, "epochs": 2}
+    bench = _StubBench(_stored(10, 11, [stored_run]), failing=(("tfapps", 11),))
     assert confirm(bench, "auto_mpg", range(10, 12), jobs=1) == 1
     assert sorted(bench.trained) == [("reference", 11), ("tfapps", 10), ("tfapps", 11)]
     runs = bench.results.entries["confirmation/auto_mpg"]["runs"]
@@ -166,6 +166,7 @@ def test_confirm_trains_only_the_runs_not_stored_and_keeps_going_past_a_failure(
         ("tfapps", 10),
     ]
     assert bench.results.saved == [2, 3]
+    assert all(set(run) == {"side", "seed", "final_quality", "epochs"} for run in runs)
 
 
 def test_confirm_refuses_to_replace_a_confirmation_of_other_seeds_unless_restarted():
