@@ -15,7 +15,7 @@ import statistics
 
 from scipy import stats
 
-from bench.plan import Comparison
+from bench.plan import SIDES, Comparison
 
 
 def time_to_target(run: dict, comparison: Comparison) -> float | None:
@@ -107,17 +107,21 @@ def non_inferiority(runs: list[dict], comparison: Comparison, margin: float) -> 
             reference's median final quality (0.01 is 1%).
 
     Returns:
-        `paired_gain`'s dict plus `reference_median` (over the seeds run on both sides),
-        `allowed` (the margin in the metric's units) and `passed`, or `None` when no seed ran
-        on both sides.
+        `paired_gain`'s dict plus `medians` (each side's median final quality over the seeds
+        run on both sides), `allowed` (the margin in the metric's units) and `passed`, or
+        `None` when no seed ran on both sides.
     """
     gain = paired_gain(runs, comparison)
     if gain is None:
         return None
-    tfapps_seeds = {r["seed"] for r in runs if r["side"] == "tfapps"}
-    reference = statistics.median(
-        r["final_quality"] for r in runs if r["side"] == "reference" and r["seed"] in tfapps_seeds
-    )
-    allowed = margin * abs(reference)
+    seeds = {side: {r["seed"] for r in runs if r["side"] == side} for side in SIDES}
+    paired = seeds["reference"] & seeds["tfapps"]
+    medians = {
+        side: statistics.median(
+            r["final_quality"] for r in runs if r["side"] == side and r["seed"] in paired
+        )
+        for side in SIDES
+    }
+    allowed = margin * abs(medians["reference"])
     passed = gain["low"] is not None and gain["low"] > -allowed
-    return {**gain, "reference_median": reference, "allowed": allowed, "passed": passed}
+    return {**gain, "medians": medians, "allowed": allowed, "passed": passed}

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
-
 from bench.figures import non_inferiority, paired_gain, steady_examples_per_second, summarize
 from bench.plan import COMPARISONS, NON_INFERIORITY_MARGIN, SIDES, Comparison
 from bench.runner import ROOT
@@ -150,10 +148,7 @@ def _confirmation(comparison: Comparison, confirmation: dict, confirmed: dict | 
     if confirmed is None:
         text += f"{len(confirmation['runs'])} runs finished so far. "
     else:
-        ref, ours = (
-            statistics.median(r["final_quality"] for r in confirmation["runs"] if r["side"] == side)
-            for side in SIDES
-        )
+        ref, ours = (confirmed["medians"][side] for side in SIDES)
         outcome = "passed" if confirmed["passed"] else "failed"
         text += (
             f"median final test {comparison.metric} {ref:.4f} for the reference and "
