@@ -6,7 +6,8 @@ same code and settings, on seeds after the table's, and tfapps passes when it is
 the reference by more than `NON_INFERIORITY_MARGIN` (`bench.figures.non_inferiority`: the
 lower end of the 95% interval of tfapps' mean paired gain lies above minus the margin). The
 seeds and the rule are fixed before the runs. Up to `--jobs` runs share the machine at once, so
-only their quality is kept (and how many epochs they ran), not their times.
+only their quality is kept (with how many epochs they ran and the code's git commit), not
+their times.
 
 Results go to docs/benchmarks.json (entry `confirmation/NAME`) after every run, and
 docs/BENCHMARKS.md is rendered again. Started again with the same seeds, the script keeps the
@@ -28,13 +29,37 @@ from bench.plan import COMPARISONS, FULL, NON_INFERIORITY_MARGIN, SIDES
 from bench.run_benchmarks import DOCS, Bench, Results
 
 
-def quality_only(run: dict) -> dict:
-    """What a confirmation keeps of a run: its side, seed, final quality and epoch count."""
+def quality_only(run: dict, commit: str | None) -> dict:
+    """What a confirmation keeps of a run: side, seed, final quality, epoch count and the
+    code's commit (`bench.runner.code_commit`)."""
     kept = {key: run[key] for key in ("side", "seed", "final_quality")}
-    return {**kept, "epochs": len(run["epoch_seconds"])}
+    return {**kept, "epochs": len(run["epoch_seconds"]), "commit": commit}
 
 
-def confirm(bench: Bench, name: str, seeds: range, jobs: int, restart: bool = False) -> int:
+def stored_confirmation(results: Results, name: str, seeds: range, restart: bool) -> dict | None:
+    """The stored confirmation of comparison `name` to continue, or `None` to start one.
+
+    Args:
+        results: the stored results.
+        name: the comparison.
+        seeds: the seeds the confirmation is to train.
+        restart: whether to drop a stored confirmation of other seeds or another margin
+            (otherwise it is an error).
+
+    Raises:
+        ValueError: a confirmation of other seeds or another margin is stored and `restart`
+            is `False`.
+    """
+    entry = results.entries.get(f"confirmation/{name}")
+    if entry is None or _plan(entry) == _planned(seeds):
+        return entry
+    if restart:
+        return None
+    stored = f"seeds {entry['first_seed']}-{entry['last_seed']}, margin {entry['margin']}"
+    raise ValueError(f"a confirmation of {stored} is stored; pass --restart to replace it")
+
+
+def confirm(bench: Bench, name: str, seeds: range, jobs: int, stored: dict | None = None) -> int:
     """Trains both sides of comparison `name` on `seeds`, storing each run as it finishes.
 
     Args:
@@ -42,32 +67,20 @@ def confirm(bench: Bench, name: str, seeds: range, jobs: int, restart: bool = Fa
         name: the comparison.
         seeds: the seeds, each trained on both sides.
         jobs: how many runs train at once.
-        restart: whether to drop a stored confirmation of other seeds or another margin
-            (otherwise it is an error). Defaults to `False`.
+        stored: the confirmation of these seeds to continue (`stored_confirmation`); its
+            runs are not trained again. Defaults to `None`: a new confirmation.
 
     Returns:
         The number of runs that failed (each printed as it fails).
-
-    Raises:
-        ValueError: a confirmation of other seeds or another margin is stored and `restart`
-            is `False`.
     """
-    key = f"confirmation/{name}"
-    planned = {
-        "first_seed": seeds.start,
-        "last_seed": seeds.stop - 1,
-        "margin": NON_INFERIORITY_MARGIN,
-    }
-    entry = bench.results.entries.get(key)
-    if entry is not None and {k: entry[k] for k in planned} != planned:
-        if not restart:
-            stored = f"seeds {entry['first_seed']}-{entry['last_seed']}, margin {entry['margin']}"
-            raise ValueError(f"a confirmation of {stored} is stored; pass --restart to replace it")
-        entry = None
-    entry = entry or bench.entry(comparison=name, **planned, runs=[])
+    entry = stored or bench.entry(comparison=name, **_planned(seeds), runs=[])
     done = {(run["side"], run["seed"]) for run in entry["runs"]}
     missing = [(side, seed) for seed in seeds for side in SIDES if (side, seed) not in done]
     print(f"{name}: {len(done)} runs stored, {len(missing)} to train", flush=True)
+    other_code = {str(run.get("commit")) for run in entry["runs"]} - {str(bench.commit)}
+    if missing and other_code:
+        used = ", ".join(sorted(other_code))
+        print(f"note: stored runs used other code ({used}); this code: {bench.commit}", flush=True)
     failed = 0
     with ThreadPoolExecutor(jobs) as pool:
         futures = {
@@ -76,17 +89,30 @@ def confirm(bench: Bench, name: str, seeds: range, jobs: int, restart: bool = Fa
         try:
             for future in as_completed(futures):
                 try:
-                    entry["runs"].append(quality_only(future.result()))
+                    entry["runs"].append(quality_only(future.result(), bench.commit))
                 except RuntimeError as error:
                     failed += 1
                     side, seed = futures[future]
                     print(f"{name} {side} seed {seed} failed: {error}", flush=True)
                     continue
-                bench.results.save(key, entry)
+                bench.results.save(f"confirmation/{name}", entry)
         except BaseException:
             pool.shutdown(cancel_futures=True)
             raise
     return failed
+
+
+def _planned(seeds: range) -> dict:
+    """The fixed design of a confirmation on `seeds`: its seeds and margin."""
+    return {
+        "first_seed": seeds.start,
+        "last_seed": seeds.stop - 1,
+        "margin": NON_INFERIORITY_MARGIN,
+    }
+
+
+def _plan(entry: dict) -> dict:
+    return {key: entry[key] for key in ("first_seed", "last_seed", "margin")}
 
 
 def main() -> None:
@@ -113,14 +139,15 @@ def main() -> None:
             f"1-{table_seeds}) and --jobs >= 1"
         )
     results = Results(DOCS / "benchmarks.json", DOCS / "BENCHMARKS.md")
+    seeds = range(options.first_seed, options.last_seed + 1)
+    try:  # before the machine survey and the datasets, which take seconds
+        stored = stored_confirmation(results, options.comparison, seeds, options.restart)
+    except ValueError as error:
+        parser.error(str(error))
     with tempfile.TemporaryDirectory(prefix="tfapps-confirm-") as scratch:
         bench = Bench(FULL, results, Path(scratch), (options.comparison,))
         bench.prepare([options.comparison])
-        seeds = range(options.first_seed, options.last_seed + 1)
-        try:
-            failed = confirm(bench, options.comparison, seeds, options.jobs, options.restart)
-        except ValueError as error:
-            parser.error(str(error))
+        failed = confirm(bench, options.comparison, seeds, options.jobs, stored)
     print(f"wrote {results.report}")
     if failed:
         raise SystemExit(f"{failed} runs failed; the same command trains them again")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from bench.figures import non_inferiority, paired_gain, steady_examples_per_second, summarize
 from bench.plan import COMPARISONS, NON_INFERIORITY_MARGIN, SIDES, Comparison
 from bench.runner import ROOT
@@ -96,6 +98,7 @@ def _comparison(comparison: Comparison, entry: dict, confirmation: dict | None) 
     confirmed = _confirmed(comparison, confirmation) if confirmation else None
     met = speed_up >= GOAL_SPEED_UP and (median_ok or bool(confirmed and confirmed["passed"]))
     verdict = f"median final quality {'equal or better' if median_ok else 'worse'}"
+    margin = confirmation["margin"] if confirmation else NON_INFERIORITY_MARGIN
     if confirmation:
         verdict += f"; {_confirmation_verdict(confirmation, confirmed)}"
     return "\n".join(
@@ -108,7 +111,7 @@ def _comparison(comparison: Comparison, entry: dict, confirmation: dict | None) 
             "",
             f"Goal (at least {GOAL_SPEED_UP}× the reference's steady-state examples/s at equal "
             "or better median final quality, or, failing that, not worse by more than "
-            f"{NON_INFERIORITY_MARGIN:.0%} on fresh seeds): **{'met' if met else 'not met'}** "
+            f"{margin:.0%} on fresh seeds): **{'met' if met else 'not met'}** "
             f"({speed_up:.2f}×, {verdict}). " + _provenance(entry, _seeds(ref["runs"])),
             "",
             *([_confirmation(comparison, confirmation, confirmed), ""] if confirmation else []),
@@ -157,7 +160,8 @@ def _confirmation(comparison: Comparison, confirmation: dict, confirmed: dict | 
             f"{confirmed['allowed']:.4f}; not worse by more than that (the interval's lower end "
             f"above -{confirmed['allowed']:.4f}): **{outcome}**. "
         )
-    return text + _provenance(confirmation, seeds)
+    commits = [run.get("commit") for run in confirmation["runs"]]
+    return text + _provenance(confirmation, seeds, commits)
 
 
 ABLATION_ROWS = (  # (entry, side, steps per call or None for any, label)
@@ -370,10 +374,37 @@ def _seeds(count: int) -> str:
     return "seed 1" if count == 1 else f"seeds 1-{count}"
 
 
-def _provenance(entry: dict, what: str) -> str:
+def _provenance(entry: dict, what: str, commits: list[str | None] | None = None) -> str:
+    """The line under a table: date, machine, versions and, where recorded, the code's commit.
+
+    Args:
+        entry: the stored entry.
+        what: what was measured (such as the seeds), in parentheses after the date.
+        commits: the commit of each run, where runs record their own. Defaults to the entry's.
+    """
     m = entry["machine"]
     return (
         f"*Measured {entry['date']} ({what}) on {m['cpu']}, {m['cores']} cores, "
         f"{m['memory_gib']} GiB, GPU {m['gpu']}; {m['os']}; Python {m['python']}, "
-        f"TensorFlow {m['tensorflow']}, Keras {m['keras']}, TFDS {m['tfds']}.*"
+        f"TensorFlow {m['tensorflow']}, Keras {m['keras']}, TFDS {m['tfds']}"
+        f"{_code(commits if commits is not None else [entry.get('commit')])}.*"
     )
+
+
+def _code(commits: list[str | None]) -> str:
+    """Which commits the runs used (`bench.runner.code_commit`); empty when none is recorded."""
+    counts = Counter(commit and _short_commit(commit) for commit in commits)
+    if set(counts) == {None}:
+        return ""
+    if len(counts) == 1:
+        return f"; code at commit {next(iter(counts))}"
+    used = ", ".join(
+        f"{commit or 'not recorded'} ({n} run{'s' * (n != 1)})" for commit, n in counts.items()
+    )
+    return f"; code at commits {used}"
+
+
+def _short_commit(commit: str) -> str:
+    """`"<hash>+changes"` to its first 7 hex digits, keeping the "+changes"."""
+    digits, plus, changes = commit.partition("+")
+    return digits[:7] + plus + changes

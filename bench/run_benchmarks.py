@@ -84,6 +84,7 @@ class Bench:
         self.ablated = ablated
         self.data_dir = scratch / "tfds"
         self.machine = runner.machine()
+        self.commit = runner.code_commit()
         self.models: dict[str, Path] = {}  # task → a default tfapps run of this bench
         self._run_ids = itertools.count(1)
 
@@ -206,9 +207,9 @@ class Bench:
         return run
 
     def entry(self, **fields) -> dict:
-        """A new stored entry: today's date, this machine and `fields`."""
+        """A new stored entry: today's date, this machine, the code's commit and `fields`."""
         date = datetime.now(timezone.utc).strftime("%Y-%m-%d")
-        return {"date": date, "machine": self.machine, **fields}
+        return {"date": date, "machine": self.machine, "commit": self.commit, **fields}
 
     def _predict_inputs(self) -> dict[str, str]:
         """An input for each task's `tfapps predict`: a digit image, a review, a CSV row."""

@@ -141,6 +141,23 @@ print(json.dumps([tf.config.experimental.get_device_details(g).get("device_name"
 """
 
 
+def code_commit() -> str | None:
+    """The git commit of the code the runs use, with "+changes" when tracked files outside
+    docs/ (where results are written) differ from it; `None` outside a git checkout."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "HEAD")
+        changed = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!docs")
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return commit + ("+changes" if changed else "")
+
+
 def machine() -> dict:
     """Describes this machine: CPU model, cores, memory, GPUs TensorFlow sees, OS, versions."""
     cpu = next(

@@ -4,7 +4,7 @@ confirmation on fresh seeds that can stand in for its median rule."""
 import pytest
 
 from bench import render
-from bench.confirm import confirm
+from bench.confirm import confirm, stored_confirmation
 from bench.figures import non_inferiority, paired_gain
 from bench.plan import COMPARISONS, NON_INFERIORITY_MARGIN
 
@@ -135,6 +135,8 @@ class _StubResults:
 class _StubBench:
     """Stands in for `Bench` in `confirm`: records what it trains, fails where told."""
 
+    commit = "c" * 40
+
     def __init__(self, stored: dict, failing: tuple = ()):
         self.results = _StubResults(stored)
         self.trained, self.failing = [], failing
@@ -157,7 +159,8 @@ def _stored(first: int, last: int, runs: list[dict]) -> dict:
 def test_confirm_trains_only_the_runs_not_stored_and_keeps_going_past_a_failure():
     stored_run = {"side": "reference", "seed": 10, "final_quality": 2.0, "epochs": 2}
     bench = _StubBench(_stored(10, 11, [stored_run]), failing=(("tfapps", 11),))
-    assert confirm(bench, "auto_mpg", range(10, 12), jobs=1) == 1
+    stored = stored_confirmation(bench.results, "auto_mpg", range(10, 12), restart=False)
+    assert confirm(bench, "auto_mpg", range(10, 12), jobs=1, stored=stored) == 1
     assert sorted(bench.trained) == [("reference", 11), ("tfapps", 10), ("tfapps", 11)]
     runs = bench.results.entries["confirmation/auto_mpg"]["runs"]
     assert sorted((r["side"], r["seed"]) for r in runs) == [
@@ -166,15 +169,32 @@ def test_confirm_trains_only_the_runs_not_stored_and_keeps_going_past_a_failure(
         ("tfapps", 10),
     ]
     assert bench.results.saved == [2, 3]
-    assert all(set(run) == {"side", "seed", "final_quality", "epochs"} for run in runs)
+    assert [run.get("commit") for run in runs] == [None, bench.commit, bench.commit]
 
 
-def test_confirm_refuses_to_replace_a_confirmation_of_other_seeds_unless_restarted():
-    stored = _stored(10, 11, [{"side": "reference", "seed": 10, "final_quality": 2.0}])
-    bench = _StubBench(stored)
+def test_a_confirmation_of_other_seeds_is_replaced_only_on_restart():
+    results = _StubResults(_stored(10, 11, [{"side": "reference", "seed": 10}]))
     with pytest.raises(ValueError, match="seeds 10-11"):
-        confirm(bench, "auto_mpg", range(10, 13), jobs=1)
-    assert bench.trained == [] and bench.results.saved == []
-    assert confirm(bench, "auto_mpg", range(10, 13), jobs=1, restart=True) == 0
-    assert len(bench.trained) == 6
-    assert len(bench.results.entries["confirmation/auto_mpg"]["runs"]) == 6
+        stored_confirmation(results, "auto_mpg", range(10, 13), restart=False)
+    assert stored_confirmation(results, "auto_mpg", range(10, 13), restart=True) is None
+    assert stored_confirmation(results, "auto_mpg", range(10, 12), restart=True) is not None
+    assert stored_confirmation(results, "digits", range(10, 12), restart=False) is None
+
+
+def test_a_confirmation_says_which_code_and_margin_its_runs_used():
+    runs = _timed(_runs([2.0] * 4, [2.0, 2.0, 2.01, 1.99]), 50)
+    for run, commit in zip(runs, ["a" * 40] * 6 + [None, "b" * 40 + "+changes"], strict=True):
+        run["commit"] = commit
+    entries = {
+        "comparison/auto_mpg": _entry(comparison="auto_mpg", runs=_timed(_runs([2.0], [2.1]), 50)),
+        "confirmation/auto_mpg": _entry(
+            comparison="auto_mpg", first_seed=1, last_seed=4, margin=0.02, runs=runs
+        ),
+    }
+    text = render.render(entries)
+    paragraph = next(line for line in text.splitlines() if line.startswith("*Confirmation"))
+    expected = "code at commits aaaaaaa (6 runs), not recorded (1 run), bbbbbbb+changes (1 run)"
+    assert expected in paragraph
+    goal = next(line for line in text.splitlines() if line.startswith("Goal ("))
+    assert "code at" not in goal  # the comparison entry recorded no commit
+    assert "not worse by more than 2% on fresh seeds): **met**" in goal  # the stored margin
