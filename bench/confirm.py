@@ -77,7 +77,7 @@ def confirm(bench: Bench, name: str, seeds: range, jobs: int, stored: dict | Non
     done = {(run["side"], run["seed"]) for run in entry["runs"]}
     missing = [(side, seed) for seed in seeds for side in SIDES if (side, seed) not in done]
     print(f"{name}: {len(done)} runs stored, {len(missing)} to train", flush=True)
-    other_code = {str(run.get("commit")) for run in entry["runs"]} - {str(bench.commit)}
+    other_code = {run.get("commit") or "not recorded" for run in entry["runs"]} - {bench.commit}
     if missing and other_code:
         used = ", ".join(sorted(other_code))
         print(f"note: stored runs used other code ({used}); this code: {bench.commit}", flush=True)

@@ -156,7 +156,7 @@ def _stored(first: int, last: int, runs: list[dict]) -> dict:
     return {"confirmation/auto_mpg": {"comparison": "auto_mpg", **fields, "runs": runs}}
 
 
-def test_confirm_trains_only_the_runs_not_stored_and_keeps_going_past_a_failure():
+def test_confirm_trains_only_the_runs_not_stored_and_keeps_going_past_a_failure(capsys):
     stored_run = {"side": "reference", "seed": 10, "final_quality": 2.0, "epochs": 2}
     bench = _StubBench(_stored(10, 11, [stored_run]), failing=(("tfapps", 11),))
     stored = stored_confirmation(bench.results, "auto_mpg", range(10, 12), restart=False)
@@ -170,6 +170,7 @@ def test_confirm_trains_only_the_runs_not_stored_and_keeps_going_past_a_failure(
     ]
     assert bench.results.saved == [2, 3]
     assert [run.get("commit") for run in runs] == [None, bench.commit, bench.commit]
+    assert "stored runs used other code (not recorded)" in capsys.readouterr().out
 
 
 def test_a_confirmation_of_other_seeds_is_replaced_only_on_restart():
