@@ -51,7 +51,8 @@ def stored_confirmation(results: Results, name: str, seeds: range, restart: bool
             is `False`.
     """
     entry = results.entries.get(f"confirmation/{name}")
-    if entry is None or _plan(entry) == _planned(seeds):
+    design = _design(seeds)
+    if entry is None or {key: entry[key] for key in design} == design:
         return entry
     if restart:
         return None
@@ -59,7 +60,7 @@ def stored_confirmation(results: Results, name: str, seeds: range, restart: bool
     raise ValueError(f"a confirmation of {stored} is stored; pass --restart to replace it")
 
 
-def confirm(bench: Bench, name: str, seeds: range, jobs: int, stored: dict | None = None) -> int:
+def confirm(bench: Bench, name: str, seeds: range, jobs: int, stored: dict | None) -> int:
     """Trains both sides of comparison `name` on `seeds`, storing each run as it finishes.
 
     Args:
@@ -67,20 +68,23 @@ def confirm(bench: Bench, name: str, seeds: range, jobs: int, stored: dict | Non
         name: the comparison.
         seeds: the seeds, each trained on both sides.
         jobs: how many runs train at once.
-        stored: the confirmation of these seeds to continue (`stored_confirmation`); its
-            runs are not trained again. Defaults to `None`: a new confirmation.
+        stored: the confirmation of these seeds to continue (`stored_confirmation`), whose
+            runs are not trained again, or `None` to start a new one.
 
     Returns:
         The number of runs that failed (each printed as it fails).
     """
-    entry = stored or bench.entry(comparison=name, **_planned(seeds), runs=[])
+    entry = (
+        stored if stored is not None else bench.entry(comparison=name, **_design(seeds), runs=[])
+    )
     done = {(run["side"], run["seed"]) for run in entry["runs"]}
     missing = [(side, seed) for seed in seeds for side in SIDES if (side, seed) not in done]
     print(f"{name}: {len(done)} runs stored, {len(missing)} to train", flush=True)
-    other_code = {run.get("commit") or "not recorded" for run in entry["runs"]} - {bench.commit}
+    this_code = bench.commit or "not recorded"
+    other_code = {run.get("commit") or "not recorded" for run in entry["runs"]} - {this_code}
     if missing and other_code:
         used = ", ".join(sorted(other_code))
-        print(f"note: stored runs used other code ({used}); this code: {bench.commit}", flush=True)
+        print(f"note: stored runs used other code ({used}); this code: {this_code}", flush=True)
     failed = 0
     with ThreadPoolExecutor(jobs) as pool:
         futures = {
@@ -102,17 +106,13 @@ def confirm(bench: Bench, name: str, seeds: range, jobs: int, stored: dict | Non
     return failed
 
 
-def _planned(seeds: range) -> dict:
-    """The fixed design of a confirmation on `seeds`: its seeds and margin."""
+def _design(seeds: range) -> dict:
+    """What a confirmation on `seeds` fixes before it runs: its seeds and margin."""
     return {
         "first_seed": seeds.start,
         "last_seed": seeds.stop - 1,
         "margin": NON_INFERIORITY_MARGIN,
     }
-
-
-def _plan(entry: dict) -> dict:
-    return {key: entry[key] for key in ("first_seed", "last_seed", "margin")}
 
 
 def main() -> None:

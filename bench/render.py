@@ -393,9 +393,9 @@ def _provenance(entry: dict, what: str, commits: list[str | None] | None = None)
 
 def _code(commits: list[str | None]) -> str:
     """Which commits the runs used (`bench.runner.code_commit`); empty when none is recorded."""
-    counts = Counter(commit and _short_commit(commit) for commit in commits)
-    if set(counts) == {None}:
+    if not any(commits):
         return ""
+    counts = Counter(commit and _short_commit(commit) for commit in commits)
     if len(counts) == 1:
         return f"; code at commit {next(iter(counts))}"
     used = ", ".join(

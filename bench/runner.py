@@ -24,6 +24,7 @@ from bench.plan import Comparison
 
 ROOT = Path(__file__).resolve().parent.parent
 TFAPPS = Path(sys.executable).parent / "tfapps"
+CODE_PATHS = ("tfapps", "bench", "pyproject.toml")  # what a run's results depend on
 
 
 @dataclass
@@ -142,8 +143,9 @@ print(json.dumps([tf.config.experimental.get_device_details(g).get("device_name"
 
 
 def code_commit() -> str | None:
-    """The git commit of the code the runs use, with "+changes" when tracked files outside
-    docs/ (where results are written) differ from it; `None` outside a git checkout."""
+    """The git commit of the code the runs use, with "+changes" when tracked code (tfapps/,
+    bench/ or pyproject.toml, but not their markdown) differs from it; `None` outside a git
+    checkout."""
 
     def git(*args: str) -> str:
         return subprocess.run(
@@ -152,7 +154,15 @@ def code_commit() -> str | None:
 
     try:
         commit = git("rev-parse", "HEAD")
-        changed = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!docs")
+        changed = git(
+            "--no-optional-locks",
+            "status",
+            "--porcelain",
+            "--untracked-files=no",
+            "--",
+            *CODE_PATHS,
+            ":!*.md",
+        )
     except (OSError, subprocess.CalledProcessError):
         return None
     return commit + ("+changes" if changed else "")

@@ -1,9 +1,12 @@
-"""The paired quality comparison under each task's table in docs/BENCHMARKS.md, and the
-confirmation on fresh seeds that can stand in for its median rule."""
+"""The paired quality comparison under each task's table in docs/BENCHMARKS.md, the
+confirmation on fresh seeds that can stand in for its median rule, and the code's commit that
+every entry records."""
+
+import subprocess
 
 import pytest
 
-from bench import render
+from bench import render, runner
 from bench.confirm import confirm, stored_confirmation
 from bench.figures import non_inferiority, paired_gain
 from bench.plan import COMPARISONS, NON_INFERIORITY_MARGIN
@@ -199,3 +202,29 @@ def test_a_confirmation_says_which_code_and_margin_its_runs_used():
     goal = next(line for line in text.splitlines() if line.startswith("Goal ("))
     assert "code at" not in goal  # the comparison entry recorded no commit
     assert "not worse by more than 2% on fresh seeds): **met**" in goal  # the stored margin
+
+
+def test_code_commit_is_the_head_commit_marked_when_code_differs_from_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
+    monkeypatch.setattr(runner, "ROOT", tmp_path)
+    assert runner.code_commit() is None  # not a git checkout
+    files = {"tfapps/a.py": "x = 1\n", "bench/NOTES.md": "notes\n", "docs/results.json": "{}\n"}
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text(text)
+
+    def git(*args: str) -> str:
+        identity = ("-c", "user.name=t", "-c", "user.email=t@example.com")
+        done = subprocess.run(["git", *identity, *args], cwd=tmp_path, capture_output=True)
+        return done.stdout.decode().strip()
+
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-qm", "code")
+    head = git("rev-parse", "HEAD")
+    assert len(head) >= 40 and runner.code_commit() == head
+    (tmp_path / "docs/results.json").write_text('{"results": 1}\n')  # what benchmarks write
+    (tmp_path / "bench/NOTES.md").write_text("more notes\n")
+    assert runner.code_commit() == head
+    (tmp_path / "tfapps/a.py").write_text("x = 2\n")
+    assert runner.code_commit() == head + "+changes"
