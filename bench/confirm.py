@@ -25,7 +25,8 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from bench.plan import COMPARISONS, FULL, NON_INFERIORITY_MARGIN, SIDES
+from bench.figures import missing_runs
+from bench.plan import COMPARISONS, FULL, NON_INFERIORITY_MARGIN
 from bench.run_benchmarks import DOCS, Bench, Results
 
 
@@ -77,9 +78,8 @@ def confirm(bench: Bench, name: str, seeds: range, jobs: int, stored: dict | Non
     entry = (
         stored if stored is not None else bench.entry(comparison=name, **_design(seeds), runs=[])
     )
-    done = {(run["side"], run["seed"]) for run in entry["runs"]}
-    missing = [(side, seed) for seed in seeds for side in SIDES if (side, seed) not in done]
-    print(f"{name}: {len(done)} runs stored, {len(missing)} to train", flush=True)
+    missing = missing_runs(entry["runs"], seeds)
+    print(f"{name}: {len(entry['runs'])} runs stored, {len(missing)} to train", flush=True)
     this_code = bench.commit or "not recorded"
     other_code = {run.get("commit") or "not recorded" for run in entry["runs"]} - {this_code}
     if missing and other_code:

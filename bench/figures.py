@@ -72,8 +72,7 @@ def paired_gain(runs: list[dict], comparison: Comparison) -> dict | None:
         single seed or gains without spread), `better` and `worse` (seeds where tfapps
         scored better or worse; the rest tied), or `None` when no seed ran on both sides.
     """
-    quality = {(r["side"], r["seed"]): r["final_quality"] for r in runs}
-    seeds = sorted(s for side, s in quality if side == "reference" and ("tfapps", s) in quality)
+    quality, seeds = _paired(runs)
     if not seeds:
         return None
     gains = [comparison.gain(quality["tfapps", s], quality["reference", s]) for s in seeds]
@@ -114,14 +113,21 @@ def non_inferiority(runs: list[dict], comparison: Comparison, margin: float) -> 
     gain = paired_gain(runs, comparison)
     if gain is None:
         return None
-    seeds = {side: {r["seed"] for r in runs if r["side"] == side} for side in SIDES}
-    paired = seeds["reference"] & seeds["tfapps"]
-    medians = {
-        side: statistics.median(
-            r["final_quality"] for r in runs if r["side"] == side and r["seed"] in paired
-        )
-        for side in SIDES
-    }
+    quality, seeds = _paired(runs)
+    medians = {side: statistics.median(quality[side, s] for s in seeds) for side in SIDES}
     allowed = margin * abs(medians["reference"])
     passed = gain["low"] is not None and gain["low"] > -allowed
     return {**gain, "medians": medians, "allowed": allowed, "passed": passed}
+
+
+def missing_runs(runs: list[dict], seeds: range) -> list[tuple[str, int]]:
+    """The `(side, seed)` pairs of `seeds` that `runs` lack, seed by seed."""
+    done = {(r["side"], r["seed"]) for r in runs}
+    return [(side, seed) for seed in seeds for side in SIDES if (side, seed) not in done]
+
+
+def _paired(runs: list[dict]) -> tuple[dict[tuple[str, int], float], list[int]]:
+    """`({(side, seed): final quality}, the seeds run on both sides, sorted)`."""
+    quality = {(r["side"], r["seed"]): r["final_quality"] for r in runs}
+    seeds = sorted(s for side, s in quality if side == "reference" and ("tfapps", s) in quality)
+    return quality, seeds

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from collections import Counter
 
-from bench.figures import non_inferiority, paired_gain, steady_examples_per_second, summarize
+from bench.figures import (
+    missing_runs,
+    non_inferiority,
+    paired_gain,
+    steady_examples_per_second,
+    summarize,
+)
 from bench.plan import COMPARISONS, NON_INFERIORITY_MARGIN, SIDES, Comparison
 from bench.runner import ROOT
 
@@ -122,8 +128,7 @@ def _comparison(comparison: Comparison, entry: dict, confirmation: dict | None) 
 def _confirmed(comparison: Comparison, confirmation: dict) -> dict | None:
     """The non-inferiority test of a confirmation, or `None` until every seed ran on both sides."""
     seeds = range(confirmation["first_seed"], confirmation["last_seed"] + 1)
-    done = {(r["side"], r["seed"]) for r in confirmation["runs"]}
-    if any((side, seed) not in done for seed in seeds for side in SIDES):
+    if missing_runs(confirmation["runs"], seeds):
         return None
     runs = [r for r in confirmation["runs"] if r["seed"] in seeds]
     return non_inferiority(runs, comparison, confirmation["margin"])
