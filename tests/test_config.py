@@ -29,7 +29,7 @@ from tfapps.errors import InvalidInput
 def test_bad_values_name_the_option_and_the_value(field, value, option):
     with pytest.raises(InvalidInput) as caught:
         ImageConfig(**{field: value})
-    message = caught.value.format_message()
+    message = str(caught.value)
     assert option in message
     assert "Received:" in message
     assert "\n" not in message

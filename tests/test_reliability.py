@@ -15,7 +15,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tfapps import runs
+from tfapps import run_dirs, runs
+from tfapps.summary import rebuild_summary
 
 TIMEOUT = 180
 
@@ -118,7 +119,7 @@ def test_signal_keeps_the_checkpoint_and_prints_the_resume_command(
 
 
 def _reserve(parent: str) -> str:
-    return runs.reserve(Path(parent)).run_id
+    return run_dirs.reserve(Path(parent)).run_id
 
 
 def test_runs_started_in_the_same_second_get_distinct_ids(tmp_path):
@@ -130,7 +131,7 @@ def test_runs_started_in_the_same_second_get_distinct_ids(tmp_path):
 
 def _finish_fake_run(args) -> None:
     output_dir, index = args
-    run = runs.reserve(Path(output_dir) / "regress" / "fake")
+    run = run_dirs.reserve(Path(output_dir) / "regress" / "fake")
     runs.write_json(
         run.temp / runs.RUN_JSON,
         {
@@ -141,14 +142,14 @@ def _finish_fake_run(args) -> None:
             "headline": {"split": "test", "metric": "mae", "value": float(index)},
         },
     )
-    runs.finalize(run)
-    runs.rebuild_summary(Path(output_dir))
+    run_dirs.publish(run)
+    rebuild_summary(Path(output_dir))
 
 
 def test_parallel_writers_never_corrupt_summary_csv(tmp_path):
     with multiprocessing.get_context("spawn").Pool(6) as pool:
         pool.map(_finish_fake_run, [(str(tmp_path), i) for i in range(30)])
-    runs.rebuild_summary(tmp_path)
+    rebuild_summary(tmp_path)
     summary = pd.read_csv(tmp_path / "summary.csv")
     assert sorted(summary["value"]) == list(range(30))
     assert summary["run_id"].is_unique
@@ -181,7 +182,7 @@ def test_checkpoints_wait_for_their_interval(tmp_path, interval, saved_epochs):
     import keras
     import numpy as np
 
-    from tfapps.training import PeriodicBackupAndRestore
+    from tfapps.callbacks import PeriodicBackupAndRestore
 
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     model.compile("adam", "mse")

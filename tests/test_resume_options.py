@@ -5,10 +5,10 @@ import shlex
 
 import pytest
 
-from tfapps import api
-from tfapps.cli import main, resume_command
+from tfapps.cli import main
 from tfapps.config import CONFIG_CLASSES, ImageConfig, RegressConfig, RunConfig, TextConfig
 from tfapps.errors import InvalidInput
+from tfapps.recording import check_same_options
 
 
 def _recorded(config: RunConfig, *missing: str) -> dict:
@@ -37,7 +37,7 @@ def _parsed(command: str) -> RunConfig:
     ],
 )
 def test_the_printed_resume_command_rebuilds_the_same_options(config):
-    assert _parsed(resume_command(config, "run-1")) == config
+    assert _parsed(config.resume_command("run-1")) == config
 
 
 def test_options_recorded_by_the_run_are_kept():
@@ -50,12 +50,12 @@ def test_a_run_recorded_before_an_option_existed_resumes_as_it_was_started():
     text = RunConfig.from_dict(_recorded(TextConfig(), "length_batches"))
     assert regress.start_from_epoch == 0  # the default is now 100
     assert text.length_batches is False  # the default is now True
-    assert _parsed(resume_command(regress, "run-1")) == regress
-    assert _parsed(resume_command(text, "run-1")) == text
+    assert _parsed(regress.resume_command("run-1")) == regress
+    assert _parsed(text.resume_command("run-1")) == text
 
 
 def test_resuming_an_older_run_with_todays_defaults_is_refused_naming_the_option():
     original = RunConfig.from_dict(_recorded(RegressConfig(), "start_from_epoch"))
     with pytest.raises(InvalidInput, match=r"--start-from-epoch 100 \(the run used 0\)"):
-        api._check_same_options(original, RegressConfig(), "run-1")
-    api._check_same_options(original, RegressConfig(start_from_epoch=0), "run-1")
+        check_same_options(original, RegressConfig(), "run-1")
+    check_same_options(original, RegressConfig(start_from_epoch=0), "run-1")

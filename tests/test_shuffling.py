@@ -2,7 +2,7 @@
 
 Keras 3.15's `model.fit` on NumPy arrays does not do this once `keras.utils.set_random_seed`
 has run: every epoch repeats the first epoch's order (bench/NOTES.md). tfapps always seeds, so
-this checks what `model.fit` sees from `training.batched`.
+this checks what `model.fit` sees from `pipeline.batched`.
 """
 
 import keras
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfapps import training
+from tfapps import pipeline
 from tfapps.token_batches import TokenCut
 
 EXAMPLES = 100
@@ -50,7 +50,7 @@ def test_each_epoch_is_a_new_order_and_the_seed_repeats_them(length_batches):
     batcher = TokenCut(20, period=1, margin=0).batch if length_batches else None
 
     def orders():
-        return epoch_orders(training.batched(examples, 8, shuffle_seed=1, batcher=batcher), 3)
+        return epoch_orders(pipeline.batched(examples, 8, shuffle_seed=1, batcher=batcher), 3)
 
     first = orders()
     assert all(sorted(order) == list(range(EXAMPLES)) for order in first)

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 
-from tfapps import models, runs, tasks, training
+from tfapps import models, pipeline, runs, tasks
 from tfapps.config import TextConfig
 from tfapps.token_batches import TokenCut
 
@@ -79,13 +79,13 @@ def test_a_batch_is_cut_to_what_its_longest_text_needs():
 
 
 def length_batches(seed: int | None):
-    """1,000 texts of random lengths through `training.batched` with length batches; returns
+    """1,000 texts of random lengths through `pipeline.batched` with length batches; returns
     the dataset, the full-length tokens and the batches (each label is its example's id)."""
     lengths = np.random.default_rng(1).integers(0, FULL_LENGTH + 1, 1000)
     tokens = padded_texts(lengths)
     examples = tf.data.Dataset.from_tensor_slices((tokens, np.arange(len(lengths))))
     cut = TokenCut(FULL_LENGTH, period=9, margin=33)
-    dataset = training.batched(examples, 32, shuffle_seed=seed, batcher=cut.batch)
+    dataset = pipeline.batched(examples, 32, shuffle_seed=seed, batcher=cut.batch)
     return dataset, tokens, list(dataset.as_numpy_iterator())
 
 

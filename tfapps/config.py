@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import shlex
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -34,38 +35,53 @@ def _invalid(option: str, expected: str, received: Any) -> InvalidInput:
 class RunConfig:
     """Options shared by every training command.
 
+    Each field is a command-line option of the same name (`--batch-size` for `batch_size`);
+    `tfapps <command> --help` shows the descriptions below.
+
     Args:
-        dataset: embedded dataset name, TFDS catalog name, or a local path.
-        epochs: maximum number of epochs; early stopping may end sooner. Defaults to 20.
-        batch_size: examples per training step. Defaults to 32.
+        dataset: what to train on: an embedded dataset name, a TFDS catalog name, or a local
+            path (`tfapps datasets` lists them).
+        epochs: maximum number of epochs; early stopping may end training sooner.
+            Defaults to 20.
+        batch_size: examples per training step and replica (the global batch is this times
+            the replicas). Defaults to 32.
         learning_rate: Adam learning rate. Defaults to 1e-3.
         validation_split: fraction of the training split held out for validation when the
-            dataset has no validation split of its own. Defaults to 0.1.
-        seed: seed for Python, NumPy and TensorFlow. Defaults to 42.
-        output_dir: root of the run directories. Defaults to `"saved_models"`.
-        data_dir: TFDS data directory; `None` uses TFDS's default (`~/tensorflow_datasets`).
+            dataset has no validation split of its own, in (0, 1). Defaults to 0.1.
+        seed: seed for Python, NumPy and TensorFlow: same seed, same machine, same metrics.
+            Defaults to 42.
+        output_dir: where run directories and summary.csv are written.
+            Defaults to `"saved_models"`.
+        data_dir: the TFDS data directory. Defaults to TFDS's own (`~/tensorflow_datasets`).
         max_examples: use at most this many training examples (validation and test shrink in
-            proportion); `None` uses all.
-        precision: `"auto"`, `"float32"`, `"mixed_float16"` or `"mixed_bfloat16"`.
-            `"auto"` picks mixed_float16 on GPUs that support it, float32 otherwise.
-        device: `"auto"`, `"cpu"` or `"gpu"`. Defaults to `"auto"` (GPU when present).
-        patience: epochs without validation-loss improvement before early stopping. Defaults to 5.
-        start_from_epoch: how many epochs at the start early stopping ignores: it neither
-            stops training in them nor keeps their weights as the best. At `epochs` or more,
-            training runs every epoch and keeps the last weights. Defaults to 0.
-        steps_per_execution: training steps run per call into TensorFlow; larger values cut
-            the per-step Python overhead (measured in docs/BENCHMARKS.md). Defaults to 32.
-        checkpoint_seconds: write the resumable checkpoint at the end of an epoch once this
-            many seconds have passed since the last one; 0 checkpoints every epoch. A crash
-            loses at most this much training. Defaults to 5.
-        strategy: `"auto"` (MirroredStrategy over several GPUs, else none), `"default"`,
-            `"mirrored"` (all local GPUs, or `cpu_replicas` logical CPUs) or `"multi-worker"`
-            (MultiWorkerMirroredStrategy from the `TF_CONFIG` environment variable).
+            proportion), for quick runs. Defaults to all.
+        precision: the Keras dtype policy: `"auto"` (mixed_float16 on GPUs that support it,
+            float32 otherwise), `"float32"`, `"mixed_float16"` or `"mixed_bfloat16"`.
             Defaults to `"auto"`.
-        cpu_replicas: logical CPU devices for `strategy="mirrored"` on a machine without GPUs.
-            Defaults to 1.
-        quiet: no progress bars. Defaults to False.
-        debug: show Python tracebacks and TensorFlow logs. Defaults to False.
+        device: where to compute: `"auto"` (all GPUs when present, else the CPU), `"cpu"` or
+            `"gpu"`. Defaults to `"auto"`.
+        patience: epochs without a better validation loss before early stopping (the best
+            weights are restored). Defaults to 5.
+        start_from_epoch: how many epochs at the start early stopping ignores: it neither
+            stops training in them nor keeps their weights as the best (at `epochs` or more,
+            training runs every epoch and keeps the last weights). Defaults to 0.
+        steps_per_execution: training steps per call into TensorFlow; more steps cut the
+            per-step Python overhead (measured in docs/BENCHMARKS.md), and Ctrl-C then takes
+            effect after the current group of steps. Runs with several replicas use 1.
+            Defaults to 32.
+        checkpoint_seconds: write the resumable checkpoint at an epoch end once this many
+            seconds have passed since the last one (0: every epoch). Saving every short epoch
+            would cost more than the epoch; a crash loses at most this much training.
+            Defaults to 5.
+        strategy: the tf.distribute strategy: `"auto"` (MirroredStrategy over several GPUs,
+            else none), `"default"`, `"mirrored"` (all local GPUs, or `cpu_replicas` logical
+            CPUs) or `"multi-worker"` (MultiWorkerMirroredStrategy from the `TF_CONFIG`
+            environment variable; only the chief writes the run directory).
+            Defaults to `"auto"`.
+        cpu_replicas: logical CPU devices for `strategy="mirrored"` on a machine without
+            GPUs. Defaults to 1.
+        quiet: no progress bars; print only the result. Defaults to False.
+        debug: show Python tracebacks and TensorFlow's logs. Defaults to False.
     """
 
     task: ClassVar[str] = ""
@@ -137,18 +153,44 @@ class RunConfig:
         names = {f.name for f in dataclasses.fields(config_class)}
         return config_class(**{k: v for k, v in values.items() if k in names})
 
+    def to_argv(self) -> list[str]:
+        """Returns the command-line options that rebuild this config from the defaults.
+
+        Only options that differ from their defaults are written (never `--quiet` or
+        `--debug`); booleans as `--x` or `--no-x`, sequences joined by the field's
+        `separator` (`","` unless its metadata names another, as `image_size`'s `"x"`).
+        """
+        args = []
+        for field_ in dataclasses.fields(self):
+            value = getattr(self, field_.name)
+            if field_.name in ("quiet", "debug") or _as_saved(value) == _as_saved(field_.default):
+                continue
+            option = "--" + field_.name.replace("_", "-")
+            if isinstance(value, bool):
+                args.append(option if value else "--no-" + option[2:])
+            elif isinstance(value, (tuple, list)):
+                args += [option, separator(field_).join(map(str, value))]
+            else:
+                args += [option, str(value)]
+        return args
+
+    def resume_command(self, run_id: str) -> str:
+        """Returns the `tfapps` command line that resumes run `run_id` with these options."""
+        return shlex.join(["tfapps", self.task, *self.to_argv(), "--resume", run_id])
+
 
 @dataclass
 class ImageConfig(RunConfig):
     """Options of `tfapps image-classify`, on top of `RunConfig`.
 
     Args:
-        filters: Conv2D filters of each Conv2D → MaxPooling2D block. Defaults to `(32, 64)`.
+        filters: Conv2D filters of each Conv2D → MaxPooling2D block, one block per number
+            (`--filters 32,64`). Defaults to `(32, 64)`.
         dropout: dropout rate before the softmax layer. Defaults to 0.5.
-        architecture: `"conv"` (the convnet above) or `"dense"` (Rescaling → Flatten →
-            Dense(128) → Dropout → Dense(softmax)), for comparison. Defaults to `"conv"`.
-        image_size: `(height, width)` every image is resized to; `None` keeps the dataset's own
-            shape (for folders, the most common shape).
+        architecture: the model family: `"conv"` (the convnet) or `"dense"` (Rescaling →
+            Flatten → Dense(128) → Dropout → Dense(softmax)), to compare. Defaults to `"conv"`.
+        image_size: `(height, width)` every image is resized to (`--image-size 28x28`).
+            Defaults to the dataset's own size (for a folder, its most common size).
     """
 
     task: ClassVar[str] = "image-classify"
@@ -159,7 +201,9 @@ class ImageConfig(RunConfig):
     filters: tuple[int, ...] = field(default=(32, 64))
     dropout: float = 0.5
     architecture: str = "conv"
-    image_size: tuple[int, int] | None = None
+    image_size: tuple[int, int] | None = field(
+        default=None, metadata={"separator": "x", "example": "28x28"}
+    )
 
     def validate(self) -> None:
         """Raises `InvalidInput` naming the first option whose value cannot be used."""
@@ -188,20 +232,23 @@ class TextConfig(RunConfig):
     """Options of `tfapps sentiment`, on top of `RunConfig`.
 
     Args:
-        max_tokens: vocabulary size of the TextVectorization layer. Defaults to 20000.
-        sequence_length: tokens kept per text (longer texts are cut, shorter padded).
+        max_tokens: vocabulary size of the TextVectorization layer (adapted on the training
+            split only). Defaults to 20000.
+        sequence_length: tokens kept per text; longer texts are cut, shorter ones padded.
             Defaults to 500.
         embedding_dim: width of the Embedding layer. Defaults to 128.
         dropout: dropout rate after the embedding and before the classifier. Defaults to 0.5.
-        text_column: CSV column holding the text. Defaults to `"text"`.
-        label_column: CSV column holding the label. Defaults to `"label"`.
-        architecture: `"conv"` (the Conv1D model above) or `"dense"` (Embedding →
-            GlobalAveragePooling1D → Dense(128) → Dropout → Dense), for comparison.
+        text_column: CSV column holding the text (CSV datasets only). Defaults to `"text"`.
+        label_column: CSV column holding the label, strings or integers (CSV datasets only).
+            Defaults to `"label"`.
+        architecture: the model family: `"conv"` (the Conv1D model) or `"dense"` (Embedding →
+            GlobalAveragePooling1D → Dense(128) → Dropout → Dense), to compare.
             Defaults to `"conv"`.
-        length_batches: train the `"conv"` model on batches of texts of similar length, each
-            cut to the padding it needs (the trained model's outputs on a cut batch are
-            those at `sequence_length`); `False` pads every batch to `sequence_length`, as
-            the `"dense"` model and multi-worker runs always do. Defaults to `True`.
+        length_batches: train the conv model on batches of texts of similar length, each cut
+            to the padding it needs (the trained model's outputs on a cut batch are those at
+            `sequence_length`; IMDB trains about 1.4x faster); `--no-length-batches` pads every
+            batch to `sequence_length`, as the dense model and multi-worker runs always do.
+            Defaults to True.
     """
 
     task: ClassVar[str] = "sentiment"
@@ -242,13 +289,17 @@ class RegressConfig(RunConfig):
     from converged cannot end training and become the kept weights.
 
     Args:
-        target: the column to predict. Required for CSV files; embedded and TFDS datasets
-            default to their own target.
-        categorical: columns to one-hot encode even though they hold numbers (columns of
-            strings are categorical anyway). Defaults to none.
-        drop: columns to ignore, such as IDs and names. Defaults to none.
-        hidden_units: units of each hidden Dense(relu) layer. Defaults to `(64, 64)`.
-        loss: `"mae"` (mean absolute error), `"mse"` or `"huber"`. Defaults to `"mae"`.
+        target: the column to predict. Required for a CSV. Defaults to the dataset's own
+            target (auto_mpg: Miles_per_Gallon, diabetes: progression).
+        categorical: columns to one-hot encode although they hold numbers (repeat the option,
+            or separate names with commas); columns of strings are categorical anyway.
+            Defaults to none.
+        drop: columns to ignore, such as IDs (repeat the option, or separate names with
+            commas). Defaults to none.
+        hidden_units: units of each hidden Dense(relu) layer (`--hidden-units 64,64`).
+            Defaults to `(64, 64)`.
+        loss: the training loss: `"mae"` (mean absolute error), `"mse"` (mean squared error)
+            or `"huber"`. Defaults to `"mae"`.
     """
 
     task: ClassVar[str] = "regress"
@@ -277,8 +328,26 @@ class RegressConfig(RunConfig):
         _check_choice(self.loss, "loss", LOSSES)
 
 
+def separator(field_: dataclasses.Field) -> str:
+    """The text between the items of a sequence option on the command line (`32,64`, `28x28`)."""
+    return field_.metadata.get("separator", ",")
+
+
+def _as_saved(value: Any) -> Any:
+    """A value as run.json stores it (tuples become lists)."""
+    return list(value) if isinstance(value, tuple) else value
+
+
 CONFIG_CLASSES: dict[str, type[RunConfig]] = {
     c.task: c for c in (ImageConfig, TextConfig, RegressConfig)
+}
+# The values an option accepts, for the fields that take one of a few names.
+CHOICES: dict[str, tuple[str, ...]] = {
+    "precision": PRECISIONS,
+    "device": DEVICES,
+    "strategy": STRATEGIES,
+    "architecture": ARCHITECTURES,
+    "loss": LOSSES,
 }
 
 

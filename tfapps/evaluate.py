@@ -13,12 +13,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from tfapps import runs
-from tfapps.config import RunConfig
-from tfapps.data.splits import SPLIT_NAMES
+from tfapps import run_dirs, runs
+from tfapps.data.info import SPLIT_NAMES, DatasetInfo
 from tfapps.errors import InvalidInput
-
-EVALUATIONS = "evaluations"
 
 
 @dataclass
@@ -54,13 +51,9 @@ def evaluate(
             f"Invalid value for --split: expected one of {'|'.join(SPLIT_NAMES)}. "
             f"Received: {split!r}"
         )
-    run_dir = Path(run_dir)
-    run_dir = run_dir.parent if run_dir.name == "saved_model" else run_dir
-    record = runs.read_run(run_dir)
-    if record.get("status") != "complete":
-        raise InvalidInput(f"{run_dir} is not a finished run (status {record.get('status')!r}).")
-    trained = record["dataset"]
-    config = RunConfig.from_dict(record["config"])
+    record = runs.load_finished(run_dir)
+    trained = record.dataset
+    config = record.run_config
     overrides = {
         "dataset": dataset,
         "data_dir": data_dir,
@@ -68,57 +61,60 @@ def evaluate(
         "quiet": True,
     }
     if config.task == "image-classify":
-        overrides["image_size"] = tuple(trained["input_shape"][:2])
+        overrides["image_size"] = tuple(trained.input_shape[:2])
     config = dataclasses.replace(config, **overrides)
 
     import keras
 
-    from tfapps import tasks, training  # tasks imports models, registering its serializables
+    from tfapps import tasks  # tasks imports models, registering their serializables
     from tfapps.data.load import load_splits
+    from tfapps.pipeline import batched
 
     splits = load_splits(config)
     _check_fits(splits.info, trained, dataset)
-    model = keras.models.load_model(run_dir / "model.keras", safe_mode=True)
+    model = keras.models.load_model(record.directory / runs.MODEL_KERAS, safe_mode=True)
     if config.task == "regress":  # the baseline is the mean the model was trained with
-        splits.info.details["target_mean_train"] = trained["details"]["target_mean_train"]
-    batches = {split: training.batched(getattr(splits, split), config.batch_size)}
-    target = runs.reserve(run_dir / EVALUATIONS / f"{runs.dataset_slug(dataset)}-{split}")
+        splits.info.details["target_mean_train"] = trained.details["target_mean_train"]
+    batches = {split: batched(getattr(splits, split), config.batch_size)}
+    folder = f"{run_dirs.dataset_slug(dataset)}-{split}"
+    target = run_dirs.reserve(record.directory / runs.EVALUATIONS_DIR / folder)
     started = time.perf_counter()
-    metrics = tasks.TASKS[config.task].report(tasks.Built(model), batches, splits, target.temp)
+    task = tasks.TASKS[config.task]
+    metrics = task.evaluate_and_report(tasks.TaskModel(model), batches, splits, target.temp)
     runs.write_json(
-        target.temp / "evaluation.json",
+        target.temp / runs.EVALUATION_JSON,
         {
-            "run_id": record["run_id"],
-            "dataset": dataclasses.asdict(splits.info),
+            "run_id": record.run_id,
+            "dataset": splits.info.to_dict(),
             "split": split,
-            "finished_at": runs.utc_now(),
+            "finished_at": run_dirs.utc_now(),
             "seconds": time.perf_counter() - started,
         },
     )
-    return Evaluation(runs.finalize(target), metrics)
+    return Evaluation(run_dirs.publish(target), metrics)
 
 
-def _check_fits(info, trained: dict, dataset: str) -> None:
+def _check_fits(info: DatasetInfo, trained: DatasetInfo, dataset: str) -> None:
     """Refuses data the model cannot score: other classes, channels or columns."""
-    if info.class_names != trained["class_names"]:
+    if info.class_names != trained.class_names:
         raise InvalidInput(
             f"{dataset!r} has classes {info.class_names}; the model was trained "
-            f"on {trained['class_names']}."
+            f"on {trained.class_names}."
         )
-    if trained.get("input_shape") and info.input_shape != trained["input_shape"]:
+    if trained.input_shape and info.input_shape != trained.input_shape:
         raise InvalidInput(
             f"{dataset!r} has images of shape {info.input_shape}; the model takes "
-            f"{trained['input_shape']}."
+            f"{trained.input_shape}."
         )
-    columns = {c["input"]: c["kind"] for c in trained["details"].get("columns", [])}
+    columns = {c["input"]: c["kind"] for c in trained.details.get("columns", [])}
     found = {c["input"]: c["kind"] for c in info.details.get("columns", [])}
     if columns != found:
         raise InvalidInput(
             f"{dataset!r} has the feature columns {sorted(found)}; the model "
             f"takes {sorted(columns)} with the same kinds."
         )
-    if trained["details"].get("target") != info.details.get("target"):
+    if trained.details.get("target") != info.details.get("target"):
         raise InvalidInput(
             f"{dataset!r} predicts {info.details.get('target')!r}; the model "
-            f"predicts {trained['details'].get('target')!r}."
+            f"predicts {trained.details.get('target')!r}."
         )

@@ -7,6 +7,8 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
+from tfapps import runs
+
 SERVING_ENDPOINT = "serving_default"
 OUTPUT_NAME = "predictions"
 
@@ -39,7 +41,7 @@ def export_model(model: keras.Model, run_dir: Path, assets: dict[str, str] | Non
         fn=lambda inputs: {OUTPUT_NAME: model(inputs, training=False)},
         input_signature=raw_input_signature(model),
     )
-    archive.write_out(str(run_dir / "saved_model"), verbose=False)
-    model.save(run_dir / "model.keras")
+    archive.write_out(str(run_dir / runs.SAVED_MODEL_DIR), verbose=False)
+    model.save(run_dir / runs.MODEL_KERAS)
     for name, text in (assets or {}).items():
         (run_dir / name).write_text(text, encoding="utf-8")

@@ -27,20 +27,22 @@ class LoadedRun:
     """A finished run ready to predict.
 
     Args:
-        run_dir: the run directory.
-        record: its parsed run.json.
+        record: its run.json (`record.directory` is the run directory).
         signature: the SavedModel's `serving_default` concrete function.
         saved_model: the loaded SavedModel object, which the signature needs alive.
     """
 
-    run_dir: Path
-    record: dict[str, Any]
+    record: runs.RunRecord
     signature: Any
     saved_model: Any = field(repr=False, default=None)
 
     @property
+    def run_dir(self) -> Path:
+        return self.record.directory
+
+    @property
     def task(self) -> str:
-        return self.record["task"]
+        return self.record.task
 
     @property
     def input_names(self) -> list[str]:
@@ -54,31 +56,17 @@ def load_run(path: str | Path) -> LoadedRun:
         InvalidInput: naming the path when it is not a finished tfapps run, or when its
             run.json or SavedModel cannot be read.
     """
-    path = Path(path).expanduser()
-    if not path.exists():
-        raise InvalidInput(f"Run directory does not exist: {path}")
-    run_dir = path.parent if path.name == "saved_model" else path
-    if not (run_dir / runs.RUN_JSON).is_file():
-        raise InvalidInput(
-            f"{path} is not a tfapps run directory: expected a folder holding run.json and "
-            "saved_model/ (saved_models/<task>/<dataset>/<run-id>) or its saved_model/ folder."
-        )
-    record = runs.read_run(run_dir)
-    if record.get("status") != "complete" or "task" not in record:
-        raise InvalidInput(
-            f"{run_dir} is not a finished run (status {record.get('status')!r} in run.json)."
-        )
+    record = runs.load_finished(path)
     import tensorflow as tf
 
+    saved_model = record.directory / runs.SAVED_MODEL_DIR
     try:
-        loaded = tf.saved_model.load(str(run_dir / "saved_model"))
+        loaded = tf.saved_model.load(str(saved_model))
         signature = loaded.signatures["serving_default"]
     except Exception as error:  # TensorFlow raises many types for missing or corrupt files
         first = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        raise InvalidInput(
-            f"Cannot load the SavedModel in {run_dir / 'saved_model'}: {first}"
-        ) from None
-    return LoadedRun(run_dir, record, signature, loaded)
+        raise InvalidInput(f"Cannot load the SavedModel in {saved_model}: {first}") from None
+    return LoadedRun(record, signature, loaded)
 
 
 def predict(run: LoadedRun, inputs: list[str], batch_size: int = BATCH_SIZE) -> pd.DataFrame:
@@ -105,7 +93,7 @@ def predict(run: LoadedRun, inputs: list[str], batch_size: int = BATCH_SIZE) -> 
     from tfapps.reports import class_probabilities
 
     probabilities = class_probabilities(outputs)
-    names = np.asarray(run.record["dataset"]["class_names"], dtype=object)
+    names = np.asarray(run.record.dataset.class_names, dtype=object)
     best = probabilities.argmax(axis=1)
     return pd.DataFrame(
         {
@@ -162,7 +150,7 @@ def _image_inputs(run: LoadedRun, inputs: list[str]):
             files += found
         else:
             files.append(path)
-    height, width, channels = run.record["dataset"]["input_shape"]
+    height, width, channels = run.record.dataset.input_shape
     arrays = np.stack([image_array(decode_image(p), channels, (height, width)) for p in files])
     return [str(p) for p in files], {run.input_names[0]: arrays}
 
@@ -204,7 +192,7 @@ def _table_inputs(run: LoadedRun, inputs: list[str]):
     from tfapps.data.csv_files import read_csv_file
     from tfapps.data.tables import category_strings
 
-    details = run.record["dataset"]["details"]
+    details = run.record.dataset.details
     columns = details["columns"]
     medians = {name: v["value"] for name, v in details["missing_values"]["imputed"].items()}
     frames, labels = [], []

@@ -86,7 +86,7 @@ def write_classification_report(
             for row in classification_metrics(split, labels, probabilities)
         ]
     )
-    metrics.to_csv(run_dir / "metrics.csv", index=False)
+    metrics.to_csv(run_dir / runs.METRICS_CSV, index=False)
 
     labels, probabilities = list(results.values())[-1]
     predicted = probabilities.argmax(axis=1)
@@ -96,7 +96,7 @@ def write_classification_report(
         index=pd.Index(class_names, name="true"),
         columns=class_names,
     )
-    confusion.to_csv(run_dir / "confusion_matrix.csv")
+    confusion.to_csv(run_dir / runs.CONFUSION_MATRIX_CSV)
     precision, recall, f1, support = skm.precision_recall_fscore_support(
         labels, predicted, labels=classes, zero_division=0
     )
@@ -108,7 +108,7 @@ def write_classification_report(
             "f1": f1,
             "support": support,
         }
-    ).to_csv(run_dir / "per_class.csv", index=False)
+    ).to_csv(run_dir / runs.PER_CLASS_CSV, index=False)
     names = np.asarray(class_names, dtype=object)
     pd.DataFrame(
         {
@@ -119,9 +119,9 @@ def write_classification_report(
             "probability": probabilities[np.arange(len(labels)), predicted],
             "correct": labels == predicted,
         }
-    ).to_csv(run_dir / "predictions.csv", index=False)
+    ).to_csv(run_dir / runs.PREDICTIONS_CSV, index=False)
 
-    plots = run_dir / "plots"
+    plots = run_dir / runs.PLOTS_DIR
     plots.mkdir(exist_ok=True)
     _plot_history(run_dir, plots)
     plot_confusion_matrix(confusion, plots / "confusion_matrix.png")
@@ -167,7 +167,7 @@ def write_regression_report(
             for row in regression_metrics(split, targets, predictions, baseline)
         ]
     )
-    metrics.to_csv(run_dir / "metrics.csv", index=False)
+    metrics.to_csv(run_dir / runs.METRICS_CSV, index=False)
     targets, predictions = list(results.values())[-1]
     pd.DataFrame(
         {
@@ -176,8 +176,8 @@ def write_regression_report(
             "prediction": predictions,
             "error": predictions - targets,
         }
-    ).to_csv(run_dir / "predictions.csv", index=False)
-    plots = run_dir / "plots"
+    ).to_csv(run_dir / runs.PREDICTIONS_CSV, index=False)
+    plots = run_dir / runs.PLOTS_DIR
     plots.mkdir(exist_ok=True)
     _plot_history(run_dir, plots)
     plot_regression(targets, predictions, plots)

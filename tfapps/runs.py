@@ -1,162 +1,204 @@
-"""Run directories: naming, atomic completion, listing, and saved_models/summary.csv.
+"""The run record (run.json) as a type, the names of a run's files, and finding runs on disk.
 
-A run is written into `<output>/<task>/<dataset>/<run-id>.incomplete/` and renamed to
-`<run-id>/` only once every file is in place, so a crash never leaves a half-written run where
-finished runs live. Finished runs are the source of truth: summary.csv is rebuilt from their
-run.json files, under a lock, and replaced atomically.
+Finished runs are the source of truth: `saved_models/summary.csv` and the report page are
+rebuilt from their run.json files. Reading a run needs neither TensorFlow nor pandas.
 """
 
 from __future__ import annotations
 
-import contextlib
+import dataclasses
 import fcntl
-import hashlib
 import json
 import os
-import re
-import tempfile
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tfapps.config import RunConfig
+from tfapps.data.info import DatasetInfo
 from tfapps.errors import InvalidInput
 
+# The files and folders of a run directory (DESIGN.md, "The run directory").
 RUN_JSON = "run.json"
+SAVED_MODEL_DIR = "saved_model"
+MODEL_KERAS = "model.keras"
+VOCABULARY_TXT = "vocabulary.txt"
+HISTORY_CSV = "history.csv"
+METRICS_CSV = "metrics.csv"
+CONFUSION_MATRIX_CSV = "confusion_matrix.csv"
+PER_CLASS_CSV = "per_class.csv"
+PREDICTIONS_CSV = "predictions.csv"
+PLOTS_DIR = "plots"
+TENSORBOARD_DIR = "tensorboard"
+EVALUATIONS_DIR = "evaluations"  # `tfapps evaluate` results, one folder per dataset and split
+EVALUATION_JSON = "evaluation.json"
+# Beside the runs, and inside unfinished ones.
 SUMMARY_CSV = "summary.csv"
 INCOMPLETE_SUFFIX = ".incomplete"
-BACKUP_DIR = "backup"
-HISTORY_CSV = "history.csv"
+BACKUP_DIR = "backup"  # the resumable checkpoint, removed when the run is complete
+TRAINED_WEIGHTS = "trained.weights.h5"  # in BACKUP_DIR: the final weights, kept until the end
 CLAIM_LOCK = ".running.lock"  # held by the process training the run
 CHECKPOINT_METADATA = "training_metadata.json"  # written by keras.callbacks.BackupAndRestore
-SUMMARY_COLUMNS = [
-    "task",
-    "dataset",
-    "architecture",
-    "run_id",
-    "split",
-    "metric",
-    "value",
-    "epochs",
-    "parameters",
-    "train_seconds",
-    "examples_per_second",
-    "seconds",
-    "finished_at",
-    "path",
-]
+
+COMPLETE = "complete"
 
 
 @dataclass
-class RunDir:
-    """A reserved run: written into `temp`, renamed to `final` by `finalize`."""
+class RunRecord:
+    """A run's run.json: what was asked, what ran where, on which data, and how it went.
 
-    run_id: str
-    temp: Path
-    final: Path
-
-
-def utc_now() -> str:
-    """Returns the current UTC time as ISO 8601 with seconds, e.g. `2026-11-27T03:34:05Z`."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def dataset_slug(dataset: str) -> str:
-    """Returns a folder-safe name for a dataset value (a path becomes its last component)."""
-    path = Path(dataset).expanduser()
-    name = path.resolve().name if path.exists() else dataset
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.") or "dataset"
-
-
-def ensure_writable(output_dir: str | Path) -> Path:
-    """Creates `output_dir` if needed and checks that files can be written in it.
-
-    Raises:
-        InvalidInput: naming the directory when it cannot be created or written.
+    Args:
+        task: the command (`"image-classify"`, `"sentiment"`, `"regress"`).
+        run_id: the run's id (its UTC start time).
+        status: `"running"`, `"reporting"` (trained, writing results), `"complete"`,
+            `"interrupted"` or `"failed"`.
+        started_at: UTC start time, ISO 8601.
+        config: the options, as `RunConfig.to_dict` writes them.
+        tfapps_version: the tfapps version that started the run.
+        seed: the run's `--seed`.
+        versions: versions of Python and the main packages.
+        compute: device, precision, strategy, replicas and workers (`RuntimeSetup.describe`).
+        dataset: what was read (`DatasetInfo`).
+        timings: seconds spent loading data, training, evaluating, exporting and in total.
+        training: epochs run, best epoch, batch sizes, examples per second, parameters.
+        headline: `{"split", "metric", "value"}` of the test metric summary.csv shows.
+        finished_at: UTC time the run completed.
+        resumed_at: UTC times of each resume.
+        interrupted_at: UTC time of the last interruption.
+        error: `"Type: message"` of the failure that stopped the run.
+        extra: keys of run.json this version does not know, kept as they are.
+        directory: the run directory the record was read from (not written to run.json).
     """
-    path = Path(output_dir).expanduser()
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path, prefix=".tfapps-write-check-"):
-            pass
-    except OSError as error:
-        reason = error.strerror or type(error).__name__
-        raise InvalidInput(
-            f"Cannot write to --output-dir {str(output_dir)!r}: {reason}. "
-            "Pass a directory you can create and write."
-        ) from None
-    return path
 
+    task: str = ""
+    run_id: str = ""
+    status: str = ""
+    started_at: str = ""
+    config: dict[str, Any] = field(default_factory=dict)
+    tfapps_version: str = ""
+    seed: int | None = None
+    versions: dict[str, str] = field(default_factory=dict)
+    compute: dict[str, Any] = field(default_factory=dict)
+    dataset: DatasetInfo = field(default_factory=lambda: DatasetInfo(name="", source=""))
+    timings: dict[str, float] = field(default_factory=dict)
+    training: dict[str, Any] = field(default_factory=dict)
+    headline: dict[str, Any] = field(default_factory=dict)
+    finished_at: str | None = None
+    resumed_at: list[str] = field(default_factory=list)
+    interrupted_at: str | None = None
+    error: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    directory: Path | None = field(default=None, compare=False, repr=False)
 
-def reserve(parent: Path) -> RunDir:
-    """Reserves a new, never used run id under `parent` and creates its temporary directory.
+    @property
+    def run_config(self) -> RunConfig:
+        """The run's options as a `RunConfig` (older runs' missing options filled in).
 
-    The id is the UTC start time (`20261127T033405Z`); a run starting in the same second as
-    another gets a `-2`, `-3`, ... suffix. Creating the directory is the atomic reservation.
-    """
-    parent.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    with locked(_reserve_lock(parent)):  # no id is taken while another run renames into it
-        for attempt in range(1, 1000):
-            run_id = stamp if attempt == 1 else f"{stamp}-{attempt}"
-            final = parent / run_id
-            temp = parent / f"{run_id}{INCOMPLETE_SUFFIX}"
-            if final.exists() or temp.exists():
-                continue
-            temp.mkdir()
-            return RunDir(run_id=run_id, temp=temp, final=final)
-    raise InvalidInput(f"Could not reserve a new run id under {parent}.")
+        Raises:
+            InvalidInput: when the recorded task is unknown.
+        """
+        return RunConfig.from_dict(self.config)
 
+    @property
+    def is_complete(self) -> bool:
+        return self.status == COMPLETE
 
-def resumable(parent: Path, which: str) -> RunDir:
-    """Returns the interrupted run `which` (a run id, or `"latest"`) under `parent`.
+    def to_dict(self) -> dict[str, Any]:
+        """Returns run.json's content: every field but `directory`, without empty optionals."""
+        values = {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if f.name not in ("extra", "directory")
+        }
+        values["dataset"] = self.dataset.to_dict()
+        optional = ("finished_at", "resumed_at", "interrupted_at", "error", "training", "headline")
+        values = {k: v for k, v in values.items() if not (k in optional and not v)}
+        return {**values, **self.extra}
 
-    Raises:
-        InvalidInput: when there is no such interrupted run, listing those there are.
-    """
-    found = sorted(parent.glob(f"*{INCOMPLETE_SUFFIX}")) if parent.is_dir() else []
-    ids = [p.name[: -len(INCOMPLETE_SUFFIX)] for p in found]
-    if which == "latest" and ids:
-        which = ids[-1]
-    if which not in ids:
-        listed = ", ".join(ids) if ids else "none"
-        raise InvalidInput(
-            f"Invalid value for --resume: no interrupted run {which!r} under "
-            f"{parent}; interrupted runs there: {listed}."
-        )
-    return RunDir(run_id=which, temp=parent / f"{which}{INCOMPLETE_SUFFIX}", final=parent / which)
+    @classmethod
+    def from_dict(cls, values: dict[str, Any], directory: Path | None = None) -> RunRecord:
+        """Rebuilds a record from run.json's content; unknown keys go to `extra`."""
+        names = {f.name for f in dataclasses.fields(cls)} - {"extra", "directory"}
+        known = {k: v for k, v in values.items() if k in names}
+        known["dataset"] = DatasetInfo.from_dict(known.get("dataset") or {})
+        extra = {k: v for k, v in values.items() if k not in names}
+        return cls(**known, extra=extra, directory=directory)
 
+    @classmethod
+    def load(cls, run_dir: Path) -> RunRecord:
+        """Reads `run_dir/run.json`.
 
-def claim(run: RunDir):
-    """Takes the run's lock for this process (released when the returned file is closed).
-
-    Raises:
-        InvalidInput: when another process holds it, that is, the run is still going.
-    """
-    handle = open(run.temp / CLAIM_LOCK, "a")  # noqa: SIM115 held open until the run ends
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.close()
-        raise InvalidInput(
-            f"Run {run.run_id} is still running in another process; wait for "
-            "it, or stop it before resuming."
-        ) from None
-    return handle
-
-
-def is_running(run_dir: Path) -> bool:
-    """True while a process holds the lock of the (incomplete) run in `run_dir`."""
-    lock = run_dir / CLAIM_LOCK
-    if not lock.exists():
-        return False
-    with open(lock, "a") as handle:
+        Raises:
+            InvalidInput: when the directory has no run.json or it does not parse.
+        """
+        path = Path(run_dir) / RUN_JSON
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(handle, fcntl.LOCK_UN)
-    return False
+            values = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise InvalidInput(
+                f"{run_dir} is not a tfapps run directory: it has no {RUN_JSON}."
+            ) from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise InvalidInput(f"Cannot parse {path}: {error}.") from None
+        if not isinstance(values, dict):
+            raise InvalidInput(f"Cannot parse {path}: expected a JSON object.")
+        return cls.from_dict(values, Path(run_dir))
+
+    def write(self, run_dir: Path) -> None:
+        """Writes `run_dir/run.json` atomically."""
+        write_json(Path(run_dir) / RUN_JSON, self.to_dict())
+
+
+def load_finished(path: str | Path) -> RunRecord:
+    """Loads the record of a finished run, given its directory or its `saved_model/` folder.
+
+    Args:
+        path: `saved_models/<task>/<dataset>/<run-id>` or that folder's `saved_model/`.
+
+    Returns:
+        The record, with `directory` set to the run directory.
+
+    Raises:
+        InvalidInput: naming the path when it does not exist, is not a tfapps run, its
+            run.json does not parse, or the run did not finish.
+    """
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise InvalidInput(f"Run directory does not exist: {path}")
+    run_dir = path.parent if path.name == SAVED_MODEL_DIR else path
+    if not (run_dir / RUN_JSON).is_file():
+        raise InvalidInput(
+            f"{path} is not a tfapps run directory: expected a folder holding run.json and "
+            "saved_model/ (saved_models/<task>/<dataset>/<run-id>) or its saved_model/ folder."
+        )
+    record = RunRecord.load(run_dir)
+    if not record.is_complete or not record.task:
+        raise InvalidInput(
+            f"{run_dir} is not a finished run (status {record.status or None!r} in run.json)."
+        )
+    return record
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Writes JSON atomically (temporary file, then rename)."""
+    temp = path.with_name(f".{path.name}.tmp")
+    temp.write_text(json.dumps(data, indent=2, default=str) + "\n")
+    os.replace(temp, path)
+
+
+def finished_runs(output_dir: Path) -> list[Path]:
+    """Lists finished run directories (`<task>/<dataset>/<run-id>/run.json`), oldest first."""
+    found = [
+        p.parent
+        for p in Path(output_dir).glob(f"*/*/*/{RUN_JSON}")
+        if not p.parent.name.endswith(INCOMPLETE_SUFFIX)
+    ]
+    return sorted(found, key=lambda p: (p.name, str(p)))
+
+
+def incomplete_runs(output_dir: Path) -> list[Path]:
+    """Lists the `<run-id>.incomplete` directories under `output_dir`, oldest first."""
+    return sorted(Path(output_dir).glob(f"*/*/*{INCOMPLETE_SUFFIX}"), key=lambda p: p.name)
 
 
 def finished_epochs(run_dir: Path) -> int:
@@ -173,107 +215,46 @@ def finished_epochs(run_dir: Path) -> int:
     return 0
 
 
-def incomplete_runs(output_dir: Path) -> list[Path]:
-    """Lists the `<run-id>.incomplete` directories under `output_dir`, oldest first."""
-    return sorted(Path(output_dir).glob(f"*/*/*{INCOMPLETE_SUFFIX}"), key=lambda p: p.name)
+def is_running(run_dir: Path) -> bool:
+    """True while a process holds the lock of the (incomplete) run in `run_dir`."""
+    lock = run_dir / CLAIM_LOCK
+    if not lock.exists():
+        return False
+    with open(lock, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return False
 
 
-def finalize(run: RunDir) -> Path:
-    """Renames the completed temporary directory into place; never replaces an existing run."""
-    with locked(_reserve_lock(run.final.parent)):
-        if run.final.exists():
-            raise FileExistsError(f"Run directory already exists: {run.final}")
-        os.rename(run.temp, run.final)
-    (run.final / CLAIM_LOCK).unlink(missing_ok=True)
-    return run.final
+def describe_runs(directory: Path, incomplete: bool = False) -> list[str]:
+    """One line per run under `directory`, for `tfapps runs`: path and status, and for
+    incomplete runs the epochs done and the command that resumes each.
 
-
-def _reserve_lock(parent: Path) -> Path:
-    """A lock file per runs folder, kept in the system's temporary directory."""
-    key = hashlib.sha1(str(parent.resolve()).encode()).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"tfapps-reserve-{key}.lock"
-
-
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    """Writes JSON atomically (temporary file, then rename)."""
-    temp = path.with_name(f".{path.name}.tmp")
-    temp.write_text(json.dumps(data, indent=2, default=str) + "\n")
-    os.replace(temp, path)
-
-
-def read_run(run_dir: Path) -> dict[str, Any]:
-    """Returns a run directory's parsed run.json.
+    Args:
+        directory: an `--output-dir`.
+        incomplete: list the `.incomplete` runs instead of the finished ones.
+            Defaults to False.
 
     Raises:
-        InvalidInput: when the directory has no run.json or it does not parse.
+        InvalidInput: when `directory` does not exist.
     """
-    path = Path(run_dir) / RUN_JSON
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise InvalidInput(
-            f"{run_dir} is not a tfapps run directory: it has no {RUN_JSON}."
-        ) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise InvalidInput(f"Cannot parse {path}: {error}.") from None
-
-
-def finished_runs(output_dir: Path) -> list[Path]:
-    """Lists finished run directories (`<task>/<dataset>/<run-id>/run.json`), oldest first."""
-    runs = [
-        p.parent
-        for p in Path(output_dir).glob(f"*/*/*/{RUN_JSON}")
-        if not p.parent.name.endswith(INCOMPLETE_SUFFIX)
-    ]
-    return sorted(runs, key=lambda p: (p.name, str(p)))
-
-
-def rebuild_summary(output_dir: Path) -> Path:
-    """Rewrites `<output_dir>/summary.csv` with one row per finished run, atomically."""
-    import pandas as pd
-
-    output_dir = Path(output_dir)
-    with locked(output_dir / f".{SUMMARY_CSV}.lock"):
-        rows = []
-        for run_dir in finished_runs(output_dir):
-            with contextlib.suppress(InvalidInput):
-                rows.append(summary_row(read_run(run_dir), run_dir))
-        table = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
-        target = output_dir / SUMMARY_CSV
-        temp = target.with_name(f".{SUMMARY_CSV}.{os.getpid()}.tmp")
-        table.to_csv(temp, index=False)
-        os.replace(temp, target)
-    return target
-
-
-def summary_row(run: dict[str, Any], run_dir: Path) -> dict[str, Any]:
-    """Returns the summary.csv row of one finished run."""
-    headline, training = run.get("headline", {}), run.get("training", {})
-    timings = run.get("timings", {})
-    return {
-        "task": run.get("task"),
-        "dataset": run.get("dataset", {}).get("name"),
-        "architecture": run.get("config", {}).get("architecture", "dense"),
-        "run_id": run.get("run_id"),
-        "split": headline.get("split"),
-        "metric": headline.get("metric"),
-        "value": headline.get("value"),
-        "epochs": training.get("epochs_run"),
-        "parameters": training.get("parameters"),
-        "train_seconds": timings.get("train_seconds"),
-        "examples_per_second": training.get("examples_per_second"),
-        "seconds": timings.get("total_seconds"),
-        "finished_at": run.get("finished_at"),
-        "path": str(run_dir),
-    }
-
-
-@contextlib.contextmanager
-def locked(lock_path: Path):
-    """Holds an exclusive `flock` on `lock_path` (created if needed) inside the block."""
-    with open(lock_path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    if not directory.is_dir():
+        raise InvalidInput(f"Runs directory does not exist: {directory}")
+    lines = []
+    for run_dir in incomplete_runs(directory) if incomplete else finished_runs(directory):
+        has_record = (run_dir / RUN_JSON).is_file()
+        record = RunRecord.load(run_dir) if has_record else RunRecord()
+        status = "running now" if incomplete and is_running(run_dir) else record.status
+        line = f"{run_dir}  {status or 'unknown'}"
+        if incomplete and record.config:
+            run_id = run_dir.name.removesuffix(INCOMPLETE_SUFFIX)
+            try:
+                command = record.run_config.resume_command(run_id)
+            except InvalidInput as error:
+                command = f"cannot be resumed ({error})"
+            line += f"  epochs done: {finished_epochs(run_dir)}  resume: {command}"
+        lines.append(line)
+    return lines

@@ -23,7 +23,7 @@ MIXED_FLOAT16_MIN_COMPUTE_CAPABILITY = (7, 0)
 
 
 @dataclass
-class Runtime:
+class RuntimeSetup:
     """The compute set-up of one run.
 
     Args:
@@ -97,7 +97,7 @@ def import_tensorflow(debug: bool) -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
-def set_up(config: RunConfig) -> Runtime:
+def set_up(config: RunConfig) -> RuntimeSetup:
     """Chooses device, precision and strategy for `config`, and seeds every generator.
 
     Args:
@@ -127,7 +127,7 @@ def set_up(config: RunConfig) -> Runtime:
 
     names = {tf.config.experimental.get_device_details(g).get("device_name", "GPU") for g in gpus}
     device = f"GPU x{len(gpus)} ({', '.join(sorted(names))})" if gpus else "CPU"
-    return Runtime(
+    return RuntimeSetup(
         device=device,
         precision=precision,
         strategy=strategy,

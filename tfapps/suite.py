@@ -1,14 +1,17 @@
-"""The plan of `tfapps train-all`: which configs to train, from its options.
+"""`tfapps train-all`: which configs to train (the plan), training them, and the summary.
 
-No Click and no TensorFlow here, so the plan is cheap to build and to test.
+No Click here, and no TensorFlow until a run starts, so the plan is cheap to build and test.
 """
 
 from __future__ import annotations
 
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from tfapps.config import ImageConfig, RegressConfig, RunConfig, TextConfig
-from tfapps.errors import InvalidInput
+from tfapps.errors import InvalidInput, explain
 
 SUITE: tuple[type[RunConfig], ...] = (ImageConfig, TextConfig, RegressConfig)
 TASK_KEYS = {
@@ -67,3 +70,66 @@ def plan(
         if compare_architectures and config_class is not RegressConfig:
             configs.append(config_class(**options, architecture="dense"))
     return configs
+
+
+@dataclass
+class SuiteRow:
+    """One line of train-all's summary.
+
+    Args:
+        config: the run's options.
+        outcome: `metric=value`, or `FAILED`.
+        seconds: the run's wall time, such as `"21s"`, or `"-"`.
+        where: the run directory, or the error message.
+    """
+
+    config: RunConfig
+    outcome: str
+    seconds: str
+    where: str
+
+    @property
+    def failed(self) -> bool:
+        return self.outcome == "FAILED"
+
+    def line(self) -> str:
+        """The row as printed under `Summary:`."""
+        config = self.config
+        architecture = getattr(config, "architecture", "dense")
+        return (
+            f"  {config.task:<15} {config.dataset:<15} {architecture:<6} {self.outcome:<18} "
+            f"{self.seconds:>6}  {self.where}"
+        )
+
+
+def train_each(
+    configs: list[RunConfig], say: Callable[[str], None], warn: Callable[[str], None]
+) -> list[SuiteRow]:
+    """Trains every config in turn; a failing run is recorded and the others still run.
+
+    Args:
+        configs: from `plan`.
+        say: prints a progress line (`== task on dataset (architecture)`).
+        warn: prints a failure as `Error: ...` (with the traceback first under `--debug`).
+
+    Returns:
+        One `SuiteRow` per config, in order.
+    """
+    from tfapps.api import train
+
+    rows = []
+    for config in configs:
+        say(f"== {config.task} on {config.dataset} ({getattr(config, 'architecture', 'dense')})")
+        try:
+            result = train(config)
+        except Exception as error:
+            if config.debug:
+                traceback.print_exc()
+            message = str(explain(error))
+            rows.append(SuiteRow(config, "FAILED", "-", message))
+            warn(f"Error: {message}")
+            continue
+        headline = result.headline
+        outcome = f"{headline['metric']}={headline['value']:.4f}"
+        rows.append(SuiteRow(config, outcome, f"{result.seconds:.0f}s", str(result.run_dir)))
+    return rows

@@ -14,9 +14,10 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from tfapps import models, reports, training
+from tfapps import models, reports, runs
 from tfapps.config import ImageConfig, RegressConfig, RunConfig, TextConfig
 from tfapps.data.splits import Splits, count_examples
+from tfapps.pipeline import PREPROCESS_BATCH, Batcher
 from tfapps.token_batches import TokenCut
 
 TEXT_PREVIEW_CHARS = 200
@@ -24,7 +25,7 @@ REGRESSION_LOSSES = {"mae": "mean_absolute_error", "mse": "mean_squared_error", 
 
 
 @dataclass
-class Built:
+class TaskModel:
     """A compiled model and how it meets data.
 
     Args:
@@ -33,7 +34,7 @@ class Built:
         preprocess: maps a batch of raw inputs to `model`'s inputs; applied once before the
             data is cached (e.g. text vectorization). `None` when `model` takes raw input.
         assets: extra files written beside the model, name to text (e.g. vocabulary.txt).
-        batcher: batches the preprocessed examples (see `training.batched`); `None` for
+        batcher: batches the preprocessed examples (see `pipeline.batched`); `None` for
             plain batching.
     """
 
@@ -41,7 +42,7 @@ class Built:
     serving_model: keras.Model | None = None
     preprocess: Callable | None = None
     assets: dict[str, str] = field(default_factory=dict)
-    batcher: training.Batcher | None = None
+    batcher: Batcher | None = None
 
     def __post_init__(self) -> None:
         self.serving_model = self.serving_model or self.model
@@ -52,14 +53,17 @@ class Task:
     """The task-specific steps of a run.
 
     Args:
-        build: returns the `Built` model for the config and the splits.
-        report: evaluates the trained model on prepared validation and test batches and writes
-            the report tables and plots into the run directory; returns the metrics table.
+        build: returns the compiled `TaskModel` for the config and the splits.
+        evaluate_and_report: predicts with the trained model on prepared validation and test
+            batches, scores the predictions and writes the report tables and plots into a
+            directory; returns the metrics table.
         headline_metric: the test metric that summary.csv shows.
     """
 
-    build: Callable[[RunConfig, Splits], Built]
-    report: Callable[[Built, dict[str, tf.data.Dataset], Splits, Path], pd.DataFrame]
+    build: Callable[[RunConfig, Splits], TaskModel]
+    evaluate_and_report: Callable[
+        [TaskModel, dict[str, tf.data.Dataset], Splits, Path], pd.DataFrame
+    ]
     headline_metric: str
 
 
@@ -94,7 +98,7 @@ def _classifier_loss(num_classes: int) -> str:
     return "binary_crossentropy" if num_classes == 2 else "sparse_categorical_crossentropy"
 
 
-def _build_image_classifier(config: ImageConfig, splits: Splits) -> Built:
+def _build_image_classifier(config: ImageConfig, splits: Splits) -> TaskModel:
     model = models.build_image_classifier(
         splits.info.input_shape,
         len(splits.info.class_names),
@@ -103,12 +107,12 @@ def _build_image_classifier(config: ImageConfig, splits: Splits) -> Built:
         architecture=config.architecture,
     )
     _compile(model, config, "sparse_categorical_crossentropy", ["accuracy"])
-    return Built(model)
+    return TaskModel(model)
 
 
-def _build_text_classifier(config: TextConfig, splits: Splits) -> Built:
+def _build_text_classifier(config: TextConfig, splits: Splits) -> TaskModel:
     vectorizer = models.build_text_vectorizer(config.max_tokens, config.sequence_length)
-    vectorizer.adapt(splits.train.map(lambda text, _: text).batch(training.PREPROCESS_BATCH))
+    vectorizer.adapt(splits.train.map(lambda text, _: text).batch(PREPROCESS_BATCH))
     vocabulary = vectorizer.get_vocabulary()
     num_classes = len(splits.info.class_names)
     classifier = models.build_text_classifier(
@@ -122,16 +126,16 @@ def _build_text_classifier(config: TextConfig, splits: Splits) -> Built:
     batcher = text_batcher(config, classifier)
     loss = _classifier_loss(num_classes)
     _compile(classifier, config, loss, ["accuracy"], fixed_shapes=batcher is None)
-    return Built(
+    return TaskModel(
         model=classifier,
         serving_model=models.build_end_to_end(vectorizer, classifier, "sentiment_classifier"),
         preprocess=lambda texts, labels: (vectorizer(texts), labels),
-        assets={"vocabulary.txt": "\n".join(vocabulary) + "\n"},
+        assets={runs.VOCABULARY_TXT: "\n".join(vocabulary) + "\n"},
         batcher=batcher,
     )
 
 
-def text_batcher(config: TextConfig, classifier: keras.Model) -> training.Batcher | None:
+def text_batcher(config: TextConfig, classifier: keras.Model) -> Batcher | None:
     """Length batches (`TokenCut.batch`) for the conv classifier with `--length-batches`;
     `None` (plain batches) otherwise.
 
@@ -144,7 +148,7 @@ def text_batcher(config: TextConfig, classifier: keras.Model) -> training.Batche
     return TokenCut.for_model(classifier, config.sequence_length).batch
 
 
-def _build_regressor(config: RegressConfig, splits: Splits) -> Built:
+def _build_regressor(config: RegressConfig, splits: Splits) -> TaskModel:
     columns = splits.info.details["columns"]
     features, _ = next(iter(splits.train.batch(count_examples(splits.train)).as_numpy_iterator()))
     model = models.build_regressor(
@@ -154,23 +158,23 @@ def _build_regressor(config: RegressConfig, splits: Splits) -> Built:
     )
     rmse = keras.metrics.RootMeanSquaredError(name="rmse")
     _compile(model, config, REGRESSION_LOSSES[config.loss], ["mae", rmse])
-    return Built(model)
+    return TaskModel(model)
 
 
-def _report_regressor(
-    built: Built, batches: dict[str, tf.data.Dataset], splits: Splits, run_dir: Path
+def _evaluate_regressor(
+    task_model: TaskModel, batches: dict[str, tf.data.Dataset], splits: Splits, run_dir: Path
 ) -> pd.DataFrame:
     results = {}
     for split, data in batches.items():
-        targets, outputs = predict_split(built.model, data)
+        targets, outputs = predict_split(task_model.model, data)
         results[split] = targets, outputs[:, 0]
     return reports.write_regression_report(
         run_dir, results, splits.info.details["target_mean_train"]
     )
 
 
-def _report_classifier(
-    built: Built,
+def _evaluate_classifier(
+    task_model: TaskModel,
     batches: dict[str, tf.data.Dataset],
     splits: Splits,
     run_dir: Path,
@@ -178,26 +182,26 @@ def _report_classifier(
 ) -> pd.DataFrame:
     results = {}
     for split, data in batches.items():
-        labels, outputs = predict_split(built.model, data)
+        labels, outputs = predict_split(task_model.model, data)
         results[split] = labels, reports.class_probabilities(outputs)
     return reports.write_classification_report(
         run_dir, results, splits.info.class_names, test_inputs
     )
 
 
-def _report_text_classifier(
-    built: Built, batches: dict[str, tf.data.Dataset], splits: Splits, run_dir: Path
+def _evaluate_text_classifier(
+    task_model: TaskModel, batches: dict[str, tf.data.Dataset], splits: Splits, run_dir: Path
 ) -> pd.DataFrame:
     reported = getattr(splits, list(batches)[-1])  # the split predictions.csv shows
     texts = [
         reports.preview(t.decode("utf-8", "replace"), TEXT_PREVIEW_CHARS)
         for t, _ in reported.as_numpy_iterator()
     ]
-    return _report_classifier(built, batches, splits, run_dir, {"text": texts})
+    return _evaluate_classifier(task_model, batches, splits, run_dir, {"text": texts})
 
 
 TASKS: dict[str, Task] = {
-    ImageConfig.task: Task(_build_image_classifier, _report_classifier, "accuracy"),
-    TextConfig.task: Task(_build_text_classifier, _report_text_classifier, "accuracy"),
-    RegressConfig.task: Task(_build_regressor, _report_regressor, "mae"),
+    ImageConfig.task: Task(_build_image_classifier, _evaluate_classifier, "accuracy"),
+    TextConfig.task: Task(_build_text_classifier, _evaluate_text_classifier, "accuracy"),
+    RegressConfig.task: Task(_build_regressor, _evaluate_regressor, "mae"),
 }

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import keras
 import tensorflow as tf
 
-from tfapps.training import map_in_batches
+from tfapps.pipeline import map_in_batches
 
 # Shuffled examples are sorted by length in chunks of this many batches.
 SORTED_CHUNK_BATCHES = 4

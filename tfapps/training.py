@@ -1,175 +1,92 @@
-"""Input pipelines, callbacks and `model.fit`: from a built model to a trained one."""
+"""From a task's compiled model to a trained one: callbacks, `model.fit`, resume, history.
+
+`build_and_train` is the training step of `api.train`: it builds the task's model under the
+run's strategy, prepares the batches and fits, or, when the run already finished training
+before an interruption, loads the trained weights instead.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import logging
-import signal
-import sys
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import keras
 import tensorflow as tf
 
+from tfapps import callbacks as tfapps_callbacks
 from tfapps import runs
 from tfapps.config import RunConfig
-from tfapps.errors import TerminationRequest
-
-log = logging.getLogger("tfapps")
-
-# Turns cached (and shuffled) examples into batches: (dataset, batch_size, shuffle_seed).
-Batcher = Callable[[tf.data.Dataset, int, int | None], tf.data.Dataset]
-
-SHUFFLE_BUFFER = 10_000
-PREPROCESS_BATCH = 1024
-# In-memory sources have no files to split among workers: shard by example.
-_SHARD_BY_DATA = tf.data.Options()
-_SHARD_BY_DATA.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+from tfapps.data.splits import Splits
+from tfapps.distributed import adopt_chief_state, fit_distributed
+from tfapps.pipeline import batched
+from tfapps.runtime import RuntimeSetup
+from tfapps.tasks import TASKS, TaskModel
 
 
-def batched(
-    dataset: tf.data.Dataset,
-    batch_size: int,
-    shuffle_seed: int | None = None,
-    preprocess: Callable | None = None,
-    batcher: Batcher | None = None,
-) -> tf.data.Dataset:
-    """Preprocesses once, caches, optionally shuffles, batches and prefetches a dataset.
+def build_and_train(
+    config: RunConfig,
+    setup: RuntimeSetup,
+    splits: Splits,
+    run_dir: Path | None,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    trained_weights: Path | None = None,
+) -> tuple[TaskModel, dict[str, tf.data.Dataset]]:
+    """Builds the task's model under the run's strategy, batches the data with the global
+    batch size (per-replica batch × replicas) and trains.
 
     Args:
-        dataset: unbatched `(input, label)` examples.
-        batch_size: examples per batch.
-        shuffle_seed: reshuffle every epoch with this seed; `None` keeps the order (evaluation).
-        preprocess: maps a batch of `(inputs, labels)` to model-ready tensors; run in large
-            batches before the cache, so it costs one pass in total. Defaults to none.
-        batcher: turns the cached (and shuffled) examples into batches, called as
-            `batcher(dataset, batch_size, shuffle_seed)`, such as `TokenCut.batch`.
-            Defaults to plain `dataset.batch(batch_size)`.
+        config: the run's options.
+        setup: the run's device, strategy and replicas.
+        splits: the data.
+        run_dir: the (temporary) run directory; `None` on a worker that writes nothing.
+        callbacks: the caller's extra callbacks. Defaults to none.
+        trained_weights: where the final weights are kept until the run is complete. When the
+            file exists, training finished before an interruption (during evaluation or
+            export): the weights are loaded instead of trained. Defaults to none.
+
+    Returns:
+        `(task model, {"validation": batches, "test": batches})`.
     """
-    if preprocess is not None:
-        dataset = map_in_batches(dataset, preprocess, PREPROCESS_BATCH)
-    dataset = dataset.cache().with_options(_SHARD_BY_DATA)
-    if shuffle_seed is not None:
-        dataset = dataset.shuffle(SHUFFLE_BUFFER, seed=shuffle_seed, reshuffle_each_iteration=True)
-    if batcher is None:
-        dataset = dataset.batch(batch_size)
-    else:
-        dataset = batcher(dataset, batch_size, shuffle_seed)
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    global_batch = config.batch_size * setup.replicas
+    with setup.strategy.scope():
+        task_model = TASKS[config.task].build(config, splits)
+    if setup.workers > 1:
+        # Each worker would cut its own batches to other lengths and retrace its step
+        # function for each; this is untested, so workers take plain batches.
+        task_model.batcher = None
 
+    def prepare(dataset: tf.data.Dataset, shuffle_seed: int | None = None) -> tf.data.Dataset:
+        return batched(
+            dataset,
+            global_batch,
+            shuffle_seed,
+            preprocess=task_model.preprocess,
+            batcher=task_model.batcher,
+        )
 
-def map_in_batches(
-    dataset: tf.data.Dataset, function: Callable, batch_size: int
-) -> tf.data.Dataset:
-    """Applies `function` to batches of examples and returns unbatched examples again,
-    keeping the dataset's known size (`unbatch` alone forgets it; Keras wants it to plan
-    epochs).
-
-    Args:
-        dataset: unbatched examples.
-        function: maps a batch of examples to a batch of examples.
-        batch_size: examples per call of `function`.
-    """
-    examples = dataset.cardinality()
-    dataset = dataset.batch(batch_size).map(function, num_parallel_calls=tf.data.AUTOTUNE).unbatch()
-    if examples >= 0:
-        dataset = dataset.apply(tf.data.experimental.assert_cardinality(examples))
-    return dataset
-
-
-def progress_verbosity(quiet: bool) -> int:
-    """Keras `verbose`: 0 when quiet, a live progress bar on a terminal, else one line an epoch."""
-    if quiet:
-        return 0
-    return 1 if sys.stdout.isatty() else 2
-
-
-class StopAtStepEnd(keras.callbacks.Callback):
-    """Defers SIGINT and SIGTERM to the end of the current training or validation step.
-
-    Inside `deferring_signals()`, a signal only records itself; the next step end raises
-    `KeyboardInterrupt` (SIGINT) or `TerminationRequest` (SIGTERM), so a checkpoint being
-    written when the signal arrives is always written whole.
-    """
-
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-    def __init__(self):
-        super().__init__()
-        self.received: int | None = None
-
-    @contextlib.contextmanager
-    def deferring_signals(self) -> Iterator[None]:
-        """Installs the recording handlers for the block (main thread only)."""
-
-        def record(signum, frame):
-            self.received = signum
-
-        try:
-            previous = {s: signal.signal(s, record) for s in self.SIGNALS}
-        except ValueError:  # not the main thread: signals stay as they are
-            yield
-            return
-        try:
-            yield
-        finally:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
-
-    def raise_if_signalled(self, batch=None, logs=None) -> None:
-        """Raises the interruption a recorded signal asks for; does nothing otherwise."""
-        if self.received == signal.SIGTERM:
-            raise TerminationRequest()
-        if self.received is not None:
-            raise KeyboardInterrupt()
-
-    on_train_batch_end = on_test_batch_end = raise_if_signalled
-
-
-class PeriodicBackupAndRestore(keras.callbacks.BackupAndRestore):
-    """Keras's `BackupAndRestore` (double checkpoint, kept after training) that saves at an
-    epoch end only once `interval` seconds have passed since training began or it last saved.
-
-    Saving a model's weights and optimizer state takes tens of milliseconds, longer than a
-    whole epoch of a small table; epochs longer than `interval` are all saved.
-
-    Args:
-        backup_dir: the checkpoint directory.
-        interval: seconds between saves; 0 saves every epoch.
-    """
-
-    def __init__(self, backup_dir: str, interval: float):
-        super().__init__(backup_dir, double_checkpoint=True, delete_checkpoint=False)
-        self.interval = interval
-
-    def on_train_begin(self, logs=None):
-        super().on_train_begin(logs)
-        self._saved_at = time.monotonic()
-
-    def on_epoch_end(self, epoch, logs=None):
-        if time.monotonic() - self._saved_at >= self.interval:
-            super().on_epoch_end(epoch, logs)
-            self._saved_at = time.monotonic()
-
-
-class EpochStats(keras.callbacks.Callback):
-    """Adds `learning_rate` and `seconds` (wall time of the epoch) to each epoch's logs.
-
-    Place it before loggers such as `CSVLogger`, which then write both columns.
-    """
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._started = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        if logs is not None:
-            logs["learning_rate"] = float(
-                keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)
-            )
-            logs["seconds"] = round(time.perf_counter() - self._started, 3)
+    eval_batches = {"validation": prepare(splits.validation), "test": prepare(splits.test)}
+    trained = trained_weights is not None and trained_weights.is_file()
+    if trained:
+        task_model.model.load_weights(trained_weights)
+    if setup.workers > 1:  # every worker takes the chief's path, with the chief's weights
+        variables = task_model.model.variables
+        trained = bool(adopt_chief_state(setup.strategy, setup.is_chief, variables, trained))
+    if trained:
+        return task_model, eval_batches
+    fit(
+        task_model.model,
+        prepare(splits.train, shuffle_seed=config.seed),
+        eval_batches["validation"],
+        config,
+        run_dir,
+        setup.strategy,
+        callbacks,
+    )
+    if trained_weights is not None:
+        trained_weights.parent.mkdir(exist_ok=True)
+        task_model.model.save_weights(trained_weights)
+    return task_model, eval_batches
 
 
 def align_history(run_dir: Path) -> None:
@@ -205,9 +122,9 @@ def fit(
     Ctrl-C and SIGTERM take effect at the end of the current step, never while a checkpoint
     is being written, and then raise `KeyboardInterrupt` (`TerminationRequest` for SIGTERM).
 
-    Under `MultiWorkerMirroredStrategy` the epochs run in `fit_distributed` instead of
-    `model.fit`; only the chief keeps the checkpoint, and the other workers take its state
-    when the run resumes.
+    Under `MultiWorkerMirroredStrategy` the epochs run in `distributed.fit_distributed`
+    instead of `model.fit`; only the chief keeps the checkpoint, and the other workers take
+    its state when the run resumes.
 
     Args:
         model: a compiled model.
@@ -219,20 +136,25 @@ def fit(
             `None` on a worker that writes nothing (not the chief).
         strategy: the strategy the model was built under. Defaults to the current one.
         extra_callbacks: the caller's callbacks, run after tfapps' own. Defaults to none.
+
+    Returns:
+        Keras' `History`.
     """
     strategy = strategy or tf.distribute.get_strategy()
     multi_worker = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
-    stop = StopAtStepEnd()
-    callbacks = [stop, EpochStats()]
+    stop = tfapps_callbacks.StopAtStepEnd()
+    callbacks = [stop, tfapps_callbacks.EpochStats()]
     if run_dir is not None:
         align_history(run_dir)
         callbacks.append(keras.callbacks.CSVLogger(str(run_dir / runs.HISTORY_CSV), append=True))
         callbacks.append(
-            PeriodicBackupAndRestore(str(run_dir / runs.BACKUP_DIR), config.checkpoint_seconds)
+            tfapps_callbacks.PeriodicBackupAndRestore(
+                str(run_dir / runs.BACKUP_DIR), config.checkpoint_seconds
+            )
         )
-    callbacks.append(early_stopping(config))
+    callbacks.append(tfapps_callbacks.early_stopping(config))
     if run_dir is not None:
-        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard")))
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / runs.TENSORBOARD_DIR)))
     callbacks.extend(extra_callbacks)
     with stop.deferring_signals():
         if multi_worker:
@@ -246,145 +168,7 @@ def fit(
                 epochs=config.epochs,
                 callbacks=callbacks,
                 shuffle=False,
-                verbose=progress_verbosity(config.quiet),
+                verbose=tfapps_callbacks.progress_verbosity(config.quiet),
             )
     stop.raise_if_signalled()  # a signal after the last step still stops the run
     return history
-
-
-def early_stopping(config: RunConfig) -> keras.callbacks.EarlyStopping:
-    """Early stopping on the validation loss, restoring the best epoch's weights.
-
-    Warns when `config.start_from_epoch` covers every epoch, which turns it off.
-
-    Args:
-        config: the run's options (`epochs`, `patience`, `start_from_epoch`).
-    """
-    if config.start_from_epoch >= config.epochs:
-        log.warning(
-            "early stopping is off: --start-from-epoch %d ignores all %d epochs (--epochs), "
-            "so every epoch runs and the last one's weights are kept",
-            config.start_from_epoch,
-            config.epochs,
-        )
-    return keras.callbacks.EarlyStopping(
-        monitor="val_loss",
-        patience=config.patience,
-        start_from_epoch=config.start_from_epoch,
-        restore_best_weights=True,
-    )
-
-
-def fit_distributed(
-    model: keras.Model,
-    train: tf.data.Dataset,
-    validation: tf.data.Dataset,
-    config: RunConfig,
-    callbacks: list[keras.callbacks.Callback],
-    strategy: tf.distribute.Strategy,
-    chief: bool = True,
-) -> keras.callbacks.History:
-    """Runs the epochs with `strategy.run` over the model's own `train_step` and `test_step`.
-
-    Keras 3's `model.fit` fails under `MultiWorkerMirroredStrategy` (keras-team/keras#20585:
-    its symbolic build receives per-replica values). This loop keeps everything else Keras's:
-    the same compiled loss, optimizer and metrics, cross-replica metric results, and the same
-    callbacks, driven through `keras.callbacks.CallbackList`.
-
-    On a resume, the chief's `BackupAndRestore` restores its weights, optimizer state and
-    epoch; every worker then adopts them from the chief (`adopt_chief_state`), so the other
-    workers need no checkpoint of their own and no file shared with the chief.
-
-    Args:
-        model: a compiled model built under `strategy`'s scope.
-        train: batched training data (global batch size; auto-sharded by data across workers).
-        validation: batched validation data.
-        config: the run's options (`epochs`, `quiet`).
-        callbacks: the callbacks `fit` would get.
-        strategy: the distribution strategy.
-        chief: whether this process is the chief, whose checkpoint the workers resume from.
-            Defaults to `True`.
-    """
-    build_for_distribution(model, train, strategy)
-    train_step = tf.function(lambda batch: strategy.run(model.train_step, args=(batch,)))
-    test_step = tf.function(lambda batch: strategy.run(model.test_step, args=(batch,)))
-    distributed = {
-        name: strategy.experimental_distribute_dataset(data)
-        for name, data in (("train", train), ("validation", validation))
-    }
-    hooks = keras.callbacks.CallbackList(
-        callbacks,
-        add_history=True,
-        add_progbar=not config.quiet,
-        model=model,
-        verbose=2,
-        epochs=config.epochs,
-        steps=None,
-    )
-    model.stop_training = False
-    hooks.on_train_begin()  # the chief's BackupAndRestore restores a checkpoint here
-    start = adopt_chief_state(
-        strategy,
-        chief,
-        [*model.variables, *model.optimizer.variables],
-        getattr(model, "_initial_epoch", None) or 0,  # set by BackupAndRestore, as fit reads it
-    )
-    for epoch in range(int(start), config.epochs):
-        hooks.on_epoch_begin(epoch)
-        logs = _run_epoch(model, train_step, distributed["train"], hooks.on_train_batch_end)
-        validation_logs = _run_epoch(
-            model, test_step, distributed["validation"], hooks.on_test_batch_end
-        )
-        logs.update({f"val_{name}": value for name, value in validation_logs.items()})
-        hooks.on_epoch_end(epoch, logs)
-        if model.stop_training:
-            break
-    hooks.on_train_end()
-    return model.history
-
-
-def adopt_chief_state(strategy, chief: bool, variables: Sequence, number: float = 0) -> float:
-    """Gives every worker the chief's values of `variables` and returns the chief's `number`.
-
-    The values travel in one cross-worker all-reduce (a sum in which only the chief
-    contributes non-zeros), TensorFlow's own collective, so the workers need not share files.
-    Every worker must call it at the same point, with variables of the same shapes.
-
-    Args:
-        strategy: the `MultiWorkerMirroredStrategy` in use.
-        chief: whether this process is the chief.
-        variables: Keras or TensorFlow variables of any numeric dtype; assigned in place.
-        number: a scalar known to the chief, such as the epoch to start from. Defaults to 0.
-    """
-    values = [tf.convert_to_tensor(v) for v in variables] + [tf.constant(number, tf.float64)]
-
-    def contribute():
-        local = [tf.cast(v, tf.float64) if chief else tf.zeros(v.shape, tf.float64) for v in values]
-        context = tf.distribute.get_replica_context()
-        return context.all_reduce(tf.distribute.ReduceOp.SUM, local)
-
-    summed = tf.function(lambda: strategy.run(contribute))()
-    chiefs = [strategy.experimental_local_results(value)[0] for value in summed]
-    for variable, value in zip(variables, chiefs[:-1], strict=True):
-        variable.assign(tf.cast(value, variable.dtype))
-    return float(chiefs[-1])
-
-
-def build_for_distribution(model: keras.Model, data: tf.data.Dataset, strategy) -> None:
-    """Creates the compiled loss's, metrics' and optimizer's variables under `strategy`'s scope
-    from one local batch, as `model.fit` would, then clears the metrics."""
-    inputs, labels = next(iter(data))
-    with strategy.scope():
-        predictions = model(inputs, training=False)
-        model.compute_loss(inputs, labels, predictions)
-        model.compute_metrics(inputs, labels, predictions, sample_weight=None)
-        model.optimizer.build(model.trainable_variables)
-    model.reset_metrics()
-
-
-def _run_epoch(model: keras.Model, step, batches, on_batch_end) -> dict[str, float]:
-    model.reset_metrics()
-    for index, batch in enumerate(batches):
-        step(batch)
-        on_batch_end(index)
-    return {name: float(value) for name, value in model.get_metrics_result().items()}

@@ -9,7 +9,7 @@ import tensorflow_datasets as tfds
 
 from tfapps.config import RunConfig
 from tfapps.data import images, registry, tables, texts, tfds_source
-from tfapps.data.splits import Splits, finalize_splits
+from tfapps.data.splits import Splits, cap_and_check_splits
 from tfapps.errors import InvalidInput
 
 # Per task: how to read a prepared TFDS builder, and how to read a local path.
@@ -53,7 +53,7 @@ def load_splits(config: RunConfig) -> Splits:
             f"Unknown dataset {name!r} for {config.task}. "
             f"Accepted: {registry.accepted_summary(config.task)}."
         )
-    return finalize_splits(splits, config.max_examples)
+    return cap_and_check_splits(splits, config.max_examples)
 
 
 def _looks_like_path(name: str) -> bool:

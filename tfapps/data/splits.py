@@ -1,39 +1,20 @@
-"""The shape every data source hands to the rest of tfapps: three unbatched splits plus facts."""
+"""The shape every data source hands to the rest of tfapps: three unbatched splits plus facts.
+
+`DatasetInfo` (the facts) lives in `tfapps.data.info`, which needs no TensorFlow.
+"""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 import tensorflow as tf
 
+from tfapps.data.info import SPLIT_NAMES, DatasetInfo
 from tfapps.errors import InvalidInput
 
-SPLIT_NAMES = ("train", "validation", "test")
 LOCAL_TEST_FRACTION = 0.2
-
-
-@dataclass
-class DatasetInfo:
-    """What the model builder, the reports and run.json need to know about a dataset.
-
-    Args:
-        name: the `--dataset` value as given.
-        source: `"embedded"`, `"catalog"` or `"local"`.
-        class_names: label names in label-index order (classifiers), else empty.
-        input_shape: shape of one input example without the batch axis, if fixed.
-        sizes: number of examples per split, after `--max-examples`.
-        details: anything else worth recording (origin, resizing, dropped rows, ...).
-    """
-
-    name: str
-    source: str
-    class_names: list[str] = field(default_factory=list)
-    input_shape: list[int] | None = None
-    sizes: dict[str, int] = field(default_factory=dict)
-    details: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -83,7 +64,7 @@ def count_examples(dataset: tf.data.Dataset) -> int:
     return int(dataset.reduce(0, lambda count, _: count + 1))
 
 
-def finalize_splits(splits: Splits, max_examples: int | None) -> Splits:
+def cap_and_check_splits(splits: Splits, max_examples: int | None) -> Splits:
     """Applies `--max-examples`, records split sizes, and refuses empty splits.
 
     Args:

@@ -27,7 +27,8 @@ import tensorflow_datasets as tfds
 
 from tfapps.config import RegressConfig
 from tfapps.data.csv_files import read_csv_file
-from tfapps.data.splits import SPLIT_NAMES, DatasetInfo, Splits, carve_local_splits
+from tfapps.data.info import DatasetInfo
+from tfapps.data.splits import SPLIT_NAMES, Splits, carve_local_splits
 from tfapps.data.tfds_source import read_splits
 from tfapps.errors import InvalidInput
 
@@ -61,7 +62,7 @@ def from_tfds(builder: tfds.core.DatasetBuilder, source: str, config: RegressCon
         )
     }
     details = {"tfds_name": builder.name, "tfds_version": str(builder.version)}
-    return _prepare(frames, target, config, source, details)
+    return _clean_and_encode(frames, target, config, source, details)
 
 
 def from_path(path: Path, config: RegressConfig) -> Splits:
@@ -78,7 +79,7 @@ def from_path(path: Path, config: RegressConfig) -> Splits:
         raise InvalidInput(f"{path} has a header but no data rows.")
     rows = carve_local_splits(len(table), config.seed, config.validation_split)
     frames = {name: table.iloc[rows[name]].reset_index(drop=True) for name in SPLIT_NAMES}
-    return _prepare(frames, config.target, config, "local", {"path": str(path.resolve())})
+    return _clean_and_encode(frames, config.target, config, "local", {"path": str(path.resolve())})
 
 
 def _to_frame(dataset: tf.data.Dataset, features: tfds.features.FeaturesDict) -> pd.DataFrame:
@@ -114,7 +115,7 @@ def _class_labels(features) -> dict:
     return found
 
 
-def _prepare(
+def _clean_and_encode(
     frames: dict[str, pd.DataFrame],
     target: str | None,
     config: RegressConfig,

@@ -17,7 +17,8 @@ import tensorflow_datasets as tfds
 
 from tfapps.config import TextConfig
 from tfapps.data.csv_files import read_csv_file
-from tfapps.data.splits import SPLIT_NAMES, DatasetInfo, Splits, carve_local_splits
+from tfapps.data.info import DatasetInfo
+from tfapps.data.splits import SPLIT_NAMES, Splits, carve_local_splits
 from tfapps.data.tfds_source import read_splits
 from tfapps.errors import InvalidInput
 

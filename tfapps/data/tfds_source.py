@@ -10,9 +10,9 @@ from pathlib import Path
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from tfapps import runs
 from tfapps.data.registry import EmbeddedDataset
 from tfapps.errors import InvalidInput, RunFailed
+from tfapps.run_dirs import locked
 
 CARVED_TEST_PERCENT = 20.0
 
@@ -27,7 +27,9 @@ def embedded_builder(dataset: EmbeddedDataset, data_dir: str | None) -> tfds.cor
     module_name, class_name = dataset.builder.split(":")
     builder_class = getattr(importlib.import_module(module_name), class_name)
     kwargs = {"config": dataset.builder_config} if dataset.builder_config else {}
-    return _prepared(lambda: builder_class(data_dir=data_dir, **kwargs), dataset.name, data_dir)
+    return _download_and_prepare_locked(
+        lambda: builder_class(data_dir=data_dir, **kwargs), dataset.name, data_dir
+    )
 
 
 def catalog_builder(name: str, data_dir: str | None) -> tfds.core.DatasetBuilder:
@@ -37,7 +39,9 @@ def catalog_builder(name: str, data_dir: str | None) -> tfds.core.DatasetBuilder
         name: a TFDS catalog name, optionally with a config and version (`"emnist/letters"`).
         data_dir: TFDS data directory; `None` uses TFDS's default.
     """
-    return _prepared(lambda: tfds.builder(name, data_dir=data_dir), name, data_dir)
+    return _download_and_prepare_locked(
+        lambda: tfds.builder(name, data_dir=data_dir), name, data_dir
+    )
 
 
 def is_catalog_name(name: str) -> bool:
@@ -45,12 +49,14 @@ def is_catalog_name(name: str) -> bool:
     return name.split("/")[0].split(":")[0] in tfds.list_builders()
 
 
-def _prepared(make_builder, name: str, data_dir: str | None) -> tfds.core.DatasetBuilder:
+def _download_and_prepare_locked(
+    make_builder, name: str, data_dir: str | None
+) -> tfds.core.DatasetBuilder:
     """Creates and prepares a builder while holding a lock per (data dir, dataset), so that
     processes sharing a data dir (several workers on one host) never prepare it twice."""
     key = hashlib.sha1(f"{data_dir}|{name}".encode()).hexdigest()[:16]
     try:
-        with runs.locked(Path(tempfile.gettempdir()) / f"tfapps-prepare-{key}.lock"):
+        with locked(Path(tempfile.gettempdir()) / f"tfapps-prepare-{key}.lock"):
             builder = make_builder()
             builder.download_and_prepare()
             return builder

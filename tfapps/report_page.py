@@ -1,4 +1,4 @@
-"""The overview across runs: report.html (self-contained), report.md or summary.csv.
+"""The report page across runs: report.html (self-contained), report.md or summary.csv.
 
 Built only from finished run directories (their run.json, CSV tables and PNG plots), which are
 the source of truth; `.incomplete` directories are skipped. Needs pandas, not TensorFlow.
@@ -14,53 +14,54 @@ from pathlib import Path
 import pandas as pd
 
 from tfapps import runs
+from tfapps.summary import SUMMARY_COLUMNS, rebuild_summary
 
 REPORT_FILES = {"html": "report.html", "markdown": "report.md", "csv": runs.SUMMARY_CSV}
 # The summary.csv columns worth comparing within one task and dataset.
 COMPARISON_COLUMNS = [
-    c for c in runs.SUMMARY_COLUMNS if c not in ("task", "dataset", "split", "seconds", "path")
+    c for c in SUMMARY_COLUMNS if c not in ("task", "dataset", "split", "seconds", "path")
 ]
 ARCHITECTURE_COLUMNS = ["parameters", "value", "train_seconds", "examples_per_second"]
 
 
 @dataclass
 class RunView:
-    """What the overview shows of one finished run."""
+    """What the report page shows of one finished run."""
 
     run_dir: Path
-    record: dict
+    record: runs.RunRecord
     metrics: pd.DataFrame | None
     per_class: pd.DataFrame | None
     plots: list[Path]
 
     @property
     def title(self) -> str:
-        config = self.record.get("config", {})
+        record = self.record
         return (
-            f"{self.record.get('task')} · {self.record.get('dataset', {}).get('name')} · "
-            f"{config.get('architecture', 'dense')} · {self.record.get('run_id')}"
+            f"{record.task} · {record.dataset.name} · "
+            f"{record.config.get('architecture', 'dense')} · {record.run_id}"
         )
 
 
 def collect(output_dir: Path) -> tuple[pd.DataFrame, list[RunView]]:
     """Rebuilds summary.csv and returns it with a view of every finished run."""
-    summary = pd.read_csv(runs.rebuild_summary(output_dir))
+    summary = pd.read_csv(rebuild_summary(output_dir))
     views = []
     for run_dir in runs.finished_runs(output_dir):
         views.append(
             RunView(
                 run_dir=run_dir,
-                record=runs.read_run(run_dir),
-                metrics=_read_optional(run_dir / "metrics.csv"),
-                per_class=_read_optional(run_dir / "per_class.csv"),
-                plots=sorted((run_dir / "plots").glob("*.png")),
+                record=runs.RunRecord.load(run_dir),
+                metrics=_read_optional(run_dir / runs.METRICS_CSV),
+                per_class=_read_optional(run_dir / runs.PER_CLASS_CSV),
+                plots=sorted((run_dir / runs.PLOTS_DIR).glob("*.png")),
             )
         )
     return summary, views
 
 
 def write_report(output_dir: Path, fmt: str = "html") -> Path:
-    """Writes the overview of every finished run under `output_dir`; returns the file.
+    """Writes the report page of every finished run under `output_dir`; returns the file.
 
     Args:
         output_dir: the directory holding `<task>/<dataset>/<run-id>/` runs.

@@ -1,0 +1,156 @@
+"""What every command shares: Click settings, options built from the run configs, and the
+mapping of tfapps' errors to Click's one-line `Error:` messages.
+
+Each training option is a field of a run config (`tfapps.config`) and is described once, in
+that config's docstring; its type, choices and default come from the field.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import traceback
+import types
+import typing
+from collections.abc import Callable, Iterator
+
+import click
+
+from tfapps.config import CHOICES, RunConfig, separator
+from tfapps.data import registry
+from tfapps.docstrings import args_section, plain_help
+from tfapps.errors import explain
+
+CONTEXT_SETTINGS = {
+    "help_option_names": ["-h", "--help"],
+    "show_default": True,
+    "max_content_width": 100,
+}
+RESUME_HELP = (
+    "Continue an interrupted run of this task and dataset from its last finished epoch, with "
+    "the same options (multi-worker: on every worker). `tfapps runs --incomplete` lists them. "
+    "Default: a new run."
+)
+
+
+class WarningsToStderr(logging.Handler):
+    """Prints tfapps' log warnings as `Warning: ...` lines on the current stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(f"Warning: {record.getMessage()}", err=True)
+
+
+def route_warnings_to_stderr() -> None:
+    """Sends the `tfapps` logger's warnings to stderr once, and not on to the root logger
+    (absl gives the root logger a handler of its own once TensorFlow logs)."""
+    warnings = logging.getLogger("tfapps")
+    if not any(isinstance(h, WarningsToStderr) for h in warnings.handlers):
+        warnings.addHandler(WarningsToStderr())
+    warnings.propagate = False
+
+
+@contextlib.contextmanager
+def reporting_errors(debug: bool) -> Iterator[None]:
+    """Turns failures into one `Error:` line on stderr; with `debug`, the traceback first.
+
+    tfapps' own errors keep their exit status (2 for bad input); anything unexpected is
+    explained by `errors.explain` and exits with status 1.
+    """
+    try:
+        yield
+    except click.ClickException:
+        raise
+    except Exception as error:
+        if debug:
+            traceback.print_exc()
+        explained = explain(error)
+        exception = click.ClickException(explained.message)
+        exception.exit_code = explained.exit_code
+        raise exception from None
+
+
+def parse_ints(separator_: str, example: str) -> Callable:
+    """A Click callback turning `"32,64"` (or `"28x28"`) into a tuple of ints."""
+
+    def parse(ctx, param, value):
+        if value is None or isinstance(value, tuple):
+            return value
+        try:
+            return tuple(int(part) for part in value.lower().split(separator_))
+        except ValueError:
+            raise click.BadParameter(
+                f"expected integers separated by {separator_!r}, such as "
+                f"{example}. Received: {value!r}"
+            ) from None
+
+    return parse
+
+
+def split_names(ctx, param, values) -> tuple[str, ...]:
+    """A Click callback joining repeated, comma-separated names into one tuple."""
+    return tuple(name.strip() for value in values for name in value.split(",") if name.strip())
+
+
+def config_help(config_class: type[RunConfig]) -> dict[str, str]:
+    """Each field's description, from the docstrings of the config class and its bases."""
+    described: dict[str, str] = {}
+    for cls in reversed(config_class.__mro__):
+        described.update(args_section(cls.__doc__))
+    return described
+
+
+def training_options(config_class: type[RunConfig]) -> Callable:
+    """Adds one option per field of `config_class`, plus `--resume`.
+
+    Types, choices and defaults come from the fields, help from `config_help`.
+    """
+    hints = typing.get_type_hints(config_class)
+    described = config_help(config_class)
+    options = [
+        _option(field_, hints[field_.name], described[field_.name], config_class.task)
+        for field_ in dataclasses.fields(config_class)
+    ]
+    options.append(
+        click.option("--resume", default=None, metavar="latest|RUN_ID", help=RESUME_HELP)
+    )
+
+    def decorate(command: Callable) -> Callable:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
+def _option(field_: dataclasses.Field, hint, description: str, task: str) -> Callable:
+    """The Click option of one config field."""
+    name = "--" + field_.name.replace("_", "-")
+    default = field_.default
+    text = plain_help(description, default_shown=default is not None)
+    text = text[:1].upper() + text[1:]
+    if field_.name == "dataset":
+        text += f" Accepted: {registry.accepted_summary(task)}."
+    kind = _without_none(hint)
+    if field_.name in CHOICES:
+        return click.option(
+            name, type=click.Choice(CHOICES[field_.name]), default=default, help=text
+        )
+    if kind is bool:
+        flag = f"{name}/--no-{name[2:]}" if default else name
+        return click.option(flag, is_flag=True, default=default, help=text)
+    if typing.get_origin(kind) is tuple:
+        if typing.get_args(kind)[0] is not int:
+            return click.option(name, multiple=True, callback=split_names, help=text)
+        joiner = separator(field_)
+        example = field_.metadata.get("example") or joiner.join(map(str, default))
+        shown = None if default is None else joiner.join(map(str, default))
+        return click.option(name, default=shown, callback=parse_ints(joiner, example), help=text)
+    return click.option(name, type=kind, default=default, help=text)
+
+
+def _without_none(hint):
+    """`int | None` → `int`; other hints unchanged."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return next(a for a in typing.get_args(hint) if a is not type(None))
+    return hint

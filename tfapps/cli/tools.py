@@ -1,0 +1,171 @@
+"""The commands that use finished runs and datasets: predict, evaluate, runs, report, datasets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from tfapps import run_dirs, runtime
+from tfapps.cli import main
+from tfapps.cli.options import reporting_errors
+from tfapps.data import registry
+from tfapps.errors import InvalidInput
+
+REPORT_FORMATS = ("html", "markdown", "csv")
+
+
+@main.command("predict")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.argument("inputs", nargs=-1)
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Also write the predictions to this .csv or .json file. Default: print them only.",
+)
+@click.option(
+    "--batch-size", type=click.IntRange(min=1), default=256, help="Inputs per model call."
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks and TensorFlow's logs.")
+def predict(
+    run_dir: Path, inputs: tuple[str, ...], output: Path | None, batch_size: int, debug: bool
+) -> None:
+    """Predict with a finished run's SavedModel on raw INPUTS.
+
+    RUN_DIR is a run directory (saved_models/<task>/<dataset>/<run-id>) or its saved_model/
+    folder. INPUTS depend on the run's task: image files or folders (image-classify; converted
+    to the model's size and channels), texts or .txt files with one text per line (sentiment),
+    CSV files with the model's columns by name (regress).
+
+    \b
+    Examples:
+      tfapps predict saved_models/image-classify/digits/<run-id> digit.png more_digits/
+      tfapps predict saved_models/sentiment/movie_reviews/<run-id> "A wonderful film." reviews.txt
+      tfapps predict saved_models/regress/auto_mpg/<run-id> cars.csv --output predictions.csv
+    """
+    with reporting_errors(debug):
+        from tfapps import predict as prediction
+
+        if output is not None:
+            prediction.check_output_path(output)
+        runtime.import_tensorflow(debug)
+        table = prediction.predict(prediction.load_run(run_dir), list(inputs), batch_size)
+        if output is not None:
+            prediction.write_predictions(table, output)
+    click.echo(table.to_string(index=False))
+
+
+@main.command("evaluate")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option(
+    "--dataset",
+    required=True,
+    help="Dataset to score on: any --dataset value of the run's task (same classes, image "
+    "channels or columns as the model).",
+)
+@click.option(
+    "--split",
+    type=click.Choice(("train", "validation", "test")),
+    default="test",
+    help="Split of that dataset to score.",
+)
+@click.option("--data-dir", default=None, help="TFDS data directory. Default: TFDS's own.")
+@click.option(
+    "--max-examples",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Cap on examples, as in training. Default: all.",
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks and TensorFlow's logs.")
+def evaluate(
+    run_dir: Path,
+    dataset: str,
+    split: str,
+    data_dir: str | None,
+    max_examples: int | None,
+    debug: bool,
+) -> None:
+    """Score a finished run's model on another split or dataset of the same kind.
+
+    Writes metrics.csv and the same report tables and plots as training under
+    RUN_DIR/evaluations/<dataset>-<split>/<id>/; the training results are left untouched.
+
+    \b
+    Example:
+      tfapps evaluate saved_models/sentiment/movie_reviews/<run-id> --dataset rotten_tomatoes
+    """
+    with reporting_errors(debug):
+        runtime.import_tensorflow(debug)
+        from tfapps.evaluate import evaluate as run_evaluation
+
+        evaluation = run_evaluation(run_dir, dataset, split, data_dir, max_examples)
+    click.echo(evaluation.metrics.to_string(index=False))
+    click.echo(f"Wrote {evaluation.directory}")
+
+
+@main.command("datasets")
+@click.option(
+    "--task",
+    type=click.Choice(sorted(registry.LOCAL_FORMATS)),
+    default=None,
+    help="Only this task's datasets. Default: every task.",
+)
+def datasets(task: str | None) -> None:
+    """List what each task's --dataset accepts: embedded datasets, TFDS catalog names that fit,
+    and local formats."""
+    for name in [task] if task else sorted(registry.LOCAL_FORMATS):
+        click.echo(f"{name}")
+        click.echo("  embedded (offline, prepared through TFDS on first use):")
+        for dataset in registry.embedded_for(name).values():
+            click.echo(
+                f"    {dataset.name:<16} {dataset.examples:>6} examples  "
+                f"{dataset.description}; from {dataset.origin}"
+            )
+        click.echo("  TFDS catalog (downloaded on first use into --data-dir):")
+        click.echo(f"    {', '.join(registry.CATALOG.get(name, ()))}")
+        click.echo(f"  local: {registry.LOCAL_FORMATS[name]}")
+
+
+@main.command("runs")
+@click.argument("directory", type=click.Path(path_type=Path), default="saved_models")
+@click.option(
+    "--incomplete",
+    is_flag=True,
+    help="List interrupted or failed runs (<run-id>.incomplete) with the command that resumes "
+    "each, instead of finished runs.",
+)
+def list_runs(directory: Path, incomplete: bool) -> None:
+    """List the runs under DIRECTORY (default saved_models): finished ones, or with
+    --incomplete the interrupted ones to resume or delete."""
+    from tfapps.runs import describe_runs
+
+    with reporting_errors(False):
+        lines = describe_runs(directory, incomplete)
+    for line in lines:
+        click.echo(line)
+    if not lines:
+        click.echo("No incomplete runs." if incomplete else "No finished runs.")
+
+
+@main.command("report")
+@click.argument("directory", type=click.Path(path_type=Path), default="saved_models")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(REPORT_FORMATS),
+    default="html",
+    help="html: a self-contained report.html (images embedded); markdown: report.md (images "
+    "linked); csv: summary.csv only.",
+)
+def report(directory: Path, fmt: str) -> None:
+    """Rebuild summary.csv from the run directories under DIRECTORY (default saved_models) and
+    write the report page: a comparison table per task and dataset, then every run's metrics
+    and plots."""
+    from tfapps.report_page import write_report
+
+    with reporting_errors(False):
+        if not directory.is_dir():
+            raise InvalidInput(f"Report directory does not exist: {directory}")
+        target = write_report(run_dirs.ensure_writable(directory), fmt)
+    click.echo(f"Wrote {target}")

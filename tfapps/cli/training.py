@@ -1,0 +1,135 @@
+"""The commands that train: image-classify, sentiment, regress and train-all."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from tfapps import run_dirs
+from tfapps.cli import main
+from tfapps.cli.options import reporting_errors, training_options
+from tfapps.config import ImageConfig, RegressConfig, RunConfig, TextConfig
+
+
+def run_training(config_class: type[RunConfig], options: dict) -> None:
+    """Builds the config from parsed options, trains, and prints where the run went.
+
+    Ctrl-C and SIGTERM (exit status 130 or 143), or a lost worker of a multi-worker run (1),
+    stop training, keep the run's checkpoint, and print the command that resumes it.
+    """
+    resume = options.pop("resume")
+    with reporting_errors(options.get("debug", False)):
+        config = config_class(**options)
+        from tfapps.api import train
+
+        result = train(config, resume=resume)
+    if result.run_dir is None:
+        click.echo("Worker finished; the chief wrote the run directory.")
+        return
+    headline = result.headline
+    click.echo(f"Run complete: {result.run_dir}")
+    click.echo(f"  {headline['split']} {headline['metric']}: {headline['value']:.4f}")
+
+
+@main.command("image-classify")
+@training_options(ImageConfig)
+def image_classify(**options) -> None:
+    """Train a convnet image classifier: Rescaling → [Conv2D → MaxPooling2D]×k → Flatten →
+    Dropout → Dense(softmax).
+
+    The exported SavedModel takes uint8 images [batch, height, width, channels] and returns
+    class probabilities.
+
+    \b
+    Examples:
+      tfapps image-classify                      # embedded digits (1,797 8x8 images)
+      tfapps image-classify --dataset mnist      # TFDS catalog, downloaded on first use
+      tfapps image-classify --dataset ./photos   # photos/<class>/*.jpg
+    """
+    run_training(ImageConfig, options)
+
+
+@main.command("sentiment")
+@training_options(TextConfig)
+def sentiment(**options) -> None:
+    """Train a Conv1D text classifier: TextVectorization → Embedding → Conv1D ×2 →
+    GlobalMaxPooling1D → Dense → Dense(sigmoid, or softmax for more than 2 labels).
+
+    The exported SavedModel takes raw strings [batch] and returns probabilities; the vocabulary
+    is inside it and also written as vocabulary.txt.
+
+    \b
+    Examples:
+      tfapps sentiment                                  # embedded IMDB reviews (25,000)
+      tfapps sentiment --dataset rotten_tomatoes        # embedded, 8,530 sentences
+      tfapps sentiment --dataset imdb_reviews           # TFDS catalog, downloaded on first use
+      tfapps sentiment --dataset reviews.csv --text-column review --label-column stars
+    """
+    run_training(TextConfig, options)
+
+
+@main.command("regress")
+@training_options(RegressConfig)
+def regress(**options) -> None:
+    """Train a Dense regressor on a table: one named input per column → Normalization (numbers)
+    or StringLookup one-hot (categories) → Dense(relu) ×n → Dense(1).
+
+    The exported SavedModel takes a dict of named raw columns (float32 numbers, strings for
+    categorical columns) and returns the prediction.
+
+    \b
+    Examples:
+      tfapps regress                                   # embedded Auto MPG (406 cars)
+      tfapps regress --dataset diabetes                # embedded, 442 patients
+      tfapps regress --dataset wine_quality            # TFDS catalog (target: quality)
+      tfapps regress --dataset houses.csv --target price --drop id --categorical zipcode
+    """
+    run_training(RegressConfig, options)
+
+
+@main.command("train-all")
+@click.option(
+    "--quick", is_flag=True, help="Smoke run of a few minutes: fewer epochs and examples."
+)
+@click.option(
+    "--datasets",
+    default=None,
+    help="Replace default datasets, e.g. image=mnist,sentiment=imdb_reviews,regress=diabetes. "
+    "Default: digits, movie_reviews, auto_mpg.",
+)
+@click.option(
+    "--compare-architectures",
+    is_flag=True,
+    help="Also train the dense variants of image-classify and sentiment on the same splits; "
+    "the report then compares them side by side.",
+)
+@click.option("--output-dir", default="saved_models", help="Where run directories go.")
+@click.option("--data-dir", default=None, help="TFDS data directory. Default: TFDS's own.")
+@click.option("--seed", type=int, default=RunConfig.seed, help="Seed of every run.")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+@click.option("--debug", is_flag=True, help="Show tracebacks and TensorFlow's logs.")
+def train_all(quick: bool, datasets: str | None, compare_architectures: bool, **common) -> None:
+    """Train every task (image-classify on digits, sentiment on the IMDB reviews, regress on
+    Auto MPG) one after another, print a summary, and write summary.csv and report.html.
+
+    A task that fails is listed with its error and the others still run; the exit status is
+    then 1.
+    """
+    from tfapps import suite
+
+    with reporting_errors(common["debug"]):
+        configs = suite.plan(common, quick, datasets, compare_architectures)
+        output_dir = run_dirs.ensure_writable(common["output_dir"])
+    rows = suite.train_each(configs, click.echo, lambda line: click.echo(line, err=True))
+    from tfapps.report_page import write_report
+
+    report = write_report(output_dir)
+    click.echo("\nSummary:")
+    for row in rows:
+        click.echo(row.line())
+    click.echo(f"Report: {report}")
+    failed = sum(row.failed for row in rows)
+    if failed:
+        click.echo(f"{failed} of {len(rows)} runs failed.", err=True)
+        sys.exit(1)

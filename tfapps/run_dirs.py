@@ -1,0 +1,158 @@
+"""Run directories on disk: reserving an id, claiming, publishing, and the locks around them.
+
+A run is written into `<output>/<task>/<dataset>/<run-id>.incomplete/` and renamed to
+`<run-id>/` only once every file is in place (`publish`), so a crash never leaves a
+half-written run where finished runs live, and a second run never overwrites the first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO
+
+from tfapps.errors import InvalidInput
+from tfapps.runs import CLAIM_LOCK, INCOMPLETE_SUFFIX
+
+
+@dataclass
+class RunDir:
+    """A reserved run: written into `temp`, renamed to `final` by `publish`.
+
+    Args:
+        run_id: the UTC start time, e.g. `20261127T033405Z` (with `-2`, ... when taken).
+        temp: the `<run-id>.incomplete` directory the run is written into.
+        final: where the finished run lives.
+    """
+
+    run_id: str
+    temp: Path
+    final: Path
+
+
+def utc_now() -> str:
+    """Returns the current UTC time as ISO 8601 with seconds, e.g. `2026-11-27T03:34:05Z`."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def dataset_slug(dataset: str) -> str:
+    """Returns a folder-safe name for a dataset value (a path becomes its last component)."""
+    path = Path(dataset).expanduser()
+    name = path.resolve().name if path.exists() else dataset
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.") or "dataset"
+
+
+def ensure_writable(output_dir: str | Path) -> Path:
+    """Creates `output_dir` if needed and checks that files can be written in it.
+
+    Raises:
+        InvalidInput: naming the directory when it cannot be created or written.
+    """
+    path = Path(output_dir).expanduser()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".tfapps-write-check-"):
+            pass
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise InvalidInput(
+            f"Cannot write to --output-dir {str(output_dir)!r}: {reason}. "
+            "Pass a directory you can create and write."
+        ) from None
+    return path
+
+
+def reserve(parent: Path) -> RunDir:
+    """Reserves a new, never used run id under `parent` and creates its temporary directory.
+
+    The id is the UTC start time (`20261127T033405Z`); a run starting in the same second as
+    another gets a `-2`, `-3`, ... suffix. Creating the directory is the atomic reservation.
+    """
+    parent.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    with locked(_reserve_lock(parent)):  # no id is taken while another run renames into it
+        for attempt in range(1, 1000):
+            run_id = stamp if attempt == 1 else f"{stamp}-{attempt}"
+            final = parent / run_id
+            temp = parent / f"{run_id}{INCOMPLETE_SUFFIX}"
+            if final.exists() or temp.exists():
+                continue
+            temp.mkdir()
+            return RunDir(run_id=run_id, temp=temp, final=final)
+    raise InvalidInput(f"Could not reserve a new run id under {parent}.")
+
+
+def resumable(parent: Path, which: str) -> RunDir:
+    """Returns the interrupted run `which` (a run id, or `"latest"`) under `parent`.
+
+    Raises:
+        InvalidInput: when there is no such interrupted run, listing those there are.
+    """
+    found = sorted(parent.glob(f"*{INCOMPLETE_SUFFIX}")) if parent.is_dir() else []
+    ids = [p.name[: -len(INCOMPLETE_SUFFIX)] for p in found]
+    if which == "latest" and ids:
+        which = ids[-1]
+    if which not in ids:
+        listed = ", ".join(ids) if ids else "none"
+        raise InvalidInput(
+            f"Invalid value for --resume: no interrupted run {which!r} under "
+            f"{parent}; interrupted runs there: {listed}."
+        )
+    return RunDir(run_id=which, temp=parent / f"{which}{INCOMPLETE_SUFFIX}", final=parent / which)
+
+
+def claim(run: RunDir) -> IO[str]:
+    """Takes the run's lock for this process (released when the returned file is closed).
+
+    Raises:
+        InvalidInput: when another process holds it, that is, the run is still going.
+    """
+    handle = open(run.temp / CLAIM_LOCK, "a")  # noqa: SIM115 held open until the run ends
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise InvalidInput(
+            f"Run {run.run_id} is still running in another process; wait for "
+            "it, or stop it before resuming."
+        ) from None
+    return handle
+
+
+def publish(run: RunDir) -> Path:
+    """Renames the completed temporary directory into place; never replaces an existing run.
+
+    Raises:
+        FileExistsError: when a run directory already holds the final name.
+    """
+    with locked(_reserve_lock(run.final.parent)):
+        if run.final.exists():
+            raise FileExistsError(f"Run directory already exists: {run.final}")
+        os.rename(run.temp, run.final)
+    (run.final / CLAIM_LOCK).unlink(missing_ok=True)
+    return run.final
+
+
+def _reserve_lock(parent: Path) -> Path:
+    """A lock file per runs folder, kept in the system's temporary directory."""
+    key = hashlib.sha1(str(parent.resolve()).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"tfapps-reserve-{key}.lock"
+
+
+@contextlib.contextmanager
+def locked(lock_path: Path) -> Iterator[None]:
+    """Holds an exclusive `flock` on `lock_path` (created if needed) inside the block."""
+    with open(lock_path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
