@@ -21,7 +21,7 @@ import numpy as np
 
 from bench.epoch_clock import EpochClock
 from tfapps.config import RunConfig
-from tfapps.data.splits import SPLIT_NAMES
+from tfapps.data.info import SPLIT_NAMES
 from tfapps.reports import class_probabilities
 
 PREDICT_BATCH = 256

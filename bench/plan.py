@@ -53,7 +53,7 @@ COMPARISONS = {
 SIDES = ("reference", "tfapps")
 SECTIONS = (*COMPARISONS, "ablation", "scale", "startup", "predict")
 # The largest shortfall in final quality, as a share of the reference's median, that a
-# confirmation on fresh seeds (`bench.confirm`) allows tfapps.
+# confirmation on fresh seeds (`bench.studies.confirm`) allows tfapps.
 NON_INFERIORITY_MARGIN = 0.01
 SCALE_FRACTIONS = (0.25, 0.5, 1.0)
 

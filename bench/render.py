@@ -54,11 +54,11 @@ gain, its 95% confidence interval (Student t over the seeds) and on how many see
 scored better and worse (the others tied). The goal's quality condition compares the two
 medians; the interval shows whether the difference stands out from the spread between seeds
 (an interval that contains 0 means it does not). Where tfapps' median is worse, a
-*confirmation on fresh seeds* can decide instead (`python -m bench.confirm NAME --first-seed A
---last-seed B`, run apart from `make bench`): both sides train again on seeds after the
-table's, and the quality condition holds if tfapps is not worse by more than the margin: the
-lower end of the 95% interval of its mean gain on those seeds lies above minus {margin:.0%} of
-the reference's median (a non-inferiority test, one-sided at 2.5%).
+*confirmation on fresh seeds* can decide instead (`python -m bench.studies.confirm NAME
+--first-seed A --last-seed B`, run apart from `make bench`): both sides train again on seeds
+after the table's, and the quality condition holds if tfapps is not worse by more than the
+margin: the lower end of the 95% interval of its mean gain on those seeds lies above minus
+{margin:.0%} of the reference's median (a non-inferiority test, one-sided at 2.5%).
 """
 
 
@@ -147,10 +147,11 @@ def _confirmation_verdict(confirmation: dict, confirmed: dict | None) -> str:
 
 
 def _confirmation(comparison: Comparison, confirmation: dict, confirmed: dict | None) -> str:
-    """The paragraph on a comparison's confirmation on fresh seeds (`bench/confirm.py`)."""
+    """The paragraph on a comparison's confirmation on fresh seeds (`bench/studies/confirm.py`)."""
     seeds = _confirmation_seeds(confirmation)
     text = (
-        f"*Confirmation on fresh seeds* (`python -m bench.confirm {confirmation['comparison']}`, "
+        "*Confirmation on fresh seeds* "
+        f"(`python -m bench.studies.confirm {confirmation['comparison']}`, "
         f"{seeds}, fixed before they ran; several runs at a time, so quality only): "
     )
     if confirmed is None:

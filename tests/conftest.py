@@ -91,3 +91,49 @@ def train_on_mocked_catalog(
     run_dir = next((output_dir / command / dataset).iterdir())
     assert (run_dir / "saved_model" / "saved_model.pb").is_file()
     return json.loads((run_dir / "run.json").read_text())
+
+
+def fabricate_run(
+    output_dir: Path, task: str, dataset: str, architecture: str, run_id: str, value: float
+) -> Path:
+    """Writes a finished run directory as tfapps would, without training: run.json,
+    metrics.csv, per_class.csv (classifiers) and real PNG plots (2 for a classifier:
+    learning curves and confusion matrix; 3 for a regressor: learning curves,
+    predicted-vs-true and residuals). For report tests, which need no model."""
+    import pandas as pd
+
+    from tfapps import reports, runs
+    from tfapps.data.info import DatasetInfo
+
+    run_dir = output_dir / task / dataset / run_id
+    plots = run_dir / runs.PLOTS_DIR
+    plots.mkdir(parents=True)
+    metric = "mae" if task == "regress" else "accuracy"
+    runs.RunRecord(
+        task=task,
+        run_id=run_id,
+        status=runs.COMPLETE,
+        started_at="2026-11-29T00:00:00Z",
+        finished_at="2026-11-29T00:01:00Z",
+        config={"task": task, "dataset": dataset, "architecture": architecture},
+        dataset=DatasetInfo(name=dataset, source="embedded", class_names=["a", "b"]),
+        timings={"train_seconds": 10.0, "total_seconds": 12.0},
+        training={"epochs_run": 3, "parameters": 1000, "examples_per_second": 500.0},
+        headline={"split": "test", "metric": metric, "value": value},
+    ).write(run_dir)
+    pd.DataFrame(
+        {"split": ["validation", "test"], "metric": [metric] * 2, "value": [value, value]}
+    ).to_csv(run_dir / runs.METRICS_CSV, index=False)
+    history = pd.DataFrame({"epoch": [0, 1, 2], "loss": [1.0, 0.6, 0.4], "val_loss": [1, 0.7, 0.5]})
+    reports.plot_learning_curves(history, plots / "learning_curves.png")
+    rng = np.random.default_rng(0)
+    if task == "regress":
+        targets = rng.normal(20, 5, 30)
+        reports.plot_regression(targets, targets + rng.normal(0, 2, 30), plots)
+    else:
+        confusion = pd.DataFrame([[8, 2], [1, 9]], index=["a", "b"], columns=["a", "b"])
+        reports.plot_confusion_matrix(confusion, plots / "confusion_matrix.png")
+        pd.DataFrame(
+            {"class": ["a", "b"], "precision": [0.9, 0.8], "recall": [0.8, 0.9], "f1": 0.85}
+        ).assign(support=10).to_csv(run_dir / runs.PER_CLASS_CSV, index=False)
+    return run_dir

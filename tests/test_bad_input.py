@@ -1,97 +1,570 @@
-"""User mistakes end in one clear line on stderr with exit status 2 and no traceback."""
+"""The bad-input matrix across every command (docs/RELIABILITY.md lists it).
+
+Each case builds its input in a temporary folder and runs one `tfapps` command in-process.
+A case that should be refused ends with its exit status (2 for a user's mistake) and exactly
+one line on stderr, `Error: ...`, naming the value; a case that is odd but valid (non-ASCII
+column names, a path with spaces, a 1 MB text, missing feature values) must succeed. No case
+may print a traceback. Cases that need a trained run, or that train, are marked `slow`.
+"""
 
 from __future__ import annotations
 
+import shutil
+import struct
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
 import pytest
 from conftest import write_png_folder
 
-
-def _assert_one_clear_line(result, *fragments: str, exit_code: int = 2) -> None:
-    assert result.exit_code == exit_code, result.output
-    assert "Traceback" not in result.output
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("Error: ")
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
+SMALL_TEXT = ["--max-tokens", "200", "--sequence-length", "20", "--embedding-dim", "8"]
+ROWS = "".join(f"{i},{i % 3},{i * 2.5}\n" for i in range(30))
 
 
-def _image_classify(run_cli, tmp_path, *args):
-    return run_cli(
-        "image-classify",
-        "--quiet",
-        "--epochs",
-        1,
-        "--output-dir",
-        tmp_path / "out",
-        "--data-dir",
-        tmp_path / "tfds",
-        *args,
+def _png_claiming(width: int, height: int) -> bytes:
+    """A tiny PNG file whose header claims a huge image (a decompression bomb)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 16))
+        + chunk(b"IEND", b"")
     )
 
 
-def test_unknown_dataset_lists_the_valid_ones(run_cli, tmp_path):
-    result = _image_classify(run_cli, tmp_path, "--dataset", "not_a_dataset")
-    _assert_one_clear_line(result, "'not_a_dataset'", "digits", "mnist", "root/<class>")
-    assert not (tmp_path / "out" / "image-classify").exists()
+def _table(rows: int = 40, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0, 10, rows)
+    return pd.DataFrame({"x": x, "kind": rng.choice(["a", "b"], rows), "y": 2 * x + 1})
 
 
-def test_missing_path(run_cli, tmp_path):
-    result = _image_classify(run_cli, tmp_path, "--dataset", str(tmp_path / "nowhere"))
-    _assert_one_clear_line(result, "does not exist", "nowhere")
+def _reviews(rows: int = 40) -> pd.DataFrame:
+    words = {"pos": "great fun loved", "neg": "dull awful boring"}
+    return pd.DataFrame(
+        {
+            "text": [words["pos" if i % 2 else "neg"] for i in range(rows)],
+            "label": ["pos" if i % 2 else "neg" for i in range(rows)],
+        }
+    )
 
 
-def test_folder_without_images(run_cli, tmp_path):
-    (tmp_path / "empty" / "cats").mkdir(parents=True)
-    (tmp_path / "empty" / "cats" / "notes.txt").write_text("no images here")
-    result = _image_classify(run_cli, tmp_path, "--dataset", str(tmp_path / "empty"))
-    _assert_one_clear_line(result, "No images", "empty")
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One tiny finished run per task, for the predict and evaluate cases."""
+    from tfapps.api import train
+    from tfapps.config import ImageConfig, RegressConfig, TextConfig
+
+    root = tmp_path_factory.mktemp("trained")
+    images = write_png_folder(root / "images", {"a": 12, "b": 12}, size=(8, 8))
+    (root / "reviews.csv").write_text(_reviews().to_csv(index=False))
+    _table().to_csv(root / "table.csv", index=False)
+    common = {"epochs": 1, "quiet": True, "output_dir": str(root / "runs")}
+    return {
+        "image": train(ImageConfig(dataset=str(images), **common)).run_dir,
+        "text": train(
+            TextConfig(
+                dataset=str(root / "reviews.csv"),
+                max_tokens=200,
+                sequence_length=20,
+                embedding_dim=8,
+                **common,
+            )
+        ).run_dir,
+        "table": train(
+            RegressConfig(dataset=str(root / "table.csv"), target="y", **common)
+        ).run_dir,
+    }
 
 
-def test_folder_with_a_single_class(run_cli, tmp_path):
-    write_png_folder(tmp_path / "one", {"only": 5})
-    result = _image_classify(run_cli, tmp_path, "--dataset", str(tmp_path / "one"))
-    _assert_one_clear_line(result, "1 class", "'only'", "at least 2")
+@dataclass
+class Case:
+    """One row of the matrix: how to build the input, and what must happen.
+
+    Args:
+        name: the case as docs/RELIABILITY.md names it.
+        build: `(tmp_path, trained runs or None) -> CLI arguments`.
+        refused: whether the command must refuse (else succeed).
+        fragments: texts the `Error:` line must hold (`{tmp}` stands for the case's folder).
+        exit_code: the refusal's exit status.
+        needs_runs: the case uses the `trained` runs.
+        after: a check of the files left behind, `(tmp_path, result) -> None`.
+        click_usage: Click itself refuses the value, printing its usage hint (`Usage: ...`,
+            `Try ... --help`) above the `Error:` line.
+    """
+
+    name: str
+    build: Callable
+    refused: bool = True
+    fragments: tuple[str, ...] = ()
+    exit_code: int = 2
+    needs_runs: bool = False
+    after: Callable | None = None
+    click_usage: bool = False
 
 
-def test_corrupt_image_is_named(run_cli, tmp_path):
-    root = write_png_folder(tmp_path / "imgs", {"a": 5, "b": 5})
-    (root / "b" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really a png")
-    result = _image_classify(run_cli, tmp_path, "--dataset", str(root))
-    _assert_one_clear_line(result, "Cannot read image", "broken.png")
+def _write(path: Path, content: bytes | str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+    return path
 
 
-@pytest.mark.parametrize(
-    ("option", "value", "fragment"),
-    [
-        ("--epochs", "0", "--epochs"),
-        ("--validation-split", "1.5", "--validation-split"),
-        ("--validation-split", "0", "--validation-split"),
-        ("--batch-size", "0", "--batch-size"),
-        ("--filters", "32,abc", "--filters"),
-        ("--image-size", "28", "--image-size"),
-        ("--precision", "float8", "--precision"),
-        ("--checkpoint-seconds", "-1", "--checkpoint-seconds"),
-        ("--start-from-epoch", "-2", "--start-from-epoch"),
+def _image_folder_with(tmp, name: str, content: bytes) -> Path:
+    root = write_png_folder(tmp / "imgs", {"a": 4, "b": 4}, size=(8, 8))
+    _write(root / "a" / name, content)
+    return root
+
+
+def _train(command: str, dataset, tmp, *extra) -> list:
+    return [
+        command,
+        "--dataset",
+        dataset,
+        "--epochs",
+        "1",
+        "--quiet",
+        "--output-dir",
+        tmp / "out",
+        "--data-dir",
+        tmp / "tfds",
+        *extra,
+    ]
+
+
+def _image(tmp, *extra) -> list:
+    return _train("image-classify", "digits", tmp, *extra)
+
+
+def _regress_csv(tmp, text: str, *extra) -> list:
+    return _train("regress", _write(tmp / "table.csv", text), tmp, *extra)
+
+
+def _nothing_written(tmp, result) -> None:
+    assert not (tmp / "out" / "image-classify").exists()
+
+
+def _blocker_untouched(tmp, result) -> None:
+    assert (tmp / "file").read_text() == "I am a file, not a directory"
+
+
+def _truncated_copy(run_dir: Path, tmp: Path) -> Path:
+    copy = Path(shutil.copytree(run_dir, tmp / "copy"))
+    pb = copy / "saved_model" / "saved_model.pb"
+    pb.write_bytes(pb.read_bytes()[: pb.stat().st_size // 3])
+    return copy
+
+
+def _fake_run_with_corrupt_model(tmp) -> Path:
+    _write(tmp / "run" / "run.json", '{"task": "sentiment", "status": "complete"}')
+    _write(tmp / "run" / "saved_model" / "saved_model.pb", b"\x00garbage")
+    return tmp / "run"
+
+
+OPTION_VALUES = [
+    ("--epochs", "0"),
+    ("--validation-split", "1.5"),
+    ("--validation-split", "0"),
+    ("--validation-split", "1"),
+    ("--batch-size", "0"),
+    ("--filters", "32,abc"),
+    ("--image-size", "28"),
+    ("--precision", "float8"),
+    ("--checkpoint-seconds", "-1"),
+    ("--start-from-epoch", "-2"),
+]
+
+CASES = [
+    # image-classify
+    Case(
+        "image: unknown dataset",
+        lambda t, r: _train("image-classify", "not_a_dataset", t),
+        fragments=("'not_a_dataset'", "digits", "mnist", "root/<class>"),
+        after=_nothing_written,
+    ),
+    Case(
+        "image: missing path",
+        lambda t, r: _train("image-classify", t / "no/such", t),
+        fragments=("does not exist", "no/such"),
+    ),
+    Case(
+        "image: folder without images",
+        lambda t, r: _train(
+            "image-classify", _write(t / "empty" / "cats" / "notes.txt", "no images").parents[1], t
+        ),
+        fragments=("No images", "empty"),
+    ),
+    Case(
+        "image: a single class",
+        lambda t, r: _train("image-classify", write_png_folder(t / "one", {"only": 5}), t),
+        fragments=("1 class", "'only'", "at least 2"),
+    ),
+    Case(
+        "image: corrupt image",
+        lambda t, r: _train(
+            "image-classify",
+            _image_folder_with(t, "broken.png", b"\x89PNG\r\n\x1a\n not really a png"),
+            t,
+        ),
+        fragments=("Cannot read image", "broken.png"),
+    ),
+    Case(
+        "image: 0-byte image",
+        lambda t, r: _train("image-classify", _image_folder_with(t, "empty.png", b""), t),
+        fragments=("empty.png",),
+    ),
+    Case(
+        "image: very large image (40000x40000 header)",
+        lambda t, r: _train(
+            "image-classify", _image_folder_with(t, "huge.png", _png_claiming(40000, 40000)), t
+        ),
+        fragments=("huge.png", "exceeds limit"),
+    ),
+    Case(
+        "image: path with spaces",
+        lambda t, r: _train(
+            "image-classify", write_png_folder(t / "my images", {"a": 6, "b": 6}, size=(8, 8)), t
+        ),
+        refused=False,
+    ),
+    *[
+        Case(
+            f"image: {option} {value}",
+            lambda t, r, option=option, value=value: _image(t, option, value),
+            fragments=(option, value.split(",")[-1]),
+            click_usage=option in ("--filters", "--precision"),
+        )
+        for option, value in OPTION_VALUES
     ],
-)
-def test_bad_option_values_name_option_and_value(run_cli, tmp_path, option, value, fragment):
-    result = _image_classify(run_cli, tmp_path, option, value)
-    assert result.exit_code == 2, result.output
+    # sentiment
+    Case(
+        "text: empty CSV",
+        lambda t, r: _train("sentiment", _write(t / "weird.csv", b""), t),
+        fragments=("weird.csv", "is empty"),
+    ),
+    Case(
+        "text: header-only CSV",
+        lambda t, r: _train("sentiment", _write(t / "h.csv", "text,label\n"), t),
+        fragments=("no usable rows",),
+    ),
+    Case(
+        "text: binary file named .csv",
+        lambda t, r: _train("sentiment", _write(t / "weird.csv", bytes(range(256)) * 8), t),
+        fragments=("weird.csv", "not a text file"),
+    ),
+    Case(
+        "text: random bytes named .csv",
+        lambda t, r: _train(
+            "sentiment", _write(t / "r.csv", np.random.default_rng(0).bytes(4096)), t
+        ),
+        fragments=("r.csv",),
+    ),
+    Case(
+        "text: Latin-1 file",
+        lambda t, r: _train(
+            "sentiment",
+            _write(t / "weird.csv", "text,label\ncaf\xe9 cr\xe8me,pos\n".encode("latin-1")),
+            t,
+        ),
+        fragments=("weird.csv", "not UTF-8"),
+    ),
+    Case(
+        "text: CSV without the text column",
+        lambda t, r: _train("sentiment", _write(t / "r.csv", "review,label\ngood,pos\n"), t),
+        fragments=("no column 'text'", "['review', 'label']", "--text-column"),
+    ),
+    Case(
+        "text: nothing usable left",
+        lambda t, r: _train(
+            "sentiment", _write(t / "r.csv", 'text,label\n"",pos\n"  ",neg\nhello,\n'), t
+        ),
+        fragments=("no usable rows", "all 3 rows"),
+    ),
+    Case(
+        "text: a single label class",
+        lambda t, r: _train(
+            "sentiment", _write(t / "r.csv", "text,label\ngood,pos\nfine,pos\ngreat,pos\n"), t
+        ),
+        fragments=("single label class", "'pos'"),
+    ),
+    Case(
+        "text: unknown dataset",
+        lambda t, r: _train("sentiment", "imdb_typo", t),
+        fragments=("'imdb_typo'", "movie_reviews", "imdb_reviews", ".txt"),
+    ),
+    Case(
+        "text: a 1 MB review",
+        lambda t, r: _train(
+            "sentiment",
+            _write(
+                t / "big.csv",
+                _reviews()
+                .assign(text=lambda d: d["text"].where(d.index != 0, "word " * 200_000))
+                .to_csv(index=False),
+            ),
+            t,
+            *SMALL_TEXT,
+        ),
+        refused=False,
+    ),
+    *[
+        Case(
+            f"text: {option} 0",
+            lambda t, r, option=option: _train("sentiment", "movie_reviews", t, option, "0"),
+            fragments=(option, "Received: 0"),
+        )
+        for option in ("--max-tokens", "--sequence-length")
+    ],
+    # regress
+    Case(
+        "table: empty CSV",
+        lambda t, r: _train("regress", _write(t / "e.csv", b""), t, "--target", "y"),
+        fragments=("empty",),
+    ),
+    Case(
+        "table: header-only CSV",
+        lambda t, r: _regress_csv(t, "a,b,y\n", "--target", "y"),
+        fragments=("no data rows",),
+    ),
+    Case(
+        "table: random bytes named .csv",
+        lambda t, r: _train(
+            "regress", _write(t / "r.csv", np.random.default_rng(1).bytes(4096)), t, "--target", "y"
+        ),
+        fragments=("r.csv",),
+    ),
+    Case(
+        "table: no --target",
+        lambda t, r: _regress_csv(t, "a,b,y\n" + ROWS),
+        fragments=("--target is required", "['a', 'b', 'y']"),
+    ),
+    Case(
+        "table: --target not a column",
+        lambda t, r: _regress_csv(t, "a,b,y\n" + ROWS, "--target", "price"),
+        fragments=("'price'", "['a', 'b', 'y']"),
+    ),
+    Case(
+        "table: --drop not a column",
+        lambda t, r: _regress_csv(t, "a,b,y\n" + ROWS, "--target", "y", "--drop", "nope"),
+        fragments=("'nope'",),
+    ),
+    Case(
+        "table: target not numeric",
+        lambda t, r: _regress_csv(
+            t, "a,b,y\n" + ROWS.replace(",0.0\n", ",cheap\n"), "--target", "y"
+        ),
+        fragments=("not numeric", "'cheap'"),
+    ),
+    Case(
+        "table: constant target",
+        lambda t, r: _regress_csv(
+            t, "a,b,y\n" + "".join(f"{i},{i},7\n" for i in range(30)), "--target", "y"
+        ),
+        fragments=("constant",),
+    ),
+    Case(
+        "table: empty target",
+        lambda t, r: _regress_csv(
+            t, "a,b,y\n" + "".join(f"{i},{i},\n" for i in range(30)), "--target", "y"
+        ),
+        fragments=("no values",),
+    ),
+    Case(
+        "table: empty feature column",
+        lambda t, r: _regress_csv(
+            t, "a,b,y\n" + "".join(f"{i},,{i}\n" for i in range(30)), "--target", "y"
+        ),
+        fragments=("'b'", "empty"),
+    ),
+    Case(
+        "table: inf in a feature (rows counted)",
+        lambda t, r: _regress_csv(t, "a,b,y\n" + ROWS + "inf,1,3\n", "--target", "y"),
+        fragments=("'a'", "infinity", "1 rows"),
+    ),
+    Case(
+        "table: inf in a feature",
+        lambda t, r: _train(
+            "regress",
+            _write(
+                t / "inf.csv",
+                _table().assign(x=lambda d: d["x"].where(d.index != 3, np.inf)).to_csv(index=False),
+            ),
+            t,
+            "--target",
+            "y",
+        ),
+        fragments=("'x'", "infinity"),
+    ),
+    Case(
+        "table: --hidden-units 64,0",
+        lambda t, r: _regress_csv(t, "a,b,y\n" + ROWS, "--target", "y", "--hidden-units", "64,0"),
+        fragments=("--hidden-units",),
+    ),
+    Case(
+        "table: NaN in a feature (imputed)",
+        lambda t, r: _train(
+            "regress",
+            _write(
+                t / "nan.csv",
+                _table().assign(x=lambda d: d["x"].where(d.index % 5 != 0)).to_csv(index=False),
+            ),
+            t,
+            "--target",
+            "y",
+        ),
+        refused=False,
+    ),
+    Case(
+        "table: non-ASCII column names",
+        lambda t, r: _train(
+            "regress",
+            _write(
+                t / "ü.csv",
+                _table().rename(columns={"x": "größe m²", "kind": "種類"}).to_csv(index=False),
+            ),
+            t,
+            "--target",
+            "y",
+        ),
+        refused=False,
+    ),
+    # predict
+    Case(
+        "predict: not a run directory",
+        lambda t, r: ["predict", t, "x"],
+        fragments=("is not a tfapps run directory", "{tmp}"),
+    ),
+    Case(
+        "predict: run.json that does not parse",
+        lambda t, r: ["predict", _write(t / "run" / "run.json", "{oops").parent, "x"],
+        fragments=("Cannot parse", "run.json"),
+    ),
+    Case(
+        "predict: corrupt SavedModel",
+        lambda t, r: ["predict", _fake_run_with_corrupt_model(t), "x"],
+        fragments=("Cannot load the SavedModel", "saved_model"),
+    ),
+    Case(
+        "predict: --output neither .csv nor .json",
+        lambda t, r: ["predict", t, "x", "--output", t / "out.xlsx"],
+        fragments=("--output", "out.xlsx"),
+    ),
+    Case(
+        "predict: truncated SavedModel",
+        lambda t, r: ["predict", _truncated_copy(r["text"], t), "hello"],
+        fragments=("Cannot load the SavedModel",),
+        needs_runs=True,
+    ),
+    Case(
+        "predict: text into an image model",
+        lambda t, r: ["predict", r["image"], "a film"],
+        fragments=("'a film' is not an image file or folder",),
+        needs_runs=True,
+    ),
+    Case(
+        "predict: image into a text model",
+        lambda t, r: ["predict", r["text"], _write(t / "x.png", _png_claiming(8, 8))],
+        fragments=("x.png", "not a UTF-8 text file"),
+        needs_runs=True,
+    ),
+    Case(
+        "predict: CSV missing a column",
+        lambda t, r: ["predict", r["table"], _write(t / "rows.csv", "kind\na\n")],
+        fragments=("lacks the column(s) ['x']",),
+        needs_runs=True,
+    ),
+    Case(
+        "predict: 0-byte image",
+        lambda t, r: ["predict", r["image"], _write(t / "z.png", b"")],
+        fragments=("z.png",),
+        needs_runs=True,
+    ),
+    Case(
+        "predict: a 1 MB text",
+        lambda t, r: ["predict", r["text"], "word " * 200_000],
+        refused=False,
+        needs_runs=True,
+    ),
+    # evaluate, report, runs, train-all
+    Case(
+        "evaluate: not a run directory",
+        lambda t, r: ["evaluate", t, "--dataset", "digits"],
+        fragments=("not a tfapps run directory",),
+    ),
+    Case(
+        "evaluate: data with other columns",
+        lambda t, r: [
+            "evaluate",
+            r["table"],
+            "--dataset",
+            _write(t / "o.csv", "z,y\n1,2\n3,4\n5,6\n7,9\n"),
+        ],
+        fragments=("the model takes ['kind', 'x']",),
+        needs_runs=True,
+    ),
+    Case(
+        "report: missing directory",
+        lambda t, r: ["report", t / "none"],
+        fragments=("does not exist",),
+    ),
+    Case(
+        "runs: missing directory", lambda t, r: ["runs", t / "none"], fragments=("does not exist",)
+    ),
+    Case(
+        "train-all: malformed --datasets",
+        lambda t, r: ["train-all", "--datasets", "pictures=mnist", "--output-dir", t / "o"],
+        fragments=("--datasets", "'pictures=mnist'"),
+    ),
+    Case(
+        "any: output dir is a file",
+        lambda t, r: [
+            "image-classify",
+            "--quiet",
+            "--output-dir",
+            _write(t / "file", "I am a file, not a directory") / "sub",
+        ],
+        fragments=("Cannot write to --output-dir", "file"),
+        after=_blocker_untouched,
+    ),
+]
+
+
+def _params():
+    for case in CASES:
+        slow = case.needs_runs or not case.refused
+        yield pytest.param(case, id=case.name, marks=[pytest.mark.slow] if slow else [])
+
+
+@pytest.mark.parametrize("case", _params())
+def test_bad_input_matrix(case, run_cli, tmp_path, request):
+    runs = request.getfixturevalue("trained") if case.needs_runs else None
+    result = run_cli(*case.build(tmp_path, runs))
     assert "Traceback" not in result.output
-    assert fragment in result.stderr and value.split(",")[-1] in result.stderr
-
-
-def test_output_dir_that_cannot_be_created(run_cli, tmp_path):
-    blocker = tmp_path / "a-file"
-    blocker.write_text("I am a file, not a directory")
-    result = run_cli("image-classify", "--quiet", "--output-dir", blocker / "runs")
-    _assert_one_clear_line(result, "Cannot write to --output-dir", "a-file")
-    assert blocker.read_text() == "I am a file, not a directory"
+    if not case.refused:
+        assert result.exit_code == 0, result.output
+        return
+    assert result.exit_code == case.exit_code, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    if case.click_usage:
+        assert lines[0].startswith("Usage: ") and lines[1].startswith("Try "), result.stderr
+        lines = lines[2:]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error: ")
+    for fragment in case.fragments:
+        assert fragment.replace("{tmp}", str(tmp_path)) in lines[0], lines[0]
+    if case.after is not None:
+        case.after(tmp_path, result)
 
 
 def test_debug_shows_the_traceback(run_cli, tmp_path):
-    result = _image_classify(run_cli, tmp_path, "--dataset", "not_a_dataset", "--debug")
+    result = run_cli(*_train("image-classify", "not_a_dataset", tmp_path, "--debug"))
     assert result.exit_code == 2
     assert "Traceback" in result.stderr
 
@@ -103,137 +576,8 @@ def test_unexpected_failure_is_one_line_with_exit_status_1(run_cli, tmp_path, mo
         raise RuntimeError("disk on fire\nsecond line of detail")
 
     monkeypatch.setattr(tfapps.api, "train", explode)
-    result = _image_classify(run_cli, tmp_path)
-    _assert_one_clear_line(result, "RuntimeError: disk on fire", "--debug", exit_code=1)
-
-
-def _sentiment(run_cli, tmp_path, dataset, *args):
-    return run_cli(
-        "sentiment",
-        "--quiet",
-        "--epochs",
-        1,
-        "--dataset",
-        dataset,
-        "--output-dir",
-        tmp_path / "out",
-        *args,
-    )
-
-
-def test_sentiment_csv_without_the_text_column_names_the_columns(run_cli, tmp_path):
-    path = tmp_path / "r.csv"
-    path.write_text("review,label\ngood,pos\nbad,neg\n")
-    result = _sentiment(run_cli, tmp_path, path)
-    _assert_one_clear_line(result, "no column 'text'", "['review', 'label']", "--text-column")
-
-
-def test_sentiment_csv_with_nothing_usable_left(run_cli, tmp_path):
-    path = tmp_path / "r.csv"
-    path.write_text('text,label\n"",pos\n"  ",neg\nhello,\n')
-    result = _sentiment(run_cli, tmp_path, path)
-    _assert_one_clear_line(result, "no usable rows", "all 3 rows")
-
-
-def test_sentiment_single_label_class(run_cli, tmp_path):
-    path = tmp_path / "r.csv"
-    path.write_text("text,label\ngood,pos\nfine,pos\ngreat,pos\n")
-    result = _sentiment(run_cli, tmp_path, path)
-    _assert_one_clear_line(result, "single label class", "'pos'")
-
-
-@pytest.mark.parametrize(
-    ("content", "fragment"),
-    [
-        (b"", "is empty"),
-        (bytes(range(256)) * 8, "not a text file"),
-        ("text,label\ncaf\xe9 cr\xe8me,pos\n".encode("latin-1"), "not UTF-8"),
-    ],
-)
-def test_sentiment_unreadable_files_are_named(run_cli, tmp_path, content, fragment):
-    path = tmp_path / "weird.csv"
-    path.write_bytes(content)
-    result = _sentiment(run_cli, tmp_path, path)
-    _assert_one_clear_line(result, fragment, "weird.csv")
-
-
-@pytest.mark.parametrize("option", ["--sequence-length", "--max-tokens"])
-def test_sentiment_sizes_below_one(run_cli, tmp_path, option):
-    result = _sentiment(run_cli, tmp_path, "movie_reviews", option, "0")
-    _assert_one_clear_line(result, option, "Received: 0")
-
-
-def test_sentiment_unknown_dataset_lists_the_valid_ones(run_cli, tmp_path):
-    result = _sentiment(run_cli, tmp_path, "imdb_typo")
-    _assert_one_clear_line(result, "'imdb_typo'", "movie_reviews", "imdb_reviews", ".txt")
-
-
-def _regress(run_cli, tmp_path, csv_text, *args):
-    path = tmp_path / "table.csv"
-    path.write_text(csv_text, encoding="utf-8")
-    return run_cli(
-        "regress",
-        "--quiet",
-        "--epochs",
-        1,
-        "--dataset",
-        path,
-        "--output-dir",
-        tmp_path / "out",
-        *args,
-    )
-
-
-ROWS = "".join(f"{i},{i % 3},{i * 2.5}\n" for i in range(30))
-
-
-@pytest.mark.parametrize(
-    ("csv_text", "args", "fragments"),
-    [
-        ("a,b,y\n" + ROWS, (), ("--target is required", "['a', 'b', 'y']")),
-        ("a,b,y\n" + ROWS, ("--target", "price"), ("'price'", "['a', 'b', 'y']")),
-        ("a,b,y\n" + ROWS, ("--target", "y", "--drop", "nope"), ("'nope'",)),
-        (
-            "a,b,y\n" + ROWS.replace(",0.0\n", ",cheap\n"),
-            ("--target", "y"),
-            ("not numeric", "'cheap'"),
-        ),
-        ("a,b,y\n" + "".join(f"{i},{i},7\n" for i in range(30)), ("--target", "y"), ("constant",)),
-        ("a,b,y\n" + "".join(f"{i},{i},\n" for i in range(30)), ("--target", "y"), ("no values",)),
-        ("a,b,y\n", ("--target", "y"), ("no data rows",)),
-        (
-            "a,b,y\n" + "".join(f"{i},,{i}\n" for i in range(30)),
-            ("--target", "y"),
-            ("'b'", "empty"),
-        ),
-        ("a,b,y\n" + ROWS + "inf,1,3\n", ("--target", "y"), ("'a'", "infinity", "1 rows")),
-        ("a,b,y\n" + ROWS, ("--target", "y", "--hidden-units", "64,0"), ("--hidden-units",)),
-    ],
-)
-def test_regress_bad_tables(run_cli, tmp_path, csv_text, args, fragments):
-    result = _regress(run_cli, tmp_path, csv_text, *args)
-    _assert_one_clear_line(result, *fragments)
-
-
-def test_predict_on_a_folder_that_is_not_a_run(run_cli, tmp_path):
-    result = run_cli("predict", tmp_path, "x")
-    _assert_one_clear_line(result, "is not a tfapps run directory", str(tmp_path))
-
-
-def test_predict_with_a_run_json_that_does_not_parse(run_cli, tmp_path):
-    (tmp_path / "run.json").write_text("{not json")
-    result = run_cli("predict", tmp_path, "x")
-    _assert_one_clear_line(result, "Cannot parse", "run.json")
-
-
-def test_predict_with_a_corrupt_saved_model(run_cli, tmp_path):
-    (tmp_path / "run.json").write_text('{"task": "sentiment", "status": "complete"}')
-    (tmp_path / "saved_model").mkdir()
-    (tmp_path / "saved_model" / "saved_model.pb").write_bytes(b"\x00garbage")
-    result = run_cli("predict", tmp_path, "x")
-    _assert_one_clear_line(result, "Cannot load the SavedModel", "saved_model")
-
-
-def test_predict_output_must_be_csv_or_json(run_cli, tmp_path):
-    result = run_cli("predict", tmp_path, "x", "--output", tmp_path / "out.xlsx")
-    _assert_one_clear_line(result, "--output", "out.xlsx")
+    result = run_cli(*_image(tmp_path))
+    assert result.exit_code == 1, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    assert "RuntimeError: disk on fire" in lines[0] and "--debug" in lines[0]

@@ -7,9 +7,9 @@ import subprocess
 import pytest
 
 from bench import render, runner
-from bench.confirm import confirm, stored_confirmation
 from bench.figures import non_inferiority, paired_gain
 from bench.plan import COMPARISONS, NON_INFERIORITY_MARGIN
+from bench.studies.confirm import confirm, stored_confirmation
 
 
 def _runs(reference: list[float], tfapps: list[float]) -> list[dict]:

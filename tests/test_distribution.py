@@ -37,6 +37,7 @@ def _free_ports(count: int) -> list[int]:
     return ports
 
 
+@pytest.mark.slow
 def test_mirrored_over_two_logical_cpus_reaches_single_device_quality(tmp_path, data_dir):
     output_dir = tmp_path / "out"
     done = subprocess.run(
@@ -117,6 +118,7 @@ def _finish_workers(processes) -> list[dict]:
     return outputs
 
 
+@pytest.mark.slow
 def test_two_workers_train_identical_weights_and_only_the_chief_writes(tmp_path, data_dir):
     outputs = _finish_workers(_start_workers(tmp_path, data_dir, 4))
     chief_run = Path(outputs[0]["run_dir"])
@@ -129,6 +131,7 @@ def test_two_workers_train_identical_weights_and_only_the_chief_writes(tmp_path,
     assert (chief_run / "saved_model" / "saved_model.pb").is_file()
 
 
+@pytest.mark.slow
 def test_a_killed_worker_and_its_peer_resume_from_the_chiefs_last_epoch(tmp_path, data_dir):
     chief, worker = _start_workers(tmp_path, data_dir, 8, cli=True)
     deadline = time.monotonic() + TIMEOUT

@@ -13,6 +13,8 @@ from conftest import train_on_mocked_catalog, write_png_folder
 from tfapps.api import train
 from tfapps.config import ImageConfig
 
+pytestmark = pytest.mark.slow  # every test here trains, or uses a trained run
+
 CONTRACT_FILES = [
     "saved_model/saved_model.pb",
     "model.keras",

@@ -14,6 +14,8 @@ from conftest import train_on_mocked_catalog
 from tfapps.api import train
 from tfapps.config import RegressConfig
 
+pytestmark = pytest.mark.slow  # every test here trains, or uses a trained run
+
 
 @pytest.fixture(scope="module")
 def auto_mpg_run(data_dir, tmp_path_factory):

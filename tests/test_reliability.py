@@ -65,6 +65,7 @@ def _run(args, **kwargs):
     return subprocess.run(args, capture_output=True, text=True, timeout=TIMEOUT, **kwargs)
 
 
+@pytest.mark.slow
 def test_kill_9_then_resume_continues_without_gap_or_repeat(tmp_path, data_dir):
     output_dir = tmp_path / "out"
     args = _train_args(output_dir, data_dir)
@@ -92,6 +93,7 @@ def test_kill_9_then_resume_continues_without_gap_or_repeat(tmp_path, data_dir):
     assert not (final / runs.BACKUP_DIR).exists() and not run_dir.exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("signum", "status"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_signal_keeps_the_checkpoint_and_prints_the_resume_command(
     tmp_path, data_dir, signum, status
@@ -160,6 +162,7 @@ def _limit_file_size():
     resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
 
 
+@pytest.mark.slow
 def test_a_full_disk_mid_run_fails_cleanly_and_keeps_earlier_runs(tmp_path, data_dir):
     output_dir = tmp_path / "out"
     first = _run(_train_args(output_dir, data_dir, epochs=2))

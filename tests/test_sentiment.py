@@ -12,6 +12,8 @@ from conftest import train_on_mocked_catalog
 from tfapps.api import train
 from tfapps.config import TextConfig
 
+pytestmark = pytest.mark.slow  # every test here trains, or uses a trained run
+
 SMALL_MODEL = ("--max-tokens", 500, "--sequence-length", 40, "--embedding-dim", 16)
 WORDS = {
     "pos": ["great", "wonderful", "loved", "brilliant", "moving"],

@@ -7,11 +7,32 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import ARTIFACTS
+from conftest import ARTIFACTS, fabricate_run
 
 from tfapps import suite
 from tfapps.config import ImageConfig, RegressConfig, TextConfig
 from tfapps.errors import InvalidInput
+
+FABRICATED = [
+    ("image-classify", "digits", "conv", 0.98),
+    ("image-classify", "digits", "dense", 0.95),
+    ("sentiment", "movie_reviews", "conv", 0.85),
+    ("sentiment", "movie_reviews", "dense", 0.83),
+    ("regress", "auto_mpg", "dense", 2.1),
+]
+
+
+@pytest.fixture(scope="module")
+def fabricated_runs(tmp_path_factory) -> Path:
+    """Five finished runs (as train-all --compare-architectures leaves them), written without
+    training, and their report.html."""
+    from tfapps.report_page import write_report
+
+    output_dir = tmp_path_factory.mktemp("report") / "saved_models"
+    for index, (task, dataset, architecture, value) in enumerate(FABRICATED):
+        fabricate_run(output_dir, task, dataset, architecture, f"20261129T00000{index}Z", value)
+    write_report(output_dir)
+    return output_dir
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +60,7 @@ def quick_suite(data_dir, tmp_path_factory):
     return result, output_dir
 
 
+@pytest.mark.slow
 def test_train_all_quick_trains_every_task_and_both_architectures(quick_suite):
     result, output_dir = quick_suite
     assert result.exit_code == 0, result.output
@@ -57,8 +79,8 @@ def test_train_all_quick_trains_every_task_and_both_architectures(quick_suite):
     assert (output_dir / "report.html").is_file()
 
 
-def test_report_compares_architectures_and_embeds_every_plot(quick_suite):
-    _, output_dir = quick_suite
+def test_report_compares_architectures_and_embeds_every_plot(fabricated_runs):
+    output_dir = fabricated_runs
     page = (output_dir / "report.html").read_text(encoding="utf-8")
     assert "Dense versus convolution" in page
     plots = list(output_dir.glob("*/*/*/plots/*.png"))
@@ -66,8 +88,8 @@ def test_report_compares_architectures_and_embeds_every_plot(quick_suite):
     assert page.count("data:image/png;base64,") == len(plots)
 
 
-def test_report_command_rebuilds_summary_and_writes_each_format(quick_suite, run_cli):
-    _, output_dir = quick_suite
+def test_report_command_rebuilds_summary_and_writes_each_format(fabricated_runs, run_cli):
+    output_dir = fabricated_runs
     (output_dir / "summary.csv").unlink()
     for fmt, name in (("markdown", "report.md"), ("csv", "summary.csv"), ("html", "report.html")):
         result = run_cli("report", output_dir, "--format", fmt)
@@ -78,7 +100,7 @@ def test_report_command_rebuilds_summary_and_writes_each_format(quick_suite, run
     assert "## Dense versus convolution" in markdown and "](image-classify/digits/" in markdown
 
 
-def test_report_renders_in_headless_chromium(quick_suite):
+def test_report_renders_in_headless_chromium(fabricated_runs):
     chromium, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
     if not (chromium and driver_path):
         pytest.skip(
@@ -88,7 +110,7 @@ def test_report_renders_in_headless_chromium(quick_suite):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
-    _, output_dir = quick_suite
+    output_dir = fabricated_runs
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
     for flag in (

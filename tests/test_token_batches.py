@@ -40,16 +40,26 @@ def padded_texts(lengths, full_length=FULL_LENGTH, seed=0) -> np.ndarray:
     return tokens
 
 
+SAMPLED_LENGTHS = 40
+
+
+def sampled_lengths(full_length: int, seed: int = 0) -> list[int]:
+    """The empty text, one token, the full length, and 40 lengths drawn at random between."""
+    drawn = np.random.default_rng(seed).choice(full_length + 1, SAMPLED_LENGTHS, replace=False)
+    return sorted({0, 1, full_length, *map(int, drawn)})
+
+
 def cut_mismatches(classifier, cut: TokenCut) -> list[int]:
     """Longest-text lengths of a batch whose pooled features on the cut batch differ from
-    those at full length (a batch holds a text of each length, half of it, and an empty one).
+    those at full length (a batch holds a text of that length, half of it, and an empty one),
+    over `sampled_lengths`.
 
     The pooled features are compared because the layers after the pooling see no positions,
     and a saturated sigmoid could hide a difference.
     """
     pooled = keras.Model(classifier.input, classifier.get_layer("global_max_pool").output)
     mismatched = []
-    for length in range(cut.full_length + 1):
+    for length in sampled_lengths(cut.full_length):
         tokens = padded_texts([length, length // 2, 0], cut.full_length, seed=length)
         cut_tokens, _ = cut.cut(tf.constant(tokens), tf.zeros(3))
         full = pooled(tokens, training=False).numpy()
@@ -114,6 +124,7 @@ def test_only_the_conv_model_trains_on_length_batches(classifier, options, group
     assert (tasks.text_batcher(TextConfig(**options), classifier) is not None) == grouped
 
 
+@pytest.mark.slow
 def test_length_batches_under_mirrored_replicas(tmp_path):
     """Batches of varying length are split across two logical CPU replicas."""
     rows = [

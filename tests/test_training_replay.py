@@ -11,6 +11,7 @@ the draw of the initial weights and the batches it trains on (bench/NOTES.md).
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from tfapps import training
@@ -18,6 +19,8 @@ from tfapps.api import train
 from tfapps.config import RegressConfig
 from tfapps.data.load import load_splits
 from tfapps.tasks import REGRESSION_LOSSES
+
+pytestmark = pytest.mark.slow  # every test here trains, or uses a trained run
 
 EPOCHS = 6
 

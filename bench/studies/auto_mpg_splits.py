@@ -7,7 +7,7 @@ random_state=0)` after dropping rows with missing values), and prints the test M
 to linear regression's, so the benchmark's MAE target can be read against the split it was
 quoted for.
 
-Usage: python -m bench.auto_mpg_splits
+Usage: python -m bench.studies.auto_mpg_splits
 """
 
 from __future__ import annotations
@@ -79,12 +79,12 @@ def batches(frame: pd.DataFrame, seed: int | None = None) -> tf.data.Dataset:
     """tfapps' batches of a table's rows, reshuffled every epoch with `seed` (None: in order)."""
     import tensorflow as tf
 
-    from tfapps import training
+    from tfapps import pipeline
 
     examples = tf.data.Dataset.from_tensor_slices(
         (columns(frame), frame[auto_mpg.TARGET].to_numpy("float32"))
     )
-    return training.batched(examples, DEFAULTS.batch_size, shuffle_seed=seed)
+    return pipeline.batched(examples, DEFAULTS.batch_size, shuffle_seed=seed)
 
 
 def trained_mae(

@@ -13,7 +13,7 @@ epochs run and the mean seconds of a fit.
 A recipe is `PATIENCE` or `PATIENCE:START`, where START is the number of epochs at the start
 that early stopping ignores (`--start-from-epoch`; 0 when left out).
 
-Usage: python -m bench.regress_stopping [RECIPE ...]   (default: 25 50 100 100:100)
+Usage: python -m bench.studies.regress_stopping [RECIPE ...]   (default: 25 50 100 100:100)
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import wilcoxon
 
-from bench.auto_mpg_splits import cars, embedded_split, hold_out, trained_mae
+from bench.studies.auto_mpg_splits import cars, embedded_split, hold_out, trained_mae
 
 FOLDS = 5
 PARTITIONS = (0, 1, 2)

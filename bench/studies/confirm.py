@@ -15,7 +15,7 @@ stored runs and trains only the missing ones; a failed run is reported at the en
 again on the next start.
 
 Usage:
-    python -m bench.confirm auto_mpg --first-seed 82 --last-seed 201 --jobs 2
+    python -m bench.studies.confirm auto_mpg --first-seed 82 --last-seed 201 --jobs 2
 """
 
 from __future__ import annotations

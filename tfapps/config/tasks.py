@@ -1,0 +1,173 @@
+"""The options of each training command, on top of `RunConfig`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from tfapps.config import checks
+from tfapps.config.base import ARCHITECTURES, DEVICES, PRECISIONS, STRATEGIES, RunConfig
+
+
+@dataclass
+class ImageConfig(RunConfig):
+    """Options of `tfapps image-classify`, on top of `RunConfig`.
+
+    Args:
+        filters: Conv2D filters of each Conv2D → MaxPooling2D block, one block per number
+            (`--filters 32,64`). Defaults to `(32, 64)`.
+        dropout: dropout rate before the softmax layer. Defaults to 0.5.
+        architecture: the model family: `"conv"` (the convnet) or `"dense"` (Rescaling →
+            Flatten → Dense(128) → Dropout → Dense(softmax)), to compare. Defaults to `"conv"`.
+        image_size: `(height, width)` every image is resized to (`--image-size 28x28`).
+            Defaults to the dataset's own size (for a folder, its most common size).
+    """
+
+    task: ClassVar[str] = "image-classify"
+
+    dataset: str = "digits"
+    epochs: int = 40
+    patience: int = 8
+    filters: tuple[int, ...] = field(default=(32, 64))
+    dropout: float = 0.5
+    architecture: str = "conv"
+    image_size: tuple[int, int] | None = field(
+        default=None, metadata={"separator": "x", "example": "28x28"}
+    )
+
+    def validate(self) -> None:
+        """Raises `InvalidInput` naming the first option whose value cannot be used."""
+        super().validate()
+        self.filters = tuple(self.filters)
+        if not self.filters or not all(checks.is_int(f) and f >= 1 for f in self.filters):
+            raise checks.invalid(
+                "filters",
+                "comma-separated integers >= 1, such as 32,64",
+                ",".join(map(str, self.filters)),
+            )
+        checks.check_rate(self.dropout)
+        checks.check_choice(self.architecture, "architecture", ARCHITECTURES)
+        if self.image_size is not None:
+            self.image_size = tuple(self.image_size)
+            if len(self.image_size) != 2 or not all(
+                checks.is_int(s) and s >= 1 for s in self.image_size
+            ):
+                raise checks.invalid(
+                    "image-size",
+                    "HEIGHTxWIDTH with both >= 1, such as 28x28",
+                    "x".join(map(str, self.image_size)),
+                )
+
+
+@dataclass
+class TextConfig(RunConfig):
+    """Options of `tfapps sentiment`, on top of `RunConfig`.
+
+    Args:
+        max_tokens: vocabulary size of the TextVectorization layer (adapted on the training
+            split only). Defaults to 20000.
+        sequence_length: tokens kept per text; longer texts are cut, shorter ones padded.
+            Defaults to 500.
+        embedding_dim: width of the Embedding layer. Defaults to 128.
+        dropout: dropout rate after the embedding and before the classifier. Defaults to 0.5.
+        text_column: CSV column holding the text (CSV datasets only). Defaults to `"text"`.
+        label_column: CSV column holding the label, strings or integers (CSV datasets only).
+            Defaults to `"label"`.
+        architecture: the model family: `"conv"` (the Conv1D model) or `"dense"` (Embedding →
+            GlobalAveragePooling1D → Dense(128) → Dropout → Dense), to compare.
+            Defaults to `"conv"`.
+        length_batches: train the conv model on batches of texts of similar length, each cut
+            to the padding it needs (the trained model's outputs on a cut batch are those at
+            `sequence_length`; IMDB trains about 1.4x faster); `--no-length-batches` pads every
+            batch to `sequence_length`, as the dense model and multi-worker runs always do.
+            Defaults to True.
+    """
+
+    task: ClassVar[str] = "sentiment"
+
+    dataset: str = "movie_reviews"
+    epochs: int = 10
+    patience: int = 2
+    max_tokens: int = 20000
+    sequence_length: int = 500
+    embedding_dim: int = 128
+    dropout: float = 0.5
+    text_column: str = "text"
+    label_column: str = "label"
+    architecture: str = "conv"
+    length_batches: bool = True
+
+    def validate(self) -> None:
+        """Raises `InvalidInput` naming the first option whose value cannot be used."""
+        super().validate()
+        checks.check_int(self.max_tokens, "max-tokens", minimum=1)
+        checks.check_int(self.sequence_length, "sequence-length", minimum=1)
+        checks.check_int(self.embedding_dim, "embedding-dim", minimum=1)
+        checks.check_rate(self.dropout)
+        checks.check_choice(self.architecture, "architecture", ARCHITECTURES)
+
+
+LOSSES = ("mae", "mse", "huber")
+
+
+@dataclass
+class RegressConfig(RunConfig):
+    """Options of `tfapps regress`, on top of `RunConfig`.
+
+    Tables are small (an epoch of Auto MPG is 9 steps) and their validation split noisy, so
+    regress waits longer before stopping: `epochs` defaults to 1000 and `patience` to 100
+    (patience 25 stopped early and scored worse in cross-validation, bench/NOTES.md), and
+    `start_from_epoch` to 100, so that a lucky validation loss while the model is still far
+    from converged cannot end training and become the kept weights.
+
+    Args:
+        target: the column to predict. Required for a CSV. Defaults to the dataset's own
+            target (auto_mpg: Miles_per_Gallon, diabetes: progression).
+        categorical: columns to one-hot encode although they hold numbers (repeat the option,
+            or separate names with commas); columns of strings are categorical anyway.
+            Defaults to none.
+        drop: columns to ignore, such as IDs (repeat the option, or separate names with
+            commas). Defaults to none.
+        hidden_units: units of each hidden Dense(relu) layer (`--hidden-units 64,64`).
+            Defaults to `(64, 64)`.
+        loss: the training loss: `"mae"` (mean absolute error), `"mse"` (mean squared error)
+            or `"huber"`. Defaults to `"mae"`.
+    """
+
+    task: ClassVar[str] = "regress"
+
+    dataset: str = "auto_mpg"
+    epochs: int = 1000
+    patience: int = 100
+    start_from_epoch: int = 100
+    target: str | None = None
+    categorical: tuple[str, ...] = ()
+    drop: tuple[str, ...] = ()
+    hidden_units: tuple[int, ...] = (64, 64)
+    loss: str = "mae"
+
+    def validate(self) -> None:
+        """Raises `InvalidInput` naming the first option whose value cannot be used."""
+        super().validate()
+        self.categorical, self.drop = tuple(self.categorical), tuple(self.drop)
+        self.hidden_units = tuple(self.hidden_units)
+        if not self.hidden_units or not all(checks.is_int(u) and u >= 1 for u in self.hidden_units):
+            raise checks.invalid(
+                "hidden-units",
+                "comma-separated integers >= 1, such as 64,64",
+                ",".join(map(str, self.hidden_units)),
+            )
+        checks.check_choice(self.loss, "loss", LOSSES)
+
+
+CONFIG_CLASSES: dict[str, type[RunConfig]] = {
+    c.task: c for c in (ImageConfig, TextConfig, RegressConfig)
+}
+# The values an option accepts, for the fields that take one of a few names.
+CHOICES: dict[str, tuple[str, ...]] = {
+    "precision": PRECISIONS,
+    "device": DEVICES,
+    "strategy": STRATEGIES,
+    "architecture": ARCHITECTURES,
+    "loss": LOSSES,
+}
