@@ -50,6 +50,7 @@ def parse_options(description: str, steps_per_execution: int | None) -> argparse
         action=argparse.BooleanOptionalAction,
         help="tfapps sentiment's --length-batches; tfapps side only (default: tfapps' default)",
     )
+    parser.add_argument("--dataset", help="the --dataset to train on (default: tfapps' default)")
     parser.add_argument("--data-dir", help="TFDS data directory (default: TFDS's own)")
     parser.add_argument("--scratch", required=True, help="an empty directory for this run")
     parser.add_argument("--result", required=True, help="where to write the result as JSON")
@@ -59,6 +60,7 @@ def parse_options(description: str, steps_per_execution: int | None) -> argparse
 def config_for(config_class: type[RunConfig], options: argparse.Namespace) -> RunConfig:
     """Returns a task config with the defaults, changed only as `options` say."""
     changes = {
+        "dataset": options.dataset,
         "epochs": options.epochs,
         "max_examples": options.max_examples,
         "steps_per_execution": options.steps_per_execution,
@@ -92,6 +94,33 @@ def load_arrays(
         dataset = getattr(splits, name)
         arrays[name] = next(iter(dataset.batch(splits.info.sizes[name]).as_numpy_iterator()))
     return arrays, splits.info
+
+
+def split_folders(root: Path, scratch: Path, seed: int) -> dict[str, Path]:
+    """tfapps' split of an image folder (same seed, class by class, `stratified_rows`) laid out
+    as folders of symbolic links, `scratch/split/<split>/<class>/`, for recipes that read
+    folders; every class has a folder in every split.
+
+    Returns:
+        The folder of each split.
+    """
+    from tfapps.config import ImageConfig
+    from tfapps.data.image_scan import scan_folder
+    from tfapps.data.splits import stratified_rows
+
+    folder = scan_folder(root)
+    labels = np.array([image.label for image in folder.images])
+    given = np.array([image.given_test for image in folder.images])
+    rows, _ = stratified_rows(labels, seed, ImageConfig.validation_split, given)
+    splits = {split: Path(scratch) / "split" / split for split in rows}
+    for split, indices in rows.items():
+        for name in folder.class_names:
+            (splits[split] / name).mkdir(parents=True)
+        for index in indices:
+            image = folder.images[index]
+            link = splits[split] / folder.class_names[image.label] / f"{index:06d}"
+            link.with_suffix(image.path.suffix).symlink_to(image.path.resolve())
+    return splits
 
 
 def check_defaults(config_class: type[RunConfig], **recipe: Any) -> None:

@@ -50,8 +50,13 @@ COMPARISONS = {
         Comparison("auto_mpg", "regress", "bench.reference.auto_mpg", "mae", 1.9, False),
     )
 }
+# Photos: tfapps against TensorFlow's image classification tutorial on a folder of photos that
+# no package ships (`--photos FOLDER`, see docs/BENCHMARKS.md for how to build one). Its goal
+# is its own: test accuracy at least the tutorial's, at no more wall time and peak memory.
+PHOTOS = Comparison("photos", "image-classify", "bench.reference.photos", "accuracy", 0.70)
+ALL_COMPARISONS = {**COMPARISONS, PHOTOS.name: PHOTOS}
 SIDES = ("reference", "tfapps")
-SECTIONS = (*COMPARISONS, "ablation", "scale", "startup", "predict")
+SECTIONS = (*COMPARISONS, "photos", "photo_memory", "ablation", "scale", "startup", "predict")
 # The largest shortfall in final quality, as a share of the reference's median, that a
 # confirmation on fresh seeds (`bench.studies.confirm`) allows tfapps.
 NON_INFERIORITY_MARGIN = 0.01
@@ -72,6 +77,9 @@ class Settings:
         startup_repeats: runs of each start-up command (the median is reported).
         predict_repeats: runs of `tfapps predict` per task (the median is reported).
         serving_seconds: how long batched predictions are measured per task.
+        photo_seeds: seeds per side of the photos comparison.
+        photo_counts: how many synthetic photos the memory benchmark trains on, each time.
+        photo_size: `(width, height)` of those photos, in pixels.
     """
 
     seeds: dict[str, int]
@@ -82,6 +90,9 @@ class Settings:
     startup_repeats: int = 10
     predict_repeats: int = 5
     serving_seconds: float = 3.0
+    photo_seeds: int = 3
+    photo_counts: tuple[int, ...] = (80, 400)
+    photo_size: tuple[int, int] = (4000, 3000)
 
 
 # Auto MPG's test MAE spreads over about 0.13 between seeds (standard deviation 0.025-0.04),
@@ -97,4 +108,6 @@ SMOKE = Settings(
     startup_repeats=2,
     predict_repeats=2,
     serving_seconds=0.5,
+    photo_seeds=1,
+    photo_counts=(8, 24),
 )

@@ -12,6 +12,11 @@ Usage:
     python -m bench.run_benchmarks --only digits startup  # some sections
     python -m bench.run_benchmarks --only imdb --seeds 1
     python -m bench.run_benchmarks --smoke                # tiny settings, scratch output
+    python -m bench.run_benchmarks --only photos photo_memory --photos ~/flower_photos
+
+The photos comparison needs a folder of real photos, which no package ships: `--photos
+FOLDER` (`root/<class>/*.jpg`); without it the section is skipped. docs/BENCHMARKS.md says
+how the folder measured there was built.
 """
 
 from __future__ import annotations
@@ -29,7 +34,17 @@ import numpy as np
 
 from bench import render, runner
 from bench.figures import steady_examples_per_second
-from bench.plan import COMPARISONS, FULL, SCALE_FRACTIONS, SECTIONS, SIDES, SMOKE, Settings
+from bench.plan import (
+    ALL_COMPARISONS,
+    COMPARISONS,
+    FULL,
+    PHOTOS,
+    SCALE_FRACTIONS,
+    SECTIONS,
+    SIDES,
+    SMOKE,
+    Settings,
+)
 
 DOCS = runner.ROOT / "docs"
 SMOKE_OUTPUT = Path(tempfile.gettempdir()) / "tfapps-bench-smoke"
@@ -71,6 +86,8 @@ class Bench:
         results: where entries are stored.
         scratch: a temporary directory for data, runs and inputs.
         ablated: the comparisons the ablation section runs. Defaults to all.
+        photos: the folder of photos the photos comparison trains on. Defaults to none
+            (the section is skipped).
     """
 
     def __init__(
@@ -79,9 +96,10 @@ class Bench:
         results: Results,
         scratch: Path,
         ablated: tuple[str, ...] = tuple(COMPARISONS),
+        photos: Path | None = None,
     ):
         self.settings, self.results, self.scratch = settings, results, scratch
-        self.ablated = ablated
+        self.ablated, self.photos_folder = ablated, photos
         self.data_dir = scratch / "tfds"
         self.machine = runner.machine()
         self.commit = runner.code_commit()
@@ -102,16 +120,51 @@ class Bench:
         if names:
             runner.prepare_datasets(self.data_dir, [COMPARISONS[name].task for name in names])
 
-    def comparison(self, name: str) -> None:
-        """Both sides of one task, seed by seed, alternating sides."""
-        entry = self.entry(comparison=name, runs=[])
-        for seed in range(1, self.settings.seeds[name] + 1):
+    def comparison(
+        self, name: str, seeds: int | None = None, about: dict | None = None, **options
+    ) -> None:
+        """Both sides of one task, seed by seed, alternating sides.
+
+        Args:
+            name: the comparison.
+            seeds: seeds per side. Defaults to the settings' for `name`.
+            about: facts stored with the entry. Defaults to none.
+            **options: options of every training run (such as `dataset`).
+        """
+        entry = self.entry(comparison=name, runs=[], **(about or {}))
+        for seed in range(1, (seeds or self.settings.seeds[name]) + 1):
             for side in SIDES:
-                run = self.train(side, name, seed)
+                run = self.train(side, name, seed, **options)
                 entry["runs"].append(run)
                 if side == "tfapps" and seed == 1:
                     self.models[run["task"]] = Path(run["run_dir"])
                 self.results.save(f"comparison/{name}", entry)
+
+    def photos(self) -> None:
+        """tfapps against TensorFlow's image classification tutorial on `--photos`."""
+        if self.photos_folder is None:
+            print("photos: skipped (pass --photos FOLDER, a folder root/<class>/*.jpg)")
+            return
+        folder = self.photos_folder.expanduser().resolve()
+        about = {"folder": folder.name, "photos": sum(1 for _ in folder.glob("*/*"))}
+        self.comparison(PHOTOS.name, self.settings.photo_seeds, about, dataset=str(folder))
+
+    def photo_memory(self) -> None:
+        """Peak memory of `tfapps image-classify` (defaults, one epoch) on folders of large
+        synthetic JPEG photos: it must not grow with the photos' pixel count."""
+        counts, (width, height) = self.settings.photo_counts, self.settings.photo_size
+        source = runner.write_synthetic_photos(self.scratch / "photos", max(counts), width, height)
+        entry = self.entry(width=width, height=height, runs=[])
+        for count in counts:
+            folder = runner.photo_subset(source, self.scratch / f"photos{count}", count)
+            args = [str(runner.TFAPPS), "image-classify", "--dataset", str(folder), "--quiet"]
+            args += ["--epochs", "1", "--output-dir", str(self.scratch / f"runs{count}")]
+            finished = runner.run_process(args)
+            run = {"photos": count, "peak_rss_mb": finished.peak_rss_mb}
+            run["wall_seconds"] = finished.wall_seconds
+            entry["runs"].append(run)
+            print(f"photo memory: {count} photos, peak RSS {run['peak_rss_mb']:.0f} MB", flush=True)
+            self.results.save("photo_memory", entry)
 
     def ablation(self) -> None:
         """What each change buys on its own (seed 1 of each task): steps per execution on
@@ -194,7 +247,8 @@ class Bench:
             **options,
         }
         scratch = self.scratch / f"run{next(self._run_ids)}"
-        run = runner.training_run(side, COMPARISONS[name], seed, scratch, self.data_dir, **options)
+        comparison = ALL_COMPARISONS[name]
+        run = runner.training_run(side, comparison, seed, scratch, self.data_dir, **options)
         print(
             f"{name} {side} seed {seed} ({_describe(options)}): "
             f"quality {run['final_quality']:.4f}, {len(run['epoch_seconds'])} epochs, "
@@ -247,6 +301,11 @@ def main() -> None:
         action="store_true",
         help=f"tiny settings that check every path; writes to {SMOKE_OUTPUT}, not docs/",
     )
+    parser.add_argument(
+        "--photos",
+        type=Path,
+        help="a folder of photos, root/<class>/*.jpg, for the photos section (default: skip it)",
+    )
     options = parser.parse_args()
     settings = SMOKE if options.smoke else FULL
     if options.seeds:
@@ -256,7 +315,7 @@ def main() -> None:
     sections = options.only or list(SECTIONS)
     with tempfile.TemporaryDirectory(prefix="tfapps-bench-") as scratch:
         named = tuple(name for name in sections if name in COMPARISONS)
-        bench = Bench(settings, results, Path(scratch), named or tuple(COMPARISONS))
+        bench = Bench(settings, results, Path(scratch), named or tuple(COMPARISONS), options.photos)
         bench.prepare(sections)
         for section in sections:
             bench.run(section)

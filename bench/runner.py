@@ -110,6 +110,48 @@ for task in sys.argv[2:]:
 """
 
 
+def write_synthetic_photos(folder: Path, count: int, width: int, height: int) -> Path:
+    """Writes `count` smooth synthetic JPEG photos of `width`×`height` pixels in two classes
+    (`folder/warm/`, `folder/cool/`), about a megabyte each, as a phone takes them; returns
+    `folder`. Already written photos are kept."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    ramp = (
+        np.linspace(0, 1, width, dtype=np.float32)[None, :]
+        * np.linspace(0.5, 1, height, dtype=np.float32)[:, None]
+    )
+    for index in range(count):
+        name = ("warm", "cool")[index % 2]
+        path = folder / name / f"IMG_{index:04d}.jpg"
+        if path.exists():
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tint = rng.uniform(0.4, 1.0, 3) * (np.array([1, 0.6, 0.3]) if name == "warm" else 1)
+        pixels = (ramp[..., None] * tint * 255).astype(np.uint8)
+        top, left = rng.integers(0, height // 2), rng.integers(0, width // 2)
+        pixels[top : top + height // 3, left : left + width // 3] = rng.integers(0, 255, 3)
+        Image.fromarray(pixels).save(path, quality=90)
+    return folder
+
+
+def photo_subset(source: Path, folder: Path, count: int) -> Path:
+    """A folder of symbolic links to the first `count` photos of `source` (both classes)."""
+    for path in _first(source, count):
+        link = folder / path.parent.name / path.name
+        link.parent.mkdir(parents=True, exist_ok=True)
+        if not link.exists():
+            link.symlink_to(path)
+    return folder
+
+
+def _first(source: Path, count: int) -> list[Path]:
+    """The first `count` photos of `source`, as many of each class as possible."""
+    classes = [sorted(d.glob("*.jpg")) for d in sorted(source.iterdir()) if d.is_dir()]
+    return [path for group in zip(*classes, strict=False) for path in group][:count]
+
+
 def prepare_datasets(data_dir: Path, tasks: list[str]) -> None:
     """Prepares the embedded datasets of `tasks` in `data_dir`, so no timed run pays for it."""
     run_process([sys.executable, "-c", _PREPARE, str(data_dir), *tasks])

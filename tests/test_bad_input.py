@@ -99,6 +99,7 @@ class Case:
         after: a check of the files left behind, `(tmp_path, result) -> None`.
         click_usage: Click itself refuses the value, printing its usage hint (`Usage: ...`,
             `Try ... --help`) above the `Error:` line.
+        warns: texts a `Warning:` line on stderr must hold.
     """
 
     name: str
@@ -109,6 +110,7 @@ class Case:
     needs_runs: bool = False
     after: Callable | None = None
     click_usage: bool = False
+    warns: tuple[str, ...] = ()
 
 
 def _write(path: Path, content: bytes | str) -> Path:
@@ -137,6 +139,32 @@ def _train(command: str, dataset, tmp, *extra) -> list:
         tmp / "tfds",
         *extra,
     ]
+
+
+def _folders(*paths: Path) -> Path:
+    for path in paths:
+        path.mkdir(parents=True)
+    return paths[0].parent
+
+
+def _truncated_png(tmp) -> bytes:
+    """A PNG whose header reads but whose pixel data is cut off."""
+    from PIL import Image
+
+    pixels = np.random.default_rng(0).integers(0, 255, (64, 64), dtype=np.uint8)
+    Image.fromarray(pixels).save(tmp / "whole.png")
+    data = (tmp / "whole.png").read_bytes()
+    return data[: len(data) // 2]
+
+
+def _truncated_jpeg(tmp) -> bytes:
+    """A JPEG whose header (and EXIF) read but whose scan data is cut off."""
+    from PIL import Image
+
+    pixels = np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(tmp / "whole.jpg", quality=95)
+    data = (tmp / "whole.jpg").read_bytes()
+    return data[: len(data) * 2 // 3]
 
 
 def _image(tmp, *extra) -> list:
@@ -179,6 +207,8 @@ OPTION_VALUES = [
     ("--precision", "float8"),
     ("--checkpoint-seconds", "-1"),
     ("--start-from-epoch", "-2"),
+    ("--image-size", "0x0"),
+    ("--resize", "squash"),
 ]
 
 CASES = [
@@ -195,11 +225,41 @@ CASES = [
         fragments=("does not exist", "no/such"),
     ),
     Case(
-        "image: folder without images",
+        "image: empty folder",
         lambda t, r: _train(
-            "image-classify", _write(t / "empty" / "cats" / "notes.txt", "no images").parents[1], t
+            "image-classify", _folders(t / "empty" / "cats", t / "empty" / "dogs"), t
         ),
         fragments=("No images", "empty"),
+    ),
+    Case(
+        "image: class folder with files but no image",
+        lambda t, r: _train(
+            "image-classify",
+            write_png_folder(t / "imgs", {"a": 4})
+            and _write(t / "imgs" / "cats" / "notes.txt", "no images").parents[1],
+            t,
+        ),
+        fragments=("cats", "holds 1 file but no readable image", "notes.txt"),
+    ),
+    Case(
+        "image: a class whose only image is truncated",
+        lambda t, r: _train(
+            "image-classify",
+            write_png_folder(t / "imgs", {"a": 4})
+            and _write(t / "imgs" / "b" / "cut.png", _truncated_png(t)).parents[1],
+            t,
+        ),
+        fragments=("imgs/b", "no readable image", "cut.png"),
+    ),
+    Case(
+        "image: a class whose only JPEG is cut short after its header",
+        lambda t, r: _train(
+            "image-classify",
+            write_png_folder(t / "imgs", {"a": 4})
+            and _write(t / "imgs" / "b" / "cut.jpg", _truncated_jpeg(t)).parents[1],
+            t,
+        ),
+        fragments=("imgs/b", "no readable image", "truncated or corrupt", "cut.jpg"),
     ),
     Case(
         "image: a single class",
@@ -207,25 +267,36 @@ CASES = [
         fragments=("1 class", "'only'", "at least 2"),
     ),
     Case(
-        "image: corrupt image",
+        "image: corrupt image (skipped)",
         lambda t, r: _train(
             "image-classify",
             _image_folder_with(t, "broken.png", b"\x89PNG\r\n\x1a\n not really a png"),
             t,
         ),
-        fragments=("Cannot read image", "broken.png"),
+        refused=False,
+        warns=("skipped 1 file", "broken.png"),
     ),
     Case(
-        "image: 0-byte image",
+        "image: truncated image (skipped)",
+        lambda t, r: _train(
+            "image-classify", _image_folder_with(t, "cut.png", _truncated_png(t)), t
+        ),
+        refused=False,
+        warns=("skipped 1 file", "truncated or corrupt", "cut.png"),
+    ),
+    Case(
+        "image: 0-byte image (skipped)",
         lambda t, r: _train("image-classify", _image_folder_with(t, "empty.png", b""), t),
-        fragments=("empty.png",),
+        refused=False,
+        warns=("an empty file", "empty.png"),
     ),
     Case(
-        "image: very large image (40000x40000 header)",
+        "image: very large image, 40000x40000 header (skipped)",
         lambda t, r: _train(
             "image-classify", _image_folder_with(t, "huge.png", _png_claiming(40000, 40000)), t
         ),
-        fragments=("huge.png", "exceeds limit"),
+        refused=False,
+        warns=("decompression-bomb limit", "huge.png"),
     ),
     Case(
         "image: path with spaces",
@@ -239,7 +310,7 @@ CASES = [
             f"image: {option} {value}",
             lambda t, r, option=option, value=value: _image(t, option, value),
             fragments=(option, value.split(",")[-1]),
-            click_usage=option in ("--filters", "--precision"),
+            click_usage=option in ("--filters", "--precision", "--resize"),
         )
         for option, value in OPTION_VALUES
     ],
@@ -547,6 +618,9 @@ def test_bad_input_matrix(case, run_cli, tmp_path, request):
     runs = request.getfixturevalue("trained") if case.needs_runs else None
     result = run_cli(*case.build(tmp_path, runs))
     assert "Traceback" not in result.output
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("Warning: ")]
+    for fragment in case.warns:
+        assert any(fragment in line for line in warnings), result.stderr
     if not case.refused:
         assert result.exit_code == 0, result.output
         return

@@ -141,12 +141,15 @@ def _training_facts(directory: Path, config, setup, task_model, splits) -> dict[
     losses = history["val_loss"]
     return {
         "epochs_run": len(history),
+        "epochs_planned": task_model.epochs or config.epochs,
         "best_epoch": int(losses.idxmin()) + 1 if losses.notna().any() else None,
         "per_replica_batch_size": config.batch_size,
         "global_batch_size": config.batch_size * setup.replicas,
         "length_batches": task_model.batcher is not None,
         "examples_per_second": splits.info.sizes["train"] * len(history) / history["seconds"].sum(),
         "parameters": int(task_model.serving_model.count_params()),
+        "steps_per_execution": int(task_model.model.steps_per_execution),
+        **task_model.architecture,
     }
 
 

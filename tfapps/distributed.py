@@ -51,7 +51,7 @@ def fit_distributed(
     hooks = keras.callbacks.CallbackList(
         callbacks,
         add_history=True,
-        add_progbar=not config.quiet,
+        add_progbar=False,  # TrainingProgress, among the callbacks, shows progress
         model=model,
         verbose=2,
         epochs=config.epochs,

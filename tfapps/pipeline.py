@@ -9,7 +9,8 @@ import tensorflow as tf
 # Turns cached (and shuffled) examples into batches: (dataset, batch_size, shuffle_seed).
 Batcher = Callable[[tf.data.Dataset, int, int | None], tf.data.Dataset]
 
-SHUFFLE_BUFFER = 10_000
+SHUFFLE_BUFFER = 10_000  # examples, at most...
+SHUFFLE_BUFFER_BYTES = 64 * 2**20  # ...and at most this much memory (photos: about 690)
 PREPROCESS_BATCH = 1024
 # In-memory sources have no files to split among workers: shard by example.
 _SHARD_BY_DATA = tf.data.Options()
@@ -22,32 +23,51 @@ def batched(
     shuffle_seed: int | None = None,
     preprocess: Callable | None = None,
     batcher: Batcher | None = None,
+    cache: str | None = "",
 ) -> tf.data.Dataset:
     """Preprocesses once, caches, optionally shuffles, batches and prefetches a dataset.
 
     Args:
         dataset: unbatched `(input, label)` examples.
         batch_size: examples per batch.
-        shuffle_seed: reshuffle every epoch with this seed; `None` keeps the order (evaluation).
+        shuffle_seed: reshuffle every epoch with this seed, through a buffer of
+            `shuffle_buffer` examples; `None` keeps the order (evaluation).
         preprocess: maps a batch of `(inputs, labels)` to model-ready tensors; run in large
             batches before the cache, so it costs one pass in total. Defaults to none.
         batcher: turns the cached (and shuffled) examples into batches, called as
             `batcher(dataset, batch_size, shuffle_seed)`, such as `TokenCut.batch`.
             Defaults to plain `dataset.batch(batch_size)`.
+        cache: `""` caches the preprocessed examples in memory, a file name caches them on
+            disk (`tf.data.Dataset.cache`), `None` does not cache (`CachePlan.target`).
+            Defaults to `""`.
 
     Returns:
         Batched, prefetched `(inputs, labels)`.
     """
     if preprocess is not None:
         dataset = map_in_batches(dataset, preprocess, PREPROCESS_BATCH)
-    dataset = dataset.cache().with_options(_SHARD_BY_DATA)
+    if cache is not None:
+        dataset = dataset.cache(cache)
+    dataset = dataset.with_options(_SHARD_BY_DATA)
     if shuffle_seed is not None:
-        dataset = dataset.shuffle(SHUFFLE_BUFFER, seed=shuffle_seed, reshuffle_each_iteration=True)
+        buffer = shuffle_buffer(dataset.element_spec)
+        dataset = dataset.shuffle(buffer, seed=shuffle_seed, reshuffle_each_iteration=True)
     if batcher is None:
         dataset = dataset.batch(batch_size)
     else:
         dataset = batcher(dataset, batch_size, shuffle_seed)
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def shuffle_buffer(element_spec) -> int:
+    """Examples in the shuffle buffer: `SHUFFLE_BUFFER`, or fewer when that many examples of
+    this fixed size would take more than `SHUFFLE_BUFFER_BYTES` (examples of unknown size,
+    such as strings, count as small)."""
+    size = 0
+    for spec in tf.nest.flatten(element_spec):
+        if spec.shape.is_fully_defined() and spec.dtype != tf.string:
+            size += spec.shape.num_elements() * spec.dtype.size
+    return max(1, min(SHUFFLE_BUFFER, SHUFFLE_BUFFER_BYTES // max(1, size)))
 
 
 def map_in_batches(

@@ -6,6 +6,7 @@ classes or columns, and `saved_model/` does the rest (its preprocessing is insid
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,8 @@ import pandas as pd
 from tfapps import runs
 from tfapps.errors import InvalidInput
 from tfapps.reports import preview
+
+log = logging.getLogger("tfapps")
 
 TEXT_PREVIEW_CHARS = 80
 BATCH_SIZE = 256  # examples per call of the SavedModel
@@ -133,26 +136,36 @@ def _batches(features: dict[str, np.ndarray], size: int) -> Iterator[dict]:
 
 
 def _image_inputs(run: LoadedRun, inputs: list[str]):
-    from tfapps.data.images import IMAGE_SUFFIXES, decode_image, image_array
+    """Image files (any format and size Pillow reads), and the images inside folders (other
+    files there are skipped with a warning), read as in training (`images.read_image` with
+    the run's input size, channels and resize rule)."""
+    from tfapps.data.image_scan import image_files
+    from tfapps.data.images import ImageReadError, read_image
 
-    files = []
+    height, width, channels = run.record.dataset.input_shape
+    resize = run.record.run_config.resize
+    names, arrays, skipped = [], [], []
     for item in inputs:
         path = _as_path(item)
         if path is None:
             raise InvalidInput(
                 f"{_shown(item)!r} is not an image file or folder; this image-classify model "
-                f"({run.run_dir.name}) takes images ({', '.join(IMAGE_SUFFIXES)})."
+                f"({run.run_dir.name}) takes images (png, jpg, bmp, gif, webp, tif, ...)."
             )
-        if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
-            if not found:
-                raise InvalidInput(f"No images ({', '.join(IMAGE_SUFFIXES)}) under {path}.")
-            files += found
-        else:
-            files.append(path)
-    height, width, channels = run.record.dataset.input_shape
-    arrays = np.stack([image_array(decode_image(p), channels, (height, width)) for p in files])
-    return [str(p) for p in files], {run.input_names[0]: arrays}
+        for file in image_files(path) if path.is_dir() else [path]:
+            try:
+                arrays.append(read_image(file, (height, width), channels, resize))
+            except ImageReadError as error:
+                if not path.is_dir():
+                    raise InvalidInput(str(error)) from None
+                skipped.append(f"{file} ({error.reason})")
+                continue
+            names.append(str(file))
+    if skipped:
+        log.warning("skipped %d files that are not readable images: %s", len(skipped), skipped[0])
+    if not arrays:
+        raise InvalidInput(f"No readable images in {', '.join(map(_shown, inputs))}.")
+    return names, {run.input_names[0]: np.stack(arrays)}
 
 
 def _text_inputs(run: LoadedRun, inputs: list[str]):

@@ -19,7 +19,8 @@ from tfapps.config import RunConfig
 from tfapps.data.info import DatasetInfo
 from tfapps.errors import Interrupted, InvalidInput, TerminationRequest, WorkerLost
 
-IGNORED_ON_RESUME = ("quiet", "debug", "checkpoint_seconds")
+# Options that change neither the data nor the trained weights: a resume may set them anew.
+IGNORED_ON_RESUME = ("quiet", "debug", "checkpoint_seconds", "steps_per_execution")
 
 
 @dataclass

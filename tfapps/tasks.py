@@ -36,6 +36,10 @@ class TaskModel:
         assets: extra files written beside the model, name to text (e.g. vocabulary.txt).
         batcher: batches the preprocessed examples (see `pipeline.batched`); `None` for
             plain batching.
+        architecture: choices made for this data when options were left automatic (such as
+            the image model's filters and augmentation), recorded in run.json.
+        epochs: the maximum epochs chosen for this data when `--epochs` was left automatic;
+            `None` uses the config's.
     """
 
     model: keras.Model
@@ -43,6 +47,8 @@ class TaskModel:
     preprocess: Callable | None = None
     assets: dict[str, str] = field(default_factory=dict)
     batcher: Batcher | None = None
+    architecture: dict = field(default_factory=dict)
+    epochs: int | None = None
 
     def __post_init__(self) -> None:
         self.serving_model = self.serving_model or self.model
@@ -89,7 +95,7 @@ def _compile(
         optimizer=keras.optimizers.Adam(config.learning_rate),
         loss=loss,
         metrics=metrics,
-        steps_per_execution=config.steps_per_execution if replicas == 1 else 1,
+        steps_per_execution=(config.steps_per_execution or 1) if replicas == 1 else 1,
         jit_compile="auto" if fixed_shapes else False,
     )
 
@@ -99,15 +105,23 @@ def _classifier_loss(num_classes: int) -> str:
 
 
 def _build_image_classifier(config: ImageConfig, splits: Splits) -> TaskModel:
+    shape = splits.info.input_shape
+    augment = models.auto_augment(shape) if config.augment is None else config.augment
+    filters = config.filters or models.auto_filters(shape)
     model = models.build_image_classifier(
-        splits.info.input_shape,
+        shape,
         len(splits.info.class_names),
-        filters=config.filters,
+        filters=filters,
         dropout=config.dropout,
         architecture=config.architecture,
+        augment=augment,
     )
     _compile(model, config, "sparse_categorical_crossentropy", ["accuracy"])
-    return TaskModel(model)
+    architecture = {"augment": augment}
+    if config.architecture == "conv":
+        architecture["filters"] = list(filters)
+    epochs = config.epochs or models.auto_epochs(shape)
+    return TaskModel(model, architecture=architecture, epochs=epochs)
 
 
 def _build_text_classifier(config: TextConfig, splits: Splits) -> TaskModel:

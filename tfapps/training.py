@@ -7,7 +7,9 @@ before an interruption, loads the trained weights instead.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,6 +24,9 @@ from tfapps.distributed import adopt_chief_state, fit_distributed
 from tfapps.pipeline import batched
 from tfapps.runtime import RuntimeSetup
 from tfapps.tasks import TASKS, TaskModel
+
+STEP_CALL_SECONDS = 1.0
+MAX_STEPS_PER_EXECUTION = 32
 
 
 def build_and_train(
@@ -56,16 +61,21 @@ def build_and_train(
         # function for each; this is untested, so workers take plain batches.
         task_model.batcher = None
 
-    def prepare(dataset: tf.data.Dataset, shuffle_seed: int | None = None) -> tf.data.Dataset:
+    def prepare(split: str, shuffle_seed: int | None = None) -> tf.data.Dataset:
         return batched(
-            dataset,
+            getattr(splits, split),
             global_batch,
             shuffle_seed,
             preprocess=task_model.preprocess,
             batcher=task_model.batcher,
+            cache=splits.cache.target(split),
         )
 
-    eval_batches = {"validation": prepare(splits.validation), "test": prepare(splits.test)}
+    eval_batches = {"validation": prepare("validation"), "test": prepare("test")}
+    if config.steps_per_execution is None and setup.replicas == 1:
+        task_model.model.steps_per_execution = auto_steps_per_execution(
+            task_model, splits.train, global_batch
+        )
     trained = trained_weights is not None and trained_weights.is_file()
     if trained:
         task_model.model.load_weights(trained_weights)
@@ -76,9 +86,9 @@ def build_and_train(
         return task_model, eval_batches
     fit(
         task_model.model,
-        prepare(splits.train, shuffle_seed=config.seed),
+        prepare("train", shuffle_seed=config.seed),
         eval_batches["validation"],
-        config,
+        dataclasses.replace(config, epochs=task_model.epochs or config.epochs),
         run_dir,
         setup.strategy,
         callbacks,
@@ -87,6 +97,31 @@ def build_and_train(
         trained_weights.parent.mkdir(exist_ok=True)
         task_model.model.save_weights(trained_weights)
     return task_model, eval_batches
+
+
+def auto_steps_per_execution(task_model: TaskModel, train: tf.data.Dataset, batch: int) -> int:
+    """Training steps per call into TensorFlow such that a call takes about
+    `STEP_CALL_SECONDS` (at most `MAX_STEPS_PER_EXECUTION`): more steps cut Python's per-step
+    overhead, fewer let progress and Ctrl-C show within about a second.
+
+    A training step is taken to cost 3 forward passes, timed on one batch of the training
+    split (the second of two calls; the first traces the function).
+
+    Args:
+        task_model: the built model and its preprocessing.
+        train: the unbatched training split.
+        batch: the global batch size.
+    """
+    sample = train.take(batch).batch(batch)
+    if task_model.preprocess is not None:
+        sample = sample.map(task_model.preprocess)
+    inputs, _ = next(iter(sample))
+    forward = tf.function(lambda batch: task_model.model(batch, training=False))
+    forward(inputs)
+    started = time.perf_counter()
+    forward(inputs)
+    step_seconds = 3 * (time.perf_counter() - started)
+    return int(max(1, min(MAX_STEPS_PER_EXECUTION, STEP_CALL_SECONDS // step_seconds)))
 
 
 def align_history(run_dir: Path) -> None:
@@ -144,6 +179,9 @@ def fit(
     multi_worker = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
     stop = tfapps_callbacks.StopAtStepEnd()
     callbacks = [stop, tfapps_callbacks.EpochStats()]
+    if not config.quiet:
+        global_batch = config.batch_size * strategy.num_replicas_in_sync
+        callbacks.append(tfapps_callbacks.TrainingProgress(global_batch))
     if run_dir is not None:
         align_history(run_dir)
         callbacks.append(keras.callbacks.CSVLogger(str(run_dir / runs.HISTORY_CSV), append=True))
@@ -168,7 +206,7 @@ def fit(
                 epochs=config.epochs,
                 callbacks=callbacks,
                 shuffle=False,
-                verbose=tfapps_callbacks.progress_verbosity(config.quiet),
+                verbose=0,  # TrainingProgress shows progress
             )
     stop.raise_if_signalled()  # a signal after the last step still stops the run
     return history

@@ -13,7 +13,7 @@ from __future__ import annotations
 import click
 
 from tfapps import __version__
-from tfapps.cli.options import CONTEXT_SETTINGS, route_warnings_to_stderr
+from tfapps.cli.options import CONTEXT_SETTINGS, route_logs
 
 
 @click.group(context_settings=CONTEXT_SETTINGS)
@@ -25,7 +25,7 @@ def main() -> None:
     Every training command writes a run directory under --output-dir:
     saved_model/, model.keras, run.json, history.csv, metrics.csv, report tables and plots.
     """
-    route_warnings_to_stderr()
+    route_logs()
 
 
 from tfapps.cli import tools, training  # noqa: E402  (the commands register on `main`)

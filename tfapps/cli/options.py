@@ -34,20 +34,26 @@ RESUME_HELP = (
 )
 
 
-class WarningsToStderr(logging.Handler):
-    """Prints tfapps' log warnings as `Warning: ...` lines on the current stderr."""
+class LogToConsole(logging.Handler):
+    """Prints tfapps' log records: warnings as `Warning: ...` on stderr, information (such as
+    the data summary) as plain lines on stdout."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        click.echo(f"Warning: {record.getMessage()}", err=True)
+        if record.levelno >= logging.WARNING:
+            click.echo(f"Warning: {record.getMessage()}", err=True)
+        else:
+            click.echo(record.getMessage())
 
 
-def route_warnings_to_stderr() -> None:
-    """Sends the `tfapps` logger's warnings to stderr once, and not on to the root logger
-    (absl gives the root logger a handler of its own once TensorFlow logs)."""
-    warnings = logging.getLogger("tfapps")
-    if not any(isinstance(h, WarningsToStderr) for h in warnings.handlers):
-        warnings.addHandler(WarningsToStderr())
-    warnings.propagate = False
+def route_logs(quiet: bool = True) -> None:
+    """Sends the `tfapps` logger's records to the console once, and not on to the root logger
+    (absl gives the root logger a handler of its own once TensorFlow logs); information is
+    shown unless `quiet`, warnings always."""
+    logger = logging.getLogger("tfapps")
+    if not any(isinstance(h, LogToConsole) for h in logger.handlers):
+        logger.addHandler(LogToConsole())
+    logger.propagate = False
+    logger.setLevel(logging.WARNING if quiet else logging.INFO)
 
 
 @contextlib.contextmanager
@@ -131,22 +137,23 @@ def _option(field_: dataclasses.Field, hint, description: str, task: str) -> Cal
     text = text[:1].upper() + text[1:]
     if field_.name == "dataset":
         text += f" Accepted: {registry.accepted_summary(task)}."
+    settings = {"help": text, "default": default}
+    if default is None and "Default: automatic" in text:
+        settings["show_default"] = "automatic"
     kind = _without_none(hint)
     if field_.name in CHOICES:
-        return click.option(
-            name, type=click.Choice(CHOICES[field_.name]), default=default, help=text
-        )
+        return click.option(name, type=click.Choice(CHOICES[field_.name]), **settings)
     if kind is bool:
-        flag = f"{name}/--no-{name[2:]}" if default else name
-        return click.option(flag, is_flag=True, default=default, help=text)
+        flag = name if default is False else f"{name}/--no-{name[2:]}"
+        return click.option(flag, is_flag=True, **settings)
     if typing.get_origin(kind) is tuple:
         if typing.get_args(kind)[0] is not int:
             return click.option(name, multiple=True, callback=split_names, help=text)
         joiner = separator(field_)
         example = field_.metadata.get("example") or joiner.join(map(str, default))
-        shown = None if default is None else joiner.join(map(str, default))
-        return click.option(name, default=shown, callback=parse_ints(joiner, example), help=text)
-    return click.option(name, type=kind, default=default, help=text)
+        settings["default"] = None if default is None else joiner.join(map(str, default))
+        return click.option(name, callback=parse_ints(joiner, example), **settings)
+    return click.option(name, type=kind, **settings)
 
 
 def _without_none(hint):

@@ -8,7 +8,7 @@ import click
 
 from tfapps import run_dirs
 from tfapps.cli import main
-from tfapps.cli.options import reporting_errors, training_options
+from tfapps.cli.options import reporting_errors, route_logs, training_options
 from tfapps.config import ImageConfig, RegressConfig, RunConfig, TextConfig
 
 
@@ -19,6 +19,7 @@ def run_training(config_class: type[RunConfig], options: dict) -> None:
     stop training, keep the run's checkpoint, and print the command that resumes it.
     """
     resume = options.pop("resume")
+    route_logs(quiet=options.get("quiet", False))
     with reporting_errors(options.get("debug", False)):
         config = config_class(**options)
         from tfapps.api import train
@@ -118,6 +119,7 @@ def train_all(quick: bool, datasets: str | None, compare_architectures: bool, **
     """
     from tfapps import suite
 
+    route_logs(quiet=common["quiet"])
     with reporting_errors(common["debug"]):
         configs = suite.plan(common, quick, datasets, compare_architectures)
         output_dir = run_dirs.ensure_writable(common["output_dir"])

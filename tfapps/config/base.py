@@ -20,7 +20,11 @@ STRATEGIES = ("auto", "default", "mirrored", "multi-worker")
 # them in, so such a run resumes (and its resume command is printed) as it was started.
 # Options added since then that do not change the trained weights (steps per call, strategy,
 # checkpoint interval) take their defaults.
-ADDED_OPTIONS: dict[str, Any] = {"start_from_epoch": 0, "length_batches": False}
+ADDED_OPTIONS: dict[str, Any] = {
+    "start_from_epoch": 0,
+    "length_batches": False,
+    "augment": False,
+}
 
 
 @dataclass
@@ -58,9 +62,10 @@ class RunConfig:
             stops training in them nor keeps their weights as the best (at `epochs` or more,
             training runs every epoch and keeps the last weights). Defaults to 0.
         steps_per_execution: training steps per call into TensorFlow; more steps cut the
-            per-step Python overhead (measured in docs/BENCHMARKS.md), and Ctrl-C then takes
-            effect after the current group of steps. Runs with several replicas use 1.
-            Defaults to 32.
+            per-step Python overhead (measured in docs/BENCHMARKS.md), fewer let progress and
+            Ctrl-C show sooner. Runs with several replicas use 1. Defaults to automatic: as
+            many steps as take about a second, at most 32, timed on one batch before training
+            (`training.auto_steps_per_execution`).
         checkpoint_seconds: write the resumable checkpoint at an epoch end once this many
             seconds have passed since the last one (0: every epoch). Saving every short epoch
             would cost more than the epoch; a crash loses at most this much training.
@@ -91,7 +96,7 @@ class RunConfig:
     device: str = "auto"
     patience: int = 5
     start_from_epoch: int = 0
-    steps_per_execution: int = 32
+    steps_per_execution: int | None = None
     checkpoint_seconds: float = 5.0
     strategy: str = "auto"
     cpu_replicas: int = 1
@@ -105,11 +110,13 @@ class RunConfig:
         """Raises `InvalidInput` naming the first option whose value cannot be used."""
         if not self.dataset:
             raise checks.invalid("dataset", "a dataset name or path", self.dataset)
-        checks.check_int(self.epochs, "epochs", minimum=1)
+        if self.epochs is not None:  # None: the task chooses (image-classify)
+            checks.check_int(self.epochs, "epochs", minimum=1)
         checks.check_int(self.batch_size, "batch-size", minimum=1)
         checks.check_int(self.patience, "patience", minimum=1)
         checks.check_int(self.start_from_epoch, "start-from-epoch", minimum=0)
-        checks.check_int(self.steps_per_execution, "steps-per-execution", minimum=1)
+        if self.steps_per_execution is not None:
+            checks.check_int(self.steps_per_execution, "steps-per-execution", minimum=1)
         if not checks.is_finite_number(self.checkpoint_seconds) or self.checkpoint_seconds < 0:
             raise checks.invalid(
                 "checkpoint-seconds", "a number of seconds >= 0", self.checkpoint_seconds

@@ -8,43 +8,69 @@ from typing import ClassVar
 from tfapps.config import checks
 from tfapps.config.base import ARCHITECTURES, DEVICES, PRECISIONS, STRATEGIES, RunConfig
 
+RESIZE_RULES = ("stretch", "crop", "pad")  # tfapps.data.images.fit_to_size
+
 
 @dataclass
 class ImageConfig(RunConfig):
     """Options of `tfapps image-classify`, on top of `RunConfig`.
 
     Args:
+        epochs: maximum number of epochs; early stopping may end training sooner.
+            Defaults to automatic (`models.auto_epochs`): 40 for inputs up to 32 px (digits,
+            MNIST), 15 for larger ones (photos, as TensorFlow's image classification
+            tutorial trains them).
         filters: Conv2D filters of each Conv2D → MaxPooling2D block, one block per number
-            (`--filters 32,64`). Defaults to `(32, 64)`.
+            (`--filters 32,64`). Defaults to automatic (`models.auto_filters`): 32,64 for
+            inputs up to 32 px (digits, MNIST); for larger inputs one block per halving until
+            the feature map is at most 12 px, with 16, 32, 64, 128, 128, ... filters.
         dropout: dropout rate before the softmax layer. Defaults to 0.5.
         architecture: the model family: `"conv"` (the convnet) or `"dense"` (Rescaling →
             Flatten → Dense(128) → Dropout → Dense(softmax)), to compare. Defaults to `"conv"`.
-        image_size: `(height, width)` every image is resized to (`--image-size 28x28`).
-            Defaults to the dataset's own size (for a folder, its most common size).
+        image_size: `(height, width)` every image is fitted to (`--image-size 28x28`).
+            Defaults to the dataset's own size when it is at most 180 px on its longer side
+            (for a folder, its most common size), else 180x180 (photos, as TensorFlow's
+            image classification tutorial).
+        resize: how an image of another aspect ratio is fitted to the input size, the same in
+            training, evaluate, predict and serve: `"stretch"` (scale each side, as Keras'
+            `image_dataset_from_directory` does), `"crop"` (cover the input, then cut the
+            centre out) or `"pad"` (fit inside it, with black borders). Defaults to
+            `"stretch"`.
+        augment: random horizontal flips, rotations (up to 10% of a turn) and zooms (up to
+            10%) of the training images, inside the model and inactive at inference
+            (`--augment`/`--no-augment`). Defaults to automatic: on for inputs of at least
+            64 px on their shorter side (photos), off for smaller ones (digits, MNIST: a flip
+            changes what a digit means).
     """
 
     task: ClassVar[str] = "image-classify"
 
     dataset: str = "digits"
-    epochs: int = 40
+    epochs: int | None = None
     patience: int = 8
-    filters: tuple[int, ...] = field(default=(32, 64))
+    filters: tuple[int, ...] | None = field(default=None, metadata={"example": "32,64"})
     dropout: float = 0.5
     architecture: str = "conv"
     image_size: tuple[int, int] | None = field(
         default=None, metadata={"separator": "x", "example": "28x28"}
     )
+    resize: str = "stretch"
+    augment: bool | None = None
 
     def validate(self) -> None:
         """Raises `InvalidInput` naming the first option whose value cannot be used."""
         super().validate()
-        self.filters = tuple(self.filters)
-        if not self.filters or not all(checks.is_int(f) and f >= 1 for f in self.filters):
-            raise checks.invalid(
-                "filters",
-                "comma-separated integers >= 1, such as 32,64",
-                ",".join(map(str, self.filters)),
-            )
+        if self.filters is not None:
+            self.filters = tuple(self.filters)
+            if not self.filters or not all(checks.is_int(f) and f >= 1 for f in self.filters):
+                raise checks.invalid(
+                    "filters",
+                    "comma-separated integers >= 1, such as 32,64",
+                    ",".join(map(str, self.filters)),
+                )
+        checks.check_choice(self.resize, "resize", RESIZE_RULES)
+        if self.augment not in (None, True, False):
+            raise checks.invalid("augment", "True, False or None (automatic)", self.augment)
         checks.check_rate(self.dropout)
         checks.check_choice(self.architecture, "architecture", ARCHITECTURES)
         if self.image_size is not None:
@@ -170,4 +196,5 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "strategy": STRATEGIES,
     "architecture": ARCHITECTURES,
     "loss": LOSSES,
+    "resize": RESIZE_RULES,
 }

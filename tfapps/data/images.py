@@ -1,186 +1,177 @@
-"""Image-classification data: TFDS datasets with (image, label) keys and local image folders.
+"""The one image reader: open, orient, convert and fit an image file to a model's input.
 
-A local folder is laid out as `root/<class>/*.png|jpg|jpeg`, or with `root/train/<class>/...`
-and `root/test/<class>/...` when the split is already made. Class names are the sorted
-sub-folder names. Every image is converted to one channel count (grayscale when all images are
-grayscale, RGB otherwise) and one size (`--image-size`, else the most common size).
+Training on a folder, `tfapps evaluate`, `tfapps predict` and `tfapps serve` all read images
+through `read_image`, so a photo is turned into the same pixels wherever it is used. Pillow
+does the work (`Image.open` knows every common format whatever the file's suffix says:
+PNG, JPEG, BMP, GIF, WebP, TIFF, ...). No TensorFlow here.
+
+What `read_image` does, in order:
+
+1. `Image.draft` lets the JPEG decoder scale a large photo down by 1/2, 1/4 or 1/8 while
+   decoding (never below the target size), so a 4000×3000 photo never exists at full size.
+2. The EXIF orientation is applied (`ImageOps.exif_transpose`), as photo viewers do.
+3. 16-bit and 32-bit images are scaled to 8 bits over their type's range (a 16-bit value v
+   becomes round(v / 257)), not clipped; float images in [0, 1] are scaled by 255.
+4. Transparent pixels are laid over white; the image becomes grayscale (`"L"`, 1 channel) or
+   RGB (3 channels).
+5. The image is fitted to `(height, width)` by the resize rule (`RESIZE_RULES`), with
+   Pillow's bilinear filter (antialiased when shrinking).
 """
 
 from __future__ import annotations
 
-from collections import Counter
+import warnings
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
-import tensorflow_datasets as tfds
 
-from tfapps.config import ImageConfig
-from tfapps.data.info import DatasetInfo
-from tfapps.data.splits import SPLIT_NAMES, Splits, carve_local_splits
-from tfapps.data.tfds_source import read_splits
-from tfapps.errors import InvalidInput
+from tfapps.config.tasks import RESIZE_RULES  # the rules `fit_to_size` knows
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
-GRAYSCALE_MODES = ("1", "L", "LA", "I", "I;16", "F")
+__all__ = ["RESIZE_RULES", "ImageReadError", "open_image", "read_image", "fit_to_size"]
+
+GRAYSCALE_MODES = ("1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F")
+WIDE_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N", "F")  # more than 8 bits per pixel
+MAX_8_BIT, MAX_16_BIT = 255, 65535
 
 
-def from_tfds(builder: tfds.core.DatasetBuilder, source: str, config: ImageConfig) -> Splits:
-    """Reads an image-classification TFDS dataset with `(image, label)` supervised keys.
-
-    Args:
-        builder: a prepared TFDS builder.
-        source: `"embedded"` or `"catalog"`, recorded in the dataset info.
-        config: the run's options (dataset name, validation split, image size).
-    """
-    image_feature, label_feature = _supervised_features(builder, config.dataset)
-    shape = list(image_feature.shape)
-    if config.image_size is not None:
-        shape[:2] = config.image_size
-    if None in shape[:2]:
-        raise InvalidInput(
-            f"Images of {config.dataset!r} vary in size; pass --image-size "
-            "HEIGHTxWIDTH (for example 128x128)."
-        )
-    train, validation, test = read_splits(builder, config.validation_split)
-    if tuple(shape) != tuple(image_feature.shape):
-        train, validation, test = (_resized(ds, shape[:2]) for ds in (train, validation, test))
-    info = DatasetInfo(
-        name=config.dataset,
-        source=source,
-        class_names=list(label_feature.names),
-        input_shape=shape,
-        details={
-            "tfds_name": builder.name,
-            "tfds_version": str(builder.version),
-            "homepage": builder.info.homepage,
-        },
-    )
-    return Splits(train, validation, test, info)
+NOT_AN_IMAGE = "not an image Pillow can read"
+EMPTY_FILE = "an empty file"
+TOO_LARGE = "larger than Pillow's decompression-bomb limit"
+CORRUPT = "cannot be decoded (truncated or corrupt)"
+UNREADABLE = "cannot be opened"
 
 
-def _supervised_features(builder, name: str):
-    keys = builder.info.supervised_keys
-    features = builder.info.features
-    if not keys or len(keys) != 2:
-        raise InvalidInput(
-            f"TFDS dataset {name!r} has no (image, label) supervised keys; "
-            "image-classify needs an image classification dataset."
-        )
-    image, label = (features[key] for key in keys)
-    if not isinstance(image, tfds.features.Image) or not isinstance(
-        label, tfds.features.ClassLabel
-    ):
-        raise InvalidInput(
-            f"TFDS dataset {name!r} maps {keys[0]!r} to {type(image).__name__} and "
-            f"{keys[1]!r} to {type(label).__name__}; image-classify needs "
-            "an Image and a ClassLabel."
-        )
-    return image, label
-
-
-def _resized(dataset: tf.data.Dataset, size) -> tf.data.Dataset:
-    def resize(image, label):
-        image = tf.image.resize(image, size, antialias=True)
-        return tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8), label
-
-    return dataset.map(resize, num_parallel_calls=tf.data.AUTOTUNE)
-
-
-def from_folder(root: Path, config: ImageConfig) -> Splits:
-    """Reads a local image folder into memory and splits it reproducibly by `config.seed`.
+class ImageReadError(Exception):
+    """An image file that Pillow cannot open or decode.
 
     Args:
-        root: the folder given as `--dataset`.
-        config: the run's options (seed, validation split, image size).
+        path: the file.
+        reason: one of `NOT_AN_IMAGE`, `EMPTY_FILE`, `TOO_LARGE`, `CORRUPT`, `UNREADABLE`
+            (skipped files are grouped by it).
+        detail: Pillow's own message, if any. Defaults to none.
     """
-    if (root / "train").is_dir():
-        train_files, class_names = _scan(root / "train")
-        test_files = _scan(root / "test", class_names)[0] if (root / "test").is_dir() else None
-    else:
-        train_files, class_names = _scan(root)
-        test_files = None
-    images, labels, details = _read_images(train_files + (test_files or []), config.image_size)
-    rows = carve_local_splits(
-        len(images), config.seed, config.validation_split, given_test=len(test_files or [])
-    )
 
-    def subset(index):
-        return tf.data.Dataset.from_tensor_slices((images[index], labels[index]))
-
-    info = DatasetInfo(
-        name=config.dataset,
-        source="local",
-        class_names=class_names,
-        input_shape=list(images.shape[1:]),
-        details=details,
-    )
-    return Splits(*(subset(rows[name]) for name in SPLIT_NAMES), info)
+    def __init__(self, path: Path, reason: str, detail: str = "") -> None:
+        super().__init__(f"Cannot read image {path}: {reason}" + (f" ({detail})" if detail else ""))
+        self.path, self.reason, self.detail = path, reason, detail
 
 
-def _scan(folder: Path, class_names: list[str] | None = None):
-    """Lists `(path, label index)` for every image under `folder/<class>/`."""
-    found = {
-        sub.name: sorted(p for p in sub.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
-        for sub in sorted(folder.iterdir())
-        if sub.is_dir()
-    }
-    found = {name: files for name, files in found.items() if files}
-    if class_names is None:
-        class_names = sorted(found)
-        if not class_names:
-            raise InvalidInput(
-                f"No images ({', '.join(IMAGE_SUFFIXES)}) found under {folder}; "
-                "expected a folder root/<class>/*.png with one sub-folder a class."
-            )
-        if len(class_names) < 2:
-            raise InvalidInput(
-                f"Found 1 class ({class_names[0]!r}) under {folder}; "
-                "image-classify needs at least 2 class sub-folders."
-            )
-    unknown = sorted(set(found) - set(class_names))
-    if unknown:
-        raise InvalidInput(
-            f"Class folders {unknown} under {folder} do not appear in the "
-            f"training classes {class_names}."
-        )
-    files = [(path, class_names.index(name)) for name, paths in found.items() for path in paths]
-    return files, class_names
+def open_image(path: Path):
+    """Opens an image file lazily (only its header is read) and returns the Pillow image.
 
+    Images over Pillow's decompression-bomb limit (`Image.MAX_IMAGE_PIXELS`, 178,956,970
+    pixels) are refused before any pixel is decoded.
 
-def decode_image(path: Path):
-    """Opens and fully decodes one image file with Pillow, or raises `InvalidInput` naming it."""
+    Raises:
+        ImageReadError: the file is not an image Pillow can read, is empty, or is too large.
+    """
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path) as image:
-            image.load()
-            return image.copy()
-    except (OSError, UnidentifiedImageError, Image.DecompressionBombError) as error:
-        raise InvalidInput(f"Cannot read image {path}: {error}") from None
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            return Image.open(path)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise ImageReadError(path, TOO_LARGE, str(error)) from None
+    except UnidentifiedImageError:
+        raise ImageReadError(path, EMPTY_FILE if _is_empty(path) else NOT_AN_IMAGE) from None
+    except (PermissionError, FileNotFoundError, IsADirectoryError) as error:
+        raise ImageReadError(path, UNREADABLE, error.strerror or str(error)) from None
+    except OSError as error:  # a header cut short, or corrupt
+        raise ImageReadError(path, CORRUPT, str(error)) from None
 
 
-def image_array(image, channels: int, size: tuple[int, int]) -> np.ndarray:
-    """Converts a Pillow image to uint8 `[height, width, channels]` (1 = grayscale, 3 = RGB)."""
+def read_image(
+    path: Path, size: tuple[int, int], channels: int, resize: str = "stretch"
+) -> np.ndarray:
+    """Reads an image file as the model's input.
+
+    Args:
+        path: any image file Pillow reads.
+        size: `(height, width)` of the result, in pixels.
+        channels: 1 (grayscale) or 3 (RGB).
+        resize: how an image of another aspect ratio is fitted, one of `RESIZE_RULES`.
+            Defaults to `"stretch"`.
+
+    Returns:
+        `uint8` array of shape `[height, width, channels]`.
+
+    Raises:
+        ImageReadError: the file cannot be opened or decoded (truncated, corrupt, too large).
+    """
+    from PIL import Image, ImageOps
+
+    image = open_image(path)
+    try:
+        with image:
+            longest = max(size)
+            image.draft("L" if channels == 1 else "RGB", (longest, longest))
+            image = ImageOps.exif_transpose(image)  # decodes, and applies the EXIF orientation
+            fitted = fit_to_size(as_8_bit(image, channels), size, resize)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
+        raise ImageReadError(path, CORRUPT, str(error)) from None
+    return np.asarray(fitted, dtype=np.uint8).reshape(size[0], size[1], channels)
+
+
+def as_8_bit(image, channels: int):
+    """Returns the Pillow image as 8-bit `"L"` (1 channel) or `"RGB"` (3 channels).
+
+    Wide images (16-bit, 32-bit integer, float) are scaled over their range, not clipped;
+    transparent pixels are laid over white.
+    """
     from PIL import Image
 
+    if image.mode in WIDE_MODES:
+        image = Image.fromarray(_scaled_to_8_bit(np.asarray(image), image.mode), mode="L")
+    if image.mode in ("LA", "La", "RGBA", "RGBa", "PA") or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        image = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
+    return image.convert("L" if channels == 1 else "RGB")
+
+
+def _scaled_to_8_bit(values: np.ndarray, mode: str) -> np.ndarray:
+    values = values.astype(np.float64)
+    if mode == "F":
+        top = 1.0 if values.size and np.nanmax(values) <= 1.0 else MAX_8_BIT
+    elif mode == "I" and (values.size == 0 or values.max() <= MAX_8_BIT):
+        top = MAX_8_BIT  # 8-bit values stored as 32-bit integers
+    else:
+        top = MAX_16_BIT
+    scaled = np.nan_to_num(values) * (MAX_8_BIT / top)
+    return np.clip(np.round(scaled), 0, MAX_8_BIT).astype(np.uint8)
+
+
+def fit_to_size(image, size: tuple[int, int], resize: str):
+    """Fits a Pillow image to `(height, width)`.
+
+    Args:
+        image: the Pillow image.
+        size: `(height, width)` in pixels.
+        resize: `"stretch"` scales each side to the target (the aspect ratio may change, as
+            Keras' `image_dataset_from_directory` does by default); `"crop"` scales the image
+            to cover the target and cuts the overflow evenly from both sides (the centre is
+            kept); `"pad"` scales it to fit inside and fills the rest with black.
+    """
+    from PIL import Image, ImageOps
+
     height, width = size
-    image = image.convert("L" if channels == 1 else "RGB")
-    if image.size != (width, height):
-        image = image.resize((width, height), Image.Resampling.BILINEAR)
-    return np.asarray(image, dtype=np.uint8).reshape(height, width, channels)
+    if image.size == (width, height):
+        return image
+    bilinear = Image.Resampling.BILINEAR
+    if resize == "crop":
+        return ImageOps.fit(image, (width, height), bilinear)
+    if resize == "pad":
+        return ImageOps.pad(image, (width, height), bilinear, color=0)
+    return image.resize((width, height), bilinear)
 
 
-def _read_images(files, image_size):
-    """Decodes, converts and resizes every image; returns `(images, labels, details)`."""
-    decoded = [decode_image(path) for path, _ in files]
-    channels = 1 if all(image.mode in GRAYSCALE_MODES for image in decoded) else 3
-    sizes = Counter((image.height, image.width) for image in decoded)
-    size = tuple(image_size or sizes.most_common(1)[0][0])
-    details = {
-        "channels": channels,
-        "image_size": list(size),
-        "resized": sum(n for shape, n in sizes.items() if shape != size),
-    }
-    labels = np.array([label for _, label in files], dtype=np.int64)
-    return np.stack([image_array(image, channels, size) for image in decoded]), labels, details
+def is_grayscale(mode: str) -> bool:
+    """True for Pillow modes that hold one channel of intensity (8-bit, 16-bit, float)."""
+    return mode in GRAYSCALE_MODES
+
+
+def _is_empty(path: Path) -> bool:
+    try:
+        return path.stat().st_size == 0
+    except OSError:
+        return False

@@ -20,6 +20,7 @@ class DatasetInfo:
         input_shape: shape of one input example without the batch axis, if fixed.
         sizes: number of examples per split, after `--max-examples`.
         details: anything else worth recording (origin, resizing, dropped rows, ...).
+        summary: what was read, as `DataSummary.to_dict` gives it (printed before training).
     """
 
     name: str
@@ -28,6 +29,7 @@ class DatasetInfo:
     input_shape: list[int] | None = None
     sizes: dict[str, int] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Returns the JSON-ready dict recorded in run.json under `dataset`."""

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
 import tensorflow_datasets as tfds
 
 from tfapps.config import RunConfig
-from tfapps.data import images, registry, tables, texts, tfds_source
+from tfapps.data import image_data, registry, tables, texts, tfds_source
 from tfapps.data.splits import Splits, cap_and_check_splits
 from tfapps.errors import InvalidInput
 
+log = logging.getLogger("tfapps")
+
 # Per task: how to read a prepared TFDS builder, and how to read a local path.
 READERS = {
-    "image-classify": (images.from_tfds, images.from_folder),
+    "image-classify": (image_data.from_tfds, image_data.from_folder),
     "sentiment": (texts.from_tfds, texts.from_path),
     "regress": (tables.from_tfds, tables.from_path),
 }
@@ -53,7 +56,13 @@ def load_splits(config: RunConfig) -> Splits:
             f"Unknown dataset {name!r} for {config.task}. "
             f"Accepted: {registry.accepted_summary(config.task)}."
         )
-    return cap_and_check_splits(splits, config.max_examples)
+    splits = cap_and_check_splits(splits, config.max_examples)
+    summary = splits.info.summary
+    for line in summary.get("lines", []):
+        log.info(line)
+    for warning in summary.get("warnings", []):
+        log.warning(warning)
+    return splits
 
 
 def _looks_like_path(name: str) -> bool:
