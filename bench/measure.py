@@ -123,13 +123,25 @@ def split_folders(root: Path, scratch: Path, seed: int) -> dict[str, Path]:
     return splits
 
 
-def check_defaults(config_class: type[RunConfig], **recipe: Any) -> None:
-    """Raises `ValueError` when a reference recipe's constant differs from tfapps' default."""
+def check_defaults(
+    config_class: type[RunConfig], automatic: dict[str, Any] | None = None, **recipe: Any
+) -> None:
+    """Raises `ValueError` when a reference recipe's constant differs from tfapps' default.
+
+    Args:
+        config_class: the task's config.
+        automatic: what tfapps chooses on this data for the options whose default is
+            automatic (`None`), such as `tfapps.models.auto_epochs(shape)`. Defaults to none.
+        **recipe: the recipe's constants, by option name.
+    """
     defaults = config_class(quiet=True)
+
+    def default(name: str) -> Any:
+        value = getattr(defaults, name)
+        return (automatic or {})[name] if value is None else value
+
     differing = {
-        name: (value, getattr(defaults, name))
-        for name, value in recipe.items()
-        if getattr(defaults, name) != value
+        name: (value, default(name)) for name, value in recipe.items() if default(name) != value
     }
     if differing:
         raise ValueError(

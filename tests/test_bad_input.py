@@ -448,11 +448,19 @@ CASES = [
         fragments=("no values",),
     ),
     Case(
-        "table: empty feature column",
+        "table: empty feature column (ignored)",
         lambda t, r: _regress_csv(
             t, "a,b,y\n" + "".join(f"{i},,{i}\n" for i in range(30)), "--target", "y"
         ),
-        fragments=("'b'", "empty"),
+        refused=False,
+        warns=("column 'b' ignored", "no value"),
+    ),
+    Case(
+        "table: no usable feature column",
+        lambda t, r: _regress_csv(
+            t, "a,b,y\n" + "".join(f"7,,{i}\n" for i in range(30)), "--target", "y"
+        ),
+        fragments=("no usable feature column", "a ignored (a single value", "b ignored"),
     ),
     Case(
         "table: inf in a feature (rows counted)",

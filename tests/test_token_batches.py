@@ -117,11 +117,17 @@ def test_training_batches_group_similar_lengths_and_keep_count_size_and_examples
 
 
 @pytest.mark.parametrize(
-    "options, grouped",
-    [({}, True), ({"architecture": "dense"}, False), ({"length_batches": False}, False)],
+    "options, layout, grouped",
+    [
+        ({}, "stacked", True),
+        ({"architecture": "dense"}, "stacked", False),
+        ({"length_batches": False}, "stacked", False),
+        ({}, "parallel", False),  # short texts: little padding to cut
+    ],
 )
-def test_only_the_conv_model_trains_on_length_batches(classifier, options, grouped):
-    assert (tasks.text_batcher(TextConfig(**options), classifier) is not None) == grouped
+def test_only_the_stacked_conv_model_trains_on_length_batches(classifier, options, layout, grouped):
+    batcher = tasks.text_batcher(TextConfig(**options), classifier, FULL_LENGTH, layout)
+    assert (batcher is not None) == grouped
 
 
 @pytest.mark.slow

@@ -149,8 +149,16 @@ def _training_facts(directory: Path, config, setup, task_model, splits) -> dict[
         "examples_per_second": splits.info.sizes["train"] * len(history) / history["seconds"].sum(),
         "parameters": int(task_model.serving_model.count_params()),
         "steps_per_execution": int(task_model.model.steps_per_execution),
+        "class_weight": _class_weight_record(config, splits),
         **task_model.architecture,
     }
+
+
+def _class_weight_record(config, splits) -> dict[str, float] | None:
+    from tfapps.training import class_weights
+
+    weights = class_weights(config, splits)
+    return None if weights is None else dict(zip(splits.info.class_names, weights, strict=True))
 
 
 def _headline(config: RunConfig, metrics: pd.DataFrame) -> dict[str, Any]:

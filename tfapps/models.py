@@ -23,7 +23,7 @@ def auto_filters(input_shape: Sequence[int]) -> tuple[int, ...]:
     """The default Conv2D filters per block for an input size.
 
     `(32, 64)` for inputs up to `SMALL_IMAGE` pixels on their longer side (8x8 digits,
-    28x28 MNIST). Larger inputs get one block per halving of their shorter side until the
+    28x28 MNIST). Larger inputs get one block per halving of their longer side until the
     feature map is at most `FEATURE_MAP` pixels (at least 2 blocks), with 16 filters in
     the first block, twice as many in each next one, at most `WIDEST_BLOCK`: 180x180 photos
     get 16, 32, 64, 128 (feature map 11x11).
@@ -34,7 +34,7 @@ def auto_filters(input_shape: Sequence[int]) -> tuple[int, ...]:
     height, width = input_shape[:2]
     if max(height, width) <= SMALL_IMAGE:
         return (32, 64)
-    side, blocks = min(height, width), 0
+    side, blocks = max(height, width), 0
     while side > FEATURE_MAP:
         side, blocks = side // 2, blocks + 1
     return tuple(min(16 * 2**block, WIDEST_BLOCK) for block in range(max(2, blocks)))
@@ -150,6 +150,25 @@ def build_text_vectorizer(max_tokens: int = 20000, sequence_length: int = 500):
     )
 
 
+SHORT_TEXT_TOKENS = 50  # texts whose median length is at most this many tokens are short
+PARALLEL_KERNELS = (3, 4, 5)  # Kim (2014), "Convolutional Neural Networks for Sentence ..."
+SEQUENCE_QUANTILE = 0.99  # the automatic --sequence-length keeps 99% of texts whole...
+SEQUENCE_LIMITS = (16, 500)  # ...within these bounds
+
+
+def auto_conv_layout(token_counts: np.ndarray) -> str:
+    """`"parallel"` for short texts (a median of at most `SHORT_TEXT_TOKENS` tokens, such as
+    sentences), `"stacked"` for longer ones (reviews)."""
+    return "parallel" if np.median(token_counts) <= SHORT_TEXT_TOKENS else "stacked"
+
+
+def auto_sequence_length(token_counts: np.ndarray) -> int:
+    """Tokens kept per text: the `SEQUENCE_QUANTILE` of the training texts' lengths, within
+    `SEQUENCE_LIMITS` (IMDB reviews: 500; one-line sentences: a few dozen)."""
+    low, high = SEQUENCE_LIMITS
+    return int(min(high, max(low, np.ceil(np.quantile(token_counts, SEQUENCE_QUANTILE)))))
+
+
 def build_text_classifier(
     vocabulary_size: int,
     sequence_length: int,
@@ -157,35 +176,50 @@ def build_text_classifier(
     embedding_dim: int = 128,
     dropout: float = 0.5,
     architecture: str = "conv",
+    conv_layout: str = "stacked",
 ) -> keras.Model:
-    """Builds Embedding → Dropout → Conv1D(128, 7, strides 3) ×2 → GlobalMaxPooling1D →
-    Dense(128) → Dropout → Dense(1, sigmoid) or Dense(k, softmax), on token ids.
+    """Builds a Conv1D text classifier on token ids, with a Dense(1, sigmoid) or Dense(k,
+    softmax) head named "predictions".
 
-    The `"dense"` architecture replaces the convolutions and max pooling with
-    GlobalAveragePooling1D, for comparison.
-
-    The `"conv"` model accepts token sequences of any length, so that it can train on batches
-    cut to the padding they need (`tfapps.token_batches`); the `"dense"` one averages over the
-    padding too, so it takes `sequence_length` tokens only.
+    - `"stacked"` (long texts): Embedding → Dropout → Conv1D(128, 7, strides 3) ×2 →
+      GlobalMaxPooling1D → Dense(128) → Dropout → head. It accepts token sequences of any
+      length, so that it can train on batches cut to the padding they need
+      (`tfapps.token_batches`).
+    - `"parallel"` (short texts, as Kim's sentence CNN): Embedding → Dropout →
+      [Conv1D(128, k) → GlobalMaxPooling1D] for k in 3, 4, 5 side by side → Concatenate →
+      Dense(128) → Dropout → head; every window of one stride sees a sentence's words.
+    - The `"dense"` architecture replaces the convolutions and max pooling with
+      GlobalAveragePooling1D, for comparison; it averages over the padding too, so it takes
+      `sequence_length` tokens only.
 
     Args:
         vocabulary_size: number of token ids the embedding accepts.
-        sequence_length: tokens per text of the `"dense"` model.
+        sequence_length: tokens per text of the `"dense"` and `"parallel"` models.
         num_classes: 2 gives a single sigmoid unit; more give a softmax.
         embedding_dim: width of the embedding. Defaults to 128.
         dropout: dropout rate after the embedding and before the classifier. Defaults to 0.5.
         architecture: `"conv"` or `"dense"`. Defaults to `"conv"`.
+        conv_layout: `"stacked"` or `"parallel"` (`"conv"` only). Defaults to `"stacked"`.
     """
-    length = None if architecture == "conv" else sequence_length
+    stacked = architecture == "conv" and conv_layout == "stacked"
+    length = None if stacked else sequence_length
     inputs = keras.Input(shape=(length,), dtype="int64", name="tokens")
     x = layers.Embedding(vocabulary_size, embedding_dim, name="embedding")(inputs)
     x = layers.Dropout(dropout, name="embedding_dropout")(x)
-    if architecture == "conv":
+    if stacked:
         for block in (1, 2):
             x = layers.Conv1D(
                 128, 7, strides=3, padding="same", activation="relu", name=f"conv{block}"
             )(x)
         x = layers.GlobalMaxPooling1D(name="global_max_pool")(x)
+    elif architecture == "conv":
+        branches = [
+            layers.GlobalMaxPooling1D(name=f"global_max_pool{k}")(
+                layers.Conv1D(128, k, activation="relu", name=f"conv{k}")(x)
+            )
+            for k in PARALLEL_KERNELS
+        ]
+        x = layers.Concatenate(name="features")(branches)
     else:
         x = layers.GlobalAveragePooling1D(name="global_average_pool")(x)
     x = layers.Dense(DENSE_UNITS, activation="relu", name="dense")(x)

@@ -6,6 +6,7 @@ Metric names follow Keras and scikit-learn: loss, accuracy, f1_macro, ...
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -32,8 +33,10 @@ def class_probabilities(outputs: np.ndarray) -> np.ndarray:
 def classification_metrics(split: str, labels: np.ndarray, probabilities: np.ndarray) -> list[dict]:
     """Returns `(split, metric, value)` rows for a classifier.
 
-    Always loss (cross-entropy), accuracy, precision_macro, recall_macro and f1_macro; for two
-    classes also precision, recall and f1 of the second (positive) class, and roc_auc.
+    Always loss (cross-entropy), accuracy, balanced_accuracy (the mean recall over the classes
+    present, which a model that ignores a rare class cannot score well on), precision_macro,
+    recall_macro and f1_macro; for two classes also precision, recall and f1 of the second
+    (positive) class, and roc_auc.
 
     Args:
         split: the split name recorded in each row.
@@ -45,6 +48,7 @@ def classification_metrics(split: str, labels: np.ndarray, probabilities: np.nda
     values = {
         "loss": skm.log_loss(labels, probabilities, labels=classes),
         "accuracy": skm.accuracy_score(labels, predicted),
+        "balanced_accuracy": _balanced_accuracy(labels, predicted),
     }
     for average, suffix in [("macro", "_macro")] + ([("binary", "")] if len(classes) == 2 else []):
         precision, recall, f1, _ = skm.precision_recall_fscore_support(
@@ -57,6 +61,12 @@ def classification_metrics(split: str, labels: np.ndarray, probabilities: np.nda
     return [
         {"split": split, "metric": name, "value": float(value)} for name, value in values.items()
     ]
+
+
+def _balanced_accuracy(labels: np.ndarray, predicted: np.ndarray) -> float:
+    with warnings.catch_warnings():  # a class predicted but absent from labels is fine here
+        warnings.simplefilter("ignore", UserWarning)
+        return skm.balanced_accuracy_score(labels, predicted)
 
 
 def write_classification_report(

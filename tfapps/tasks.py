@@ -125,19 +125,24 @@ def _build_image_classifier(config: ImageConfig, splits: Splits) -> TaskModel:
 
 
 def _build_text_classifier(config: TextConfig, splits: Splits) -> TaskModel:
-    vectorizer = models.build_text_vectorizer(config.max_tokens, config.sequence_length)
-    vectorizer.adapt(splits.train.map(lambda text, _: text).batch(PREPROCESS_BATCH))
+    texts = splits.train.map(lambda text, _: text).batch(PREPROCESS_BATCH)
+    counts = token_counts(texts)
+    sequence_length = config.sequence_length or models.auto_sequence_length(counts)
+    layout = models.auto_conv_layout(counts) if config.conv_layout == "auto" else config.conv_layout
+    vectorizer = models.build_text_vectorizer(config.max_tokens, sequence_length)
+    vectorizer.adapt(texts)
     vocabulary = vectorizer.get_vocabulary()
     num_classes = len(splits.info.class_names)
     classifier = models.build_text_classifier(
         len(vocabulary),
-        config.sequence_length,
+        sequence_length,
         num_classes,
         embedding_dim=config.embedding_dim,
         dropout=config.dropout,
         architecture=config.architecture,
+        conv_layout=layout,
     )
-    batcher = text_batcher(config, classifier)
+    batcher = text_batcher(config, classifier, sequence_length, layout)
     loss = _classifier_loss(num_classes)
     _compile(classifier, config, loss, ["accuracy"], fixed_shapes=batcher is None)
     return TaskModel(
@@ -146,20 +151,37 @@ def _build_text_classifier(config: TextConfig, splits: Splits) -> TaskModel:
         preprocess=lambda texts, labels: (vectorizer(texts), labels),
         assets={runs.VOCABULARY_TXT: "\n".join(vocabulary) + "\n"},
         batcher=batcher,
+        architecture={
+            "sequence_length": sequence_length,
+            "median_tokens": float(np.median(counts)),
+            **({"conv_layout": layout} if config.architecture == "conv" else {}),
+        },
     )
 
 
-def text_batcher(config: TextConfig, classifier: keras.Model) -> Batcher | None:
-    """Length batches (`TokenCut.batch`) for the conv classifier with `--length-batches`;
-    `None` (plain batches) otherwise.
+def token_counts(texts: tf.data.Dataset) -> np.ndarray:
+    """Tokens in each text as the model's vectorizer splits them (`models.standardize_text`,
+    then whitespace), over batches of texts."""
+    counts = texts.map(lambda batch: tf.strings.split(models.standardize_text(batch)).row_lengths())
+    return np.concatenate([c for c in counts.as_numpy_iterator()] or [np.zeros(0, np.int64)])
+
+
+def text_batcher(
+    config: TextConfig, classifier: keras.Model, sequence_length: int, layout: str
+) -> Batcher | None:
+    """Length batches (`TokenCut.batch`) for the stacked conv classifier with
+    `--length-batches`; `None` (plain batches) otherwise: the dense model averages over the
+    padding, and short texts have little padding to cut.
 
     Args:
         config: the run's options.
         classifier: the text classifier, taking token ids.
+        sequence_length: tokens per text as the vectorizer pads them.
+        layout: the conv layout, `"stacked"` or `"parallel"`.
     """
-    if config.architecture != "conv" or not config.length_batches:
+    if config.architecture != "conv" or layout != "stacked" or not config.length_batches:
         return None
-    return TokenCut.for_model(classifier, config.sequence_length).batch
+    return TokenCut.for_model(classifier, sequence_length).batch
 
 
 def _build_regressor(config: RegressConfig, splits: Splits) -> TaskModel:

@@ -92,6 +92,7 @@ def build_and_train(
         run_dir,
         setup.strategy,
         callbacks,
+        class_weights(config, splits),
     )
     if trained_weights is not None:
         trained_weights.parent.mkdir(exist_ok=True)
@@ -120,8 +121,23 @@ def auto_steps_per_execution(task_model: TaskModel, train: tf.data.Dataset, batc
     forward(inputs)
     started = time.perf_counter()
     forward(inputs)
-    step_seconds = 3 * (time.perf_counter() - started)
-    return int(max(1, min(MAX_STEPS_PER_EXECUTION, STEP_CALL_SECONDS // step_seconds)))
+    return steps_for(3 * (time.perf_counter() - started))
+
+
+def steps_for(step_seconds: float) -> int:
+    """Steps per call such that a call takes about `STEP_CALL_SECONDS`, from 1 to
+    `MAX_STEPS_PER_EXECUTION`, for steps of `step_seconds` each."""
+    return max(1, min(MAX_STEPS_PER_EXECUTION, int(STEP_CALL_SECONDS / max(step_seconds, 1e-9))))
+
+
+def class_weights(config: RunConfig, splits: Splits) -> list[float] | None:
+    """`--class-weight balanced`: each class's weight in class order, `n / (classes × n_c)` over
+    the training split (scikit-learn's "balanced"); `None` otherwise."""
+    if getattr(config, "class_weight", "none") != "balanced":
+        return None
+    counts = splits.info.summary["train_classes"]
+    total = sum(counts.values())
+    return [total / (len(counts) * max(1, counts[name])) for name in splits.info.class_names]
 
 
 def align_history(run_dir: Path) -> None:
@@ -147,6 +163,7 @@ def fit(
     run_dir: Path | None,
     strategy: tf.distribute.Strategy | None = None,
     extra_callbacks: Sequence[keras.callbacks.Callback] = (),
+    class_weight: Sequence[float] | None = None,
 ) -> keras.callbacks.History:
     """Trains `model` with early stopping, writing history.csv and TensorBoard logs as it goes.
 
@@ -171,12 +188,17 @@ def fit(
             `None` on a worker that writes nothing (not the chief).
         strategy: the strategy the model was built under. Defaults to the current one.
         extra_callbacks: the caller's callbacks, run after tfapps' own. Defaults to none.
+        class_weight: each class's weight in the training loss, in class order; `None`
+            weighs every example alike. Defaults to `None`.
 
     Returns:
         Keras' `History`.
     """
     strategy = strategy or tf.distribute.get_strategy()
     multi_worker = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+    if class_weight is not None:  # as sample weights, which both training loops take
+        weights = tf.constant(class_weight, tf.float32)
+        train = train.map(lambda x, y: (x, y, tf.gather(weights, tf.cast(y, tf.int32))))
     stop = tfapps_callbacks.StopAtStepEnd()
     callbacks = [stop, tfapps_callbacks.EpochStats()]
     if not config.quiet:

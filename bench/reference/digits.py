@@ -15,6 +15,7 @@ import keras
 from keras import layers
 
 from bench import measure
+from tfapps import models
 from tfapps.config import ImageConfig
 
 BATCH_SIZE = 32
@@ -45,8 +46,11 @@ def build_model(input_shape: tuple[int, ...], num_classes: int) -> keras.Model:
 
 def main() -> None:
     options = measure.parse_options(__doc__.splitlines()[0], steps_per_execution=1)
+    data, info = measure.load_arrays(measure.config_for(ImageConfig, options))
+    shape = info.input_shape
     measure.check_defaults(
         ImageConfig,
+        {"epochs": models.auto_epochs(shape), "filters": models.auto_filters(shape)},
         batch_size=BATCH_SIZE,
         epochs=EPOCHS,
         patience=PATIENCE,
@@ -55,7 +59,6 @@ def main() -> None:
         filters=FILTERS,
         dropout=DROPOUT,
     )
-    data, info = measure.load_arrays(measure.config_for(ImageConfig, options))
     (x_train, y_train), (x_val, y_val) = data["train"], data["validation"]
     x_test, y_test = data["test"]
 

@@ -20,7 +20,9 @@ import tensorflow as tf
 from keras import layers
 
 from bench import measure
+from tfapps import models
 from tfapps.config import TextConfig
+from tfapps.tasks import token_counts
 
 BATCH_SIZE = 32
 EPOCHS = 10
@@ -59,8 +61,13 @@ def build_model(vocabulary_size: int) -> keras.Model:
 
 def main() -> None:
     options = measure.parse_options(__doc__.splitlines()[0], steps_per_execution=1)
+    data, _ = measure.load_arrays(measure.config_for(TextConfig, options))
+    (texts_train, y_train), (texts_val, y_val) = data["train"], data["validation"]
+    texts_test, y_test = data["test"]
+    counts = token_counts(tf.data.Dataset.from_tensor_slices(texts_train).batch(1024))
     measure.check_defaults(
         TextConfig,
+        {"sequence_length": models.auto_sequence_length(counts)},
         batch_size=BATCH_SIZE,
         epochs=EPOCHS,
         patience=PATIENCE,
@@ -71,9 +78,8 @@ def main() -> None:
         embedding_dim=EMBEDDING_DIM,
         dropout=DROPOUT,
     )
-    data, _ = measure.load_arrays(measure.config_for(TextConfig, options))
-    (texts_train, y_train), (texts_val, y_val) = data["train"], data["validation"]
-    texts_test, y_test = data["test"]
+    if models.auto_conv_layout(counts) != "stacked":
+        raise ValueError("tfapps would train these texts with parallel convolutions")
 
     keras.utils.set_random_seed(options.seed)
     vectorizer = layers.TextVectorization(

@@ -27,16 +27,29 @@ REPORT_FORMATS = ("html", "markdown", "csv")
 @click.option(
     "--batch-size", type=click.IntRange(min=1), default=256, help="Inputs per model call."
 )
+@click.option(
+    "--text-per",
+    type=click.Choice(("file", "line")),
+    default=None,
+    help="Sentiment models: a .txt file holds one text (file) or one text per line (line). "
+    "Default: as the model was trained (file for a folder of .txt files, else line).",
+)
 @click.option("--debug", is_flag=True, help="Show tracebacks and TensorFlow's logs.")
 def predict(
-    run_dir: Path, inputs: tuple[str, ...], output: Path | None, batch_size: int, debug: bool
+    run_dir: Path,
+    inputs: tuple[str, ...],
+    output: Path | None,
+    batch_size: int,
+    text_per: str | None,
+    debug: bool,
 ) -> None:
     """Predict with a finished run's SavedModel on raw INPUTS.
 
     RUN_DIR is a run directory (saved_models/<task>/<dataset>/<run-id>) or its saved_model/
-    folder. INPUTS depend on the run's task: image files or folders (image-classify; converted
-    to the model's size and channels), texts or .txt files with one text per line (sentiment),
-    CSV files with the model's columns by name (regress).
+    folder. INPUTS depend on the run's task: image files or folders (image-classify; read as in
+    training: any format, fitted to the model's size and channels), texts, .txt or .csv files
+    or folders of .txt files (sentiment; read as the model was trained), CSV files with the
+    model's columns by name (regress).
 
     \b
     Examples:
@@ -50,7 +63,8 @@ def predict(
         if output is not None:
             prediction.check_output_path(output)
         runtime.import_tensorflow(debug)
-        table = prediction.predict(prediction.load_run(run_dir), list(inputs), batch_size)
+        run = prediction.load_run(run_dir)
+        table = prediction.predict(run, list(inputs), batch_size, text_per)
         if output is not None:
             prediction.write_predictions(table, output)
     click.echo(table.to_string(index=False))

@@ -24,6 +24,7 @@ ADDED_OPTIONS: dict[str, Any] = {
     "start_from_epoch": 0,
     "length_batches": False,
     "augment": False,
+    "conv_layout": "stacked",
 }
 
 

@@ -9,10 +9,56 @@ from tfapps.config import checks
 from tfapps.config.base import ARCHITECTURES, DEVICES, PRECISIONS, STRATEGIES, RunConfig
 
 RESIZE_RULES = ("stretch", "crop", "pad")  # tfapps.data.images.fit_to_size
+CLASS_WEIGHTS = ("none", "balanced")
+CONV_LAYOUTS = ("auto", "stacked", "parallel")
+SEPARATORS = {"comma": ",", "semicolon": ";", "tab": "\t", "\\t": "\t", "pipe": "|"}
+DECIMAL_MARKS = (".", ",")
 
 
 @dataclass
-class ImageConfig(RunConfig):
+class ClassifierOptions:
+    """Options of the commands that train a classifier.
+
+    Args:
+        class_weight: `"balanced"` weighs each training example by the inverse of its class's
+            frequency (Keras `class_weight`, as scikit-learn's "balanced"), so that a rare
+            class counts as much as a common one; `"none"` weighs every example alike.
+            Defaults to `"none"`.
+    """
+
+    class_weight: str = "none"
+
+    def validate(self) -> None:
+        super().validate()
+        checks.check_choice(self.class_weight, "class-weight", CLASS_WEIGHTS)
+
+
+@dataclass
+class CsvOptions:
+    """Options for a dataset given as a CSV file.
+
+    Args:
+        sep: the CSV delimiter: `","`, `";"`, `"tab"`, `"|"` or another single character.
+            Defaults to automatic: detected among those four, and printed.
+        na_values: cells that mean "missing" besides empty cells, `?`, `NA`, `N/A`, `-`,
+            `null`, `none` and `missing` (case is ignored; `numbers.NA_MARKERS` lists them
+            all); repeat the option or separate values with commas. Defaults to none.
+    """
+
+    sep: str | None = None
+    na_values: tuple[str, ...] = ()
+
+    def validate(self) -> None:
+        super().validate()
+        if self.sep is not None:
+            self.sep = SEPARATORS.get(self.sep.lower(), self.sep)
+            if len(self.sep) != 1:
+                raise checks.invalid("sep", "one character, or comma|semicolon|tab|pipe", self.sep)
+        self.na_values = tuple(self.na_values)
+
+
+@dataclass
+class ImageConfig(ClassifierOptions, RunConfig):
     """Options of `tfapps image-classify`, on top of `RunConfig`.
 
     Args:
@@ -22,8 +68,9 @@ class ImageConfig(RunConfig):
             tutorial trains them).
         filters: Conv2D filters of each Conv2D → MaxPooling2D block, one block per number
             (`--filters 32,64`). Defaults to automatic (`models.auto_filters`): 32,64 for
-            inputs up to 32 px (digits, MNIST); for larger inputs one block per halving until
-            the feature map is at most 12 px, with 16, 32, 64, 128, 128, ... filters.
+            inputs up to 32 px (digits, MNIST); for larger inputs one block per halving of
+            the longer side until the feature map is at most 12 px, with 16, 32, 64, 128, 128,
+            ... filters.
         dropout: dropout rate before the softmax layer. Defaults to 0.5.
         architecture: the model family: `"conv"` (the convnet) or `"dense"` (Rescaling →
             Flatten → Dense(128) → Dropout → Dense(softmax)), to compare. Defaults to `"conv"`.
@@ -86,14 +133,20 @@ class ImageConfig(RunConfig):
 
 
 @dataclass
-class TextConfig(RunConfig):
+class TextConfig(ClassifierOptions, CsvOptions, RunConfig):
     """Options of `tfapps sentiment`, on top of `RunConfig`.
 
     Args:
         max_tokens: vocabulary size of the TextVectorization layer (adapted on the training
             split only). Defaults to 20000.
         sequence_length: tokens kept per text; longer texts are cut, shorter ones padded.
-            Defaults to 500.
+            Defaults to automatic (`models.auto_sequence_length`): 99% of the training texts
+            kept whole, between 16 and 500 tokens (IMDB reviews: 500).
+        conv_layout: how the conv model's Conv1D layers fit the texts: `"stacked"` (two
+            Conv1D(128, 7, strides 3), for reviews and other long texts), `"parallel"` (Conv1D
+            of kernels 3, 4 and 5 side by side, stride 1, as Kim's sentence CNN, for short
+            texts) or `"auto"`: parallel when the training texts' median length is at most
+            50 tokens. Defaults to `"auto"`.
         embedding_dim: width of the Embedding layer. Defaults to 128.
         dropout: dropout rate after the embedding and before the classifier. Defaults to 0.5.
         text_column: CSV column holding the text (CSV datasets only). Defaults to `"text"`.
@@ -115,7 +168,8 @@ class TextConfig(RunConfig):
     epochs: int = 10
     patience: int = 2
     max_tokens: int = 20000
-    sequence_length: int = 500
+    sequence_length: int | None = None
+    conv_layout: str = "auto"
     embedding_dim: int = 128
     dropout: float = 0.5
     text_column: str = "text"
@@ -127,7 +181,9 @@ class TextConfig(RunConfig):
         """Raises `InvalidInput` naming the first option whose value cannot be used."""
         super().validate()
         checks.check_int(self.max_tokens, "max-tokens", minimum=1)
-        checks.check_int(self.sequence_length, "sequence-length", minimum=1)
+        if self.sequence_length is not None:
+            checks.check_int(self.sequence_length, "sequence-length", minimum=1)
+        checks.check_choice(self.conv_layout, "conv-layout", CONV_LAYOUTS)
         checks.check_int(self.embedding_dim, "embedding-dim", minimum=1)
         checks.check_rate(self.dropout)
         checks.check_choice(self.architecture, "architecture", ARCHITECTURES)
@@ -137,7 +193,7 @@ LOSSES = ("mae", "mse", "huber")
 
 
 @dataclass
-class RegressConfig(RunConfig):
+class RegressConfig(CsvOptions, RunConfig):
     """Options of `tfapps regress`, on top of `RunConfig`.
 
     Tables are small (an epoch of Auto MPG is 9 steps) and their validation split noisy, so
@@ -158,6 +214,12 @@ class RegressConfig(RunConfig):
             Defaults to `(64, 64)`.
         loss: the training loss: `"mae"` (mean absolute error), `"mse"` (mean squared error)
             or `"huber"`. Defaults to `"mae"`.
+        decimal: the CSV's decimal mark, `"."` or `","`. Defaults to automatic: a comma when
+            the file's numbers can only be read with one (`1.234,5`, `3,25`), a point
+            otherwise (`numbers.detect_number_format`).
+        thousands: the characters that group digits by thousands in the CSV's numbers
+            (`1,234`; only groups of three are read), `"none"` for none. Defaults to
+            automatic: the other mark than the decimal one, spaces and apostrophes.
     """
 
     task: ClassVar[str] = "regress"
@@ -171,6 +233,8 @@ class RegressConfig(RunConfig):
     drop: tuple[str, ...] = ()
     hidden_units: tuple[int, ...] = (64, 64)
     loss: str = "mae"
+    decimal: str | None = None
+    thousands: str | None = None
 
     def validate(self) -> None:
         """Raises `InvalidInput` naming the first option whose value cannot be used."""
@@ -184,6 +248,14 @@ class RegressConfig(RunConfig):
                 ",".join(map(str, self.hidden_units)),
             )
         checks.check_choice(self.loss, "loss", LOSSES)
+        if self.decimal is not None:
+            checks.check_choice(self.decimal, "decimal", DECIMAL_MARKS)
+        if self.thousands is not None:
+            self.thousands = "" if self.thousands.lower() == "none" else self.thousands
+            if self.decimal is not None and self.decimal in self.thousands:
+                raise checks.invalid(
+                    "thousands", "characters other than the decimal mark", self.thousands
+                )
 
 
 CONFIG_CLASSES: dict[str, type[RunConfig]] = {
@@ -197,4 +269,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "architecture": ARCHITECTURES,
     "loss": LOSSES,
     "resize": RESIZE_RULES,
+    "class_weight": CLASS_WEIGHTS,
+    "conv_layout": CONV_LAYOUTS,
+    "decimal": DECIMAL_MARKS,
 }

@@ -1,7 +1,17 @@
-"""Reads a user's CSV file, turning every way it can be unreadable into one clear error."""
+"""Reads a user's CSV file as written: its delimiter, its byte-order mark, every cell a string.
+
+Spreadsheets export CSV in several dialects. The delimiter is detected among `,` `;` tab and
+`|` (pandas' `sep=None` sniffing, limited to those four) unless `--sep` forces one, and the
+reader says which it used. Cells are kept as strings (nothing is guessed yet): columns become
+numbers, categories or texts later, in `tables.py` and `texts.py`, where missing markers and
+number formats are known. Every way a file can be unreadable is one clear error.
+"""
 
 from __future__ import annotations
 
+import csv
+import io
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -9,24 +19,67 @@ import pandas as pd
 from tfapps.errors import InvalidInput
 
 SNIFF_BYTES = 65536
+DELIMITERS = (",", ";", "\t", "|")
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 
 
-def read_csv_file(path: Path, **read_options) -> pd.DataFrame:
-    """Returns the CSV at `path` as a DataFrame, or raises `InvalidInput` naming the file.
-
-    Refuses binary files, empty files, files that are not UTF-8 and text that does not parse
-    as CSV, each with its own message.
+@dataclass
+class CsvTable:
+    """A CSV file read as strings.
 
     Args:
-        path: the CSV file.
-        **read_options: passed on to `pandas.read_csv` (e.g. `dtype=str`).
+        frame: every cell as a `str` (empty cells as `""`), columns as in the header.
+        sep: the delimiter used.
+        sep_detected: whether it was detected (else forced by `--sep`).
+    """
+
+    frame: pd.DataFrame
+    sep: str
+    sep_detected: bool
+
+    @property
+    def sep_name(self) -> str:
+        """The delimiter in words, such as `"semicolon (;)"`."""
+        shown = "\\t" if self.sep == "\t" else self.sep
+        return f"{DELIMITER_NAMES.get(self.sep, 'custom')} ({shown})"
+
+
+def read_csv_file(path: Path, sep: str | None = None) -> CsvTable:
+    """Reads the CSV at `path`, every cell a string.
+
+    Args:
+        path: the CSV file (UTF-8, with or without a byte-order mark).
+        sep: the delimiter; `None` detects one of `DELIMITERS`. Defaults to `None`.
+
+    Raises:
+        InvalidInput: naming the file when it is binary, empty, not UTF-8, does not parse, or
+            parses to a single column that holds another delimiter.
     """
     with path.open("rb") as handle:
         head = handle.read(SNIFF_BYTES)
     if b"\x00" in head:
         raise InvalidInput(f"{path} is not a text file (it holds binary data); expected a CSV.")
     try:
-        return pd.read_csv(path, encoding="utf-8", **read_options)
+        sample = head.decode("utf-8-sig", errors="strict")
+    except UnicodeDecodeError as error:
+        if error.start < len(head) - 4:  # not just a character cut by the sample's end
+            raise InvalidInput(
+                f"{path} is not UTF-8 text (byte {error.start}: {error.reason}); save it as UTF-8."
+            ) from None
+        sample = head[: error.start].decode("utf-8-sig")
+    if not sample.strip():
+        raise InvalidInput(f"{path} is empty; expected a CSV with a header row.")
+    detected = sep is None
+    sep = detect_delimiter(sample) if detected else sep
+    try:
+        frame = pd.read_csv(
+            path,
+            sep=sep,
+            dtype=str,
+            keep_default_na=False,
+            encoding="utf-8-sig",
+            engine="python" if len(sep) > 1 else "c",
+        )
     except UnicodeDecodeError as error:
         raise InvalidInput(
             f"{path} is not UTF-8 text (byte {error.start}: {error.reason}); save it as UTF-8."
@@ -35,4 +88,51 @@ def read_csv_file(path: Path, **read_options) -> pd.DataFrame:
         raise InvalidInput(f"{path} is empty; expected a CSV with a header row.") from None
     except pd.errors.ParserError as error:
         first = str(error).strip().splitlines()[0]
-        raise InvalidInput(f"{path} is not a readable CSV file: {first}") from None
+        raise InvalidInput(
+            f"{path} is not a readable CSV file with the {_name(sep)} delimiter"
+            f"{' it seems to use' if detected else ''}: {first}. Pass --sep to name the "
+            "delimiter (, ; tab or |)."
+        ) from None
+    frame.columns = [str(column).strip() for column in frame.columns]
+    _refuse_one_column_holding_a_delimiter(frame, path, sep)
+    return CsvTable(frame, sep, detected)
+
+
+def detect_delimiter(sample: str) -> str:
+    """The delimiter of a CSV sample among `DELIMITERS`: Python's `csv.Sniffer`, checked by
+    the header and the next lines splitting into the same number of fields (more than one);
+    `,` when nothing else fits."""
+    lines = [line for line in sample.splitlines()[:50] if line.strip()]
+    try:
+        sniffed = csv.Sniffer().sniff("\n".join(lines), delimiters="".join(DELIMITERS))
+        candidates = [sniffed.delimiter, *DELIMITERS]
+    except csv.Error:
+        candidates = list(DELIMITERS)
+    joined = "\n".join(lines)
+    for candidate in dict.fromkeys(candidates):
+        widths = {len(row) for row in csv.reader(io.StringIO(joined), delimiter=candidate)}
+        if len(widths) == 1 and widths.pop() > 1:
+            return candidate
+    counts = {candidate: lines[0].count(candidate) for candidate in DELIMITERS} if lines else {}
+    best = max(counts, key=counts.get) if counts else ","
+    return best if counts.get(best) else ","
+
+
+def _refuse_one_column_holding_a_delimiter(frame: pd.DataFrame, path: Path, sep: str) -> None:
+    if len(frame.columns) != 1:
+        return
+    header = frame.columns[0]
+    others = [d for d in DELIMITERS if d != sep and d in header]
+    if others:
+        raise InvalidInput(
+            f"{path} parsed as a single column {header!r} with the {_name(sep)} delimiter; it "
+            f"looks {_name(others[0])}-separated: pass --sep {_shell(others[0])}."
+        )
+
+
+def _name(sep: str) -> str:
+    return DELIMITER_NAMES.get(sep, repr(sep))
+
+
+def _shell(sep: str) -> str:
+    return {"\t": "'\\t'", ";": "';'", "|": "'|'"}.get(sep, sep)

@@ -28,8 +28,15 @@ from tfapps.data.image_scan import KEEP_SIZE_UP_TO, PHOTO_SIZE, ImageFolder, Ski
 from tfapps.data.images import ImageReadError, read_image
 from tfapps.data.info import DatasetInfo
 from tfapps.data.splits import SPLIT_NAMES, CachePlan, Splits, stratified_rows
-from tfapps.data.summary import DataSummary, classes_line, count_phrase, skipped_line
-from tfapps.data.tfds_source import read_splits
+from tfapps.data.summary import (
+    DataSummary,
+    class_warnings,
+    classes_line,
+    count_phrase,
+    skipped_line,
+    tfds_classes_summary,
+)
+from tfapps.data.tfds_source import read_classified_splits
 from tfapps.errors import InvalidInput
 from tfapps.progress import Progress
 
@@ -61,22 +68,22 @@ def from_tfds(builder: tfds.core.DatasetBuilder, source: str, config: ImageConfi
         shape[:2] = config.image_size
     elif None in shape[:2] or max(shape[:2]) > KEEP_SIZE_UP_TO:
         shape[:2] = PHOTO_SIZE
-    train, validation, test = read_splits(builder, config.validation_split)
+    carved = read_classified_splits(builder, config.validation_split)
+    train, validation, test = carved.datasets
     if tuple(shape) != tuple(image_feature.shape):
         train, validation, test = (
             _resized(ds, shape[:2], config.resize) for ds in (train, validation, test)
         )
-    summary = DataSummary(
-        lines=[
-            f"{config.dataset}: {len(label_feature.names)} classes from TFDS {builder.name} "
-            f"{builder.version}, images {'x'.join(map(str, shape))}"
-        ],
-        facts={"classes": len(label_feature.names)},
+    class_names = list(label_feature.names)
+    read = f"TFDS {builder.name} {builder.version}"
+    summary = tfds_classes_summary(
+        read, class_names, carved.train_labels, carved.too_small, "image"
     )
+    summary.lines.append(f"model input {'x'.join(map(str, shape))} (resize {config.resize})")
     info = DatasetInfo(
         name=config.dataset,
         source=source,
-        class_names=list(label_feature.names),
+        class_names=class_names,
         input_shape=shape,
         details={
             "tfds_name": builder.name,
@@ -306,24 +313,25 @@ def _summary(folder, labels, rows, skipped, too_small, shape, config, cache) -> 
         f"({'grayscale' if shape[2] == 1 else 'RGB'}, resize {config.resize}), "
         f"cache: {_cache_words(cache)}",
     ]
-    warnings = []
-    if skipped.counts:
-        warnings.append(skipped_line(skipped.to_dict(), "file"))
-    warnings += [
-        f"class {folder.class_names[index]!r} has {counts[folder.class_names[index]]} images: "
-        "too few to reach both validation and test"
-        for index in too_small
-    ]
+    warnings = [skipped_line(skipped.to_dict(), "file")] if skipped.counts else []
+    small = [folder.class_names[index] for index in too_small]
+    warnings += class_warnings(counts, small, "image")
     return DataSummary(
         lines=lines,
         warnings=warnings,
         facts={
             "images": sum(counts.values()),
             "classes": counts,
+            "train_classes": _train_counts(folder, labels, rows),
             "skipped": skipped.to_dict(),
             "distinct_sizes": len(set(sizes)),
         },
     )
+
+
+def _train_counts(folder: ImageFolder, labels, rows) -> dict[str, int]:
+    train = labels[rows["train"]]
+    return {name: int((train == index).sum()) for index, name in enumerate(folder.class_names)}
 
 
 def _cache_words(cache: CachePlan) -> str:

@@ -114,15 +114,16 @@ def stratified_rows(
     parts: dict[str, list] = {name: [] for name in SPLIT_NAMES}
     parts["test"].append(np.flatnonzero(given))
     too_small = []
+    carving_test = test_fraction > 0 and not given.any()
     for label in np.unique(labels[~given]):
         rows = rng.permutation(np.flatnonzero((labels == label) & ~given))
-        n_test = 0 if given.any() else _at_least_one(len(rows) * test_fraction, len(rows) >= 3)
+        n_test = _at_least_one(len(rows) * test_fraction, len(rows) >= 3 and not given.any())
         rest = rows[n_test:]
         n_val = _at_least_one(len(rest) * validation_split, len(rest) >= 2)
         parts["test"].append(rows[:n_test])
         parts["validation"].append(rest[:n_val])
         parts["train"].append(rest[n_val:])
-        if n_val == 0 or (n_test == 0 and not given.any()):
+        if (n_val == 0 and validation_split > 0) or (n_test == 0 and carving_test):
             too_small.append(int(label))
     rows = {
         name: np.sort(np.concatenate(chunks)).astype(np.int64) for name, chunks in parts.items()
@@ -131,7 +132,7 @@ def stratified_rows(
 
 
 def _at_least_one(share: float, allowed: bool) -> int:
-    return max(1, round(share)) if allowed else 0
+    return max(1, round(share)) if allowed and share > 0 else 0
 
 
 def count_examples(dataset: tf.data.Dataset) -> int:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 SHOWN_CLASSES = 12  # classes listed by name in the printed line; run.json holds them all
+IMBALANCE_RATIO = 3  # classes are imbalanced when the largest has this many times the smallest
 
 
 @dataclass
@@ -58,3 +59,48 @@ def skipped_line(skipped: Mapping[str, Mapping[str, Any]], unit: str) -> str:
         for reason, group in skipped.items()
     )
     return f"skipped {count_phrase(total, unit)}: {groups}"
+
+
+def class_warnings(counts: Mapping[str, int], too_small: list[str], unit: str) -> list[str]:
+    """Warnings about a classifier's classes: imbalance (the largest class at least
+    `IMBALANCE_RATIO` times the smallest) and classes too small for every split."""
+    warnings = [
+        f"class {name!r} has {count_phrase(counts[name], unit)}: too few to reach both "
+        "validation and test"
+        for name in too_small
+    ]
+    if is_imbalanced(counts):
+        largest, smallest = max(counts, key=counts.get), min(counts, key=counts.get)
+        warnings.append(
+            f"classes are imbalanced ({largest} {counts[largest]:,}, {smallest} "
+            f"{counts[smallest]:,}): accuracy can mislead, so metrics.csv also has "
+            "balanced_accuracy and f1_macro; --class-weight balanced weighs classes evenly"
+        )
+    return warnings
+
+
+def is_imbalanced(counts: Mapping[str, int]) -> bool:
+    """Whether the largest class has at least `IMBALANCE_RATIO` times the smallest's count."""
+    values = [count for count in counts.values()]
+    return bool(values) and max(values) >= IMBALANCE_RATIO * max(1, min(values))
+
+
+def tfds_classes_summary(
+    read: str, class_names: list[str], train_labels, too_small: list[int], unit: str
+) -> DataSummary:
+    """The summary of a TFDS classifier dataset: its training examples per class (the other
+    splits as the builder has or tfapps carves them), and the class warnings.
+
+    Args:
+        read: where it came from, such as `"TFDS mnist 3.0.1"`.
+        class_names: the ClassLabel's names.
+        train_labels: the label of every training example.
+        too_small: labels too few to reach a carved split.
+        unit: what an example is, such as `"image"`.
+    """
+    counts = {name: int((train_labels == index).sum()) for index, name in enumerate(class_names)}
+    return DataSummary(
+        lines=[f"{classes_line(counts, 'training ' + unit)} from {read}"],
+        warnings=class_warnings(counts, [class_names[i] for i in too_small], unit),
+        facts={"train_classes": counts},
+    )

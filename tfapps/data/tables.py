@@ -1,23 +1,21 @@
 """Tabular regression data: TFDS feature dicts and CSV files, as named columns.
 
-Whatever the source, the table goes through the same steps, recorded in run.json:
+Whatever the source, the table goes through the same steps, recorded in run.json and printed
+before training:
 
-1. `--drop` columns are removed; the `--target` column must exist and hold numbers.
-2. Rows without a target are dropped (and counted); a constant or empty target is refused.
-3. Columns of strings, and the `--categorical` ones, are categorical (one-hot inside the model);
-   the rest are numeric. A column with no value at all is refused.
-4. Missing numbers are imputed with the training split's median (counted per column); any
-   infinity left in a feature is refused.
-
-Each feature becomes one named input of the model. Its input name is the column name with
-every character other than ASCII letters, digits and "_" replaced by "_" (and "col_" put in
-front when it would not start with a letter), as TensorFlow signature names require.
+1. A CSV is read as written (`csv_files`: its delimiter, every cell a string); its number
+   format (decimal mark, thousands separators) is detected (`numbers`) unless `--decimal` or
+   `--thousands` say it, and `--na-values` adds missing markers to `numbers.NA_MARKERS`.
+2. `--drop` columns are removed; the `--target` column must exist and hold numbers.
+3. Rows without a target are dropped (and counted); a constant or empty target is refused.
+4. Each feature column is numeric, categorical or ignored, decided on the training split
+   (`table_columns`), and cleaned: missing numbers are imputed with the training median;
+   any infinity left in a feature is refused.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
 
 import numpy as np
@@ -28,14 +26,15 @@ import tensorflow_datasets as tfds
 from tfapps.config import RegressConfig
 from tfapps.data.csv_files import read_csv_file
 from tfapps.data.info import DatasetInfo
+from tfapps.data.numbers import NA_MARKERS, NumberFormat, detect_number_format
 from tfapps.data.splits import SPLIT_NAMES, Splits, carve_local_splits
+from tfapps.data.summary import DataSummary, count_phrase
+from tfapps.data.table_columns import IGNORED, NUMERIC, Column, clean, decide_columns
 from tfapps.data.tfds_source import read_splits
 from tfapps.errors import InvalidInput
 
 log = logging.getLogger("tfapps")
-
-NUMERIC = "numeric"
-CATEGORICAL = "categorical"
+SAMPLE_CELLS = 20_000  # cells the number format is detected from
 
 
 def from_tfds(builder: tfds.core.DatasetBuilder, source: str, config: RegressConfig) -> Splits:
@@ -62,7 +61,8 @@ def from_tfds(builder: tfds.core.DatasetBuilder, source: str, config: RegressCon
         )
     }
     details = {"tfds_name": builder.name, "tfds_version": str(builder.version)}
-    return _clean_and_encode(frames, target, config, source, details)
+    read = f"TFDS {builder.name} {builder.version}"
+    return _clean_and_encode(frames, target, config, source, details, NumberFormat(), read)
 
 
 def from_path(path: Path, config: RegressConfig) -> Splits:
@@ -70,16 +70,31 @@ def from_path(path: Path, config: RegressConfig) -> Splits:
 
     Args:
         path: the CSV file given as `--dataset`.
-        config: the run's options (target, categorical, drop, seed, validation split).
+        config: the run's options (target, categorical, drop, CSV format, seed, validation
+            split).
     """
     if path.is_dir():
         raise InvalidInput(f"{path} is a folder; regress expects a CSV file and --target COLUMN.")
-    table = read_csv_file(path)
+    csv = read_csv_file(path, config.sep)
+    table = csv.frame
     if table.empty:
         raise InvalidInput(f"{path} has a header but no data rows.")
+    number_format = table_number_format(table, csv.sep, config)
     rows = carve_local_splits(len(table), config.seed, config.validation_split)
     frames = {name: table.iloc[rows[name]].reset_index(drop=True) for name in SPLIT_NAMES}
-    return _clean_and_encode(frames, config.target, config, "local", {"path": str(path.resolve())})
+    details = {"path": str(path.resolve()), "sep": csv.sep}
+    read = f"{path.name} (delimiter {csv.sep_name}, {number_format.describe()})"
+    return _clean_and_encode(frames, config.target, config, "local", details, number_format, read)
+
+
+def table_number_format(table: pd.DataFrame, sep: str, config) -> NumberFormat:
+    """The number format `--decimal` and `--thousands` give, detected where they are not."""
+    if config.decimal is None:
+        cells = table.to_numpy().ravel()[:SAMPLE_CELLS]
+        decimal = detect_number_format(cells, sep).decimal
+    else:
+        decimal = config.decimal
+    return NumberFormat(decimal, config.thousands)
 
 
 def _to_frame(dataset: tf.data.Dataset, features: tfds.features.FeaturesDict) -> pd.DataFrame:
@@ -121,6 +136,8 @@ def _clean_and_encode(
     config: RegressConfig,
     source: str,
     details: dict,
+    number_format: NumberFormat,
+    read: str,
 ) -> Splits:
     """Checks, cleans and turns the three split tables into named-column datasets."""
     columns = list(frames["train"].columns)
@@ -135,124 +152,119 @@ def _clean_and_encode(
             )
     if target in config.drop:
         raise InvalidInput(f"--drop {target} removes the --target column; drop other columns.")
+    markers = tuple(dict.fromkeys((*NA_MARKERS, *(m.strip().casefold() for m in config.na_values))))
+    rows_read = sum(len(frame) for frame in frames.values())
     frames = {split: frame.drop(columns=list(config.drop)) for split, frame in frames.items()}
-    frames, dropped = _clean_target(frames, target, config.dataset)
+    targets, dropped = _clean_target(frames, target, config.dataset, number_format, markers)
+    frames = {split: frames[split].loc[targets[split].index] for split in SPLIT_NAMES}
     features = [c for c in frames["train"].columns if c != target]
-    if not features:
-        raise InvalidInput(f"{config.dataset!r} has no feature column besides the target.")
-    kinds = {}
-    for column in features:  # kinds come from the training split alone
-        values = frames["train"][column]
-        if values.isna().all() or (values.astype(str).str.strip() == "").all():
-            raise InvalidInput(
-                f"Feature column {column!r} of {config.dataset!r} has no value in the "
-                "training split: it is empty."
-            )
-        numeric = pd.to_numeric(values, errors="coerce")
-        is_number = numeric.notna() | values.isna()
-        kinds[column] = (
-            NUMERIC if is_number.all() and column not in config.categorical else (CATEGORICAL)
+    decided = decide_columns(frames["train"], features, config.categorical, number_format, markers)
+    used = [column for column in decided if column.kind != IGNORED]
+    if not used:
+        raise InvalidInput(
+            f"{config.dataset!r} has no usable feature column besides the target: "
+            + "; ".join(column.describe() for column in decided)
+            + "."
         )
-    imputed = _impute_and_check(frames, kinds, config.dataset)
-    inputs = _input_names(features)
+    values = clean(frames, used, number_format, markers, config.dataset)
+    summary = _summary(read, rows_read, target, dropped, decided, config)
     info = DatasetInfo(
         name=config.dataset,
         source=source,
         details={
             **details,
             "target": target,
-            "columns": [{"name": c, "input": inputs[c], "kind": kinds[c]} for c in features],
+            "columns": [column.to_dict() for column in used],
+            "ignored_columns": [column.to_dict() for column in decided if column.kind == IGNORED],
+            "dropped_columns": list(config.drop),
             "rows_dropped_without_target": dropped,
-            "missing_values": {"policy": "impute the training median", "imputed": imputed},
-            "target_mean_train": float(frames["train"][target].mean()),
+            "number_format": number_format.to_dict(),
+            "na_values": list(markers),
+            "missing_values": {
+                "policy": "impute the training median",
+                "imputed": {
+                    c.name: {"rows": c.missing, "value": c.imputed}
+                    for c in used
+                    if c.imputed is not None
+                },
+            },
+            "target_mean_train": float(targets["train"].mean()),
         },
+        summary=summary.to_dict(),
     )
-    datasets = [_to_dataset(frames[split], target, kinds, inputs) for split in SPLIT_NAMES]
+    datasets = [_to_dataset(values[split], targets[split], used) for split in SPLIT_NAMES]
     return Splits(*datasets, info)
 
 
-def _clean_target(frames, target, dataset):
-    """Makes the target numeric, drops rows without one, and refuses unusable targets."""
-    cleaned, dropped = {}, 0
+def _clean_target(frames, target, dataset, number_format: NumberFormat, markers):
+    """Reads the target as numbers, drops rows without one, and refuses unusable targets.
+
+    Returns:
+        `({split: target values of the kept rows}, rows dropped)`.
+    """
+    targets, dropped = {}, 0
     for split, frame in frames.items():
-        raw = frame[target]
-        values = pd.to_numeric(raw, errors="coerce")
-        bad = values.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
+        values, missing, bad = number_format.parse(frame[target], markers)
         if bad.any():
             raise InvalidInput(
                 f"Target column {target!r} of {dataset!r} is not numeric: it holds "
-                f"{raw[bad].iloc[0]!r}. regress predicts numbers."
+                f"{frame[target][bad].iloc[0]!r}. regress predicts numbers."
             )
         if np.isinf(values).any():
             raise InvalidInput(f"Target column {target!r} of {dataset!r} holds infinity.")
-        keep = values.notna()
-        dropped += int((~keep).sum())
-        cleaned[split] = frame[keep].assign(**{target: values[keep]}).reset_index(drop=True)
-    if len(cleaned["train"]) == 0:
+        dropped += int(missing.sum())
+        targets[split] = values[~missing]
+    if len(targets["train"]) == 0:
         raise InvalidInput(f"Target column {target!r} of {dataset!r} has no values.")
-    if cleaned["train"][target].nunique() < 2:
+    if targets["train"].nunique() < 2:
         raise InvalidInput(
             f"Target column {target!r} of {dataset!r} is constant "
-            f"({cleaned['train'][target].iloc[0]}); there is nothing to learn."
+            f"({targets['train'].iloc[0]:g}); there is nothing to learn."
         )
+    return targets, dropped
+
+
+def _summary(read, rows_read, target, dropped, columns: list[Column], config) -> DataSummary:
+    lines = [
+        f"{count_phrase(rows_read, 'row')} from {read}",
+        f"target {target}: numeric"
+        + (f", {count_phrase(dropped, 'row')} without a value dropped" if dropped else ""),
+        "columns: " + "; ".join(column.describe() for column in columns),
+    ]
+    if config.drop:
+        lines.append(f"dropped by --drop: {', '.join(config.drop)}")
+    warnings = [
+        f"column {c.name!r} ignored: {c.reason}" + _use_anyway(c)
+        for c in columns
+        if c.kind == IGNORED
+    ]
+    warnings += [
+        f"column {c.name!r}: read {', '.join(map(repr, c.markers))} as missing "
+        "(the rest of it is numbers); pass --categorical to keep them as categories"
+        for c in columns
+        if c.markers
+    ]
     if dropped:
-        log.warning("dropped %d rows of %s without a %s value", dropped, dataset, target)
-    return cleaned, dropped
+        warnings.append(f"dropped {count_phrase(dropped, 'row')} without a {target} value")
+    return DataSummary(
+        lines=lines,
+        warnings=warnings,
+        facts={
+            "rows": rows_read,
+            "rows_dropped_without_target": dropped,
+            "columns": [column.to_dict() for column in columns],
+        },
+    )
 
 
-def _impute_and_check(frames, kinds, dataset) -> dict[str, dict]:
-    """Fills missing numbers with the training median; refuses infinities."""
-    imputed = {}
-    for column, kind in kinds.items():
-        if kind == CATEGORICAL:
-            for frame in frames.values():
-                frame[column] = category_strings(frame[column])
-            continue
-        for frame in frames.values():
-            frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(np.float64)
-        median = float(frames["train"][column].median())
-        missing = sum(int(frame[column].isna().sum()) for frame in frames.values())
-        if missing:
-            if np.isnan(median):
-                raise InvalidInput(
-                    f"Feature column {column!r} of {dataset!r} has no value in the training "
-                    "split to impute from."
-                )
-            for frame in frames.values():
-                frame[column] = frame[column].fillna(median)
-            imputed[column] = {"rows": missing, "value": median}
-        infinite = sum(int(np.isinf(frame[column]).sum()) for frame in frames.values())
-        if infinite:
-            raise InvalidInput(
-                f"Feature column {column!r} of {dataset!r} holds infinity in {infinite} rows; "
-                "replace or drop those rows."
-            )
-    return imputed
+def _use_anyway(column: Column) -> str:
+    if column.reason.startswith("nearly every value"):
+        return "; --drop it to silence this, or --categorical to use it anyway"
+    return ""
 
 
-def category_strings(values: pd.Series) -> pd.Series:
-    """The strings a categorical column is looked up by, the same at training and serving:
-    whole numbers lose any ".0" (a column with gaps reads as floats), missing values are ""."""
-    numbers = pd.to_numeric(values, errors="coerce")
-    whole = numbers.notna() & np.isfinite(numbers) & (numbers == np.round(numbers))
-    text = values.astype(object).where(values.notna(), "").astype(str)
-    return text.where(~whole, numbers.where(whole, 0).astype(np.int64).astype(str))
-
-
-def _input_names(columns: list[str]) -> dict[str, str]:
-    """Maps each column to a name TensorFlow accepts in a signature; refuses collisions."""
-    names = {}
-    for column in columns:
-        name = re.sub(r"[^A-Za-z0-9_]", "_", column)
-        names[column] = name if re.match(r"[A-Za-z]", name) else f"col_{name}"
-    if len(set(names.values())) < len(names):
-        raise InvalidInput(f"Column names {columns} collide once made safe: {names}.")
-    return names
-
-
-def _to_dataset(frame, target, kinds, inputs) -> tf.data.Dataset:
+def _to_dataset(values: pd.DataFrame, target: pd.Series, columns: list[Column]):
     features = {
-        inputs[column]: frame[column].to_numpy(np.float32 if kind == NUMERIC else str)
-        for column, kind in kinds.items()
+        c.input: values[c.input].to_numpy(np.float32 if c.kind == NUMERIC else str) for c in columns
     }
-    return tf.data.Dataset.from_tensor_slices((features, frame[target].to_numpy(np.float32)))
+    return tf.data.Dataset.from_tensor_slices((features, target.to_numpy(np.float32)))

@@ -1,14 +1,16 @@
 """Text-classification data: TFDS datasets with (text, label) keys, CSV files and text folders.
 
 A CSV needs a text column and a label column (`--text-column`, `--label-column`; labels may be
-strings such as pos/neg or integers). A folder is laid out as `root/<label>/*.txt`, with
-`root/train/<label>/` and `root/test/<label>/` honoured when present (the aclImdb layout; its
-unlabelled `unsup` folder is skipped). Rows with empty text or no label are dropped and counted.
+strings such as pos/neg or numbers); its delimiter is detected (`csv_files`). A folder is laid
+out as `root/<label>/*.txt`, one text a file, with `root/train/<label>/` and
+`root/test/<label>/` honoured when present (the aclImdb layout; its unlabelled `unsup` folder
+is skipped). A byte-order mark is never part of a text. Rows with empty text or no label (a
+missing marker such as `NA`, or `--na-values`) are dropped and counted; labels that differ only
+in case, surrounding spaces or number spelling are one class (`labels`); splits are stratified.
 """
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import pandas as pd
@@ -18,11 +20,18 @@ import tensorflow_datasets as tfds
 from tfapps.config import TextConfig
 from tfapps.data.csv_files import read_csv_file
 from tfapps.data.info import DatasetInfo
-from tfapps.data.splits import SPLIT_NAMES, Splits, carve_local_splits
-from tfapps.data.tfds_source import read_splits
+from tfapps.data.labels import canonical_labels, sorted_class_names
+from tfapps.data.numbers import NA_MARKERS
+from tfapps.data.splits import SPLIT_NAMES, Splits, stratified_rows
+from tfapps.data.summary import (
+    DataSummary,
+    class_warnings,
+    classes_line,
+    count_phrase,
+    tfds_classes_summary,
+)
+from tfapps.data.tfds_source import read_classified_splits
 from tfapps.errors import InvalidInput
-
-log = logging.getLogger("tfapps")
 
 UNLABELLED_FOLDERS = ("unsup",)
 
@@ -49,22 +58,27 @@ def from_tfds(builder: tfds.core.DatasetBuilder, source: str, config: TextConfig
             f"TFDS dataset {config.dataset!r} has no (text, label) supervised keys "
             f"(it has {keys}); sentiment needs a text classification dataset."
         )
-    train, validation, test = read_splits(builder, config.validation_split)
+    carved = read_classified_splits(builder, config.validation_split)
+    class_names = list(features[keys[1]].names)
+    read = f"TFDS {builder.name} {builder.version}"
+    summary = tfds_classes_summary(read, class_names, carved.train_labels, carved.too_small, "text")
     info = DatasetInfo(
         name=config.dataset,
         source=source,
-        class_names=list(features[keys[1]].names),
+        class_names=class_names,
         details={"tfds_name": builder.name, "tfds_version": str(builder.version)},
+        summary=summary.to_dict(),
     )
-    return Splits(train, validation, test, info)
+    return Splits(*carved.datasets, info)
 
 
 def from_path(path: Path, config: TextConfig) -> Splits:
-    """Reads a CSV file or a `root/<label>/*.txt` folder and splits it by `config.seed`.
+    """Reads a CSV file or a `root/<label>/*.txt` folder into stratified splits, reproducibly
+    by `config.seed`.
 
     Args:
         path: the file or folder given as `--dataset`.
-        config: the run's options (columns, seed, validation split).
+        config: the run's options (columns, CSV format, seed, validation split).
     """
     if path.is_dir():
         if (path / "train").is_dir():
@@ -74,11 +88,16 @@ def from_path(path: Path, config: TextConfig) -> Splits:
             )
         else:
             train, test = _read_folder(path), None
+        read, unit = f"{path} (one text a .txt file)", "file"
     else:
-        train, test = _read_csv(path, config.text_column, config.label_column), None
+        csv = read_csv_file(path, config.sep)
+        train, test = _csv_columns(csv.frame, path, config), None
+        read, unit = f"{path.name} (delimiter {csv.sep_name})", "row"
     table = pd.concat([train, test]) if test is not None else train
-    table, dropped = _drop_unusable(table, path)
-    class_names = sorted(table["label"].unique(), key=_natural_key)
+    markers = {*NA_MARKERS, *(m.strip().casefold() for m in config.na_values)}
+    table, dropped = _drop_unusable(table, path, markers)
+    table["label"], merged = canonical_labels(table["label"])
+    class_names = sorted_class_names(table["label"])
     if len(class_names) < 2:
         raise InvalidInput(
             f"{path} has a single label class ({class_names[0]!r}); sentiment needs "
@@ -86,8 +105,8 @@ def from_path(path: Path, config: TextConfig) -> Splits:
         )
     labels = table["label"].map({name: i for i, name in enumerate(class_names)}).to_numpy()
     texts = table["text"].to_numpy(dtype=object)
-    rows = carve_local_splits(
-        len(table), config.seed, config.validation_split, given_test=int(table["given_test"].sum())
+    rows, too_small = stratified_rows(
+        labels, config.seed, config.validation_split, table["given_test"].to_numpy()
     )
 
     def subset(index):
@@ -95,24 +114,49 @@ def from_path(path: Path, config: TextConfig) -> Splits:
             (tf.constant(texts[index].tolist(), tf.string), labels[index])
         )
 
+    counts = {name: int((labels == i).sum()) for i, name in enumerate(class_names)}
+    train_counts = {
+        name: int((labels[rows["train"]] == i).sum()) for i, name in enumerate(class_names)
+    }
+    summary = DataSummary(
+        lines=[f"{classes_line(counts, 'text')} from {read}"],
+        warnings=[
+            *(f"dropped {count_phrase(n, 'row')}: {why}" for why, n in dropped.items() if n),
+            *(f"labels {spellings} are one class, {name!r}" for name, spellings in merged.items()),
+            *class_warnings(counts, [class_names[i] for i in too_small], "text"),
+        ],
+        facts={
+            "texts": len(table),
+            "classes": counts,
+            "train_classes": train_counts,
+            "dropped": dropped,
+            "merged_labels": merged,
+        },
+    )
     info = DatasetInfo(
         name=config.dataset,
         source="local",
-        class_names=[str(name) for name in class_names],
-        details={"path": str(path.resolve()), "dropped_rows": dropped},
+        class_names=class_names,
+        details={
+            "path": str(path.resolve()),
+            "dropped_rows": sum(dropped.values()),
+            "text_unit": unit,
+            **({"sep": csv.sep} if unit == "row" else {}),
+        },
+        summary=summary.to_dict(),
     )
     return Splits(*(subset(rows[name]) for name in SPLIT_NAMES), info)
 
 
-def _read_csv(path: Path, text_column: str, label_column: str) -> pd.DataFrame:
-    table = read_csv_file(path, dtype=str, keep_default_na=False)
-    missing = [c for c in (text_column, label_column) if c not in table.columns]
+def _csv_columns(table: pd.DataFrame, path: Path, config: TextConfig) -> pd.DataFrame:
+    missing = [c for c in (config.text_column, config.label_column) if c not in table.columns]
     if missing:
         raise InvalidInput(
             f"{path} has no column {missing[0]!r}; its columns are {list(table.columns)}. "
             "Name the columns with --text-column and --label-column."
         )
-    return table[[text_column, label_column]].set_axis(["text", "label"], axis=1)
+    columns = table[[config.text_column, config.label_column]]
+    return columns.set_axis(["text", "label"], axis=1).assign(given_test=False)
 
 
 def _read_folder(root: Path, given_test: bool = False) -> pd.DataFrame:
@@ -121,7 +165,7 @@ def _read_folder(root: Path, given_test: bool = False) -> pd.DataFrame:
     for label_dir in labels:
         for file in sorted(label_dir.glob("*.txt")):
             try:
-                rows.append((file.read_text(encoding="utf-8"), label_dir.name))
+                rows.append((file.read_text(encoding="utf-8-sig"), label_dir.name))
             except UnicodeDecodeError as error:
                 raise InvalidInput(
                     f"{file} is not UTF-8 text (byte {error.start}: {error.reason})."
@@ -136,26 +180,20 @@ def _read_folder(root: Path, given_test: bool = False) -> pd.DataFrame:
     return table
 
 
-def _drop_unusable(table: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, int]:
-    """Drops rows with empty text or no label; refuses when nothing is left."""
-    text = table["text"].fillna("").astype(str)
+def _drop_unusable(
+    table: pd.DataFrame, path: Path, markers: set[str]
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Drops rows with empty text or no label (missing markers count as none); refuses when
+    nothing is left. Returns the kept rows and the rows dropped, by reason."""
+    text = table["text"].fillna("").astype(str).str.removeprefix("\ufeff")
     label = table["label"].fillna("").astype(str).str.strip()
-    usable = (text.str.strip() != "") & (label != "")
-    dropped = int((~usable).sum())
+    no_text = text.str.strip() == ""
+    no_label = label.str.casefold().isin(markers)
+    usable = ~no_text & ~no_label
     if not usable.any():
         raise InvalidInput(
             f"{path} has no usable rows: all {len(table)} rows have empty text or no label."
         )
-    if dropped:
-        log.warning(
-            "dropped %d of %d rows of %s with empty text or no label", dropped, len(table), path
-        )
+    dropped = {"empty text": int(no_text.sum()), "no label": int((no_label & ~no_text).sum())}
     kept = table[usable].assign(text=text[usable], label=label[usable])
-    if "given_test" not in kept.columns:
-        kept["given_test"] = False
     return kept.reset_index(drop=True), dropped
-
-
-def _natural_key(label: str):
-    """Sorts integer labels numerically ("2" < "10") and other labels alphabetically."""
-    return (0, int(label), "") if label.lstrip("-").isdigit() else (1, 0, label)

@@ -5,16 +5,20 @@ from __future__ import annotations
 import hashlib
 import importlib
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from tfapps.data.registry import EmbeddedDataset
+from tfapps.data.splits import stratified_rows
 from tfapps.errors import InvalidInput, RunFailed
 from tfapps.run_dirs import locked
 
 CARVED_TEST_PERCENT = 20.0
+CARVE_SEED = 0  # classifier splits carved from train: the same on every machine and --seed
 
 
 def embedded_builder(dataset: EmbeddedDataset, data_dir: str | None) -> tfds.core.DatasetBuilder:
@@ -77,11 +81,12 @@ def _download_and_prepare_locked(
 def read_splits(
     builder: tfds.core.DatasetBuilder, validation_split: float, supervised: bool = True
 ) -> tuple[tf.data.Dataset, tf.data.Dataset, tf.data.Dataset]:
-    """Returns `(train, validation, test)` datasets of a prepared builder.
+    """Returns `(train, validation, test)` datasets of a prepared builder, for tables.
 
     The builder's own validation and test splits are used when it has them. Otherwise test is
     the last 20% of train, and validation the last `validation_split` of what remains, carved
     through TFDS split slicing so that the carving is identical on every machine.
+    Classifiers use `read_classified_splits`, which carves class by class.
 
     Args:
         builder: a prepared builder.
@@ -89,12 +94,7 @@ def read_splits(
         supervised: `(input, label)` pairs by the builder's supervised keys when True, else the
             full feature dicts. Defaults to True.
     """
-    # A builder that reports no split sizes (e.g. under tfds.testing.mock_data) has train/test.
-    available = set(builder.info.splits) or {"train", "test"}
-    if "train" not in available:
-        raise InvalidInput(
-            f"TFDS dataset {builder.name!r} has no 'train' split; it has {sorted(available)}."
-        )
+    available = _available(builder)
     read = tfds.core.ReadInstruction
     if "test" in available:
         train_end, test = 100.0, read("test")
@@ -111,3 +111,87 @@ def read_splits(
         builder.as_dataset(split=split, as_supervised=supervised, shuffle_files=False)
         for split in (train, validation, test)
     )
+
+
+@dataclass
+class ClassifiedSplits:
+    """A classifier's splits of a TFDS dataset.
+
+    Args:
+        datasets: `(train, validation, test)` of `(input, label)` pairs.
+        train_labels: the label of every training example, in order.
+        too_small: labels whose examples were too few to reach a carved split.
+    """
+
+    datasets: tuple[tf.data.Dataset, tf.data.Dataset, tf.data.Dataset]
+    train_labels: np.ndarray
+    too_small: list[int]
+
+
+def read_classified_splits(
+    builder: tfds.core.DatasetBuilder, validation_split: float
+) -> ClassifiedSplits:
+    """Returns a classifier's train, validation and test splits, carved class by class.
+
+    The builder's own validation and test splits are used when it has them; the splits it
+    lacks are carved from train by `splits.stratified_rows` with a fixed seed (`CARVE_SEED`),
+    so that every class reaches them in proportion and the carving is the same on every
+    machine and for every `--seed`: test takes 20% of each class, validation
+    `validation_split` of the rest.
+
+    Args:
+        builder: a prepared builder with `(input, label)` supervised keys.
+        validation_split: fraction of train held out for validation when there is no such split.
+    """
+    available = _available(builder)
+    labels = _labels(builder, "train")
+    whole = builder.as_dataset(split="train", as_supervised=True, shuffle_files=False)
+    own = {
+        name: builder.as_dataset(split=name, as_supervised=True, shuffle_files=False)
+        for name in ("validation", "test")
+        if name in available
+    }
+    if len(own) == 2:
+        return ClassifiedSplits((whole, own["validation"], own["test"]), labels, [])
+    rows, too_small = stratified_rows(
+        labels,
+        CARVE_SEED,
+        validation_split if "validation" not in own else 0.0,
+        test_fraction=CARVED_TEST_PERCENT / 100 if "test" not in own else 0.0,
+    )
+    carved = {name: _rows_of(whole, rows[name], len(labels)) for name in rows}
+    datasets = tuple(own.get(name, carved[name]) for name in ("train", "validation", "test"))
+    return ClassifiedSplits(datasets, labels[rows["train"]], too_small)
+
+
+def _rows_of(dataset: tf.data.Dataset, rows: np.ndarray, count: int) -> tf.data.Dataset:
+    """The examples at `rows` (sorted positions) of a dataset of `count` examples, in order."""
+    wanted = np.zeros(count, bool)
+    wanted[rows] = True
+    keep = tf.constant(wanted)
+    chosen = dataset.enumerate().filter(lambda index, example: keep[index])
+    return chosen.map(lambda index, example: example).apply(
+        tf.data.experimental.assert_cardinality(len(rows))
+    )
+
+
+def _labels(builder: tfds.core.DatasetBuilder, split: str) -> np.ndarray:
+    """Every label of a split, in order, without decoding images."""
+    features = builder.info.features
+    data_key, label_key = builder.info.supervised_keys
+    skip = {data_key: tfds.decode.SkipDecoding()}
+    if not isinstance(features[data_key], tfds.features.Image):
+        skip = None
+    dataset = builder.as_dataset(split=split, shuffle_files=False, decoders=skip)
+    labels = dataset.map(lambda example: example[label_key]).batch(4096)
+    return np.concatenate([np.asarray(batch) for batch in labels.as_numpy_iterator()] or [[]])
+
+
+def _available(builder: tfds.core.DatasetBuilder) -> set[str]:
+    # A builder that reports no split sizes (e.g. under tfds.testing.mock_data) has train/test.
+    available = set(builder.info.splits) or {"train", "test"}
+    if "train" not in available:
+        raise InvalidInput(
+            f"TFDS dataset {builder.name!r} has no 'train' split; it has {sorted(available)}."
+        )
+    return available

@@ -1,0 +1,129 @@
+"""Numbers as spreadsheets write them: missing markers, decimal commas, thousands separators.
+
+A cell is missing when it is empty or one of `NA_MARKERS` (case and surrounding spaces
+ignored; `--na-values` adds more). Otherwise it is a number when, after an optional currency
+sign before it or a percent sign after it, it reads as one in the file's `NumberFormat`:
+`1234.5`, `1,234.5` and `1 234.5` with a decimal point; `1234,5`, `1.234,5` and `1 234,5`
+with a decimal comma. The format is detected from the file's cells (`detect_number_format`)
+unless `--decimal` or `--thousands` say it. The same rules parse a file given to
+`tfapps predict`, so a value means there what it meant in training.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+NA_MARKERS = (
+    "",
+    "?",
+    "-",
+    "--",
+    "---",
+    ".",
+    "na",
+    "n/a",
+    "n.a.",
+    "nan",
+    "null",
+    "none",
+    "nil",
+    "missing",
+    "#n/a",
+    "#na",
+)
+SPACES = (" ", "\u00a0", "\u202f", "'")  # spaces, no-break spaces and apostrophes group digits
+_CURRENCY = r"^(-?)\s*[$€£¥]\s*"
+_PERCENT = r"\s*%$"
+
+
+@dataclass(frozen=True)
+class NumberFormat:
+    """How a file writes numbers.
+
+    Args:
+        decimal: the decimal mark, `"."` or `","`. Defaults to `"."`.
+        thousands: the characters that may group digits by thousands (a grouping is only
+            accepted in threes, `1,234,567`). Defaults to the other mark and spaces.
+    """
+
+    decimal: str = "."
+    thousands: str | None = None
+
+    @property
+    def grouping(self) -> str:
+        """The characters that may group thousands."""
+        if self.thousands is not None:
+            return self.thousands
+        return ("," if self.decimal == "." else ".") + "".join(SPACES)
+
+    def describe(self) -> str:
+        """The format in words, such as `decimal comma, thousands '.'`."""
+        mark = "point" if self.decimal == "." else "comma"
+        return f"decimal {mark}, thousands {self.grouping[0]!r}"
+
+    def to_dict(self) -> dict[str, str]:
+        return {"decimal": self.decimal, "thousands": self.grouping}
+
+    def parse(self, values: pd.Series, markers: Iterable[str] = NA_MARKERS):
+        """Reads a column as numbers.
+
+        Args:
+            values: the cells, as strings (or already numbers).
+            markers: cells (case-folded, stripped) that mean missing. Defaults to
+                `NA_MARKERS`.
+
+        Returns:
+            `(numbers, missing, bad)`: float64 numbers (NaN where missing or not a number),
+            the mask of missing cells, and the mask of cells that are neither.
+        """
+        if pd.api.types.is_numeric_dtype(values):
+            numbers = values.astype(np.float64)
+            return numbers, numbers.isna(), pd.Series(False, index=values.index)
+        text = values.astype(str).str.strip()
+        missing = text.str.casefold().isin(set(markers)) | values.isna()
+        body = text.str.replace(_CURRENCY, r"\1", regex=True).str.replace(_PERCENT, "", regex=True)
+        if self.grouping:
+            group = f"[{re.escape(self.grouping)}]"
+            decimals = rf"(?:{re.escape(self.decimal)}\d+)?"
+            grouped = body.str.fullmatch(rf"[+-]?\d{{1,3}}(?:{group}\d{{3}})+{decimals}")
+            body = body.where(~grouped, body.str.replace(group, "", regex=True))
+        if self.decimal != ".":
+            body = body.where(body.str.contains(".", regex=False), body.str.replace(",", "."))
+        numbers = pd.to_numeric(body.where(~missing), errors="coerce").astype(np.float64)
+        return numbers, missing, numbers.isna() & ~missing
+
+
+# Cells that can only be read one way (a decimal mark followed by other than 3 digits, or
+# two grouping marks), and cells that could be either (`1,234`, `1.234`).
+_POINT_DECIMAL = (r"-?\d{1,3}(,\d{3})+\.\d+", r"-?\d{1,3}(,\d{3}){2,}", r"-?\d*\.(\d{1,2}|\d{4,})")
+_COMMA_DECIMAL = (r"-?\d{1,3}(\.\d{3})+,\d+", r"-?\d{1,3}(\.\d{3}){2,}", r"-?\d*,(\d{1,2}|\d{4,})")
+_AMBIGUOUS_COMMA = r"-?\d{1,3},\d{3}"
+
+
+def detect_number_format(cells: Iterable[str], sep: str) -> NumberFormat:
+    """Guesses a file's decimal mark from its cells.
+
+    A decimal comma is chosen when more cells can only be read with one (`1.234,5`, `3,25`)
+    than with a decimal point (`1,234.5`, `3.25`), or, with no such cell, when cells such as
+    `1,234` appear in a file whose delimiter is not a comma (a European export). Otherwise the
+    decimal mark is a point.
+
+    Args:
+        cells: the file's cells (a sample is enough).
+        sep: the file's delimiter.
+    """
+    text = pd.Series([c.strip() for c in cells if isinstance(c, str)], dtype=str)
+    if text.empty:
+        return NumberFormat()
+    point = sum(int(text.str.fullmatch(p).sum()) for p in _POINT_DECIMAL)
+    comma = sum(int(text.str.fullmatch(p).sum()) for p in _COMMA_DECIMAL)
+    if comma > point:
+        return NumberFormat(",")
+    if point == 0 and sep != "," and text.str.fullmatch(_AMBIGUOUS_COMMA).any():
+        return NumberFormat(",")
+    return NumberFormat(".")

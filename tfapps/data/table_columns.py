@@ -1,0 +1,200 @@
+"""What each column of a table is, decided on the training split, and its values made clean.
+
+Kinds, in order:
+
+- **ignored**: no value in the training split, a single value (constant), or strings that are
+  nearly all different (free text or an identifier, more than `TEXT_MIN_VALUES` values with
+  more than `TEXT_UNIQUE_SHARE` of them distinct): they cannot help, and a warning says so.
+- **categorical**: `--categorical` columns, and columns of strings; one-hot in the model.
+  Whole numbers lose any ".0" (`5` and `5.0` are one category), missing values become "".
+- **numeric**: columns whose values read as numbers (`numbers.NumberFormat`), missing markers
+  aside. A mostly numeric column (at most `STRAY_SHARE` of its values, and at most
+  `STRAY_VALUES` distinct ones, are not numbers) stays numeric: those values count as missing
+  and a warning names them. Missing numbers are imputed with the training split's median.
+
+Each feature is one named input of the model, its name the column's with every character other
+than ASCII letters, digits and "_" replaced by "_" (and "col_" in front when it would not start
+with a letter), as TensorFlow signature names require.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tfapps.data.numbers import NumberFormat
+from tfapps.errors import InvalidInput
+
+NUMERIC, CATEGORICAL, IGNORED = "numeric", "categorical", "ignored"
+STRAY_SHARE = 0.05
+STRAY_VALUES = 3
+TEXT_MIN_VALUES = 50
+TEXT_UNIQUE_SHARE = 0.5
+
+
+@dataclass
+class Column:
+    """One feature column as decided on the training split.
+
+    Args:
+        name: the column's name in the file.
+        kind: `NUMERIC`, `CATEGORICAL` or `IGNORED`.
+        input: the model's input name (empty for ignored columns).
+        missing: missing values over all splits.
+        imputed: the value missing numbers get (the training median), if any were missing.
+        markers: values of this column that count as missing besides the file's markers.
+        reason: why an ignored column is ignored.
+        categories: distinct values of a categorical column in the training split.
+    """
+
+    name: str
+    kind: str
+    input: str = ""
+    missing: int = 0
+    imputed: float | None = None
+    markers: list[str] = field(default_factory=list)
+    reason: str = ""
+    categories: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """run.json's entry for the column (only the fields that apply)."""
+        values = {"name": self.name, "kind": self.kind, "input": self.input}
+        values["missing"] = self.missing
+        for key in ("imputed", "markers", "reason", "categories"):
+            if getattr(self, key) not in (None, [], "", 0):
+                values[key] = getattr(self, key)
+        return values
+
+    def describe(self) -> str:
+        """`Horsepower numeric (6 missing, imputed 93.5)` for the printed summary."""
+        notes = []
+        if self.kind == CATEGORICAL:
+            notes.append(f"{self.categories} values")
+        if self.missing:
+            notes.append(f"{self.missing} missing")
+        if self.imputed is not None:
+            notes.append(f"imputed {self.imputed:g}")
+        if self.reason:
+            notes.append(self.reason)
+        return f"{self.name} {self.kind}" + (f" ({', '.join(notes)})" if notes else "")
+
+
+def decide_columns(
+    train: pd.DataFrame,
+    features: list[str],
+    categorical: tuple[str, ...],
+    number_format: NumberFormat,
+    markers: tuple[str, ...],
+) -> list[Column]:
+    """Decides each feature column's kind on the training split (see the module docstring).
+
+    Args:
+        train: the training rows.
+        features: the feature columns, in order.
+        categorical: columns forced categorical (`--categorical`).
+        number_format: how the file writes numbers.
+        markers: the file's missing markers (case-folded).
+    """
+    inputs = input_names(features)
+    columns = []
+    for name in features:
+        numbers, missing, bad = number_format.parse(train[name], markers)
+        present = ~missing
+        strays = sorted(set(train[name][bad].astype(str).str.strip()))
+        column = Column(name, NUMERIC, inputs[name])
+        if not present.any():
+            column.kind, column.reason = IGNORED, "no value in the training split"
+        elif name in categorical or _mostly_not_numbers(bad, present, strays):
+            column.kind = CATEGORICAL
+        elif strays:
+            column.markers = strays
+        if column.kind == CATEGORICAL:
+            values = category_strings(train[name].where(present))
+            distinct = values[present].nunique()
+            column.categories = int(distinct)
+            if distinct > TEXT_MIN_VALUES and distinct > TEXT_UNIQUE_SHARE * present.sum():
+                column.kind, column.reason = IGNORED, "nearly every value differs (text or an ID)"
+        elif column.kind == NUMERIC and numbers[present].nunique() < 2:
+            column.kind, column.reason = IGNORED, "a single value (constant)"
+        if column.kind == IGNORED:
+            column.input = ""
+        columns.append(column)
+    return columns
+
+
+def _mostly_not_numbers(bad: pd.Series, present: pd.Series, strays: list[str]) -> bool:
+    """More than `STRAY_SHARE` of the values, or more than `STRAY_VALUES` distinct ones, are
+    not numbers."""
+    return bool(bad.any()) and (
+        bad.sum() > STRAY_SHARE * present.sum() or len(strays) > STRAY_VALUES
+    )
+
+
+def clean(
+    frames: dict[str, pd.DataFrame],
+    columns: list[Column],
+    number_format: NumberFormat,
+    markers: tuple[str, ...],
+    dataset: str,
+) -> dict[str, pd.DataFrame]:
+    """Turns each split's feature columns into model values: numbers (missing ones imputed with
+    the training median) or category strings; fills in each column's missing counts.
+
+    Raises:
+        InvalidInput: a numeric feature holds infinity.
+    """
+    cleaned = {split: pd.DataFrame(index=frame.index) for split, frame in frames.items()}
+    for column in columns:
+        if column.kind == IGNORED:
+            continue
+        parsed = {
+            split: number_format.parse(frame[column.name], (*markers, *_folded(column.markers)))
+            for split, frame in frames.items()
+        }
+        column.missing = sum(int(missing.sum()) for _, missing, _ in parsed.values())
+        if column.kind == CATEGORICAL:
+            for split, frame in frames.items():
+                present = ~parsed[split][1]
+                cleaned[split][column.input] = category_strings(frame[column.name].where(present))
+            continue
+        median = float(parsed["train"][0].median())
+        infinite = sum(int(np.isinf(numbers).sum()) for numbers, _, _ in parsed.values())
+        if infinite:
+            raise InvalidInput(
+                f"Feature column {column.name!r} of {dataset!r} holds infinity in {infinite} "
+                "rows; replace or drop those rows."
+            )
+        if column.missing:
+            column.imputed = median
+        for split in frames:
+            cleaned[split][column.input] = parsed[split][0].fillna(median)
+    return cleaned
+
+
+def category_strings(values: pd.Series) -> pd.Series:
+    """The strings a categorical column is looked up by, the same at training and serving:
+    surrounding spaces go, whole numbers lose any ".0" (a column with gaps reads as floats),
+    missing values are ""."""
+    text = values.astype(object).where(values.notna(), "").astype(str).str.strip()
+    numbers = pd.to_numeric(text, errors="coerce")
+    whole = numbers.notna() & np.isfinite(numbers) & (numbers == np.round(numbers))
+    return text.where(~whole, numbers.where(whole, 0).astype(np.int64).astype(str))
+
+
+def input_names(columns: list[str]) -> dict[str, str]:
+    """Maps each column to a name TensorFlow accepts in a signature; refuses collisions."""
+    names = {}
+    for column in columns:
+        name = re.sub(r"[^A-Za-z0-9_]", "_", column)
+        names[column] = name if re.match(r"[A-Za-z]", name) else f"col_{name}"
+    if len(set(names.values())) < len(names):
+        raise InvalidInput(f"Column names {columns} collide once made safe: {names}.")
+    return names
+
+
+def _folded(values: list[str]) -> list[str]:
+    return [value.casefold() for value in values]
