@@ -56,7 +56,21 @@ COMPARISONS = {
 PHOTOS = Comparison("photos", "image-classify", "bench.reference.photos", "accuracy", 0.70)
 ALL_COMPARISONS = {**COMPARISONS, PHOTOS.name: PHOTOS}
 SIDES = ("reference", "tfapps")
-SECTIONS = (*COMPARISONS, "photos", "photo_memory", "ablation", "scale", "startup", "predict")
+SECTIONS = (
+    *COMPARISONS,
+    "photos",
+    "photo_memory",
+    "short_texts",
+    "ablation",
+    "scale",
+    "startup",
+    "predict",
+)
+# Short texts: tfapps sentiment on the embedded Rotten Tomatoes sentences, against the test
+# accuracy Kim (2014) reports for CNN-rand on that data (MR, 10-fold cross-validation).
+SHORT_TEXTS_DATASET = "rotten_tomatoes"
+SHORT_TEXTS_PUBLISHED = 0.761
+SHORT_TEXTS_LAYOUTS = ("auto", "stacked")  # tfapps' choice, and the long-text layout
 # The largest shortfall in final quality, as a share of the reference's median, that a
 # confirmation on fresh seeds (`bench.studies.confirm`) allows tfapps.
 NON_INFERIORITY_MARGIN = 0.01
@@ -80,6 +94,7 @@ class Settings:
         photo_seeds: seeds per side of the photos comparison.
         photo_counts: how many synthetic photos the memory benchmark trains on, each time.
         photo_size: `(width, height)` of those photos, in pixels.
+        short_text_seeds: seeds of each layout in the short-texts section.
     """
 
     seeds: dict[str, int]
@@ -91,6 +106,7 @@ class Settings:
     predict_repeats: int = 5
     serving_seconds: float = 3.0
     photo_seeds: int = 3
+    short_text_seeds: int = 3
     photo_counts: tuple[int, ...] = (80, 400)
     photo_size: tuple[int, int] = (4000, 3000)
 
@@ -109,5 +125,6 @@ SMOKE = Settings(
     predict_repeats=2,
     serving_seconds=0.5,
     photo_seeds=1,
+    short_text_seeds=1,
     photo_counts=(8, 24),
 )

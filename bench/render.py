@@ -11,7 +11,7 @@ from bench.figures import (
     steady_examples_per_second,
     summarize,
 )
-from bench.plan import COMPARISONS, NON_INFERIORITY_MARGIN, SIDES, Comparison
+from bench.plan import COMPARISONS, NON_INFERIORITY_MARGIN, PHOTOS, SIDES, Comparison
 from bench.runner import ROOT
 
 GOAL_SPEED_UP = 1.5
@@ -69,6 +69,12 @@ def render(entries: dict) -> str:
         entry = entries.get(f"comparison/{name}")
         if entry:
             parts.append(_comparison(comparison, entry, entries.get(f"confirmation/{name}")))
+    if "comparison/photos" in entries:
+        parts.append(_photos(entries["comparison/photos"]))
+    if "photo_memory" in entries:
+        parts.append(_photo_memory(entries["photo_memory"]))
+    if "short_texts" in entries:
+        parts.append(_short_texts(entries["short_texts"]))
     parts.append(_ablation(entries))
     for key, section in (("scale", _scale), ("startup", _startup), ("predict", _predict)):
         if key in entries:
@@ -121,6 +127,134 @@ def _comparison(comparison: Comparison, entry: dict, confirmation: dict | None) 
             f"({speed_up:.2f}×, {verdict}). " + _provenance(entry, _seeds(ref["runs"])),
             "",
             *([_confirmation(comparison, confirmation, confirmed), ""] if confirmation else []),
+        ]
+    )
+
+
+PHOTOS_HOW = """\
+The folder is TensorFlow's flower photos (tf_flowers: 3,670 JPEGs in 5 classes, 143-1,024 px
+wide), which no package ships. To build it: fetch a public GitHub repository that holds the
+image files (the one measured here was `Oldpel/flower_photos`, which keeps them in
+`dataset/train|val/<class>/`), copy each class's JPEGs into `flower_photos/<class>/`, and run
+`python -m bench.run_benchmarks --only photos photo_memory --photos flower_photos`. The
+reference is TensorFlow's image classification tutorial written plainly
+(`bench/reference/photos.py`: `image_dataset_from_directory` at 180×180 with `.cache()`,
+`.shuffle(1000)`, its augmentation and Conv2D 16/32/64, 15 epochs), on tfapps' split of the
+same photos (the same seed, class by class). tfapps runs with its defaults."""
+
+
+def _photos(entry: dict) -> str:
+    """The photos comparison, with its own goal: test accuracy at least the tutorial's, at no
+    more wall time and no more peak memory (medians over the seeds)."""
+    ref, ours = (_side(entry, PHOTOS, side) for side in SIDES)
+    if ref is None or ours is None:
+        return ""
+    rows = [
+        ("time to target s", _time(ref), _time(ours), _faster(ref, ours, "time_to_target")),
+        (
+            "steady-state train images/s",
+            f"{ref['examples_per_second']:,.0f}",
+            f"{ours['examples_per_second']:,.0f}",
+            f"{ours['examples_per_second'] / ref['examples_per_second']:.2f}×",
+        ),
+        ("fit s", *_pair(ref, ours, "fit_seconds", ".1f"), _faster(ref, ours, "fit_seconds")),
+        ("wall s", *_pair(ref, ours, "wall_seconds", ".1f"), _faster(ref, ours, "wall_seconds")),
+        ("final test accuracy", *_pair(ref, ours, "quality", ".4f"), ""),
+        ("per seed", _values(ref["qualities"]), _values(ours["qualities"]), ""),
+        ("tfapps' gain, paired by seed", "", _gain(paired_gain(entry["runs"], PHOTOS)), ""),
+        ("epochs run", _values(ref["epochs"], "d"), _values(ours["epochs"], "d"), ""),
+        ("peak RSS MB", *_pair(ref, ours, "peak_rss_mb", ",.0f"), ""),
+    ]
+    checks = {
+        "accuracy at least the tutorial's": ours["quality"] >= ref["quality"],
+        "no more wall time": ours["wall_seconds"] <= ref["wall_seconds"],
+        "no more peak memory": ours["peak_rss_mb"] <= ref["peak_rss_mb"],
+    }
+    verdict = "; ".join(f"{name}: {'yes' if ok else 'no'}" for name, ok in checks.items())
+    folder = entry.get("folder", "photos")
+    return "\n".join(
+        [
+            f"### {folder} ({entry.get('photos', '?'):,} photos, `tfapps image-classify`)",
+            "",
+            "| | tutorial | tfapps | tfapps speed-up |",
+            "|---|---|---|---|",
+            *_rows(rows),
+            "",
+            f"Goal (medians: test accuracy at least the tutorial's, at no more wall time and no "
+            f"more peak memory): **{'met' if all(checks.values()) else 'not met'}** "
+            f"({verdict}). " + _provenance(entry, _seeds(ref["runs"])),
+            "",
+            PHOTOS_HOW,
+            "",
+        ]
+    )
+
+
+def _photo_memory(entry: dict) -> str:
+    """Peak memory of one epoch on folders of large photos: no per-photo full-size cost."""
+    rows = [
+        (f"{run['photos']:,}", f"{run['peak_rss_mb']:,.0f}", f"{run['wall_seconds']:.0f}")
+        for run in entry["runs"]
+    ]
+    peaks = [run["peak_rss_mb"] for run in entry["runs"]]
+    growth = (peaks[-1] - peaks[0]) / max(
+        1, entry["runs"][-1]["photos"] - entry["runs"][0]["photos"]
+    )
+    return "\n".join(
+        [
+            f"### Memory on {entry['width']}×{entry['height']} photos\n",
+            "`tfapps image-classify` with its defaults (180×180 input) for one epoch on synthetic "
+            f"{entry['width']}×{entry['height']} JPEGs (about a megabyte each, as a phone takes "
+            "them; `bench.runner.write_synthetic_photos`). Decoded at full size, each photo "
+            f"would take {entry['width'] * entry['height'] * 3 / 2**20:.0f} MB.\n",
+            "| photos | peak RSS MB | wall s |",
+            "|---|---|---|",
+            *_rows(rows),
+            "",
+            f"Growth: {growth:.2f} MB per photo. Goal (both under 1,500 MB, little growth): "
+            f"**{'met' if max(peaks) < 1500 and growth < 2 else 'not met'}**. "
+            + _provenance(entry, "one run each"),
+            "",
+        ]
+    )
+
+
+def _short_texts(entry: dict) -> str:
+    """Rotten Tomatoes sentences: tfapps' automatic layout and the long-text one, by seed."""
+    import statistics
+
+    by_layout: dict[str, list[dict]] = {}
+    for run in entry["runs"]:
+        by_layout.setdefault(run["layout"], []).append(run)
+    rows = []
+    for layout, runs in by_layout.items():
+        accuracies = [run["accuracy"] for run in runs]
+        chosen = runs[0]["chosen_layout"]
+        rows.append(
+            (
+                f"`--conv-layout {layout}`" + (f" ({chosen})" if layout == "auto" else ""),
+                _values(accuracies),
+                f"{statistics.median(accuracies):.4f}",
+                str(runs[0]["sequence_length"]),
+                f"{statistics.median(run['wall_seconds'] for run in runs):.0f}",
+            )
+        )
+    auto = statistics.median(run["accuracy"] for run in by_layout.get("auto", []))
+    return "\n".join(
+        [
+            "### Short texts: Rotten Tomatoes sentences (`tfapps sentiment`)\n",
+            "tfapps' defaults on the embedded 8,530 one-sentence reviews (seeded 80/10/10 split), "
+            "by seed; the published figure is Kim (2014), CNN-rand (random embeddings, kernels "
+            f"3, 4, 5), {entry['published']:.3f} in 10-fold cross-validation on the same "
+            "sentences.\n",
+            "| layout | test accuracy by seed | median | sequence length | wall s |",
+            "|---|---|---|---|---|",
+            *_rows(rows),
+            "",
+            f"Goal (median test accuracy of tfapps' default at least {entry['published']:.3f}): "
+            f"**{'met' if auto >= entry['published'] else 'not met'}** ({auto:.4f}). "
+            + _provenance(entry, _seeds(len(by_layout.get("auto", [])))),
+            "",
         ]
     )
 

@@ -41,6 +41,9 @@ from bench.plan import (
     PHOTOS,
     SCALE_FRACTIONS,
     SECTIONS,
+    SHORT_TEXTS_DATASET,
+    SHORT_TEXTS_LAYOUTS,
+    SHORT_TEXTS_PUBLISHED,
     SIDES,
     SMOKE,
     Settings,
@@ -115,7 +118,11 @@ class Bench:
 
     def prepare(self, sections: list[str]) -> None:
         """Prepares the datasets the sections need, before anything is timed."""
-        needs = {"ablation": list(self.ablated), "predict": list(COMPARISONS), "scale": ["imdb"]}
+        needs = {
+            "ablation": list(self.ablated),
+            "predict": list(COMPARISONS),
+            "scale": ["imdb"],
+        }
         names = {name for s in sections for name in needs.get(s, [s] if s in COMPARISONS else [])}
         if names:
             runner.prepare_datasets(self.data_dir, [COMPARISONS[name].task for name in names])
@@ -165,6 +172,33 @@ class Bench:
             entry["runs"].append(run)
             print(f"photo memory: {count} photos, peak RSS {run['peak_rss_mb']:.0f} MB", flush=True)
             self.results.save("photo_memory", entry)
+
+    def short_texts(self) -> None:
+        """`tfapps sentiment` on the Rotten Tomatoes sentences with each conv layout, seed by
+        seed, against the accuracy Kim (2014) reports for CNN-rand on them."""
+        entry = self.entry(dataset=SHORT_TEXTS_DATASET, published=SHORT_TEXTS_PUBLISHED, runs=[])
+        for seed in range(1, self.settings.short_text_seeds + 1):
+            for layout in SHORT_TEXTS_LAYOUTS:
+                output = self.scratch / f"short{next(self._run_ids)}"
+                args = [str(runner.TFAPPS), "sentiment", "--dataset", SHORT_TEXTS_DATASET]
+                args += ["--conv-layout", layout, "--seed", str(seed), "--quiet"]
+                args += ["--output-dir", str(output), "--data-dir", str(self.data_dir)]
+                if self.settings.epochs:
+                    args += ["--epochs", str(self.settings.epochs)]
+                finished = runner.run_process(args)
+                record = json.loads(next(output.glob("*/*/*/run.json")).read_text())
+                run = {
+                    "seed": seed,
+                    "layout": layout,
+                    "chosen_layout": record["training"]["conv_layout"],
+                    "sequence_length": record["training"]["sequence_length"],
+                    "accuracy": record["headline"]["value"],
+                    "epochs": record["training"]["epochs_run"],
+                    "wall_seconds": finished.wall_seconds,
+                }
+                entry["runs"].append(run)
+                print(f"short texts {layout} seed {seed}: accuracy {run['accuracy']:.4f}")
+                self.results.save("short_texts", entry)
 
     def ablation(self) -> None:
         """What each change buys on its own (seed 1 of each task): steps per execution on

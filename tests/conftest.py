@@ -137,3 +137,47 @@ def fabricate_run(
             {"class": ["a", "b"], "precision": [0.9, 0.8], "recall": [0.8, 0.9], "f1": 0.85}
         ).assign(support=10).to_csv(run_dir / runs.PER_CLASS_CSV, index=False)
     return run_dir
+
+
+def tiny_table(rows: int = 40, seed: int = 0):
+    """A table of a number, a category and the target y = 2x + 1."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0, 10, rows)
+    return pd.DataFrame({"x": x, "kind": rng.choice(["a", "b"], rows), "y": 2 * x + 1})
+
+
+def tiny_reviews(rows: int = 40):
+    """Reviews whose words give their label away."""
+    import pandas as pd
+
+    words = {"pos": "great fun loved", "neg": "dull awful boring"}
+    return pd.DataFrame(
+        {
+            "text": [words["pos" if i % 2 else "neg"] for i in range(rows)],
+            "label": ["pos" if i % 2 else "neg" for i in range(rows)],
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+def tiny_runs(tmp_path_factory) -> dict[str, Path]:
+    """One tiny finished run per task (one epoch on generated data), for predict, evaluate,
+    serve and export: `{"image", "text", "table"}` to their run directories."""
+    from tfapps.api import train
+    from tfapps.config import ImageConfig, RegressConfig, TextConfig
+
+    root = tmp_path_factory.mktemp("tiny")
+    images = write_png_folder(root / "images", {"a": 12, "b": 12}, size=(8, 8))
+    (root / "reviews.csv").write_text(tiny_reviews().to_csv(index=False))
+    tiny_table().to_csv(root / "table.csv", index=False)
+    common = {"epochs": 1, "quiet": True, "output_dir": str(root / "runs")}
+    text = {"max_tokens": 200, "sequence_length": 20, "embedding_dim": 8}
+    return {
+        "image": train(ImageConfig(dataset=str(images), **common)).run_dir,
+        "text": train(TextConfig(dataset=str(root / "reviews.csv"), **text, **common)).run_dir,
+        "table": train(
+            RegressConfig(dataset=str(root / "table.csv"), target="y", **common)
+        ).run_dir,
+    }

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
+from conftest import tiny_reviews as _reviews
+from conftest import tiny_table as _table
 from conftest import write_png_folder
 
 SMALL_TEXT = ["--max-tokens", "200", "--sequence-length", "20", "--embedding-dim", "8"]
@@ -41,50 +42,6 @@ def _png_claiming(width: int, height: int) -> bytes:
     )
 
 
-def _table(rows: int = 40, seed: int = 0) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    x = rng.uniform(0, 10, rows)
-    return pd.DataFrame({"x": x, "kind": rng.choice(["a", "b"], rows), "y": 2 * x + 1})
-
-
-def _reviews(rows: int = 40) -> pd.DataFrame:
-    words = {"pos": "great fun loved", "neg": "dull awful boring"}
-    return pd.DataFrame(
-        {
-            "text": [words["pos" if i % 2 else "neg"] for i in range(rows)],
-            "label": ["pos" if i % 2 else "neg" for i in range(rows)],
-        }
-    )
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    """One tiny finished run per task, for the predict and evaluate cases."""
-    from tfapps.api import train
-    from tfapps.config import ImageConfig, RegressConfig, TextConfig
-
-    root = tmp_path_factory.mktemp("trained")
-    images = write_png_folder(root / "images", {"a": 12, "b": 12}, size=(8, 8))
-    (root / "reviews.csv").write_text(_reviews().to_csv(index=False))
-    _table().to_csv(root / "table.csv", index=False)
-    common = {"epochs": 1, "quiet": True, "output_dir": str(root / "runs")}
-    return {
-        "image": train(ImageConfig(dataset=str(images), **common)).run_dir,
-        "text": train(
-            TextConfig(
-                dataset=str(root / "reviews.csv"),
-                max_tokens=200,
-                sequence_length=20,
-                embedding_dim=8,
-                **common,
-            )
-        ).run_dir,
-        "table": train(
-            RegressConfig(dataset=str(root / "table.csv"), target="y", **common)
-        ).run_dir,
-    }
-
-
 @dataclass
 class Case:
     """One row of the matrix: how to build the input, and what must happen.
@@ -95,7 +52,7 @@ class Case:
         refused: whether the command must refuse (else succeed).
         fragments: texts the `Error:` line must hold (`{tmp}` stands for the case's folder).
         exit_code: the refusal's exit status.
-        needs_runs: the case uses the `trained` runs.
+        needs_runs: the case uses the `tiny_runs` (conftest.py).
         after: a check of the files left behind, `(tmp_path, result) -> None`.
         click_usage: Click itself refuses the value, printing its usage hint (`Usage: ...`,
             `Try ... --help`) above the `Error:` line.
@@ -623,7 +580,7 @@ def _params():
 
 @pytest.mark.parametrize("case", _params())
 def test_bad_input_matrix(case, run_cli, tmp_path, request):
-    runs = request.getfixturevalue("trained") if case.needs_runs else None
+    runs = request.getfixturevalue("tiny_runs") if case.needs_runs else None
     result = run_cli(*case.build(tmp_path, runs))
     assert "Traceback" not in result.output
     warnings = [line for line in result.stderr.splitlines() if line.startswith("Warning: ")]

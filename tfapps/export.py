@@ -25,6 +25,24 @@ def raw_input_signature(model: keras.Model) -> list:
     return [next(iter(specs.values()))] if len(specs) == 1 else [specs]
 
 
+def write_saved_model(model: keras.Model, path: Path) -> None:
+    """Writes a SavedModel whose signature `serving_default` takes the model's raw inputs by
+    name and returns `{"predictions": ...}` (`keras.export.ExportArchive`).
+
+    Args:
+        model: the model; its inputs take raw data (preprocessing is inside).
+        path: the SavedModel's folder.
+    """
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint(
+        name=SERVING_ENDPOINT,
+        fn=lambda inputs: {OUTPUT_NAME: model(inputs, training=False)},
+        input_signature=raw_input_signature(model),
+    )
+    archive.write_out(str(path), verbose=False)
+
+
 def export_model(model: keras.Model, run_dir: Path, assets: dict[str, str] | None = None) -> None:
     """Writes `saved_model/` (signature `serving_default` → `{"predictions": ...}`), model.keras
     and any assets (such as vocabulary.txt).
@@ -34,14 +52,7 @@ def export_model(model: keras.Model, run_dir: Path, assets: dict[str, str] | Non
         run_dir: the (temporary) run directory.
         assets: file name to text, written beside the model. Defaults to none.
     """
-    archive = keras.export.ExportArchive()
-    archive.track(model)
-    archive.add_endpoint(
-        name=SERVING_ENDPOINT,
-        fn=lambda inputs: {OUTPUT_NAME: model(inputs, training=False)},
-        input_signature=raw_input_signature(model),
-    )
-    archive.write_out(str(run_dir / runs.SAVED_MODEL_DIR), verbose=False)
+    write_saved_model(model, run_dir / runs.SAVED_MODEL_DIR)
     model.save(run_dir / runs.MODEL_KERAS)
     for name, text in (assets or {}).items():
         (run_dir / name).write_text(text, encoding="utf-8")

@@ -130,13 +130,8 @@ def read_text(path: Path) -> str:
 
 def table_inputs(record: RunRecord, input_names: list[str], inputs: list[str]):
     """CSV rows as the model's named columns (see the module docstring)."""
-    from tfapps.data.numbers import NA_MARKERS, NumberFormat
-    from tfapps.data.table_columns import CATEGORICAL, category_strings
-
     details = record.dataset.details
     columns = details["columns"]
-    number_format = NumberFormat(**details.get("number_format", {"decimal": "."}))
-    markers = tuple(details.get("na_values") or NA_MARKERS)  # runs before 0.2 used the default
     frames, names = [], []
     for item in inputs:
         path = as_path(item)
@@ -157,28 +152,60 @@ def table_inputs(record: RunRecord, input_names: list[str], inputs: list[str]):
     table = pd.concat(frames, ignore_index=True)
     features = {}
     for column in columns:
-        name, values = column["name"], table[column["name"]]
-        column_markers = (*markers, *(m.casefold() for m in column.get("markers", [])))
-        numbers, missing, bad = number_format.parse(values, column_markers)
-        if column["kind"] == CATEGORICAL:
-            features[column["input"]] = category_strings(values.where(~missing)).to_numpy(object)
-            continue
-        bad = bad | np.isinf(numbers)
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
-            raise InvalidInput(
-                f"Column {name!r} must hold finite numbers; {names[row]} holds "
-                f"{values.iloc[row]!r}."
-            )
-        if missing.any():
-            if column.get("imputed") is None and name not in _imputed(details):
-                raise InvalidInput(
-                    f"Column {name!r} has empty values and the model was trained "
-                    "without any; fill them in."
-                )
-            numbers = numbers.fillna(_imputed(details).get(name, column.get("imputed")))
-        features[column["input"]] = numbers.to_numpy(np.float32)
+        try:
+            values = column_values(column, table[column["name"]], details, names)
+        except ValueError as error:
+            raise InvalidInput(str(error)) from None
+        features[column["input"]] = values
     return names, {name: features[name] for name in input_names}
+
+
+def column_values(
+    column: dict, cells: pd.Series, details: dict, row_names: list[str] | None = None
+) -> np.ndarray:
+    """One column's cells as the model's input, read as training read them: numbers in the
+    training file's format with its missing markers, missing ones imputed with the training
+    median; category strings for categorical columns (missing ones as "").
+
+    Args:
+        column: the column's entry in run.json (`dataset.details.columns`).
+        cells: the column's cells (strings, numbers or `None`).
+        details: run.json's `dataset.details`.
+        row_names: names of the rows for messages. Defaults to `row 1`, `row 2`, ...
+
+    Raises:
+        ValueError: a value that is not a finite number, or a missing one in a column without
+            a recorded median (runs before tfapps 0.2 that had none missing), named with its
+            row.
+    """
+    from tfapps.data.numbers import NA_MARKERS, NumberFormat
+    from tfapps.data.table_columns import CATEGORICAL, category_strings
+
+    name = column["name"]
+    number_format = NumberFormat(**details.get("number_format", {"decimal": "."}))
+    markers = (
+        *(details.get("na_values") or NA_MARKERS),  # runs before 0.2 used the default markers
+        *(m.casefold() for m in column.get("markers", [])),
+    )
+    numbers, missing, bad = number_format.parse(cells, markers)
+    if column["kind"] == CATEGORICAL:
+        return category_strings(cells.where(~missing)).to_numpy(object)
+    bad = bad | np.isinf(numbers)
+    rows = row_names or [f"row {i + 1}" for i in range(len(cells))]
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"Column {name!r} must hold finite numbers; {rows[row]} holds {cells.iloc[row]!r}."
+        )
+    if missing.any():
+        imputed = column.get("median", _imputed(details).get(name))
+        if imputed is None:
+            raise ValueError(
+                f"Column {name!r} has empty values and the model was trained without any; "
+                "fill them in."
+            )
+        numbers = numbers.fillna(imputed)
+    return numbers.to_numpy(np.float32)
 
 
 def _imputed(details: dict) -> dict[str, float]:

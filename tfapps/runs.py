@@ -66,6 +66,7 @@ class RunRecord:
         resumed_at: UTC times of each resume.
         interrupted_at: UTC time of the last interruption.
         error: `"Type: message"` of the failure that stopped the run.
+        exports: the formats `tfapps export` wrote, with how they agreed with the SavedModel.
         extra: keys of run.json this version does not know, kept as they are.
         directory: the run directory the record was read from (not written to run.json).
     """
@@ -87,6 +88,7 @@ class RunRecord:
     resumed_at: list[str] = field(default_factory=list)
     interrupted_at: str | None = None
     error: str | None = None
+    exports: list[dict[str, Any]] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
     directory: Path | None = field(default=None, compare=False, repr=False)
 
@@ -111,7 +113,15 @@ class RunRecord:
             if f.name not in ("extra", "directory")
         }
         values["dataset"] = self.dataset.to_dict()
-        optional = ("finished_at", "resumed_at", "interrupted_at", "error", "training", "headline")
+        optional = (
+            "finished_at",
+            "resumed_at",
+            "interrupted_at",
+            "error",
+            "training",
+            "headline",
+            "exports",
+        )
         values = {k: v for k, v in values.items() if not (k in optional and not v)}
         return {**values, **self.extra}
 

@@ -183,3 +183,109 @@ def report(directory: Path, fmt: str) -> None:
             raise InvalidInput(f"Report directory does not exist: {directory}")
         target = write_report(run_dirs.ensure_writable(directory), fmt)
     click.echo(f"Wrote {target}")
+
+
+@main.command("serve")
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--name",
+    "names",
+    multiple=True,
+    help="The model's name in the URLs, one per run in their order (repeat the option). "
+    "Default: the task (image-classify, sentiment, regress), with the dataset when two runs "
+    "share a task.",
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    help="Address to bind; 0.0.0.0 exposes the server to the network.",
+)
+@click.option("--port", type=click.IntRange(0, 65535), default=8501, help="Port (TF Serving's).")
+@click.option(
+    "--max-batch-size",
+    type=click.IntRange(min=1),
+    default=64,
+    help="Examples per model call at most; requests arriving while the model is busy share a call.",
+)
+@click.option(
+    "--batch-wait-ms",
+    type=click.FloatRange(min=0),
+    default=2.0,
+    help="How long a model call waits for requests still being read; a lone request never waits.",
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks and TensorFlow's logs.")
+def serve(
+    run_dirs: tuple[Path, ...],
+    names: tuple[str, ...],
+    host: str,
+    port: int,
+    max_batch_size: int,
+    batch_wait_ms: float,
+    debug: bool,
+) -> None:
+    """Serve finished runs with TensorFlow Serving's REST API until Ctrl-C.
+
+    RUN_DIRS are run directories (or their saved_model/ folders). Each is served at
+    /v1/models/NAME (status), /v1/models/NAME/metadata and POST /v1/models/NAME:predict with
+    {"instances": [...]} or {"inputs": ...}, as tensorflow_model_server answers them. Image
+    models also take {"b64": <an image file>}, table models their columns by name.
+
+    \b
+    Example:
+      tfapps serve saved_models/sentiment/movie_reviews/<run-id>
+      curl -d '{"instances": ["A wonderful film."]}' \\
+          localhost:8501/v1/models/sentiment:predict
+    """
+    with reporting_errors(debug):
+        runtime.import_tensorflow(debug)
+        from tfapps import serve as serving
+
+        models = serving.load_models(list(run_dirs), list(names))
+    for model in models:
+        click.echo(f"Serving {model.name} ({model.record.directory})")
+        click.echo(f"  http://{host}:{port}/v1/models/{model.name}:predict")
+    click.echo("Press Ctrl-C to stop.")
+    serving.serve(models, host, port, max_batch_size, batch_wait_ms / 1000)
+
+
+@main.command("export")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(("onnx", "litert", "saved_model")),
+    required=True,
+    help="onnx (onnxruntime), litert (the LiteRT interpreter, formerly TFLite) or saved_model.",
+)
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder to write into. Default: the run directory.",
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks and TensorFlow's logs.")
+def export(run_dir: Path, fmt: str, output: Path | None, debug: bool) -> None:
+    """Export a finished run's model as ONNX, LiteRT or a SavedModel, check it, record it.
+
+    The file is written by Keras' exporter, then run with its own runtime on the run's test
+    examples and compared with the run's SavedModel; the agreement is printed and recorded
+    in run.json. Text models export their token-id part (with vocabulary.txt and
+    preprocessing.txt) to ONNX and LiteRT, which cannot hold TensorFlow's string ops; table
+    models with categorical columns export their one-hot part to ONNX. The runtimes are an
+    extra: pip install 'tfapps[export]'.
+
+    \b
+    Example:
+      tfapps export saved_models/image-classify/digits/<run-id> --format onnx
+    """
+    with reporting_errors(debug):
+        runtime.import_tensorflow(debug)
+        from tfapps.export_formats import export as export_model
+
+        exported = export_model(run_dir, fmt, output)
+    click.echo(f"Wrote {', '.join(str(path) for path in exported.files)}")
+    click.echo(f"  takes {exported.takes}")
+    agreement = f"largest output difference {exported.max_difference:.2g}"
+    if exported.same_classes is not None:
+        agreement = f"same class on {exported.same_classes:.0%}, {agreement}"
+    click.echo(f"  checked on {exported.examples}: {agreement}")

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -56,8 +57,9 @@ class ImageReadError(Exception):
         self.path, self.reason, self.detail = path, reason, detail
 
 
-def open_image(path: Path):
-    """Opens an image file lazily (only its header is read) and returns the Pillow image.
+def open_image(path: Path | BinaryIO):
+    """Opens an image file (a path, or a binary file object such as `io.BytesIO`) lazily, only
+    its header read, and returns the Pillow image.
 
     Images over Pillow's decompression-bomb limit (`Image.MAX_IMAGE_PIXELS`, 178,956,970
     pixels) are refused before any pixel is decoded.
@@ -82,12 +84,12 @@ def open_image(path: Path):
 
 
 def read_image(
-    path: Path, size: tuple[int, int], channels: int, resize: str = "stretch"
+    path: Path | BinaryIO, size: tuple[int, int], channels: int, resize: str = "stretch"
 ) -> np.ndarray:
     """Reads an image file as the model's input.
 
     Args:
-        path: any image file Pillow reads.
+        path: any image file Pillow reads, as a path or a binary file object.
         size: `(height, width)` of the result, in pixels.
         channels: 1 (grayscale) or 3 (RGB).
         resize: how an image of another aspect ratio is fitted, one of `RESIZE_RULES`.
@@ -170,8 +172,10 @@ def is_grayscale(mode: str) -> bool:
     return mode in GRAYSCALE_MODES
 
 
-def _is_empty(path: Path) -> bool:
+def _is_empty(source) -> bool:
+    if hasattr(source, "getbuffer"):  # an image file in memory, such as a served request's
+        return source.getbuffer().nbytes == 0
     try:
-        return path.stat().st_size == 0
+        return Path(source).stat().st_size == 0
     except OSError:
         return False

@@ -102,10 +102,11 @@ CATALOG: dict[str, tuple[str, ...]] = {
 
 # What a local path may hold, per task.
 LOCAL_FORMATS: dict[str, str] = {
-    "image-classify": "a folder root/<class>/*.png|jpg|jpeg (or root/train|test/<class>/...)",
+    "image-classify": "a folder root/<class>/ of images (jpg, png, bmp, gif, webp, tif, ...; or "
+    "root/train|test/<class>/...)",
     "sentiment": "a CSV with text and label columns, or a folder root/<label>/*.txt "
     "(or root/train|test/<label>/...)",
-    "regress": "a CSV file with --target COLUMN",
+    "regress": "a CSV file (, ; tab or | separated) with --target COLUMN",
 }
 
 

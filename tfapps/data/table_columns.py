@@ -45,7 +45,9 @@ class Column:
         kind: `NUMERIC`, `CATEGORICAL` or `IGNORED`.
         input: the model's input name (empty for ignored columns).
         missing: missing values over all splits.
-        imputed: the value missing numbers get (the training median), if any were missing.
+        imputed: the value missing numbers got (the training median), if any were missing.
+        median: a numeric column's training median, which missing values get when the model
+            predicts (`tfapps predict`, `tfapps serve`) even if training had none.
         markers: values of this column that count as missing besides the file's markers.
         reason: why an ignored column is ignored.
         categories: distinct values of a categorical column in the training split.
@@ -56,6 +58,7 @@ class Column:
     input: str = ""
     missing: int = 0
     imputed: float | None = None
+    median: float | None = None
     markers: list[str] = field(default_factory=list)
     reason: str = ""
     categories: int = 0
@@ -64,7 +67,7 @@ class Column:
         """run.json's entry for the column (only the fields that apply)."""
         values = {"name": self.name, "kind": self.kind, "input": self.input}
         values["missing"] = self.missing
-        for key in ("imputed", "markers", "reason", "categories"):
+        for key in ("imputed", "median", "markers", "reason", "categories"):
             if getattr(self, key) not in (None, [], "", 0):
                 values[key] = getattr(self, key)
         return values
@@ -168,6 +171,7 @@ def clean(
                 f"Feature column {column.name!r} of {dataset!r} holds infinity in {infinite} "
                 "rows; replace or drop those rows."
             )
+        column.median = median
         if column.missing:
             column.imputed = median
         for split in frames:

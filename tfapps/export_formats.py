@@ -1,0 +1,253 @@
+"""`tfapps export`: a finished run's model as ONNX, LiteRT or a SavedModel, each verified.
+
+Keras' own exporters write the files (`model.export(format="onnx" | "litert")`, through
+tf2onnx and TensorFlow's LiteRT converter; `keras.export.ExportArchive` for a SavedModel).
+Each file is then run with its own runtime (onnxruntime, the LiteRT interpreter of
+`ai-edge-litert`, `tf.saved_model.load`) on the run's test examples and compared with the
+run's SavedModel: the same predicted class for every example, and every output within
+`TOLERANCE`. A file that disagrees is deleted and the export fails.
+
+Where a format cannot hold part of a model, the part it can hold is exported with what the
+rest needs, never a file that silently computes something else:
+
+- text models (ONNX and LiteRT): the string preprocessing (TextVectorization's lower-casing,
+  regular expressions and vocabulary lookup) needs TensorFlow ops outside both formats, so
+  `token_model.*` takes token ids, `int64 [batch, sequence_length]`, with `vocabulary.txt`
+  and `preprocessing.txt` saying exactly how texts become ids;
+- table models with categorical columns (ONNX): the StringLookup tables are not ONNX ops, so
+  `encoded_model.onnx` takes each categorical column one-hot encoded, with `categories.json`
+  giving each column's categories in order and `preprocessing.txt` the encoding. (A table
+  model's Normalization goes to ONNX as the Dense layer that computes it exactly: Keras'
+  ONNX exporter would make its mean and variance inputs of the graph.)
+"""
+
+from __future__ import annotations
+
+import shutil
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tfapps import runs
+from tfapps.errors import InvalidInput, RunFailed
+
+FORMATS = ("onnx", "litert", "saved_model")
+SUFFIXES = {"onnx": ".onnx", "litert": ".tflite", "saved_model": ""}
+RUNTIMES = {"onnx": ("tf2onnx", "onnxruntime"), "litert": ("ai_edge_litert",)}
+TOLERANCE = 1e-4  # largest difference allowed between an output and the SavedModel's
+EXAMPLES = 256  # test examples the exported model is checked on
+
+
+@dataclass
+class Exported:
+    """What `export` wrote and how it agreed with the SavedModel.
+
+    Args:
+        format: `"onnx"`, `"litert"` or `"saved_model"`.
+        files: the files written, the model first.
+        takes: what the exported model takes (raw input, token ids, encoded columns).
+        examples: examples it was checked on, and where they came from.
+        same_classes: share of examples with the SavedModel's class (classifiers).
+        max_difference: the largest difference of an output from the SavedModel's.
+    """
+
+    format: str
+    files: list[Path]
+    takes: str
+    examples: str
+    same_classes: float | None
+    max_difference: float
+
+    def to_dict(self) -> dict:
+        """run.json's entry under `exports`."""
+        return {
+            "format": self.format,
+            "files": [str(path) for path in self.files],
+            "takes": self.takes,
+            "checked_on": self.examples,
+            "same_classes": self.same_classes,
+            "max_difference": self.max_difference,
+            "exported_at": _utc_now(),
+        }
+
+
+def export(path: str | Path, fmt: str, output: Path | None = None) -> Exported:
+    """Exports a finished run's model as `fmt`, checks it, and records it in run.json.
+
+    Args:
+        path: the run directory (or its `saved_model/`).
+        fmt: one of `FORMATS`.
+        output: the folder to write into. Defaults to the run directory.
+
+    Raises:
+        InvalidInput: not a finished run, an unknown format, a missing runtime (naming the
+            extra to install), or an output folder that cannot be written.
+        RunFailed: the exporter failed, or the exported model disagrees with the SavedModel.
+    """
+    if fmt not in FORMATS:
+        raise InvalidInput(
+            f"Invalid value for --format: expected one of {'|'.join(FORMATS)}. Received: {fmt!r}"
+        )
+    record = runs.load_finished(path)
+    _check_runtimes(fmt)
+    folder = Path(output).expanduser() if output else record.directory
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise InvalidInput(f"Cannot write to --output {str(folder)!r}: {error.strerror}.") from None
+    import keras
+
+    import tfapps.models  # noqa: F401  (registers the text standardizer model.keras names)
+    from tfapps.export_parts import exportable_part
+
+    model = keras.models.load_model(record.directory / runs.MODEL_KERAS, safe_mode=True)
+    part = exportable_part(model, record, fmt)
+    target = folder / f"{part.stem}{SUFFIXES[fmt]}"
+    written = _write(part.model, part.signature, target, fmt)
+    files = [written, *part.write_notes(folder)]
+    examples, where = _examples(record)
+    try:
+        same, difference = _check(written, fmt, part, model, examples)
+    except Exception:
+        _remove(written)
+        raise
+    exported = Exported(fmt, files, part.takes, where, same, difference)
+    record.exports = [*record.exports, exported.to_dict()]
+    record.write(record.directory)
+    return exported
+
+
+def _check_runtimes(fmt: str) -> None:
+    import importlib.util
+
+    missing = [name for name in RUNTIMES.get(fmt, ()) if importlib.util.find_spec(name) is None]
+    if missing:
+        raise InvalidInput(
+            f"Exporting to {fmt} needs {', '.join(missing)}, which are not installed: "
+            "pip install 'tfapps[export]'."
+        )
+
+
+def _write(model, signature, target: Path, fmt: str) -> Path:
+    _remove(target)
+    try:
+        if fmt == "saved_model":
+            from tfapps.export import write_saved_model
+
+            write_saved_model(model, target)
+        else:
+            with warnings.catch_warnings():  # the exporters' own deprecation chatter
+                warnings.simplefilter("ignore", FutureWarning)
+                warnings.simplefilter("ignore", DeprecationWarning)
+                model.export(str(target), format=fmt, verbose=False, input_signature=signature)
+    except Exception as error:
+        _remove(target)
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise RunFailed(f"The {fmt} exporter failed: {type(error).__name__}: {first}") from None
+    return target
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _examples(record: runs.RunRecord):
+    """Up to `EXAMPLES` of the run's test examples as raw inputs, and where they came from;
+    the run's dataset read again as in training, else examples generated from what run.json
+    records, when the dataset can no longer be read."""
+    from tfapps.data.load import load_splits
+
+    config = record.run_config
+    try:
+        splits = load_splits(type(config)(**{**config.__dict__, "quiet": True}))
+    except (InvalidInput, RunFailed, OSError) as error:
+        return _generated(record), f"{EXAMPLES} generated examples ({error})"
+    batch = next(iter(splits.test.batch(EXAMPLES).as_numpy_iterator()))[0]
+    count = len(next(iter(batch.values())) if isinstance(batch, dict) else batch)
+    return batch, f"{count} test examples of {record.dataset.name}"
+
+
+def _generated(record: runs.RunRecord):
+    rng = np.random.default_rng(0)
+    details = record.dataset.details
+    if record.task == "image-classify":
+        shape = (EXAMPLES, *record.dataset.input_shape)
+        return rng.integers(0, 256, shape, dtype=np.uint8)
+    if record.task == "sentiment":
+        words = (record.directory / runs.VOCABULARY_TXT).read_text().split()[2:] or ["text"]
+        return np.array([" ".join(rng.choice(words, 12)) for _ in range(EXAMPLES)], dtype=object)
+    columns = {}
+    for column in details["columns"]:
+        if column["kind"] == "categorical":
+            columns[column["input"]] = np.array(["" for _ in range(EXAMPLES)], dtype=object)
+        else:
+            centre = column.get("median") or 0.0
+            columns[column["input"]] = rng.normal(centre, abs(centre) / 4 + 1, EXAMPLES)
+    return {
+        name: values.astype(np.float32) if values.dtype != object else values
+        for name, values in columns.items()
+    }
+
+
+def _check(written: Path, fmt: str, part, model, examples) -> tuple[float | None, float]:
+    """Runs the exported file on the examples and compares it with the full model."""
+    import tensorflow as tf
+
+    batches = tf.data.Dataset.from_tensor_slices(examples).batch(64)
+    expected = np.asarray(model.predict(batches, verbose=0))
+    got = np.asarray(_run(written, fmt, part.encode(examples)))
+    difference = float(np.max(np.abs(got - expected))) if expected.size else 0.0
+    same = None
+    if expected.shape[-1] > 1 or part.classifier:
+        same = float(np.mean(_classes(got) == _classes(expected)))
+    if difference > TOLERANCE or (same is not None and same < 1.0):
+        classes = "" if same is None else f", the same class for {same:.1%} of the examples"
+        raise RunFailed(
+            f"The {fmt} model computes something else than the run's model: outputs differ by "
+            f"up to {difference:.2g} (allowed {TOLERANCE:g}){classes}; nothing was kept."
+        )
+    return same, difference
+
+
+def _classes(outputs: np.ndarray) -> np.ndarray:
+    return (outputs[:, 0] > 0.5).astype(int) if outputs.shape[-1] == 1 else outputs.argmax(-1)
+
+
+def _run(written: Path, fmt: str, inputs: dict[str, np.ndarray]) -> np.ndarray:
+    """Runs an exported model with its own runtime, in batches of at most 64 examples."""
+    count = len(next(iter(inputs.values())))
+    chunks = [
+        {name: value[start : start + 64] for name, value in inputs.items()}
+        for start in range(0, count, 64)
+    ]
+    if fmt == "onnx":
+        import onnxruntime
+
+        session = onnxruntime.InferenceSession(str(written), providers=["CPUExecutionProvider"])
+        names = [i.name for i in session.get_inputs()]
+        feeds = [{n: c[n] for n in names if n in c} for c in chunks]  # others: initializers
+        return np.concatenate([session.run(None, feed)[0] for feed in feeds])
+    if fmt == "litert":
+        from ai_edge_litert.interpreter import Interpreter
+
+        runner = Interpreter(model_path=str(written)).get_signature_runner()
+        return np.concatenate([next(iter(runner(**chunk).values())) for chunk in chunks])
+    import tensorflow as tf
+
+    signature = tf.saved_model.load(str(written)).signatures["serving_default"]
+    results = [
+        signature(**{k: tf.constant(v) for k, v in chunk.items()})["predictions"].numpy()
+        for chunk in chunks
+    ]
+    return np.concatenate(results)
+
+
+def _utc_now() -> str:
+    from tfapps.run_dirs import utc_now
+
+    return utc_now()
