@@ -12,6 +12,8 @@ import keras
 import numpy as np
 from keras import layers
 
+from tfapps.token_batches import TokenCut
+
 DENSE_UNITS = 128
 SMALL_IMAGE = 32  # inputs up to this many pixels on their longer side: filters 32, 64
 FEATURE_MAP = 12  # larger inputs: blocks until the feature map is at most this many pixels
@@ -231,10 +233,59 @@ def build_text_classifier(
     )
 
 
-def build_end_to_end(vectorizer, classifier: keras.Model, name: str) -> keras.Model:
-    """Chains a preprocessing layer and a trained model into one model that takes raw input."""
+def build_end_to_end(
+    vectorizer, classifier: keras.Model, name: str, trim: TokenCut | None = None
+) -> keras.Model:
+    """Chains a preprocessing layer and a trained model into one model that takes raw input.
+
+    Args:
+        vectorizer: the TextVectorization layer.
+        classifier: the model on token ids.
+        name: the model's name.
+        trim: a `TokenCut` whose rule leaves `classifier`'s outputs unchanged: each batch of
+            token ids is cut to the padding its longest text needs (`TrimPadding`), so a short
+            review is not convolved over hundreds of padding tokens. Defaults to none.
+    """
     raw = keras.Input(shape=(), dtype="string", name="texts")
-    return keras.Model(raw, classifier(vectorizer(raw)), name=name)
+    tokens = vectorizer(raw)
+    if trim is not None:
+        tokens = TrimPadding(trim.full_length, trim.period, trim.margin, name="trim")(tokens)
+    return keras.Model(raw, classifier(tokens), name=name)
+
+
+@keras.saving.register_keras_serializable(package="tfapps", name="TrimPadding")
+class TrimPadding(keras.layers.Layer):
+    """Cuts a batch of token ids to the padding its longest text needs (`TokenCut.cut`).
+
+    The stacked conv classifier computes the same outputs on the cut batch as on the full one
+    (`token_batches`), in a fraction of the time for short texts.
+
+    Args:
+        full_length: tokens per text as the vectorizer pads them.
+        period: the product of the convolution strides.
+        margin: padding tokens kept after the longest text.
+    """
+
+    def __init__(self, full_length: int, period: int, margin: int, **kwargs):
+        super().__init__(**kwargs)
+        self.cut = TokenCut(full_length, period, margin)
+
+    def call(self, tokens):
+        import tensorflow as tf
+
+        return self.cut.cut(tokens, tf.zeros(0))[0]
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], None)
+
+    def get_config(self) -> dict:
+        cut = self.cut
+        return {
+            **super().get_config(),
+            "full_length": cut.full_length,
+            "period": cut.period,
+            "margin": cut.margin,
+        }
 
 
 def build_regressor(

@@ -13,8 +13,8 @@ Each task's inputs are read the way its model was trained, from the run's record
   numbers read with the run's number format and missing markers, missing numbers imputed
   with the run's training medians.
 
-Each reader returns `(names, features)`: one name per example (the file, `file:line` or the
-text's start) and the model's inputs by name, as NumPy arrays.
+Each reader returns `(names, features)`: one name per example (its file, its CSV row, or the
+start of its text) and the model's inputs by name, as NumPy arrays.
 """
 
 from __future__ import annotations
@@ -100,16 +100,15 @@ def text_inputs(record: RunRecord, input_name: str, inputs: list[str], text_per:
                     f"{path} has no column {column!r}, the text column this model was trained "
                     f"on; its columns are {list(table.columns)}."
                 )
-            names += [f"{path.name}:{row + 2}" for row in range(len(table))]
+            names += [shown(text) for text in table[column]]
             texts += list(table[column])
         elif per_file:
             names.append(str(path))
             texts.append(read_text(path))
         else:
-            lines = [(n, line) for n, line in enumerate(read_text(path).splitlines(), 1)]
-            kept = [(n, line) for n, line in lines if line.strip()]
-            names += [f"{path.name}:{n}" for n, _ in kept]
-            texts += [line for _, line in kept]
+            lines = [line for line in read_text(path).splitlines() if line.strip()]
+            names += [shown(line) for line in lines]
+            texts += lines
     return names, {input_name: np.array(texts, dtype=object)}
 
 

@@ -215,6 +215,8 @@ def _column(values: list, name: str, record: RunRecord) -> np.ndarray:
     numbers in the training file's format, null and missing markers imputed."""
     import pandas as pd
 
+    from tfapps.data.numbers import NA_MARKERS
+    from tfapps.data.table_columns import category_string
     from tfapps.raw_inputs import column_values
 
     if any(isinstance(v, (list, dict, bool)) for v in values):
@@ -222,11 +224,28 @@ def _column(values: list, name: str, record: RunRecord) -> np.ndarray:
             f"Input {name!r} takes a number or a string a row. Received: {values!r:.100}"
         )
     column = next(c for c in record.dataset.details["columns"] if c["input"] == name)
+    median = column.get("median")
+    markers = set(record.dataset.details.get("na_values") or NA_MARKERS)
+    if column["kind"] == "categorical":
+        return np.array(  # strings and numbers as they come: no format to read
+            ["" if _missing(v, markers) else category_string(v) for v in values], dtype=object
+        )
+    numbers = all(_is_number(v) or v is None for v in values)
+    if column["kind"] == "numeric" and numbers and (median is not None or None not in values):
+        return np.array([median if v is None else v for v in values], np.float32)
     cells = pd.Series([None if v is None else str(v) for v in values], dtype=object)
     try:
         return column_values(column, cells, record.dataset.details)
     except ValueError as error:
         raise BadRequest(str(error)) from None
+
+
+def _missing(value: Any, markers: set[str]) -> bool:
+    return value is None or (isinstance(value, str) and value.strip().casefold() in markers)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value)
 
 
 def _resize(record: RunRecord) -> str:

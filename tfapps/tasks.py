@@ -145,9 +145,11 @@ def _build_text_classifier(config: TextConfig, splits: Splits) -> TaskModel:
     batcher = text_batcher(config, classifier, sequence_length, layout)
     loss = _classifier_loss(num_classes)
     _compile(classifier, config, loss, ["accuracy"], fixed_shapes=batcher is None)
+    stacked = config.architecture == "conv" and layout == "stacked"
+    trim = TokenCut.for_model(classifier, sequence_length) if stacked else None
     return TaskModel(
         model=classifier,
-        serving_model=models.build_end_to_end(vectorizer, classifier, "sentiment_classifier"),
+        serving_model=models.build_end_to_end(vectorizer, classifier, "sentiment_classifier", trim),
         preprocess=lambda texts, labels: (vectorizer(texts), labels),
         assets={runs.VOCABULARY_TXT: "\n".join(vocabulary) + "\n"},
         batcher=batcher,

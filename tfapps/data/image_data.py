@@ -242,7 +242,7 @@ def _from_arrays(images: np.ndarray, labels: np.ndarray, shuffle_seed: int | Non
             batch_labels, (None,)
         )
 
-    dataset = order.batch(GATHER_BATCH).map(gather, num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = order.batch(GATHER_BATCH).map(gather)  # a copy: one call at a time is enough
     return dataset.unbatch().apply(tf.data.experimental.assert_cardinality(count))
 
 

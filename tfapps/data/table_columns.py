@@ -19,6 +19,7 @@ with a letter), as TensorFlow signature names require.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -180,13 +181,22 @@ def clean(
 
 
 def category_strings(values: pd.Series) -> pd.Series:
-    """The strings a categorical column is looked up by, the same at training and serving:
-    surrounding spaces go, whole numbers lose any ".0" (a column with gaps reads as floats),
-    missing values are ""."""
-    text = values.astype(object).where(values.notna(), "").astype(str).str.strip()
-    numbers = pd.to_numeric(text, errors="coerce")
-    whole = numbers.notna() & np.isfinite(numbers) & (numbers == np.round(numbers))
-    return text.where(~whole, numbers.where(whole, 0).astype(np.int64).astype(str))
+    """`category_string` of every value of a column."""
+    return values.astype(object).map(category_string)
+
+
+def category_string(value: Any) -> str:
+    """The string a categorical value is looked up by, the same in training, `predict` and
+    `serve`: surrounding spaces go, whole numbers lose any ".0" (`5`, `5.0` and ` 5 ` are
+    `"5"`; a column with gaps reads as floats), missing values (`None`, NaN) are ""."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    text = str(value).strip()
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return str(int(number)) if math.isfinite(number) and number.is_integer() else text
 
 
 def input_names(columns: list[str]) -> dict[str, str]:

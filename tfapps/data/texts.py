@@ -27,7 +27,6 @@ from tfapps.data.summary import (
     DataSummary,
     class_warnings,
     classes_line,
-    count_phrase,
     tfds_classes_summary,
 )
 from tfapps.data.tfds_source import read_classified_splits
@@ -121,7 +120,7 @@ def from_path(path: Path, config: TextConfig) -> Splits:
     summary = DataSummary(
         lines=[f"{classes_line(counts, 'text')} from {read}"],
         warnings=[
-            *(f"dropped {count_phrase(n, 'row')}: {why}" for why, n in dropped.items() if n),
+            *_dropped_warning(dropped, len(table) + sum(dropped.values()), path),
             *(f"labels {spellings} are one class, {name!r}" for name, spellings in merged.items()),
             *class_warnings(counts, [class_names[i] for i in too_small], "text"),
         ],
@@ -146,6 +145,14 @@ def from_path(path: Path, config: TextConfig) -> Splits:
         summary=summary.to_dict(),
     )
     return Splits(*(subset(rows[name]) for name in SPLIT_NAMES), info)
+
+
+def _dropped_warning(dropped: dict[str, int], rows: int, path: Path) -> list[str]:
+    """`dropped 2 of 302 rows of reviews.csv: 1 with empty text, 1 without a label`."""
+    if not any(dropped.values()):
+        return []
+    reasons = ", ".join(f"{n} {why}" for why, n in dropped.items() if n)
+    return [f"dropped {sum(dropped.values())} of {rows} rows of {path}: {reasons}"]
 
 
 def _csv_columns(table: pd.DataFrame, path: Path, config: TextConfig) -> pd.DataFrame:
@@ -194,6 +201,9 @@ def _drop_unusable(
         raise InvalidInput(
             f"{path} has no usable rows: all {len(table)} rows have empty text or no label."
         )
-    dropped = {"empty text": int(no_text.sum()), "no label": int((no_label & ~no_text).sum())}
+    dropped = {
+        "with empty text": int(no_text.sum()),
+        "without a label": int((no_label & ~no_text).sum()),
+    }
     kept = table[usable].assign(text=text[usable], label=label[usable])
     return kept.reset_index(drop=True), dropped
