@@ -61,6 +61,7 @@ SECTIONS = (
     "photos",
     "photo_memory",
     "short_texts",
+    "serving",
     "ablation",
     "scale",
     "startup",
@@ -95,6 +96,8 @@ class Settings:
         photo_counts: how many synthetic photos the memory benchmark trains on, each time.
         photo_size: `(width, height)` of those photos, in pixels.
         short_text_seeds: seeds of each layout in the short-texts section.
+        serving_clients: concurrent clients of each `tfapps serve` load.
+        http_seconds: how long each `tfapps serve` load runs.
     """
 
     seeds: dict[str, int]
@@ -107,6 +110,8 @@ class Settings:
     serving_seconds: float = 3.0
     photo_seeds: int = 3
     short_text_seeds: int = 3
+    serving_clients: tuple[int, ...] = (1, 8, 32)
+    http_seconds: float = 5.0
     photo_counts: tuple[int, ...] = (80, 400)
     photo_size: tuple[int, int] = (4000, 3000)
 
@@ -126,5 +131,6 @@ SMOKE = Settings(
     serving_seconds=0.5,
     photo_seeds=1,
     short_text_seeds=1,
+    http_seconds=1.0,
     photo_counts=(8, 24),
 )

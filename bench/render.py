@@ -75,6 +75,8 @@ def render(entries: dict) -> str:
         parts.append(_photo_memory(entries["photo_memory"]))
     if "short_texts" in entries:
         parts.append(_short_texts(entries["short_texts"]))
+    if "serving" in entries:
+        parts.append(_serving(entries["serving"]))
     parts.append(_ablation(entries))
     for key, section in (("scale", _scale), ("startup", _startup), ("predict", _predict)):
         if key in entries:
@@ -254,6 +256,51 @@ def _short_texts(entry: dict) -> str:
             f"Goal (median test accuracy of tfapps' default at least {entry['published']:.3f}): "
             f"**{'met' if auto >= entry['published'] else 'not met'}** ({auto:.4f}). "
             + _provenance(entry, _seeds(len(by_layout.get("auto", [])))),
+            "",
+        ]
+    )
+
+
+def _serving(entry: dict) -> str:
+    """`tfapps serve` under load, with its goal: at 32 clients at least 3× one client's
+    requests/s with no errors, one client at p50 under 5 ms and p99 under 20 ms."""
+    rows, verdicts = [], []
+    for task, loads in entry["tasks"].items():
+        by_clients = {load["clients"]: load for load in loads}
+        for load in loads:
+            rows.append(
+                (
+                    task,
+                    str(load["clients"]),
+                    f"{load['requests_per_second']:,.0f}",
+                    f"{load['requests_per_second'] / by_clients[1]['requests_per_second']:.2f}×",
+                    f"{load['p50_ms']:.1f}",
+                    f"{load['p99_ms']:.1f}",
+                    str(load["errors"]),
+                )
+            )
+        lone, busy = by_clients[1], by_clients[max(by_clients)]
+        met = (
+            busy["requests_per_second"] >= 3 * lone["requests_per_second"]
+            and not any(load["errors"] for load in loads)
+            and lone["p50_ms"] < 5
+            and lone["p99_ms"] < 20
+        )
+        verdicts.append(f"{task} {'met' if met else 'not met'}")
+    return "\n".join(
+        [
+            "## Serving: `tfapps serve` under load\n",
+            "Single-example `:predict` requests over HTTP on 127.0.0.1, each client sending one "
+            "after another on its own keep-alive connection for "
+            f"{entry['seconds']:g} s (`bench/http_serving.py`; a PNG image, a review, a table "
+            "row), after a warm-up; the clients run on the same 2 cores as the server.\n",
+            "| task | clients | requests/s | × one client | p50 ms | p99 ms | errors |",
+            "|---|---|---|---|---|---|---|",
+            *_rows(rows),
+            "",
+            "Goal (at 32 clients at least 3× one client's requests/s with no errors; one client "
+            f"alone at p50 < 5 ms and p99 < 20 ms): {'; '.join(verdicts)}. "
+            + _provenance(entry, "one run"),
             "",
         ]
     )

@@ -200,6 +200,35 @@ class Bench:
                 print(f"short texts {layout} seed {seed}: accuracy {run['accuracy']:.4f}")
                 self.results.save("short_texts", entry)
 
+    def serving(self) -> None:
+        """`tfapps serve` under load: single-example requests from 1, 8 and 32 clients, each
+        task (`bench/http_serving.py`), on the bench's own seed-1 runs when it trained them."""
+        run_dirs = [
+            self.models.get(c.task)
+            or runner.train_quick_model(c.task, self.scratch / "quick", self.data_dir)
+            for c in COMPARISONS.values()
+        ]
+        clients = [str(n) for n in self.settings.serving_clients]
+        args = [
+            sys.executable,
+            "-m",
+            "bench.http_serving",
+            *map(str, run_dirs),
+            "--clients",
+            *clients,
+        ]
+        finished = runner.run_process([*args, "--seconds", str(self.settings.http_seconds)])
+        results = json.loads(finished.stdout.strip().splitlines()[-1])
+        entry = self.entry(seconds=self.settings.http_seconds, tasks=results)
+        for task, loads in results.items():
+            for load in loads:
+                print(
+                    f"serve {task}, {load['clients']} clients: {load['requests_per_second']:.0f} "
+                    f"req/s, p50 {load['p50_ms']:.1f} ms, p99 {load['p99_ms']:.1f} ms",
+                    flush=True,
+                )
+        self.results.save("serving", entry)
+
     def ablation(self) -> None:
         """What each change buys on its own (seed 1 of each task): steps per execution on
         both sides and, for text, tfapps' length batches.
