@@ -64,7 +64,7 @@ def test_run_directory_holds_the_contract(digits_run):
     assert record["versions"]["tensorflow"] and record["versions"]["keras"].startswith("3.")
     assert record["compute"]["device"] == "CPU"
     sizes = record["dataset"]["sizes"]
-    assert sizes == {"train": 1294, "validation": 144, "test": 359}
+    assert sizes == {"train": 1295, "validation": 143, "test": 359}  # validation: 10% a class
     assert record["dataset"]["class_names"] == [str(d) for d in range(10)]
 
     history = pd.read_csv(run_dir / "history.csv")
@@ -76,7 +76,14 @@ def test_run_directory_holds_the_contract(digits_run):
     assert set(zip(metrics["split"], metrics["metric"], strict=True)) == {
         (split, metric)
         for split in ("validation", "test")
-        for metric in ("loss", "accuracy", "precision_macro", "recall_macro", "f1_macro")
+        for metric in (
+            "loss",
+            "accuracy",
+            "balanced_accuracy",
+            "precision_macro",
+            "recall_macro",
+            "f1_macro",
+        )
     }
     confusion = pd.read_csv(run_dir / "confusion_matrix.csv", index_col=0)
     assert confusion.shape == (10, 10) and confusion.to_numpy().sum() == sizes["test"]

@@ -154,6 +154,8 @@ def test_length_batches_under_mirrored_replicas(tmp_path):
             "2",
             "--sequence-length",
             "100",
+            "--conv-layout",
+            "stacked",  # these short texts would get the parallel layout, without length batches
             "--max-tokens",
             "50",
             "--embedding-dim",

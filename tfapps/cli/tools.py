@@ -267,7 +267,8 @@ def serve(
 def export(run_dir: Path, fmt: str, output: Path | None, debug: bool) -> None:
     """Export a finished run's model as ONNX, LiteRT or a SavedModel, check it, record it.
 
-    The file is written by Keras' exporter, then run with its own runtime on the run's test
+    RUN_DIR is a run directory (or its saved_model/ folder). The file is written by Keras'
+    exporter, then run with its own runtime on the run's test
     examples and compared with the run's SavedModel; the agreement is printed and recorded
     in run.json. Text models export their token-id part (with vocabulary.txt and
     preprocessing.txt) to ONNX and LiteRT, which cannot hold TensorFlow's string ops; table
