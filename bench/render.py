@@ -92,22 +92,7 @@ def _comparison(comparison: Comparison, entry: dict, confirmation: dict | None) 
     if ref is None or ours is None:
         return ""
     speed_up = ours["examples_per_second"] / ref["examples_per_second"]
-    rows = [
-        ("time to target s", _time(ref), _time(ours), _faster(ref, ours, "time_to_target")),
-        (
-            "steady-state train examples/s",
-            f"{ref['examples_per_second']:,.0f}",
-            f"{ours['examples_per_second']:,.0f}",
-            f"{speed_up:.2f}×",
-        ),
-        ("fit s", *_pair(ref, ours, "fit_seconds", ".1f"), _faster(ref, ours, "fit_seconds")),
-        ("wall s", *_pair(ref, ours, "wall_seconds", ".1f"), _faster(ref, ours, "wall_seconds")),
-        (f"final test {comparison.metric}", *_pair(ref, ours, "quality", ".4f"), ""),
-        ("per seed", _values(ref["qualities"]), _values(ours["qualities"]), ""),
-        ("tfapps' gain, paired by seed", "", _gain(paired_gain(entry["runs"], comparison)), ""),
-        ("epochs run", _values(ref["epochs"], "d"), _values(ours["epochs"], "d"), ""),
-        ("peak RSS MB", *_pair(ref, ours, "peak_rss_mb", ",.0f"), ""),
-    ]
+    rows = _comparison_rows(comparison, entry, ref, ours, "examples")
     median_ok = comparison.at_least_as_good(ours["quality"], ref["quality"])
     confirmed = _confirmed(comparison, confirmation) if confirmation else None
     met = speed_up >= GOAL_SPEED_UP and (median_ok or bool(confirmed and confirmed["passed"]))
@@ -151,22 +136,7 @@ def _photos(entry: dict) -> str:
     ref, ours = (_side(entry, PHOTOS, side) for side in SIDES)
     if ref is None or ours is None:
         return ""
-    rows = [
-        ("time to target s", _time(ref), _time(ours), _faster(ref, ours, "time_to_target")),
-        (
-            "steady-state train images/s",
-            f"{ref['examples_per_second']:,.0f}",
-            f"{ours['examples_per_second']:,.0f}",
-            f"{ours['examples_per_second'] / ref['examples_per_second']:.2f}×",
-        ),
-        ("fit s", *_pair(ref, ours, "fit_seconds", ".1f"), _faster(ref, ours, "fit_seconds")),
-        ("wall s", *_pair(ref, ours, "wall_seconds", ".1f"), _faster(ref, ours, "wall_seconds")),
-        ("final test accuracy", *_pair(ref, ours, "quality", ".4f"), ""),
-        ("per seed", _values(ref["qualities"]), _values(ours["qualities"]), ""),
-        ("tfapps' gain, paired by seed", "", _gain(paired_gain(entry["runs"], PHOTOS)), ""),
-        ("epochs run", _values(ref["epochs"], "d"), _values(ours["epochs"], "d"), ""),
-        ("peak RSS MB", *_pair(ref, ours, "peak_rss_mb", ",.0f"), ""),
-    ]
+    rows = _comparison_rows(PHOTOS, entry, ref, ours, "images")
     checks = {
         "accuracy at least the tutorial's": ours["quality"] >= ref["quality"],
         "no more wall time": ours["wall_seconds"] <= ref["wall_seconds"],
@@ -304,6 +274,28 @@ def _serving(entry: dict) -> str:
             "",
         ]
     )
+
+
+def _comparison_rows(comparison: Comparison, entry: dict, ref: dict, ours: dict, unit: str):
+    """The rows of a comparison's table: time to target, steady-state speed, fit and wall
+    time, final quality (median, per seed, paired gain), epochs and peak memory."""
+    speed_up = ours["examples_per_second"] / ref["examples_per_second"]
+    return [
+        ("time to target s", _time(ref), _time(ours), _faster(ref, ours, "time_to_target")),
+        (
+            f"steady-state train {unit}/s",
+            f"{ref['examples_per_second']:,.0f}",
+            f"{ours['examples_per_second']:,.0f}",
+            f"{speed_up:.2f}×",
+        ),
+        ("fit s", *_pair(ref, ours, "fit_seconds", ".1f"), _faster(ref, ours, "fit_seconds")),
+        ("wall s", *_pair(ref, ours, "wall_seconds", ".1f"), _faster(ref, ours, "wall_seconds")),
+        (f"final test {comparison.metric}", *_pair(ref, ours, "quality", ".4f"), ""),
+        ("per seed", _values(ref["qualities"]), _values(ours["qualities"]), ""),
+        ("tfapps' gain, paired by seed", "", _gain(paired_gain(entry["runs"], comparison)), ""),
+        ("epochs run", _values(ref["epochs"], "d"), _values(ours["epochs"], "d"), ""),
+        ("peak RSS MB", *_pair(ref, ours, "peak_rss_mb", ",.0f"), ""),
+    ]
 
 
 def _confirmed(comparison: Comparison, confirmation: dict) -> dict | None:

@@ -35,3 +35,18 @@ def check_rate(value: Any, option: str = "dropout") -> None:
 def check_int(value: Any, option: str, minimum: int) -> None:
     if not is_int(value) or value < minimum:
         raise invalid(option, f"an integer >= {minimum}", value)
+
+
+def check_positive_ints(values: Any, option: str, example: str) -> tuple[int, ...]:
+    """Returns `values` as a non-empty tuple of integers >= 1, or raises naming the option.
+
+    Args:
+        values: the option's value, a sequence.
+        option: the option's name without dashes, such as `"filters"`.
+        example: a valid value as typed, such as `"32,64"`.
+    """
+    values = tuple(values)
+    if not values or not all(is_int(v) and v >= 1 for v in values):
+        expected = f"comma-separated integers >= 1, such as {example}"
+        raise invalid(option, expected, ",".join(map(str, values)))
+    return values

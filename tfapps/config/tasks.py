@@ -108,13 +108,7 @@ class ImageConfig(ClassifierOptions, RunConfig):
         """Raises `InvalidInput` naming the first option whose value cannot be used."""
         super().validate()
         if self.filters is not None:
-            self.filters = tuple(self.filters)
-            if not self.filters or not all(checks.is_int(f) and f >= 1 for f in self.filters):
-                raise checks.invalid(
-                    "filters",
-                    "comma-separated integers >= 1, such as 32,64",
-                    ",".join(map(str, self.filters)),
-                )
+            self.filters = checks.check_positive_ints(self.filters, "filters", "32,64")
         checks.check_choice(self.resize, "resize", RESIZE_RULES)
         if self.augment not in (None, True, False):
             raise checks.invalid("augment", "True, False or None (automatic)", self.augment)
@@ -240,13 +234,7 @@ class RegressConfig(CsvOptions, RunConfig):
         """Raises `InvalidInput` naming the first option whose value cannot be used."""
         super().validate()
         self.categorical, self.drop = tuple(self.categorical), tuple(self.drop)
-        self.hidden_units = tuple(self.hidden_units)
-        if not self.hidden_units or not all(checks.is_int(u) and u >= 1 for u in self.hidden_units):
-            raise checks.invalid(
-                "hidden-units",
-                "comma-separated integers >= 1, such as 64,64",
-                ",".join(map(str, self.hidden_units)),
-            )
+        self.hidden_units = checks.check_positive_ints(self.hidden_units, "hidden-units", "64,64")
         checks.check_choice(self.loss, "loss", LOSSES)
         if self.decimal is not None:
             checks.check_choice(self.decimal, "decimal", DECIMAL_MARKS)
