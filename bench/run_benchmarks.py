@@ -143,7 +143,7 @@ class Bench:
             for side in SIDES:
                 run = self.train(side, name, seed, **options)
                 entry["runs"].append(run)
-                if side == "tfapps" and seed == 1:
+                if side == "tfapps" and seed == 1 and name in COMPARISONS:  # not the photos
                     self.models[run["task"]] = Path(run["run_dir"])
                 self.results.save(f"comparison/{name}", entry)
 

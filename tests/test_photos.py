@@ -199,7 +199,7 @@ def test_augmentation_is_inactive_at_inference():
     [
         ((8, 8, 1), (32, 64), False),  # digits keep their model
         ((28, 28, 1), (32, 64), False),  # MNIST too
-        ((180, 180, 3), (16, 32, 64, 128), True),  # photos: 11x11 at the end
+        ((180, 180, 3), (16, 32, 64, 64), True),  # photos: 11x11 at the end
         ((64, 48, 3), (16, 32, 64), False),
     ],
 )
@@ -257,12 +257,40 @@ def test_progress_draws_in_place_on_a_terminal_and_one_line_an_epoch_elsewhere(t
         assert stream.getvalue().count("\n") == 61 and "epoch 60/60" in stream.getvalue()
 
 
-def test_steps_per_call_keep_a_call_near_a_second():
-    from tfapps.training import MAX_STEPS_PER_EXECUTION, steps_for
+def test_steps_per_call_keep_a_call_near_a_second_and_do_not_depend_on_timing():
+    import keras
+
+    from tfapps.models import build_image_classifier, build_text_classifier
+    from tfapps.tasks import TaskModel
+    from tfapps.training import (
+        MAX_STEPS_PER_EXECUTION,
+        auto_steps_per_execution,
+        model_multiply_adds,
+        steps_for,
+    )
 
     assert steps_for(0.001) == MAX_STEPS_PER_EXECUTION  # small models keep 32 steps a call
     assert steps_for(0.1) == 10
     assert steps_for(3.0) == 1
+    small = keras.Sequential(
+        [
+            keras.Input((8, 8, 1)),
+            keras.layers.Conv2D(4, 3, padding="same"),
+            keras.layers.Flatten(),
+            keras.layers.Dense(2),
+        ]
+    )
+    assert model_multiply_adds(small) == 8 * 8 * 9 * 4 + 256 * 2
+    strided = build_text_classifier(100, 500, 2, embedding_dim=8)  # lengths unknown, stride 3
+    assert (
+        model_multiply_adds(strided, 500)
+        == 167 * 7 * 8 * 128 + 56 * 7 * 128 * 128 + 128 * 128 + 128
+    )
+    photos = TaskModel(build_image_classifier((180, 180, 3), 5, augment=True))
+    digits = TaskModel(build_image_classifier((8, 8, 1), 10))
+    assert auto_steps_per_execution(digits, 32) == MAX_STEPS_PER_EXECUTION
+    assert 1 < auto_steps_per_execution(photos, 32) < MAX_STEPS_PER_EXECUTION
+    assert auto_steps_per_execution(photos, 32, gpu=True) == MAX_STEPS_PER_EXECUTION
 
 
 @pytest.mark.slow

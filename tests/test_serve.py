@@ -177,6 +177,12 @@ def test_table_rows_by_input_or_column_name_with_missing_values(server, tiny_run
         ),
         (
             "/v1/models/regress:predict",
+            {"instances": [{"x": 1.0, "colour": "red"}]},
+            400,
+            ("['colour']", "['kind', 'x']"),
+        ),
+        (
+            "/v1/models/regress:predict",
             {"instances": [{"x": "lots", "kind": "a"}]},
             400,
             ("'x'", "'lots'"),

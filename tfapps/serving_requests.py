@@ -75,6 +75,8 @@ def parse_request(
         instances = body["instances"]
         if not isinstance(instances, list) or not instances:
             raise BadRequest(f'"instances" must be a non-empty list. Received: {_kind(instances)}')
+        if record.task == "regress":  # columns by input or CSV name, missing ones imputed
+            instances = [_renamed(instance, names, record) for instance in instances]
         columns = {
             name: [_field(instance, name, names) for instance in instances] for name in names
         }
@@ -107,15 +109,13 @@ def format_response(outputs: dict[str, np.ndarray], row_format: bool, class_name
     else:
         body = {"outputs": next(iter(values.values())) if len(values) == 1 else values}
     if class_names:
-        probabilities = _class_probabilities(next(iter(outputs.values())))
+        from tfapps.reports import class_probabilities
+
+        probabilities = class_probabilities(next(iter(outputs.values())))
         best = probabilities.argmax(axis=1)
         body["classes"] = [class_names[i] for i in best]
         body["probabilities"] = probabilities[np.arange(len(best)), best].tolist()
     return body
-
-
-def _class_probabilities(outputs: np.ndarray) -> np.ndarray:
-    return np.hstack([1 - outputs, outputs]) if outputs.shape[1] == 1 else outputs
 
 
 def _field(instance: Any, name: str, names: list[str]) -> Any:
@@ -132,6 +132,19 @@ def _aliases(record: RunRecord) -> dict[str, str]:
     """A table model's column names (as in its CSV) and input names, to the input name."""
     columns = record.dataset.details.get("columns", [])
     return {**{c["name"]: c["input"] for c in columns}, **{c["input"]: c["input"] for c in columns}}
+
+
+def _renamed(instance: Any, names: list[str], record: RunRecord) -> dict:
+    """A table row keyed by input names, from input or CSV column names."""
+    if not isinstance(instance, dict):
+        raise BadRequest(
+            f"Each instance must be an object with the inputs {names}. Received: {_kind(instance)}"
+        )
+    aliases = _aliases(record)
+    unknown = sorted(set(instance) - set(aliases))
+    if unknown:
+        raise BadRequest(f"Unknown input(s) {unknown}; the model's inputs are {names}.")
+    return {aliases[key]: value for key, value in instance.items()}
 
 
 def _named_columns(inputs: Any, names: list[str], record: RunRecord) -> dict[str, list]:

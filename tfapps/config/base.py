@@ -65,7 +65,7 @@ class RunConfig:
         steps_per_execution: training steps per call into TensorFlow; more steps cut the
             per-step Python overhead (measured in docs/BENCHMARKS.md), fewer let progress and
             Ctrl-C show sooner. Runs with several replicas use 1. Defaults to automatic: as
-            many steps as take about a second, at most 32, timed on one batch before training
+            many steps as take about a second, at most 32, estimated from the model's size
             (`training.auto_steps_per_execution`).
         checkpoint_seconds: write the resumable checkpoint at an epoch end once this many
             seconds have passed since the last one (0: every epoch). Saving every short epoch

@@ -69,8 +69,8 @@ class ImageConfig(ClassifierOptions, RunConfig):
         filters: Conv2D filters of each Conv2D → MaxPooling2D block, one block per number
             (`--filters 32,64`). Defaults to automatic (`models.auto_filters`): 32,64 for
             inputs up to 32 px (digits, MNIST); for larger inputs one block per halving of
-            the longer side until the feature map is at most 12 px, with 16, 32, 64, 128, 128,
-            ... filters.
+            the longer side until the feature map is at most 12 px, with 16, 32, 64, 64, ...
+            filters.
         dropout: dropout rate before the softmax layer. Defaults to 0.5.
         architecture: the model family: `"conv"` (the convnet) or `"dense"` (Rescaling →
             Flatten → Dense(128) → Dropout → Dense(softmax)), to compare. Defaults to `"conv"`.
