@@ -213,3 +213,26 @@ def test_predict_on_strings_and_a_text_file_matches_the_model(imdb_run, run_cli,
     assert list(table["input"]) == all_texts
     assert list(table["prediction"]) == ["pos" if p >= 0.5 else "neg" for p in expected]
     np.testing.assert_allclose(table["probability"], np.maximum(expected, 1 - expected), rtol=1e-5)
+
+
+def test_same_seed_same_metrics_whether_or_not_the_data_was_prepared_before(tmp_path):
+    """Preparing a TFDS dataset draws random numbers; the model's initial weights must not
+    depend on it (a fresh data directory once gave another test accuracy than a prepared
+    one)."""
+
+    def metrics(data_dir):
+        config = TextConfig(
+            dataset="rotten_tomatoes",
+            epochs=1,
+            max_examples=500,
+            max_tokens=500,
+            embedding_dim=8,
+            seed=3,
+            data_dir=str(data_dir),
+            output_dir=str(tmp_path / "runs"),
+            quiet=True,
+        )
+        return train(config).metrics
+
+    fresh = metrics(tmp_path / "tfds")  # prepares the dataset
+    pd.testing.assert_frame_equal(fresh, metrics(tmp_path / "tfds"))  # already prepared

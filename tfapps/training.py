@@ -56,6 +56,9 @@ def build_and_train(
         `(task model, {"validation": batches, "test": batches})`.
     """
     global_batch = config.batch_size * setup.replicas
+    # Seeded again here: preparing a dataset for the first time draws random numbers, and
+    # the initial weights must not depend on whether the data was already prepared.
+    keras.utils.set_random_seed(config.seed)
     with setup.strategy.scope():
         task_model = TASKS[config.task].build(config, splits)
     if setup.workers > 1:
