@@ -106,7 +106,7 @@ def split_folders(root: Path, scratch: Path, seed: int) -> dict[str, Path]:
     """
     from tfapps.config import ImageConfig
     from tfapps.data.image_scan import scan_folder
-    from tfapps.data.splits import stratified_rows
+    from tfapps.data.stratify import stratified_rows
 
     folder = scan_folder(root)
     labels = np.array([image.label for image in folder.images])

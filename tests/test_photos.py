@@ -7,13 +7,16 @@ import io
 import json
 import logging
 import re
+import threading
+from concurrent.futures import CancelledError
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
 
-from tfapps.data import image_data
+from tfapps.data import image_decoding
 from tfapps.data.image_scan import PHOTO_SIZE, scan_folder
 from tfapps.data.images import ImageReadError, read_image
 
@@ -142,12 +145,12 @@ def test_a_folder_reads_the_same_through_memory_disk_or_no_cache(tmp_path, monke
     assert summary["classes"] == {"blue": 10, "green": 10, "red": 10}
     assert in_memory.info.input_shape == [*PHOTO_SIZE, 3]
 
-    monkeypatch.setattr(image_data, "MEMORY_BUDGET_LIMIT", 0)  # a folder larger than memory
+    monkeypatch.setattr(image_decoding, "MEMORY_BUDGET_LIMIT", 0)  # a folder larger than memory
     on_disk = load_splits(_config(root))
     assert on_disk.info.details["cache"]["mode"] == "disk"
     directory = on_disk.cache.directory
-    assert directory.startswith(image_data.tempfile.gettempdir()) and str(root) not in directory
-    monkeypatch.setattr(image_data, "DISK_HEADROOM", float("inf"))  # and no room on disk
+    assert directory.startswith(image_decoding.tempfile.gettempdir()) and str(root) not in directory
+    monkeypatch.setattr(image_decoding, "DISK_HEADROOM", float("inf"))  # and no room on disk
     uncached = load_splits(_config(root))
     assert (
         uncached.info.details["cache"]["mode"] == "none" and uncached.cache.target("test") is None
@@ -179,6 +182,25 @@ def test_the_train_split_comes_in_a_new_order_every_epoch(tmp_path):
     splits = load_splits(_config(write_photo_folder(tmp_path / "photos", per_class=8)))
     first, second = ([label for _, label in splits.train.as_numpy_iterator()] for _ in range(2))
     assert sorted(first) == sorted(second) and first != second
+
+
+def test_a_folder_decoded_while_tensorflow_loads_reads_as_one_decoded_later(tmp_path):
+    from tfapps.data.load import load_splits
+
+    config = _config(write_photo_folder(tmp_path / "photos", per_class=8))
+    with image_decoding.start_decoding(config) as decoding:
+        early = load_splits(config, decoding.result())
+    later = load_splits(config)
+    for split in ("train", "validation", "test"):
+        assert _arrays(getattr(early, split)) == _arrays(getattr(later, split))
+    assert early.info.summary["classes"] == later.info.summary["classes"]
+    with image_decoding.start_decoding(_config("digits")) as nothing:
+        assert nothing is None  # an embedded dataset: nothing to decode early
+
+    stopped = threading.Event()
+    stopped.set()  # as when TensorFlow's import fails or Ctrl-C arrives
+    with pytest.raises(CancelledError):
+        image_decoding.decode_folder(Path(config.dataset), config, stopped)
 
 
 def test_augmentation_is_inactive_at_inference():

@@ -1,9 +1,11 @@
-"""What tfapps knows about a dataset once it is read: `DatasetInfo` (no TensorFlow import)."""
+"""What tfapps knows about a dataset once it is read (`DatasetInfo`) and how its examples are
+cached (`CachePlan`); no TensorFlow import."""
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 SPLIT_NAMES = ("train", "validation", "test")
@@ -40,3 +42,27 @@ class DatasetInfo:
         """Rebuilds the info from `to_dict`'s output; missing fields take their defaults."""
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{"name": "", "source": "", **{k: v for k, v in values.items() if k in names}})
+
+
+@dataclass
+class CachePlan:
+    """How the input pipeline keeps each split's examples once read.
+
+    Args:
+        mode: `"memory"` (tf.data's cache in RAM, the default), `"disk"` (cache files in
+            `directory`) or `"none"` (read every epoch: the examples are already decoded in
+            memory, or they would fit neither in memory nor on disk).
+        directory: where `"disk"` caches go. Defaults to none.
+    """
+
+    mode: str = "memory"
+    directory: str | None = None
+
+    def target(self, split: str) -> str | None:
+        """The `cache` argument of `pipeline.batched` for one split: `""` (in memory), a file
+        name (on disk) or `None` (no cache)."""
+        if self.mode == "memory":
+            return ""
+        if self.mode == "disk":
+            return str(Path(self.directory) / split)
+        return None

@@ -27,7 +27,8 @@ from tfapps.config import RegressConfig
 from tfapps.data.csv_files import read_csv_file
 from tfapps.data.info import DatasetInfo
 from tfapps.data.numbers import NA_MARKERS, NumberFormat, detect_number_format
-from tfapps.data.splits import SPLIT_NAMES, Splits, carve_local_splits
+from tfapps.data.splits import SPLIT_NAMES, Splits
+from tfapps.data.stratify import carve_local_splits
 from tfapps.data.summary import DataSummary, count_phrase
 from tfapps.data.table_columns import IGNORED, NUMERIC, Column, clean, decide_columns
 from tfapps.data.tfds_source import read_splits

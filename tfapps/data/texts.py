@@ -22,7 +22,8 @@ from tfapps.data.csv_files import read_csv_file
 from tfapps.data.info import DatasetInfo
 from tfapps.data.labels import canonical_labels, sorted_class_names
 from tfapps.data.numbers import NA_MARKERS
-from tfapps.data.splits import SPLIT_NAMES, Splits, stratified_rows
+from tfapps.data.splits import SPLIT_NAMES, Splits
+from tfapps.data.stratify import stratified_rows
 from tfapps.data.summary import (
     DataSummary,
     class_warnings,

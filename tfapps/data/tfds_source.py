@@ -13,7 +13,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from tfapps.data.registry import EmbeddedDataset
-from tfapps.data.splits import stratified_rows
+from tfapps.data.stratify import stratified_rows
 from tfapps.errors import InvalidInput, RunFailed
 from tfapps.run_dirs import locked
 
@@ -134,7 +134,7 @@ def read_classified_splits(
     """Returns a classifier's train, validation and test splits, carved class by class.
 
     The builder's own validation and test splits are used when it has them; the splits it
-    lacks are carved from train by `splits.stratified_rows` with a fixed seed (`CARVE_SEED`),
+    lacks are carved from train by `stratify.stratified_rows` with a fixed seed (`CARVE_SEED`),
     so that every class reaches them in proportion and the carving is the same on every
     machine and for every `--seed`: test takes 20% of each class, validation
     `validation_split` of the rest.

@@ -1,0 +1,292 @@
+"""Reading a local image folder into the model's input, before TensorFlow is needed.
+
+Its headers are scanned (`image_scan`), then every image is decoded, converted and fitted to
+the input size right after it is read (`images.read_image`, in parallel threads), so memory
+grows with images × input size only, never with the photos' pixel count. When the decoded
+folder fits the memory budget it is kept in memory; otherwise each image is only checked
+here, then read again every epoch by the pipeline, with a cache on local disk when there is
+room (`CachePlan`). Nothing here imports TensorFlow, so `start_decoding` runs it while
+TensorFlow loads (`api.train`); `image_data.from_folder` makes the datasets.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import shutil
+import tempfile
+import threading
+from concurrent.futures import CancelledError, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tfapps.config import ImageConfig, RunConfig
+from tfapps.data import registry
+from tfapps.data.image_scan import ImageFolder, Skipped, scan_folder
+from tfapps.data.images import ImageReadError, read_image
+from tfapps.data.info import SPLIT_NAMES, CachePlan, DatasetInfo
+from tfapps.data.stratify import stratified_rows
+from tfapps.data.summary import (
+    DataSummary,
+    class_warnings,
+    classes_line,
+    count_phrase,
+    skipped_line,
+)
+from tfapps.errors import InvalidInput
+from tfapps.progress import Progress
+
+# Decoded images are kept in memory up to this share of the memory available at the start,
+# and never beyond MEMORY_BUDGET_LIMIT (one tensor per split; TensorFlow cannot serialize a
+# dataset graph holding a constant over 2 GB, which distribution strategies do).
+MEMORY_BUDGET_SHARE = 0.25
+MEMORY_BUDGET_LIMIT = 1536 * 2**20
+DISK_HEADROOM = 1.2  # a disk cache needs this many times its size free on the disk
+
+
+@dataclass
+class DecodedFolder:
+    """A folder as read for training.
+
+    Args:
+        info: what was read (classes, input shape, cache, summary).
+        labels: every image's class index, in scan order.
+        paths: every image's path, in scan order.
+        rows: each split's rows (train in a seeded random order), unreadable ones removed.
+        cache: where the decoded images are kept.
+        arrays: each split's decoded images, when kept in memory; else empty.
+        reader: reads one image at the input shape (for reading again every epoch).
+    """
+
+    info: DatasetInfo
+    labels: np.ndarray
+    paths: np.ndarray
+    rows: dict[str, np.ndarray]
+    cache: CachePlan
+    arrays: dict[str, np.ndarray]
+    reader: ImageReader
+
+
+class BackgroundDecoding:
+    """A local image folder being read by `decode_folder` in a background thread, so that
+    decoding runs while TensorFlow loads. Leaving its `with` block stops the reading if the
+    result was never asked for (an error or Ctrl-C while TensorFlow loads).
+
+    Args:
+        root: the image folder.
+        config: the run's options.
+    """
+
+    def __init__(self, root: Path, config: ImageConfig) -> None:
+        self._stop = threading.Event()
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tfapps-decode")
+        self._future = pool.submit(decode_folder, root, config, self._stop)
+        pool.shutdown(wait=False)
+
+    def result(self) -> DecodedFolder:
+        """Waits for the folder; raises what `decode_folder` raised."""
+        return self._future.result()
+
+    def __enter__(self) -> BackgroundDecoding:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stop.set()
+
+
+def start_decoding(config: RunConfig) -> BackgroundDecoding | contextlib.nullcontext:
+    """Starts reading `config.dataset` in the background when it is a local image folder (as
+    `data.load.load_splits` would resolve it); for any other dataset returns a context whose
+    value is `None`. Use it as `with start_decoding(config) as decoding: ...`."""
+    name = config.dataset
+    root = Path(name).expanduser()
+    if config.task != ImageConfig.task or name in registry.embedded_for(config.task):
+        return contextlib.nullcontext()
+    if not root.is_dir():
+        return contextlib.nullcontext()
+    return BackgroundDecoding(root, config)
+
+
+def decode_folder(
+    root: Path, config: ImageConfig, stop: threading.Event | None = None
+) -> DecodedFolder:
+    """Reads a local image folder into stratified, decoded splits (see the module docstring).
+
+    Args:
+        root: the image folder (`root/<class>/...`, see `image_scan`).
+        config: the run's options (seed, validation split, image size, resize rule, quiet).
+        stop: when set, the reading stops early and raises `CancelledError`. Defaults to none.
+
+    Raises:
+        InvalidInput: no images, a single class, a class left without any readable image.
+    """
+    folder = scan_folder(root)
+    size = tuple(config.image_size or folder.input_size())
+    shape = (*size, folder.channels)
+    labels = np.array([image.label for image in folder.images], np.int64)
+    given_test = np.array([image.given_test for image in folder.images])
+    rows, too_small = stratified_rows(labels, config.seed, config.validation_split, given_test)
+    # Training rows in a seeded random order: a cache keeps the order it is first read in.
+    rows["train"] = np.random.default_rng(config.seed).permutation(rows["train"])
+    paths = np.array([str(image.path) for image in folder.images], dtype=object)
+    needed = int(np.prod(shape)) * len(paths)
+    cache = _cache_plan(needed)
+    reader = ImageReader(shape, config.resize, folder.skipped, stop or threading.Event())
+    progress = Progress("decoding images", len(paths), "images", quiet=config.quiet)
+    arrays = {}
+    for split in SPLIT_NAMES:
+        kept, images = reader.read_all(paths[rows[split]], keep=cache.mode == "memory", on=progress)
+        if images is not None:
+            arrays[split] = images
+        rows[split] = rows[split][kept]
+        if reader.stop.is_set():
+            raise CancelledError
+    seconds = progress.finish()
+    _check_every_class_left(folder, labels, rows, reader.skipped)
+    summary = _summary(folder, labels, rows, reader.skipped, too_small, shape, config, cache)
+    summary.facts["decode_seconds"] = round(seconds, 2)
+    info = DatasetInfo(
+        name=config.dataset,
+        source="local",
+        class_names=folder.class_names,
+        input_shape=list(shape),
+        details={
+            "path": str(root.resolve()),
+            "channels": folder.channels,
+            "image_size": list(size),
+            "resize": config.resize,
+            "resized": sum(image.size != size for image in folder.images),
+            "cache": {"mode": cache.mode, "bytes": needed},
+        },
+        summary=summary.to_dict(),
+    )
+    return DecodedFolder(info, labels, paths, rows, cache, arrays, reader)
+
+
+class ImageReader:
+    """Reads images at the input shape in parallel threads, collecting the unreadable ones;
+    `read_all` skips what is left once `stop` is set."""
+
+    def __init__(
+        self, shape: tuple[int, int, int], resize: str, skipped: Skipped, stop: threading.Event
+    ) -> None:
+        self.size, self.channels, self.resize = shape[:2], shape[2], resize
+        self.skipped, self.stop = skipped, stop
+
+    def read(self, path: str) -> np.ndarray:
+        return read_image(Path(path), self.size, self.channels, self.resize)
+
+    def read_all(self, paths: np.ndarray, keep: bool, on: Progress):
+        """Reads every file; returns `(mask of readable files, their arrays or None)`.
+
+        With `keep`, the arrays are stacked (memory grows with files × input size only);
+        otherwise each is dropped once read, which checks that it decodes.
+        """
+        height, width = self.size
+        arrays = np.zeros((len(paths), height, width, self.channels), np.uint8) if keep else None
+        readable = np.ones(len(paths), bool)
+
+        def one(index: int) -> None:
+            if self.stop.is_set():
+                return
+            try:
+                image = self.read(paths[index])
+            except ImageReadError as error:
+                readable[index] = False
+                self.skipped.add(error.reason, Path(paths[index]))
+                return
+            if keep:
+                arrays[index] = image
+
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+            for _ in pool.map(one, range(len(paths))):
+                on.advance()
+        if not keep:
+            return readable, None
+        return readable, arrays if readable.all() else arrays[readable]
+
+
+def _cache_plan(needed: int) -> CachePlan:
+    """Memory when the decoded folder fits the memory budget, else a disk cache in the
+    system's temporary directory (never beside the photos, which may be read-only) when the
+    disk has room, else no cache."""
+    if needed <= memory_budget():
+        return CachePlan("memory")
+    scratch = Path(tempfile.gettempdir())
+    if shutil.disk_usage(scratch).free >= DISK_HEADROOM * needed:
+        directory = tempfile.mkdtemp(prefix="tfapps-cache-", dir=scratch)
+        atexit.register(shutil.rmtree, directory, ignore_errors=True)
+        return CachePlan("disk", directory)
+    return CachePlan("none")
+
+
+def memory_budget() -> int:
+    """Bytes of decoded images kept in memory: `MEMORY_BUDGET_SHARE` of the memory available
+    now (Linux `MemAvailable`, else all physical memory), at most `MEMORY_BUDGET_LIMIT`."""
+    available = None
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    available = int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    if available is None:
+        available = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return int(min(MEMORY_BUDGET_LIMIT, available * MEMORY_BUDGET_SHARE))
+
+
+def _check_every_class_left(folder: ImageFolder, labels, rows, skipped: Skipped) -> None:
+    kept = np.concatenate([labels[rows[split]] for split in SPLIT_NAMES])
+    for index, name in enumerate(folder.class_names):
+        if not (kept == index).any():
+            raise InvalidInput(
+                f"Class folder {folder.root / name} holds no readable image: "
+                f"{skipped_line(skipped.to_dict(), 'file')}."
+            )
+
+
+def _summary(folder, labels, rows, skipped, too_small, shape, config, cache) -> DataSummary:
+    counts = {
+        name: int(sum((labels[rows[split]] == index).sum() for split in SPLIT_NAMES))
+        for index, name in enumerate(folder.class_names)
+    }
+    sizes = [image.size for image in folder.images]
+    lines = [
+        f"{classes_line(counts, 'image')} from {folder.root}",
+        f"image sizes {min(w for _, w in sizes)}-{max(w for _, w in sizes)} px wide, "
+        f"{min(h for h, _ in sizes)}-{max(h for h, _ in sizes)} px high "
+        f"({count_phrase(len(set(sizes)), 'size')}); model input {'x'.join(map(str, shape))} "
+        f"({'grayscale' if shape[2] == 1 else 'RGB'}, resize {config.resize}), "
+        f"cache: {_cache_words(cache)}",
+    ]
+    warnings = [skipped_line(skipped.to_dict(), "file")] if skipped.counts else []
+    small = [folder.class_names[index] for index in too_small]
+    warnings += class_warnings(counts, small, "image")
+    return DataSummary(
+        lines=lines,
+        warnings=warnings,
+        facts={
+            "images": sum(counts.values()),
+            "classes": counts,
+            "train_classes": _train_counts(folder, labels, rows),
+            "skipped": skipped.to_dict(),
+            "distinct_sizes": len(set(sizes)),
+        },
+    )
+
+
+def _train_counts(folder: ImageFolder, labels, rows) -> dict[str, int]:
+    train = labels[rows["train"]]
+    return {name: int((train == index).sum()) for index, name in enumerate(folder.class_names)}
+
+
+def _cache_words(cache: CachePlan) -> str:
+    return {
+        "memory": "decoded once into memory",
+        "disk": f"on disk in {cache.directory}",
+        "none": "none (decoded every epoch)",
+    }[cache.mode]

@@ -1,0 +1,89 @@
+"""Row indices of train, validation and test for local data, seeded by the run's `--seed`.
+
+Plain NumPy (no TensorFlow), so an image folder can be split while TensorFlow loads.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tfapps.data.info import SPLIT_NAMES
+
+LOCAL_TEST_FRACTION = 0.2
+
+
+def carve_local_splits(
+    count: int, seed: int, validation_split: float, given_test: int = 0
+) -> dict[str, np.ndarray]:
+    """Row indices of train, validation and test for a local folder or file, shuffled by `seed`.
+
+    Args:
+        count: number of rows.
+        seed: the run's `--seed`; the same seed gives the same split.
+        validation_split: fraction of the non-test rows held out for validation.
+        given_test: the last `given_test` rows form the test split when the data came with one
+            (a `test/` folder); otherwise the test split is 20% of the shuffled rows.
+            Defaults to 0.
+
+    Every split gets at least one row.
+    """
+    order = np.random.default_rng(seed).permutation(count - given_test)
+    if given_test:
+        test = np.arange(count - given_test, count)
+    else:
+        n_test = max(1, round(len(order) * LOCAL_TEST_FRACTION))
+        test, order = order[:n_test], order[n_test:]
+    n_val = max(1, round(len(order) * validation_split))
+    return {"train": order[n_val:], "validation": order[:n_val], "test": test}
+
+
+def stratified_rows(
+    labels: np.ndarray,
+    seed: int,
+    validation_split: float,
+    given_test: np.ndarray | None = None,
+    test_fraction: float = LOCAL_TEST_FRACTION,
+) -> tuple[dict[str, np.ndarray], list[int]]:
+    """Row indices of train, validation and test, drawn class by class (stratified).
+
+    Each class's rows are shuffled by `seed`; `test_fraction` of them (rounded, at least one
+    for a class of 3 or more) go to test, unless the data came with its own test rows; then
+    `validation_split` of the rest (at least one for a class of 2 or more) to validation.
+
+    Args:
+        labels: integer class of each row, shape `[n]`.
+        seed: the run's `--seed`; the same seed gives the same split.
+        validation_split: fraction of each class's non-test rows held out for validation.
+        given_test: boolean mask of rows that form the test split as given (a `test/`
+            folder). Defaults to none: test is carved from the rows.
+        test_fraction: fraction of each class carved for test. Defaults to 0.2.
+
+    Returns:
+        `({"train", "validation", "test"}: sorted row indices, classes too small to reach
+        validation or test)`.
+    """
+    rng = np.random.default_rng(seed)
+    labels = np.asarray(labels)
+    given = np.zeros(len(labels), bool) if given_test is None else np.asarray(given_test, bool)
+    parts: dict[str, list] = {name: [] for name in SPLIT_NAMES}
+    parts["test"].append(np.flatnonzero(given))
+    too_small = []
+    carving_test = test_fraction > 0 and not given.any()
+    for label in np.unique(labels[~given]):
+        rows = rng.permutation(np.flatnonzero((labels == label) & ~given))
+        n_test = _at_least_one(len(rows) * test_fraction, len(rows) >= 3 and not given.any())
+        rest = rows[n_test:]
+        n_val = _at_least_one(len(rest) * validation_split, len(rest) >= 2)
+        parts["test"].append(rows[:n_test])
+        parts["validation"].append(rest[:n_val])
+        parts["train"].append(rest[n_val:])
+        if (n_val == 0 and validation_split > 0) or (n_test == 0 and carving_test):
+            too_small.append(int(label))
+    rows = {
+        name: np.sort(np.concatenate(chunks)).astype(np.int64) for name, chunks in parts.items()
+    }
+    return rows, too_small
+
+
+def _at_least_one(share: float, allowed: bool) -> int:
+    return max(1, round(share)) if allowed and share > 0 else 0
