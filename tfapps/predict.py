@@ -44,7 +44,8 @@ class LoadedRun:
 
     @property
     def input_names(self) -> list[str]:
-        return list(self.signature.structured_input_signature[1])
+        """The serving signature's input names, sorted (a loaded signature's order varies)."""
+        return sorted(self.signature.structured_input_signature[1])
 
 
 def load_run(path: str | Path) -> LoadedRun:

@@ -175,8 +175,8 @@ def _default_name(record: runs.RunRecord, loaded: list) -> str:
 def _served(name: str, run) -> ServedModel:
     arguments = run.signature.structured_input_signature[1]
     inputs = [
-        InputSpec(key, spec.dtype.name, tuple(spec.shape.as_list()[1:]))
-        for key, spec in arguments.items()
+        InputSpec(key, arguments[key].dtype.name, tuple(arguments[key].shape.as_list()[1:]))
+        for key in sorted(arguments)
     ]
     outputs = {
         key: (spec.dtype.name, tuple(spec.shape.as_list()))
