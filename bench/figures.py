@@ -7,6 +7,9 @@
   epoch reached it.
 - steady-state examples/s: training examples ÷ the median training phase of the epochs after
   the first (the first also traces the step functions and, for tfapps, fills the cache).
+- stalled epochs: epochs after the first whose training phase took at least `STALL_SECONDS`
+  (5) longer than the run's median; on the 2-core VMs measured here such epochs took about
+  10 s more than their neighbours, on either side, at random.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import statistics
 from scipy import stats
 
 from bench.plan import SIDES, Comparison
+
+STALL_SECONDS = 5.0
 
 
 def time_to_target(run: dict, comparison: Comparison) -> float | None:
@@ -34,14 +39,21 @@ def steady_examples_per_second(run: dict) -> float:
     return run["train_examples"] / statistics.median(epochs)
 
 
+def stalled_epochs(run: dict) -> int:
+    """How many epochs after the first took at least `STALL_SECONDS` longer than the median."""
+    epochs = run["epoch_seconds"]
+    typical = statistics.median(epochs)
+    return sum(seconds >= typical + STALL_SECONDS for seconds in epochs[1:])
+
+
 def summarize(runs: list[dict], comparison: Comparison) -> dict:
     """Medians over the seeds of one side's runs.
 
     Returns:
         A dict with `time_to_target` (median over the seeds that reached it, or `None`),
         `reached` (how many did), `runs`, `examples_per_second`, `fit_seconds`,
-        `wall_seconds`, `quality`, `qualities` (per seed), `epochs` (per seed) and
-        `peak_rss_mb`.
+        `wall_seconds`, `quality`, `qualities` (per seed), `epochs` (per seed),
+        `stalled_epochs` (per seed) and `peak_rss_mb`.
     """
     times = [t for t in (time_to_target(r, comparison) for r in runs) if t is not None]
     return {
@@ -54,6 +66,7 @@ def summarize(runs: list[dict], comparison: Comparison) -> dict:
         "quality": statistics.median(r["final_quality"] for r in runs),
         "qualities": [r["final_quality"] for r in runs],
         "epochs": [len(r["epoch_seconds"]) for r in runs],
+        "stalled_epochs": [stalled_epochs(r) for r in runs],
         "peak_rss_mb": statistics.median(r["peak_rss_mb"] for r in runs),
     }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from bench.figures import (
+    STALL_SECONDS,
     missing_runs,
     non_inferiority,
     paired_gain,
@@ -45,6 +46,11 @@ How the figures are measured (`bench/epoch_clock.py`, `bench/figures.py`):
 - **final quality**: the test figure of the model `fit` leaves (early stopping restores the
   best validation-loss epoch); tfapps' agrees with its run.json.
 - **peak RSS**: the process's maximum resident memory when the recipe finished.
+- **stalled epochs** (photos): epochs after the first whose train phase took at least 5 s
+  longer than the run's median epoch. On the 2-core virtual machines measured here an
+  epoch now and then took about 10 s longer than its neighbours, on either side and at
+  random (IMDB's short runs show it too); a 15-epoch run with two of them is 20 s slower,
+  so read fit and wall times next to this row.
 
 Medians over the seeds; "reached 2/3" means two of three seeds reached the target (the time
 is their median). *tfapps' gain, paired by seed* sets each seed's tfapps run against the
@@ -137,6 +143,14 @@ def _photos(entry: dict) -> str:
     if ref is None or ours is None:
         return ""
     rows = _comparison_rows(PHOTOS, entry, ref, ours, "images")
+    rows.append(
+        (
+            f"stalled epochs (≥ {STALL_SECONDS:.0f} s over the median)",
+            _stalls(ref["stalled_epochs"]),
+            _stalls(ours["stalled_epochs"]),
+            "",
+        )
+    )
     checks = {
         "accuracy at least the tutorial's": ours["quality"] >= ref["quality"],
         "no more wall time": ours["wall_seconds"] <= ref["wall_seconds"],
@@ -543,6 +557,11 @@ def _gain(gain: dict | None) -> str:
 
 def _values(values: list, spec: str = ".4f") -> str:
     return ", ".join(format(v, spec) for v in values)
+
+
+def _stalls(per_seed: list[int]) -> str:
+    """Stalled epochs per seed, or "none"."""
+    return _values(per_seed, "d") if any(per_seed) else "none"
 
 
 def _rows(rows: list[tuple[str, ...]]) -> list[str]:

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from bench import render, runner
-from bench.figures import non_inferiority, paired_gain
+from bench.figures import non_inferiority, paired_gain, stalled_epochs
 from bench.plan import COMPARISONS, NON_INFERIORITY_MARGIN
 from bench.studies.confirm import confirm, stored_confirmation
 
@@ -35,6 +35,18 @@ def test_interval_is_the_student_t_interval_of_the_mean_gain():
     assert gain["mean"] == pytest.approx(-1 / 30)
     assert (gain["low"], gain["high"]) == pytest.approx((-1 / 30 - half, -1 / 30 + half), abs=1e-4)
     assert (gain["better"], gain["worse"], gain["seeds"]) == (1, 1, 3)
+
+
+@pytest.mark.parametrize(
+    ("epochs", "stalls"),
+    [
+        ([13.6, 10.4, 10.2, 20.0, 10.0, 10.3, 19.9], 2),  # two epochs 10 s over the rest
+        ([25.0, 10.0, 10.1, 9.9], 0),  # a slow first epoch (tracing, cache) is not a stall
+        ([0.05, 0.04, 0.09, 0.04], 0),  # twice as slow, yet far under 5 s over the median
+    ],
+)
+def test_stalled_epochs_are_those_well_over_the_runs_median(epochs, stalls):
+    assert stalled_epochs({"epoch_seconds": epochs}) == stalls
 
 
 def test_only_seeds_run_on_both_sides_are_paired():
