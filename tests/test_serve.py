@@ -10,7 +10,10 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -216,3 +219,35 @@ def test_concurrent_single_requests_are_right_and_share_model_calls(server, tiny
     got = np.array([body["predictions"][0] for _, body in answers])
     np.testing.assert_allclose(got, expected, rtol=1e-5)
     assert batcher.calls - calls_before < len(texts)  # some requests shared a call
+
+
+@pytest.mark.parametrize(
+    ("stop", "status"),
+    # uvicorn shuts down, then raises SIGTERM again so that a supervisor sees it
+    [(signal.SIGINT, 0), (signal.SIGTERM, -signal.SIGTERM)],
+    ids=["ctrl-c", "sigterm"],
+)
+def test_the_command_serves_until_stopped_and_stops_cleanly(tiny_runs, stop, status):
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tfapps", "serve", str(tiny_runs["text"]), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    answered = None
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                answered, _ = call({"port": port}, "GET", "/v1/models/sentiment")
+                break
+            except OSError:
+                time.sleep(0.2)
+        assert answered == 200
+        process.send_signal(stop)
+        out, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == status, err
+    assert "Serving sentiment" in out and "Traceback" not in err
