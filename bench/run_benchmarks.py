@@ -173,20 +173,36 @@ class Bench:
             print(f"photo memory: {count} photos, peak RSS {run['peak_rss_mb']:.0f} MB", flush=True)
             self.results.save("photo_memory", entry)
 
+    def run_cli(
+        self, task: str, dataset: str, seed: int, options: list[str] | None = None
+    ) -> tuple[dict, float]:
+        """Runs `tfapps TASK --dataset DATASET --seed SEED --quiet [OPTIONS]` in a process of
+        its own (with the settings' epochs, if any) into a fresh output directory.
+
+        Returns:
+            `(run.json as a dict, wall seconds of the process)`.
+        """
+        output = self.scratch / f"cli{next(self._run_ids)}"
+        args = [str(runner.TFAPPS), task, "--dataset", dataset, "--seed", str(seed), "--quiet"]
+        args += ["--output-dir", str(output), *(options or [])]
+        if self.settings.epochs:
+            args += ["--epochs", str(self.settings.epochs)]
+        finished = runner.run_process(args)
+        record = json.loads(next(output.glob("*/*/*/run.json")).read_text())
+        return record, finished.wall_seconds
+
     def short_texts(self) -> None:
         """`tfapps sentiment` on the Rotten Tomatoes sentences with each conv layout, seed by
         seed, against the accuracy Kim (2014) reports for CNN-rand on them."""
         entry = self.entry(dataset=SHORT_TEXTS_DATASET, published=SHORT_TEXTS_PUBLISHED, runs=[])
         for seed in range(1, self.settings.short_text_seeds + 1):
             for layout in SHORT_TEXTS_LAYOUTS:
-                output = self.scratch / f"short{next(self._run_ids)}"
-                args = [str(runner.TFAPPS), "sentiment", "--dataset", SHORT_TEXTS_DATASET]
-                args += ["--conv-layout", layout, "--seed", str(seed), "--quiet"]
-                args += ["--output-dir", str(output), "--data-dir", str(self.data_dir)]
-                if self.settings.epochs:
-                    args += ["--epochs", str(self.settings.epochs)]
-                finished = runner.run_process(args)
-                record = json.loads(next(output.glob("*/*/*/run.json")).read_text())
+                record, wall_seconds = self.run_cli(
+                    "sentiment",
+                    SHORT_TEXTS_DATASET,
+                    seed,
+                    ["--conv-layout", layout, "--data-dir", str(self.data_dir)],
+                )
                 run = {
                     "seed": seed,
                     "layout": layout,
@@ -194,7 +210,7 @@ class Bench:
                     "sequence_length": record["training"]["sequence_length"],
                     "accuracy": record["headline"]["value"],
                     "epochs": record["training"]["epochs_run"],
-                    "wall_seconds": finished.wall_seconds,
+                    "wall_seconds": wall_seconds,
                 }
                 entry["runs"].append(run)
                 print(f"short texts {layout} seed {seed}: accuracy {run['accuracy']:.4f}")
@@ -206,18 +222,12 @@ class Bench:
         folder = runner.write_mnist_folder(self.scratch / "mnist")
         entry = self.entry(digits=sum(1 for _ in folder.glob("*/*.png")), runs=[])
         for seed in range(1, self.settings.mnist_seeds + 1):
-            output = self.scratch / f"mnist{next(self._run_ids)}"
-            args = [str(runner.TFAPPS), "image-classify", "--dataset", str(folder)]
-            args += ["--seed", str(seed), "--quiet", "--output-dir", str(output)]
-            if self.settings.epochs:
-                args += ["--epochs", str(self.settings.epochs)]
-            finished = runner.run_process(args)
-            record = json.loads(next(output.glob("*/*/*/run.json")).read_text())
+            record, wall_seconds = self.run_cli("image-classify", str(folder), seed)
             run = {
                 "seed": seed,
                 "accuracy": record["headline"]["value"],
                 "epochs": record["training"]["epochs_run"],
-                "wall_seconds": finished.wall_seconds,
+                "wall_seconds": wall_seconds,
             }
             entry["runs"].append(run)
             print(f"MNIST folder seed {seed}: accuracy {run['accuracy']:.4f}", flush=True)
