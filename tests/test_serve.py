@@ -227,27 +227,25 @@ def test_concurrent_single_requests_are_right_and_share_model_calls(server, tiny
     [(signal.SIGINT, 0), (signal.SIGTERM, -signal.SIGTERM)],
     ids=["ctrl-c", "sigterm"],
 )
-def test_the_command_serves_until_stopped_and_stops_cleanly(tiny_runs, stop, status):
+def test_the_command_serves_until_stopped_and_stops_cleanly(tiny_runs, stop, status, tmp_path):
     port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tfapps", "serve", str(tiny_runs["text"]), "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    answered = None
-    try:
+    command = [sys.executable, "-m", "tfapps", "serve", str(tiny_runs["text"]), "--port", str(port)]
+    out_path, err_path = tmp_path / "stdout", tmp_path / "stderr"
+    with (
+        out_path.open("w") as out,
+        err_path.open("w") as err,
+        subprocess.Popen(command, stdout=out, stderr=err) as process,
+    ):
+        answered = None
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and process.poll() is None:
+        while answered is None and time.monotonic() < deadline and process.poll() is None:
             try:
                 answered, _ = call({"port": port}, "GET", "/v1/models/sentiment")
-                break
             except OSError:
                 time.sleep(0.2)
-        assert answered == 200
-        process.send_signal(stop)
-        out, err = process.communicate(timeout=30)
-    finally:
-        process.kill()
-    assert process.returncode == status, err
-    assert "Serving sentiment" in out and "Traceback" not in err
+        process.send_signal(stop if answered == 200 else signal.SIGKILL)
+        process.wait(timeout=30)
+    printed, errors = out_path.read_text(), err_path.read_text()
+    assert answered == 200, errors
+    assert process.returncode == status, errors
+    assert "Serving sentiment" in printed and "Traceback" not in errors

@@ -176,7 +176,7 @@ def _served(name: str, run) -> ServedModel:
     arguments = run.signature.structured_input_signature[1]
     inputs = [
         InputSpec(key, arguments[key].dtype.name, tuple(arguments[key].shape.as_list()[1:]))
-        for key in sorted(arguments)
+        for key in run.input_names
     ]
     outputs = {
         key: (spec.dtype.name, tuple(spec.shape.as_list()))
