@@ -138,6 +138,42 @@ def test_user_csv_with_categorical_drop_and_target(run_cli, output_dir, tmp_path
     assert test["mae"] < 0.4 * test["baseline_mae"]
 
 
+@pytest.mark.parametrize(
+    ("targets", "standardized"),
+    [
+        (np.random.default_rng(0).normal(23.5, 7.8, 300), False),  # Auto MPG's scale
+        (np.random.default_rng(0).normal(152, 77, 300), False),  # diabetes'
+        (np.random.default_rng(0).normal(1.6e6, 8e5, 300), True),  # prices
+        (np.random.default_rng(0).normal(2000, 5, 300), True),  # years: a large mean
+        (np.full(300, 5e4), True),  # constant: std taken as 1
+    ],
+)
+def test_only_large_targets_are_standardized(targets, standardized):
+    from tfapps.models import target_scaling
+
+    scale = target_scaling(targets)
+    assert (scale is not None) == standardized
+    if scale:
+        assert scale[0] == pytest.approx(targets.mean()) and scale[1] > 0
+
+
+@pytest.mark.slow
+def test_prices_in_the_millions_train_as_well_as_small_targets(run_cli, output_dir, tmp_path):
+    path = tmp_path / "prices.csv"
+    table = pd.read_csv(write_house_csv(tmp_path / "houses.csv"))
+    table.assign(price=table["price"] * 5000).to_csv(path, index=False)  # about 0.6-6 million
+    args = ["--target", "price", "--drop", "id", "--epochs", 150]
+    result = run_cli("regress", "--dataset", path, *args, "--quiet", "--output-dir", output_dir)
+    assert result.exit_code == 0, result.output
+    run_dir = next((output_dir / "regress" / "prices.csv").iterdir())
+    test = _test_metrics(run_dir)
+    assert test["mae"] < 0.4 * test["baseline_mae"]  # unscaled, it stayed near the baseline
+    training = json.loads((run_dir / "run.json").read_text())["training"]
+    assert training["target_standardized"]["mean"] == pytest.approx(
+        table["price"].mean() * 5000, rel=0.2
+    )
+
+
 def test_diabetes(data_dir, tmp_path):
     config = RegressConfig(
         dataset="diabetes",

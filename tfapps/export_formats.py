@@ -5,7 +5,9 @@ tf2onnx and TensorFlow's LiteRT converter; `keras.export.ExportArchive` for a Sa
 Each file is then run with its own runtime (onnxruntime, the LiteRT interpreter of
 `ai-edge-litert`, `tf.saved_model.load`) on the run's test examples and compared with the
 run's SavedModel: the same predicted class for every example, and every output within
-`TOLERANCE`. A file that disagrees is deleted and the export fails.
+`TOLERANCE` (absolute, or relative for outputs larger than 1 in magnitude, such as prices,
+where float32 itself holds only about 7 digits). A file that disagrees is deleted and the
+export fails.
 
 Where a format cannot hold part of a model, the part it can hold is exported with what the
 rest needs, never a file that silently computes something else:
@@ -36,7 +38,7 @@ from tfapps.errors import InvalidInput, RunFailed
 FORMATS = ("onnx", "litert", "saved_model")
 SUFFIXES = {"onnx": ".onnx", "litert": ".tflite", "saved_model": ""}
 RUNTIMES = {"onnx": ("tf2onnx", "onnxruntime"), "litert": ("ai_edge_litert",)}
-TOLERANCE = 1e-4  # largest difference allowed between an output and the SavedModel's
+TOLERANCE = 1e-4  # largest difference allowed from the SavedModel's output (× it, beyond 1)
 EXAMPLES = 256  # test examples the exported model is checked on
 
 
@@ -50,7 +52,8 @@ class Exported:
         takes: what the exported model takes (raw input, token ids, encoded columns).
         examples: examples it was checked on, and where they came from.
         same_classes: share of examples with the SavedModel's class (classifiers).
-        max_difference: the largest difference of an output from the SavedModel's.
+        max_difference: the largest difference of an output from the SavedModel's, divided
+            by the output's magnitude where that is above 1.
     """
 
     format: str
@@ -201,7 +204,8 @@ def _check(written: Path, fmt: str, part, model, examples) -> tuple[float | None
     batches = tf.data.Dataset.from_tensor_slices(examples).batch(64)
     expected = np.asarray(model.predict(batches, verbose=0))
     got = np.asarray(_run(written, fmt, part.encode(examples)))
-    difference = float(np.max(np.abs(got - expected))) if expected.size else 0.0
+    scaled = np.abs(got - expected) / np.maximum(1.0, np.abs(expected))
+    difference = float(np.max(scaled)) if expected.size else 0.0
     same = None
     if expected.shape[-1] > 1 or part.classifier:
         same = float(np.mean(_classes(got) == _classes(expected)))

@@ -188,15 +188,19 @@ def text_batcher(
 
 def _build_regressor(config: RegressConfig, splits: Splits) -> TaskModel:
     columns = splits.info.details["columns"]
-    features, _ = next(iter(splits.train.batch(count_examples(splits.train)).as_numpy_iterator()))
+    train = splits.train.batch(count_examples(splits.train))
+    features, targets = next(iter(train.as_numpy_iterator()))
+    scale = models.target_scaling(targets)
     model = models.build_regressor(
         features,
         categorical=[c["input"] for c in columns if c["kind"] == "categorical"],
         hidden_units=config.hidden_units,
+        target_scale=scale,
     )
     rmse = keras.metrics.RootMeanSquaredError(name="rmse")
     _compile(model, config, REGRESSION_LOSSES[config.loss], ["mae", rmse])
-    return TaskModel(model)
+    standardized = None if scale is None else {"mean": scale[0], "std": scale[1]}
+    return TaskModel(model, architecture={"target_standardized": standardized})
 
 
 def _evaluate_regressor(
