@@ -517,6 +517,24 @@ CASES = [
         needs_runs=True,
     ),
     Case(
+        "predict: a mistyped .txt file for a text model",
+        lambda t, r: ["predict", r["text"], t / "reviws.txt"],
+        fragments=("reviws.txt", "looks like a file or folder but does not exist"),
+        needs_runs=True,
+    ),
+    Case(
+        "predict: a missing folder for a text model",
+        lambda t, r: ["predict", r["text"], "new_reviews/"],
+        fragments=("'new_reviews/'", "does not exist"),
+        needs_runs=True,
+    ),
+    Case(
+        "predict: a missing CSV for a table model",
+        lambda t, r: ["predict", r["table"], t / "rows.csv"],
+        fragments=("rows.csv", "does not exist", "takes CSV files"),
+        needs_runs=True,
+    ),
+    Case(
         "predict: 0-byte image",
         lambda t, r: ["predict", r["image"], _write(t / "z.png", b"")],
         fragments=("z.png",),

@@ -8,7 +8,8 @@ Each task's inputs are read the way its model was trained, from the run's record
 - **sentiment**: a folder is read as training reads folders (each `.txt` file under it is one
   text); a `.txt` file is one text for a folder-trained model and one text per line otherwise
   (`text_per` overrides); a `.csv` file gives the rows of the model's text column; anything
-  else is a text itself. A byte-order mark is never part of a text.
+  else is a text itself, unless it is one word that looks like a missing file or folder
+  (`looks_like_path`), which is refused. A byte-order mark is never part of a text.
 - **regress**: CSV files with the model's columns by name, their delimiter detected, their
   numbers read with the run's number format and missing markers, missing numbers imputed
   with the run's training medians.
@@ -20,6 +21,7 @@ start of its text) and the model's inputs by name, as NumPy arrays.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import numpy as np
@@ -82,6 +84,12 @@ def text_inputs(record: RunRecord, input_name: str, inputs: list[str], text_per:
     names, texts = [], []
     for item in inputs:
         path = as_path(item)
+        if path is None and looks_like_path(item):
+            raise InvalidInput(
+                f"{shown(item)!r} looks like a file or folder but does not exist; this "
+                "sentiment model takes texts (with at least one space), .txt and .csv files "
+                "and folders of .txt files."
+            )
         if path is None:
             names.append(shown(item))
             texts.append(item.removeprefix("\ufeff"))
@@ -135,8 +143,9 @@ def table_inputs(record: RunRecord, input_names: list[str], inputs: list[str]):
     for item in inputs:
         path = as_path(item)
         if path is None or not path.is_file():
+            problem = "does not exist" if path is None else "is a folder, not a CSV file"
             raise InvalidInput(
-                f"{shown(item)!r} is not a CSV file; this regress model takes CSV files "
+                f"{shown(item)!r} {problem}; this regress model takes CSV files "
                 f"with the columns {[c['name'] for c in columns]}."
             )
         table = _read_table(path)
@@ -222,6 +231,19 @@ def _read_table(path: Path) -> pd.DataFrame:
 def shown(text: str) -> str:
     """A text on one line, cut to `TEXT_PREVIEW_CHARS`."""
     return preview(text, TEXT_PREVIEW_CHARS)
+
+
+TEXT_FILE_SUFFIXES = (".txt", ".csv", ".tsv")
+
+
+def looks_like_path(item: str) -> bool:
+    """Whether an input that names nothing on disk was meant as a path: one word that ends in
+    a path separator or a text file's suffix (`TEXT_FILE_SUFFIXES`), such as a mistyped
+    `reviews.txt` or `new_texts/`, rather than a text to classify."""
+    word = item.strip()
+    if not word or any(character.isspace() for character in word):
+        return False
+    return word.endswith(("/", os.sep)) or word.lower().endswith(TEXT_FILE_SUFFIXES)
 
 
 def as_path(item: str) -> Path | None:
