@@ -34,6 +34,7 @@ import numpy as np
 
 from tfapps import runs
 from tfapps.errors import InvalidInput, RunFailed
+from tfapps.run_dirs import utc_now
 
 FORMATS = ("onnx", "litert", "saved_model")
 SUFFIXES = {"onnx": ".onnx", "litert": ".tflite", "saved_model": ""}
@@ -72,7 +73,7 @@ class Exported:
             "checked_on": self.examples,
             "same_classes": self.same_classes,
             "max_difference": self.max_difference,
-            "exported_at": _utc_now(),
+            "exported_at": utc_now(),
         }
 
 
@@ -109,13 +110,13 @@ def export(path: str | Path, fmt: str, output: Path | None = None) -> Exported:
     part = exportable_part(model, record, fmt)
     target = folder / f"{part.stem}{SUFFIXES[fmt]}"
     written = _write(part.model, part.signature, target, fmt)
-    files = [written, *part.write_notes(folder)]
     examples, where = _examples(record)
     try:
         same, difference = _check(written, fmt, part, model, examples)
     except Exception:
         _remove(written)
         raise
+    files = [written, *part.write_notes(folder)]  # only beside a file that passed its check
     exported = Exported(fmt, files, part.takes, where, same, difference)
     record.exports = [*record.exports, exported.to_dict()]
     record.write(record.directory)
@@ -249,9 +250,3 @@ def _run(written: Path, fmt: str, inputs: dict[str, np.ndarray]) -> np.ndarray:
         for chunk in chunks
     ]
     return np.concatenate(results)
-
-
-def _utc_now() -> str:
-    from tfapps.run_dirs import utc_now
-
-    return utc_now()

@@ -121,11 +121,16 @@ def format_response(outputs: dict[str, np.ndarray], row_format: bool, class_name
 def _field(instance: Any, name: str, names: list[str]) -> Any:
     if len(names) == 1 and not (isinstance(instance, dict) and name in instance):
         return instance
+    return _instance_object(instance, names).get(name)
+
+
+def _instance_object(instance: Any, names: list[str]) -> dict:
+    """A row-format instance of a model with several inputs: an object of them."""
     if not isinstance(instance, dict):
         raise BadRequest(
             f"Each instance must be an object with the inputs {names}. Received: {_kind(instance)}"
         )
-    return instance.get(name)
+    return instance
 
 
 def _aliases(record: RunRecord) -> dict[str, str]:
@@ -136,15 +141,15 @@ def _aliases(record: RunRecord) -> dict[str, str]:
 
 def _renamed(instance: Any, names: list[str], record: RunRecord) -> dict:
     """A table row keyed by input names, from input or CSV column names."""
-    if not isinstance(instance, dict):
-        raise BadRequest(
-            f"Each instance must be an object with the inputs {names}. Received: {_kind(instance)}"
-        )
-    aliases = _aliases(record)
-    unknown = sorted(set(instance) - set(aliases))
+    return _by_input_name(_instance_object(instance, names), names, _aliases(record))
+
+
+def _by_input_name(values: dict, names: list[str], aliases: dict[str, str]) -> dict:
+    """`values` keyed by input name, from any of `aliases`' keys; unknown keys are refused."""
+    unknown = sorted(set(values) - set(aliases))
     if unknown:
         raise BadRequest(f"Unknown input(s) {unknown}; the model's inputs are {names}.")
-    return {aliases[key]: value for key, value in instance.items()}
+    return {aliases[key]: value for key, value in values.items()}
 
 
 def _named_columns(inputs: Any, names: list[str], record: RunRecord) -> dict[str, list]:
@@ -152,11 +157,7 @@ def _named_columns(inputs: Any, names: list[str], record: RunRecord) -> dict[str
         raise BadRequest(
             f'"inputs" must be an object of the inputs {names}. Received: {_kind(inputs)}'
         )
-    aliases = _aliases(record) or {name: name for name in names}
-    unknown = sorted(set(inputs) - set(aliases))
-    if unknown:
-        raise BadRequest(f"Unknown input(s) {unknown}; the model's inputs are {names}.")
-    renamed = {aliases[key]: value for key, value in inputs.items()}
+    renamed = _by_input_name(inputs, names, _aliases(record) or {name: name for name in names})
     lengths = {len(v) if isinstance(v, list) else None for v in renamed.values()}
     if None in lengths or len(lengths) > 1:
         raise BadRequest(
