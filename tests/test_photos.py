@@ -7,9 +7,6 @@ import io
 import json
 import logging
 import re
-import threading
-from concurrent.futures import CancelledError
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -182,25 +179,6 @@ def test_the_train_split_comes_in_a_new_order_every_epoch(tmp_path):
     splits = load_splits(_config(write_photo_folder(tmp_path / "photos", per_class=8)))
     first, second = ([label for _, label in splits.train.as_numpy_iterator()] for _ in range(2))
     assert sorted(first) == sorted(second) and first != second
-
-
-def test_a_folder_decoded_while_tensorflow_loads_reads_as_one_decoded_later(tmp_path):
-    from tfapps.data.load import load_splits
-
-    config = _config(write_photo_folder(tmp_path / "photos", per_class=8))
-    with image_decoding.start_decoding(config) as decoding:
-        early = load_splits(config, decoding.result())
-    later = load_splits(config)
-    for split in ("train", "validation", "test"):
-        assert _arrays(getattr(early, split)) == _arrays(getattr(later, split))
-    assert early.info.summary["classes"] == later.info.summary["classes"]
-    with image_decoding.start_decoding(_config("digits")) as nothing:
-        assert nothing is None  # an embedded dataset: nothing to decode early
-
-    stopped = threading.Event()
-    stopped.set()  # as when TensorFlow's import fails or Ctrl-C arrives
-    with pytest.raises(CancelledError):
-        image_decoding.decode_folder(Path(config.dataset), config, stopped)
 
 
 def test_augmentation_is_inactive_at_inference():

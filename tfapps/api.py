@@ -23,7 +23,6 @@ import pandas as pd
 
 from tfapps import __version__, recording, runs, runtime
 from tfapps.config import RunConfig
-from tfapps.data.image_decoding import start_decoding
 from tfapps.signals import stop_on_sigterm
 
 
@@ -73,14 +72,13 @@ def train(config: RunConfig, resume: str | None = None, callbacks: Sequence[Any]
         multi_worker = config.strategy == "multi-worker"
         if not multi_worker:  # fail fast, before TensorFlow loads
             output = recording.open_output(config, resume)
-        with start_decoding(config) as decoding:  # an image folder decodes while TF loads
-            runtime.import_tensorflow(config.debug)
-            from tfapps.data.load import load_splits
+        runtime.import_tensorflow(config.debug)
+        from tfapps.data.load import load_splits
 
-            setup = runtime.set_up(config)
-            if multi_worker and setup.is_chief:  # before loading data: a bad directory fails fast
-                output = recording.open_output(config, resume)
-            splits = load_splits(config, decoding.result() if decoding else None)
+        setup = runtime.set_up(config)
+        if multi_worker and setup.is_chief:  # before loading data: a bad directory fails fast
+            output = recording.open_output(config, resume)
+        splits = load_splits(config)
         timings = {"data_seconds": time.perf_counter() - started}
         if not setup.is_chief:
             return _train_as_worker(config, setup, splits, callbacks, started)

@@ -16,7 +16,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from tfapps.config import ImageConfig
-from tfapps.data.image_decoding import DecodedFolder, ImageReader, decode_folder
+from tfapps.data.image_decoding import ImageReader, decode_folder
 from tfapps.data.image_scan import KEEP_SIZE_UP_TO, PHOTO_SIZE
 from tfapps.data.info import SPLIT_NAMES, CachePlan, DatasetInfo
 from tfapps.data.splits import Splits
@@ -110,20 +110,17 @@ def _resized(dataset: tf.data.Dataset, size, resize: str) -> tf.data.Dataset:
     return dataset.map(fit, num_parallel_calls=tf.data.AUTOTUNE)
 
 
-def from_folder(root: Path, config: ImageConfig, decoded: DecodedFolder | None = None) -> Splits:
+def from_folder(root: Path, config: ImageConfig) -> Splits:
     """Stratified splits of a local image folder, reproducibly by `config.seed`.
 
     Args:
         root: the folder given as `--dataset`.
         config: the run's options (seed, validation split, image size, resize rule, quiet).
-        decoded: the folder as `image_decoding.decode_folder` read it, when that started
-            before TensorFlow loaded (`image_decoding.start_decoding`). Defaults to reading
-            it now.
 
     Raises:
         InvalidInput: no images, a single class, a class left without any readable image.
     """
-    decoded = decoded or decode_folder(root, config)
+    decoded = decode_folder(root, config)
     datasets = {}
     for split in SPLIT_NAMES:
         labels = decoded.labels[decoded.rows[split]]

@@ -5,26 +5,23 @@ the input size right after it is read (`images.read_image`, in parallel threads)
 grows with images × input size only, never with the photos' pixel count. When the decoded
 folder fits the memory budget it is kept in memory; otherwise each image is only checked
 here, then read again every epoch by the pipeline, with a cache on local disk when there is
-room (`CachePlan`). Nothing here imports TensorFlow, so `start_decoding` runs it while
-TensorFlow loads (`api.train`); `image_data.from_folder` makes the datasets.
+room (`CachePlan`). Nothing here imports TensorFlow; `image_data.from_folder` makes the
+datasets.
 """
 
 from __future__ import annotations
 
 import atexit
-import contextlib
 import os
 import shutil
 import tempfile
-import threading
-from concurrent.futures import CancelledError, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from tfapps.config import ImageConfig, RunConfig
-from tfapps.data import registry
+from tfapps.config import ImageConfig
 from tfapps.data.image_scan import ImageFolder, Skipped, scan_folder
 from tfapps.data.images import ImageReadError, read_image
 from tfapps.data.info import SPLIT_NAMES, CachePlan, DatasetInfo
@@ -70,55 +67,12 @@ class DecodedFolder:
     reader: ImageReader
 
 
-class BackgroundDecoding:
-    """A local image folder being read by `decode_folder` in a background thread, so that
-    decoding runs while TensorFlow loads. Leaving its `with` block stops the reading if the
-    result was never asked for (an error or Ctrl-C while TensorFlow loads).
-
-    Args:
-        root: the image folder.
-        config: the run's options.
-    """
-
-    def __init__(self, root: Path, config: ImageConfig) -> None:
-        self._stop = threading.Event()
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tfapps-decode")
-        self._future = pool.submit(decode_folder, root, config, self._stop)
-        pool.shutdown(wait=False)
-
-    def result(self) -> DecodedFolder:
-        """Waits for the folder; raises what `decode_folder` raised."""
-        return self._future.result()
-
-    def __enter__(self) -> BackgroundDecoding:
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self._stop.set()
-
-
-def start_decoding(config: RunConfig) -> BackgroundDecoding | contextlib.nullcontext:
-    """Starts reading `config.dataset` in the background when it is a local image folder (as
-    `data.load.load_splits` would resolve it); for any other dataset returns a context whose
-    value is `None`. Use it as `with start_decoding(config) as decoding: ...`."""
-    name = config.dataset
-    root = Path(name).expanduser()
-    if config.task != ImageConfig.task or name in registry.embedded_for(config.task):
-        return contextlib.nullcontext()
-    if not root.is_dir():
-        return contextlib.nullcontext()
-    return BackgroundDecoding(root, config)
-
-
-def decode_folder(
-    root: Path, config: ImageConfig, stop: threading.Event | None = None
-) -> DecodedFolder:
+def decode_folder(root: Path, config: ImageConfig) -> DecodedFolder:
     """Reads a local image folder into stratified, decoded splits (see the module docstring).
 
     Args:
         root: the image folder (`root/<class>/...`, see `image_scan`).
         config: the run's options (seed, validation split, image size, resize rule, quiet).
-        stop: when set, the reading stops early and raises `CancelledError`. Defaults to none.
 
     Raises:
         InvalidInput: no images, a single class, a class left without any readable image.
@@ -134,7 +88,7 @@ def decode_folder(
     paths = np.array([str(image.path) for image in folder.images], dtype=object)
     needed = int(np.prod(shape)) * len(paths)
     cache = _cache_plan(needed)
-    reader = ImageReader(shape, config.resize, folder.skipped, stop or threading.Event())
+    reader = ImageReader(shape, config.resize, folder.skipped)
     progress = Progress("decoding images", len(paths), "images", quiet=config.quiet)
     arrays = {}
     for split in SPLIT_NAMES:
@@ -142,8 +96,6 @@ def decode_folder(
         if images is not None:
             arrays[split] = images
         rows[split] = rows[split][kept]
-        if reader.stop.is_set():
-            raise CancelledError
     seconds = progress.finish()
     _check_every_class_left(folder, labels, rows, reader.skipped)
     summary = _summary(folder, labels, rows, reader.skipped, too_small, shape, config, cache)
@@ -167,14 +119,11 @@ def decode_folder(
 
 
 class ImageReader:
-    """Reads images at the input shape in parallel threads, collecting the unreadable ones;
-    `read_all` skips what is left once `stop` is set."""
+    """Reads images at the input shape in parallel threads, collecting the unreadable ones."""
 
-    def __init__(
-        self, shape: tuple[int, int, int], resize: str, skipped: Skipped, stop: threading.Event
-    ) -> None:
+    def __init__(self, shape: tuple[int, int, int], resize: str, skipped: Skipped) -> None:
         self.size, self.channels, self.resize = shape[:2], shape[2], resize
-        self.skipped, self.stop = skipped, stop
+        self.skipped = skipped
 
     def read(self, path: str) -> np.ndarray:
         return read_image(Path(path), self.size, self.channels, self.resize)
@@ -190,8 +139,6 @@ class ImageReader:
         readable = np.ones(len(paths), bool)
 
         def one(index: int) -> None:
-            if self.stop.is_set():
-                return
             try:
                 image = self.read(paths[index])
             except ImageReadError as error:

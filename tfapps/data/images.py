@@ -108,7 +108,7 @@ def read_image(
         with image:
             longest = max(size)
             image.draft("L" if channels == 1 else "RGB", (longest, longest))
-            image = ImageOps.exif_transpose(image)  # decodes, and applies the EXIF orientation
+            ImageOps.exif_transpose(image, in_place=True)  # decodes; applies the EXIF orientation
             fitted = fit_to_size(as_8_bit(image, channels), size, resize)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
         raise ImageReadError(path, CORRUPT, str(error)) from None
@@ -128,7 +128,8 @@ def as_8_bit(image, channels: int):
     if image.mode in ("LA", "La", "RGBA", "RGBa", "PA") or "transparency" in image.info:
         rgba = image.convert("RGBA")
         image = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
-    return image.convert("L" if channels == 1 else "RGB")
+    mode = "L" if channels == 1 else "RGB"
+    return image if image.mode == mode else image.convert(mode)
 
 
 def _scaled_to_8_bit(values: np.ndarray, mode: str) -> np.ndarray:

@@ -10,7 +10,6 @@ import tensorflow_datasets as tfds
 
 from tfapps.config import RunConfig
 from tfapps.data import image_data, registry, tables, texts, tfds_source
-from tfapps.data.image_decoding import DecodedFolder
 from tfapps.data.splits import Splits, cap_and_check_splits
 from tfapps.errors import InvalidInput
 
@@ -24,7 +23,7 @@ READERS = {
 }
 
 
-def load_splits(config: RunConfig, decoded: DecodedFolder | None = None) -> Splits:
+def load_splits(config: RunConfig) -> Splits:
     """Returns train/validation/test for `config.dataset`, capped by `config.max_examples`.
 
     The value is, in this order: an embedded dataset name, an existing local path, or a TFDS
@@ -33,8 +32,6 @@ def load_splits(config: RunConfig, decoded: DecodedFolder | None = None) -> Spli
 
     Args:
         config: the run's options.
-        decoded: `config.dataset`'s image folder, already read by `image_decoding` (which
-            `api.train` starts before TensorFlow loads). Defaults to reading the data now.
     """
     if config.quiet:
         tfds.disable_progress_bar()
@@ -46,8 +43,6 @@ def load_splits(config: RunConfig, decoded: DecodedFolder | None = None) -> Spli
         builder = tfds_source.embedded_builder(embedded[name], config.data_dir)
         splits = from_tfds(builder, "embedded", config)
         splits.info.details["origin"] = embedded[name].origin
-    elif decoded is not None:
-        splits = image_data.from_folder(path, config, decoded)
     elif path.exists():
         splits = from_path(path, config)
     elif tfds_source.is_catalog_name(name):
