@@ -58,10 +58,10 @@ How the figures are measured (`bench/epoch_clock.py`, `bench/figures.py`):
   longer than the run's median epoch. On the 2-core virtual machines measured here an
   epoch now and then took about 10 s longer than its neighbours, on either side and at
   random (IMDB's short runs show it too); a 15-epoch run with two of them is 20 s slower,
-  so read fit and wall times next to this row. Timed call by call (tfapps), the lost time
-  is in the epoch's first step call, while Keras creates the epoch's dataset iterator; the
-  machine itself does not pause (a sleeping watcher saw no clock gap). The cause is not
-  found.
+  so read fit and wall times next to this row. The lost time was traced to tf.data's
+  autotuner: dropping an autotuned iterator (Keras does after every epoch) now and then
+  waited about 10 s for it. tfapps turns autotuning off since commit c390bf5; the tutorial's
+  recipe keeps its `prefetch(AUTOTUNE)` (bench/NOTES.md, "Stalled epochs").
 
 Medians over the seeds; "reached 2/3" means two of three seeds reached the target (the time
 is their median). *tfapps' gain, paired by seed* sets each seed's tfapps run against the
