@@ -239,9 +239,11 @@ class Bench:
             print("mnist: skipped (pass --mnist FOLDER, root/train/<digit>, root/test/<digit>)")
             return
         folder = self.mnist_folder_path.expanduser().resolve()
-        digits = {
-            split: sum(1 for _ in (folder / split).glob("*/*")) for split in ("train", "test")
-        }
+        digits = {split: len(list((folder / split).glob("*/*.png"))) for split in ("train", "test")}
+        if not all(digits.values()):
+            raise SystemExit(
+                f"--mnist {folder}: expected PNG files in train/<digit>/, test/<digit>/"
+            )
         self._digit_runs("mnist", folder, self.entry(folder=folder.name, digits=digits, runs=[]))
 
     def _digit_runs(self, key: str, folder: Path, entry: dict) -> None:

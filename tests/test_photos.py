@@ -100,6 +100,13 @@ def test_exif_orientation_is_applied(tmp_path):
     sizes = {p.path.name: p.size for p in scan_folder(folder_root).images}
     assert sizes["turned.jpg"] == (200, 100)  # (height, width) as displayed
 
+    halves = Image.new("RGB", (200, 100), COLOURS["blue"])
+    halves.paste(COLOURS["red"], (0, 0, 100, 100))  # red on the left as stored
+    halves.save(tmp_path / "halves.jpg", exif=exif)
+    pixels = read_image(tmp_path / "halves.jpg", (200, 100), 3).astype(int)
+    top, bottom = pixels[:90].mean(axis=(0, 1)), pixels[110:].mean(axis=(0, 1))
+    assert top[0] > 200 > top[2] and bottom[2] > 200 > bottom[0]  # as a viewer shows it
+
 
 @pytest.mark.parametrize(
     ("rule", "corner_black"), [("stretch", False), ("crop", False), ("pad", True)]

@@ -33,3 +33,13 @@ def test_every_pipeline_runs_without_autotuning_and_yields_every_example(options
         assert dataset.options().autotune.enabled is False
     labels = np.concatenate([label for _, label in batches.as_numpy_iterator()])
     assert sorted(labels) == list(range(50))
+
+
+def test_every_split_and_what_is_made_from_it_runs_without_autotuning():
+    from tfapps.config import ImageConfig
+    from tfapps.data.load import load_splits
+
+    splits = load_splits(ImageConfig(dataset="digits", quiet=True))
+    for _, data in splits.items():
+        for dataset in (data, data.map(lambda image, _: image).batch(64)):  # as adapt and counts
+            assert dataset.options().autotune.enabled is False

@@ -202,7 +202,9 @@ def _check(written: Path, fmt: str, part, model, examples) -> tuple[float | None
     """Runs the exported file on the examples and compares it with the full model."""
     import tensorflow as tf
 
-    batches = tf.data.Dataset.from_tensor_slices(examples).batch(64)
+    from tfapps.pipeline import untuned
+
+    batches = untuned(tf.data.Dataset.from_tensor_slices(examples).batch(64))
     expected = np.asarray(model.predict(batches, verbose=0))
     got = np.asarray(_run(written, fmt, part.encode(examples)))
     scaled = np.abs(got - expected) / np.maximum(1.0, np.abs(expected))

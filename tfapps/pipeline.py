@@ -13,15 +13,22 @@ SHUFFLE_BUFFER = 10_000  # examples, at most...
 SHUFFLE_BUFFER_BYTES = 64 * 2**20  # ...and at most this much memory (photos: about 690)
 PREPROCESS_BATCH = 1024
 PREFETCH_BATCHES = 2  # batches made ready while the model trains on the current one
-_OPTIONS = tf.data.Options()
 # In-memory sources have no files to split among workers: shard by example.
-_OPTIONS.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+_SHARD_BY_DATA = tf.data.Options()
+_SHARD_BY_DATA.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
 # tf.data's autotuning is off. With it on (TF 2.21, 2 CPU cores), dropping an iterator, which
 # Keras does after every epoch, validation and predict, now and then waited about 10 s for
 # the autotuner's thread: 2 to 6 epochs in 15 on the flower photos, and half of all 1-epoch
 # runs at their end. Cached batches gain nothing from it; parallel maps keep TensorFlow's
-# default parallelism (the number of cores).
-_OPTIONS.autotune.enabled = False
+# default parallelism (the number of cores). bench/NOTES.md, "Stalled epochs".
+_UNTUNED = tf.data.Options()
+_UNTUNED.autotune.enabled = False
+
+
+def untuned(dataset: tf.data.Dataset) -> tf.data.Dataset:
+    """Returns `dataset` with tf.data's autotuning off (see `_UNTUNED`); datasets made from it
+    (`map`, `batch`, ...) inherit the setting."""
+    return dataset.with_options(_UNTUNED)
 
 
 def batched(
@@ -49,13 +56,13 @@ def batched(
             Defaults to `""`.
 
     Returns:
-        Batched, prefetched `(inputs, labels)`, with tf.data's autotuning off (`_OPTIONS`).
+        Batched, prefetched `(inputs, labels)`, with tf.data's autotuning off (`untuned`).
     """
     if preprocess is not None:
         dataset = map_in_batches(dataset, preprocess, PREPROCESS_BATCH)
     if cache is not None:
         dataset = dataset.cache(cache)
-    dataset = dataset.with_options(_OPTIONS)
+    dataset = dataset.with_options(_SHARD_BY_DATA)
     if shuffle_seed is not None:
         buffer = shuffle_buffer(dataset.element_spec)
         dataset = dataset.shuffle(buffer, seed=shuffle_seed, reshuffle_each_iteration=True)
@@ -63,7 +70,7 @@ def batched(
         dataset = dataset.batch(batch_size)
     else:
         dataset = batcher(dataset, batch_size, shuffle_seed)
-    return dataset.prefetch(PREFETCH_BATCHES)
+    return untuned(dataset.prefetch(PREFETCH_BATCHES))
 
 
 def shuffle_buffer(element_spec) -> int:

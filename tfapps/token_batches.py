@@ -87,7 +87,7 @@ class TokenCut:
         Args:
             dataset: unbatched `(tokens, label)` examples, tokens padded to `full_length`.
             batch_size: examples per batch.
-            shuffle_seed: seed of the batch shuffle (`training.batched` shuffled the examples
+            shuffle_seed: seed of the batch shuffle (`pipeline.batched` shuffled the examples
                 with it too); `None` keeps the order.
         """
         if shuffle_seed is not None:

@@ -1,4 +1,4 @@
-"""Reading a local image folder into the model's input, before TensorFlow is needed.
+"""Reading a local image folder into the model's input (plain NumPy and Pillow).
 
 Its headers are scanned (`image_scan`), then every image is decoded, converted and fitted to
 the input size right after it is read (`images.read_image`, in parallel threads), so memory

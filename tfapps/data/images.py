@@ -108,11 +108,12 @@ def read_image(
         with image:
             longest = max(size)
             image.draft("L" if channels == 1 else "RGB", (longest, longest))
-            ImageOps.exif_transpose(image, in_place=True)  # decodes; applies the EXIF orientation
-            fitted = fit_to_size(as_8_bit(image, channels), size, resize)
+            image.load()  # decodes, so that a corrupt file fails here
+            ImageOps.exif_transpose(image, in_place=True)
+            pixels = np.asarray(fit_to_size(as_8_bit(image, channels), size, resize), np.uint8)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
         raise ImageReadError(path, CORRUPT, str(error)) from None
-    return np.asarray(fitted, dtype=np.uint8).reshape(size[0], size[1], channels)
+    return pixels.reshape(size[0], size[1], channels)
 
 
 def as_8_bit(image, channels: int):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from pathlib import Path
@@ -12,6 +13,7 @@ from tfapps.config import RunConfig
 from tfapps.data import image_data, registry, tables, texts, tfds_source
 from tfapps.data.splits import Splits, cap_and_check_splits
 from tfapps.errors import InvalidInput
+from tfapps.pipeline import untuned
 
 log = logging.getLogger("tfapps")
 
@@ -28,7 +30,8 @@ def load_splits(config: RunConfig) -> Splits:
 
     The value is, in this order: an embedded dataset name, an existing local path, or a TFDS
     catalog name (optionally `name/config`). Anything else raises `InvalidInput` listing what
-    is accepted.
+    is accepted. Every split, and every dataset made from it, runs without tf.data's
+    autotuning (`pipeline.untuned`).
 
     Args:
         config: the run's options.
@@ -57,6 +60,7 @@ def load_splits(config: RunConfig) -> Splits:
             f"Accepted: {registry.accepted_summary(config.task)}."
         )
     splits = cap_and_check_splits(splits, config.max_examples)
+    splits = dataclasses.replace(splits, **{name: untuned(data) for name, data in splits.items()})
     summary = splits.info.summary
     for line in summary.get("lines", []):
         log.info(line)

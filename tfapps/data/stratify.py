@@ -1,6 +1,6 @@
 """Row indices of train, validation and test for local data, seeded by the run's `--seed`.
 
-Plain NumPy (no TensorFlow), so an image folder can be split while TensorFlow loads.
+Plain NumPy (no TensorFlow): the splits depend only on the labels and the seed.
 """
 
 from __future__ import annotations

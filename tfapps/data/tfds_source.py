@@ -15,6 +15,7 @@ import tensorflow_datasets as tfds
 from tfapps.data.registry import EmbeddedDataset
 from tfapps.data.stratify import stratified_rows
 from tfapps.errors import InvalidInput, RunFailed
+from tfapps.pipeline import untuned
 from tfapps.run_dirs import locked
 
 CARVED_TEST_PERCENT = 20.0
@@ -183,7 +184,7 @@ def _labels(builder: tfds.core.DatasetBuilder, split: str) -> np.ndarray:
     if not isinstance(features[data_key], tfds.features.Image):
         skip = None
     dataset = builder.as_dataset(split=split, shuffle_files=False, decoders=skip)
-    labels = dataset.map(lambda example: example[label_key]).batch(4096)
+    labels = untuned(dataset.map(lambda example: example[label_key]).batch(4096))
     return np.concatenate([np.asarray(batch) for batch in labels.as_numpy_iterator()] or [[]])
 
 
