@@ -107,7 +107,7 @@ class Bench:
         mnist: Path | None = None,
     ):
         self.settings, self.results, self.scratch = settings, results, scratch
-        self.ablated, self.photos_folder, self.mnist_folder_path = ablated, photos, mnist
+        self.ablated, self.photos_folder, self.mnist_pngs = ablated, photos, mnist
         self.data_dir = scratch / "tfds"
         self.machine = runner.machine()
         self.commit = runner.code_commit()
@@ -235,10 +235,10 @@ class Bench:
         """`tfapps image-classify` with its defaults on MNIST as PNG files (`--mnist`: 60,000
         training digits, MNIST's own 10,000 test digits), seed by seed, against
         `MNIST_FOLDER_BAR`."""
-        if self.mnist_folder_path is None:
+        if self.mnist_pngs is None:
             print("mnist: skipped (pass --mnist FOLDER, root/train/<digit>, root/test/<digit>)")
             return
-        folder = self.mnist_folder_path.expanduser().resolve()
+        folder = self.mnist_pngs.expanduser().resolve()
         digits = {split: len(list((folder / split).glob("*/*.png"))) for split in ("train", "test")}
         if not all(digits.values()):
             raise SystemExit(
