@@ -166,7 +166,9 @@ def tiny_runs(tmp_path_factory) -> dict[str, Path]:
     """One tiny finished run per task (one epoch on generated data), for predict, evaluate,
     serve and export: `{"image", "text", "table"}` to their run directories."""
     from tfapps.api import train
-    from tfapps.config import ImageConfig, RegressConfig, TextConfig
+    from tfapps.tasks.image import ImageClassifyConfig
+    from tfapps.tasks.table_regression import RegressConfig
+    from tfapps.tasks.text import SentimentConfig
 
     root = tmp_path_factory.mktemp("tiny")
     images = write_png_folder(root / "images", {"a": 12, "b": 12}, size=(8, 8))
@@ -175,8 +177,8 @@ def tiny_runs(tmp_path_factory) -> dict[str, Path]:
     common = {"epochs": 1, "quiet": True, "output_dir": str(root / "runs")}
     text = {"max_tokens": 200, "sequence_length": 20, "embedding_dim": 8}
     return {
-        "image": train(ImageConfig(dataset=str(images), **common)).run_dir,
-        "text": train(TextConfig(dataset=str(root / "reviews.csv"), **text, **common)).run_dir,
+        "image": train(ImageClassifyConfig(dataset=str(images), **common)).run_dir,
+        "text": train(SentimentConfig(dataset=str(root / "reviews.csv"), **text, **common)).run_dir,
         "table": train(
             RegressConfig(dataset=str(root / "table.csv"), target="y", **common)
         ).run_dir,

@@ -4,8 +4,9 @@ import json
 
 import pytest
 
-from tfapps.config import ImageConfig, RunConfig
 from tfapps.errors import InvalidInput
+from tfapps.tasks import config_from_dict
+from tfapps.tasks.image import ImageClassifyConfig
 
 
 @pytest.mark.parametrize(
@@ -28,7 +29,7 @@ from tfapps.errors import InvalidInput
 )
 def test_bad_values_name_the_option_and_the_value(field, value, option):
     with pytest.raises(InvalidInput) as caught:
-        ImageConfig(**{field: value})
+        ImageClassifyConfig(**{field: value})
     message = str(caught.value)
     assert option in message
     assert "Received:" in message
@@ -37,12 +38,14 @@ def test_bad_values_name_the_option_and_the_value(field, value, option):
 
 
 def test_json_round_trip_restores_an_equal_config():
-    config = ImageConfig(dataset="mnist", epochs=3, filters=(8, 16, 32), image_size=(28, 28))
-    restored = RunConfig.from_dict(json.loads(json.dumps(config.to_dict())))
+    config = ImageClassifyConfig(
+        dataset="mnist", epochs=3, filters=(8, 16, 32), image_size=(28, 28)
+    )
+    restored = config_from_dict(json.loads(json.dumps(config.to_dict())))
     assert restored == config
-    assert isinstance(restored, ImageConfig)
+    assert isinstance(restored, ImageClassifyConfig)
 
 
 def test_unknown_task_in_a_saved_config_is_refused():
     with pytest.raises(InvalidInput, match="Unknown task"):
-        RunConfig.from_dict({"task": "translate", "dataset": "x"})
+        config_from_dict({"task": "translate", "dataset": "x"})

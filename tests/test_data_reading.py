@@ -11,11 +11,14 @@ import pandas as pd
 import pytest
 from conftest import write_png_folder
 
-from tfapps.config import ImageConfig, RegressConfig, TextConfig
 from tfapps.data.info import DatasetInfo
 from tfapps.data.numbers import NumberFormat, detect_number_format
+from tfapps.data.specs import ColumnSpec, TableSchema, TextSpec
 from tfapps.errors import InvalidInput
 from tfapps.runs import RunRecord
+from tfapps.tasks.image import ImageClassifyConfig
+from tfapps.tasks.table_regression import RegressConfig
+from tfapps.tasks.text import SentimentConfig
 
 
 def _load(config):
@@ -53,7 +56,7 @@ def test_missing_markers_in_a_numeric_column_are_missing_numbers(tmp_path, marke
     table.loc[[3, 17, 40], "power"] = marker
     table.to_csv(tmp_path / "cars.csv", index=False)
     splits = _load(RegressConfig(dataset=str(tmp_path / "cars.csv"), target="mpg", quiet=True))
-    columns = {c["name"]: c for c in splits.info.details["columns"]}
+    columns = {c.name: c.to_dict() for c in splits.info.spec.columns}
     assert columns["power"]["kind"] == "numeric" and columns["power"]["missing"] == 3
     kept = np.delete(_cars()["power"].astype(float).to_numpy(), [3, 17, 40])
     median = columns["power"]["imputed"]  # the training split's median
@@ -66,13 +69,13 @@ def test_na_values_adds_markers_and_strays_are_named(tmp_path, caplog):
     table.to_csv(tmp_path / "cars.csv", index=False)
     with caplog.at_level(logging.WARNING, logger="tfapps"):
         splits = _load(RegressConfig(dataset=str(tmp_path / "cars.csv"), target="mpg", quiet=True))
-    power = {c["name"]: c for c in splits.info.details["columns"]}["power"]
+    power = {c.name: c.to_dict() for c in splits.info.spec.columns}["power"]
     assert power["kind"] == "numeric" and power["markers"] == ["unknown"]
     assert "column 'power': read 'unknown' as missing" in caplog.text
     forced = RegressConfig(
         dataset=str(tmp_path / "cars.csv"), target="mpg", quiet=True, na_values=("UNKNOWN",)
     )
-    power = {c["name"]: c for c in _load(forced).info.details["columns"]}["power"]
+    power = {c.name: c.to_dict() for c in _load(forced).info.spec.columns}["power"]
     assert power["kind"] == "numeric" and "markers" not in power and power["missing"] == 2
 
 
@@ -102,9 +105,9 @@ def test_number_formats_and_delimiters(tmp_path, caplog, sep, decimal, power, ex
         config = RegressConfig(**{**config.__dict__, "decimal": decimal})
     with caplog.at_level(logging.INFO, logger="tfapps"):
         splits = _load(config)
-    assert {c["name"]: c["kind"] for c in splits.info.details["columns"]}["power"] == "numeric"
+    assert {c.name: c.kind for c in splits.info.spec.columns}["power"] == "numeric"
     assert expected in set(np.round(_all(splits, "power"), 2))
-    assert splits.info.details["sep"] == sep
+    assert splits.info.spec.sep == sep
     assert {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}[sep] in caplog.text
 
 
@@ -121,7 +124,7 @@ def test_number_format_detection():
 def test_a_one_column_parse_that_holds_a_delimiter_names_it(tmp_path):
     (tmp_path / "r.csv").write_text("text;label\ngood film;pos\nawful;neg\n")
     with pytest.raises(InvalidInput, match=r"looks semicolon-separated: pass --sep ';'"):
-        _load(TextConfig(dataset=str(tmp_path / "r.csv"), sep=",", quiet=True))
+        _load(SentimentConfig(dataset=str(tmp_path / "r.csv"), sep=",", quiet=True))
 
 
 def _reviews(labels, texts=None) -> pd.DataFrame:
@@ -135,14 +138,14 @@ def test_labels_equal_by_value_or_case_are_one_class(tmp_path, caplog):
     labels = ["Negative", "negative", " positive", "positive ", "POSITIVE", "negative"] * 10
     (tmp_path / "r.csv").write_text(_reviews(labels).to_csv(index=False, sep=";"))
     with caplog.at_level(logging.INFO, logger="tfapps"):
-        splits = _load(TextConfig(dataset=str(tmp_path / "r.csv"), quiet=True))
+        splits = _load(SentimentConfig(dataset=str(tmp_path / "r.csv"), quiet=True))
     assert splits.info.class_names == ["negative", "positive"]
-    assert splits.info.summary["classes"] == {"negative": 30, "positive": 30}
+    assert splits.info.summary.facts["classes"] == {"negative": 30, "positive": 30}
     assert "60 texts in 2 classes (negative 30, positive 30)" in caplog.text
     assert "labels ['POSITIVE', 'positive'] are one class, 'positive'" in caplog.text
     stars = ["5", "5.0", " 5", "1", "1.0", "3"] * 10
     (tmp_path / "s.csv").write_text(_reviews(stars).to_csv(index=False))
-    splits = _load(TextConfig(dataset=str(tmp_path / "s.csv"), quiet=True))
+    splits = _load(SentimentConfig(dataset=str(tmp_path / "s.csv"), quiet=True))
     assert splits.info.class_names == ["1", "3", "5"]
 
 
@@ -150,13 +153,13 @@ def test_a_rare_class_reaches_validation_and_test_and_is_warned_of(tmp_path, cap
     labels = ["negative"] * 200 + ["positive"] * 4
     (tmp_path / "r.csv").write_text(_reviews(labels).to_csv(index=False))
     with caplog.at_level(logging.WARNING, logger="tfapps"):
-        splits = _load(TextConfig(dataset=str(tmp_path / "r.csv"), quiet=True))
+        splits = _load(SentimentConfig(dataset=str(tmp_path / "r.csv"), quiet=True))
     for split in ("validation", "test"):
         assert {int(y) for _, y in getattr(splits, split).as_numpy_iterator()} == {0, 1}
     assert "classes are imbalanced (negative 200, positive 4)" in caplog.text
     assert "--class-weight balanced" in caplog.text
     images = write_png_folder(tmp_path / "imgs", {"common": 200, "rare": 4}, size=(8, 8))
-    splits = _load(ImageConfig(dataset=str(images), quiet=True))
+    splits = _load(ImageClassifyConfig(dataset=str(images), quiet=True))
     for split in ("validation", "test"):
         assert {int(y) for _, y in getattr(splits, split).as_numpy_iterator()} == {0, 1}
 
@@ -177,7 +180,7 @@ def test_every_column_kind_is_decided_and_said(tmp_path, caplog):
     table.to_csv(tmp_path / "t.csv", index=False)
     with caplog.at_level(logging.INFO, logger="tfapps"):
         splits = _load(RegressConfig(dataset=str(tmp_path / "t.csv"), target="price", quiet=True))
-    kinds = {c["name"]: c["kind"] for c in splits.info.summary["columns"]}
+    kinds = {c["name"]: c["kind"] for c in splits.info.summary.facts["columns"]}
     assert kinds == {
         "id": "ignored",
         "size": "numeric",
@@ -185,23 +188,22 @@ def test_every_column_kind_is_decided_and_said(tmp_path, caplog):
         "empty": "ignored",
         "same": "ignored",
     }
-    assert [c["input"] for c in splits.info.details["columns"]] == ["size", "colour"]
+    assert [c.input for c in splits.info.spec.columns] == ["size", "colour"]
     assert "columns: id ignored (" in caplog.text and "colour categorical (2 values)" in caplog.text
     assert "column 'empty' ignored: no value in the training split" in caplog.text
     assert "column 'same' ignored: a single value (constant)" in caplog.text
 
 
 def _text_record(unit: str) -> RunRecord:
-    details = {"text_unit": unit}
     return RunRecord(
         task="sentiment",
         config={"task": "sentiment", "dataset": "x"},
-        dataset=DatasetInfo(name="x", source="local", details=details),
+        dataset=DatasetInfo(name="x", source="local", spec=TextSpec(unit=unit)),
     )
 
 
 def test_text_inputs_are_read_as_the_model_was_trained(tmp_path):
-    from tfapps.raw_inputs import text_inputs
+    from tfapps.tasks.text_inputs import text_inputs
 
     folder = tmp_path / "new"
     (folder / "sub").mkdir(parents=True)
@@ -223,34 +225,36 @@ def test_text_inputs_are_read_as_the_model_was_trained(tmp_path):
 def test_a_byte_order_mark_is_never_part_of_training_texts_or_headers(tmp_path):
     csv = "\ufefftext,label\n" + "".join(f"text {i},{'ab'[i % 2]}\n" for i in range(20))
     (tmp_path / "bom.csv").write_bytes(csv.encode())
-    splits = _load(TextConfig(dataset=str(tmp_path / "bom.csv"), quiet=True))
+    splits = _load(SentimentConfig(dataset=str(tmp_path / "bom.csv"), quiet=True))
     assert splits.info.class_names == ["a", "b"]
     folder = tmp_path / "folder"
     for label in "ab":
         (folder / label).mkdir(parents=True)
         for i in range(6):
             (folder / label / f"{i}.txt").write_bytes(f"\ufeff{label} text {i}".encode())
-    splits = _load(TextConfig(dataset=str(folder), quiet=True))
+    splits = _load(SentimentConfig(dataset=str(folder), quiet=True))
     texts = [t.decode() for t, _ in splits.train.as_numpy_iterator()]
     assert texts and not any(t.startswith("\ufeff") for t in texts)
-    assert splits.info.details["text_unit"] == "file"
+    assert splits.info.spec.unit == "file"
 
 
 def test_table_inputs_read_numbers_as_training_did(tmp_path):
-    from tfapps.raw_inputs import table_inputs
+    from tfapps.data.numbers import NA_MARKERS
+    from tfapps.tasks.table_inputs import table_inputs
 
-    details = {
-        "columns": [
-            {"name": "power", "input": "power", "kind": "numeric", "markers": ["unknown"]},
-            {"name": "origin", "input": "origin", "kind": "categorical"},
+    schema = TableSchema(
+        target="price",
+        columns=[
+            ColumnSpec("power", "numeric", "power", median=95.5, markers=["unknown"]),
+            ColumnSpec("origin", "categorical", "origin"),
         ],
-        "number_format": {"decimal": ",", "thousands": ". "},
-        "missing_values": {"imputed": {"power": {"rows": 3, "value": 95.5}}},
-    }
+        number_format=NumberFormat(",", ". "),
+        na_values=list(NA_MARKERS),
+    )
     record = RunRecord(
         task="regress",
         config={"task": "regress", "dataset": "x"},
-        dataset=DatasetInfo(name="x", source="local", details=details),
+        dataset=DatasetInfo(name="x", source="local", spec=schema),
     )
     (tmp_path / "rows.csv").write_text("power;origin\n1.234,5;USA\n?;Japan\nunknown; 3.0\n")
     names, features = table_inputs(record, ["power", "origin"], [str(tmp_path / "rows.csv")])
@@ -260,7 +264,7 @@ def test_table_inputs_read_numbers_as_training_did(tmp_path):
 
 
 def test_short_texts_get_parallel_convolutions_and_a_short_sequence():
-    from tfapps.models import auto_conv_layout, auto_sequence_length
+    from tfapps.tasks.text_model import auto_conv_layout, auto_sequence_length
 
     sentences = np.random.default_rng(0).integers(5, 40, 1000)
     reviews = np.random.default_rng(0).integers(50, 2000, 1000)

@@ -20,8 +20,8 @@ WORKER = """
 import hashlib, json, sys
 import numpy as np
 from tfapps.api import train
-from tfapps.config import ImageConfig
-result = train(ImageConfig(**json.loads(sys.argv[1])), resume=(sys.argv[2:] or [None])[0])
+from tfapps.tasks.image import ImageClassifyConfig
+result = train(ImageClassifyConfig(**json.loads(sys.argv[1])), resume=(sys.argv[2:] or [None])[0])
 digest = hashlib.sha256(b"".join(np.asarray(w).tobytes() for w in result.model.get_weights()))
 print(json.dumps({"weights": digest.hexdigest(), "run_dir": str(result.run_dir)}))
 """

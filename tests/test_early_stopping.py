@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from tfapps import training
-from tfapps.config import RegressConfig
+from tfapps.tasks.table_regression import RegressConfig
 
 
 @pytest.mark.parametrize(

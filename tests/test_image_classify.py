@@ -11,7 +11,7 @@ import pytest
 from conftest import train_on_mocked_catalog, write_png_folder
 
 from tfapps.api import train
-from tfapps.config import ImageConfig
+from tfapps.tasks.image import ImageClassifyConfig
 
 pytestmark = pytest.mark.slow  # every test here trains, or uses a trained run
 
@@ -37,7 +37,7 @@ def runs_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def digits_run(data_dir, runs_dir):
     """One real training run on the embedded digits, shared by the tests of this module."""
-    config = ImageConfig(
+    config = ImageClassifyConfig(
         dataset="digits", epochs=10, data_dir=data_dir, output_dir=str(runs_dir), quiet=True
     )
     return train(config)
@@ -119,7 +119,7 @@ def test_second_run_gets_its_own_directory_and_summary_row(digits_run, data_dir,
     first = digits_run.run_dir
     fingerprint = hashlib.sha256((first / "run.json").read_bytes()).hexdigest()
     second = train(
-        ImageConfig(
+        ImageClassifyConfig(
             dataset="digits", epochs=1, data_dir=data_dir, output_dir=str(runs_dir), quiet=True
         )
     ).run_dir
@@ -133,7 +133,7 @@ def test_second_run_gets_its_own_directory_and_summary_row(digits_run, data_dir,
 
 def test_same_seed_gives_same_metrics(data_dir, tmp_path):
     def metrics(name):
-        config = ImageConfig(
+        config = ImageClassifyConfig(
             dataset="digits",
             epochs=2,
             max_examples=300,
@@ -150,7 +150,7 @@ def test_same_seed_gives_same_metrics(data_dir, tmp_path):
 def test_mnist_from_the_tfds_catalog_through_mock_data(run_cli, tmp_path):
     record = train_on_mocked_catalog(run_cli, "image-classify", "mnist", tmp_path)
     assert record["dataset"]["source"] == "catalog"
-    assert record["dataset"]["input_shape"] == [28, 28, 1]
+    assert record["dataset"]["spec"]["input_shape"] == [28, 28, 1]
     assert len(record["dataset"]["class_names"]) == 10
 
 
@@ -166,8 +166,8 @@ def test_folder_of_pngs_trains_end_to_end(run_cli, output_dir, tmp_path):
     record = json.loads((run_dir / "run.json").read_text())
     info = record["dataset"]
     assert info["class_names"] == ["left", "middle", "right"]
-    assert info["input_shape"] == [12, 10, 3]  # RGB images present -> RGB; most common size
-    assert info["details"]["resized"] > 0
+    assert info["spec"]["input_shape"] == [12, 10, 3]  # RGB images present -> RGB; most common
+    assert info["spec"]["resized"] > 0
     assert sum(info["sizes"].values()) == 90
     assert record["headline"]["value"] >= 0.8  # the class bands are easy to see
 
@@ -193,7 +193,7 @@ def test_folder_with_train_and_test_subfolders_keeps_the_given_test_split(
     run_dir = next((output_dir / "image-classify" / "data").iterdir())
     info = json.loads((run_dir / "run.json").read_text())["dataset"]
     assert info["sizes"]["test"] == 9
-    assert info["input_shape"] == [16, 16, 1]
+    assert info["spec"]["input_shape"] == [16, 16, 1]
 
 
 def test_predict_on_image_files_matches_the_model(digits_run, run_cli, tmp_path):

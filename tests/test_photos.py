@@ -128,9 +128,9 @@ def test_unreadable_files_name_their_reason(tmp_path):
 
 
 def _config(root, **options):
-    from tfapps.config import ImageConfig
+    from tfapps.tasks.image import ImageClassifyConfig
 
-    return ImageConfig(dataset=str(root), quiet=True, **options)
+    return ImageClassifyConfig(dataset=str(root), quiet=True, **options)
 
 
 def _arrays(dataset):
@@ -143,22 +143,20 @@ def test_a_folder_reads_the_same_through_memory_disk_or_no_cache(tmp_path, monke
     root = write_photo_folder(tmp_path / "photos", per_class=10)
     with caplog.at_level(logging.INFO, logger="tfapps"):
         in_memory = load_splits(_config(root))
-    assert in_memory.info.details["cache"]["mode"] == "memory"
+    assert in_memory.info.spec.cache == "memory"
     assert "30 images in 3 classes (blue 10, green 10, red 10)" in caplog.text
-    summary = in_memory.info.summary
+    summary = in_memory.info.summary.facts
     assert summary["classes"] == {"blue": 10, "green": 10, "red": 10}
-    assert in_memory.info.input_shape == [*PHOTO_SIZE, 3]
+    assert in_memory.info.spec.input_shape == [*PHOTO_SIZE, 3]
 
     monkeypatch.setattr(image_decoding, "MEMORY_BUDGET_LIMIT", 0)  # a folder larger than memory
     on_disk = load_splits(_config(root))
-    assert on_disk.info.details["cache"]["mode"] == "disk"
+    assert on_disk.info.spec.cache == "disk"
     directory = on_disk.cache.directory
     assert directory.startswith(image_decoding.tempfile.gettempdir()) and str(root) not in directory
     monkeypatch.setattr(image_decoding, "DISK_HEADROOM", float("inf"))  # and no room on disk
     uncached = load_splits(_config(root))
-    assert (
-        uncached.info.details["cache"]["mode"] == "none" and uncached.cache.target("test") is None
-    )
+    assert uncached.info.spec.cache == "none" and uncached.cache.target("test") is None
     for split in ("validation", "test"):
         expected = _arrays(getattr(in_memory, split))
         assert _arrays(getattr(on_disk, split)) == expected
@@ -189,7 +187,7 @@ def test_the_train_split_comes_in_a_new_order_every_epoch(tmp_path):
 
 
 def test_augmentation_is_inactive_at_inference():
-    from tfapps.models import build_image_classifier
+    from tfapps.tasks.image_model import build_image_classifier
 
     shape = (64, 64, 3)
     augmented = build_image_classifier(shape, 3, filters=(4, 8), augment=True)
@@ -211,7 +209,7 @@ def test_augmentation_is_inactive_at_inference():
     ],
 )
 def test_the_conv_stack_and_augmentation_fit_the_input(shape, filters, augment):
-    from tfapps.models import auto_augment, auto_filters, build_image_classifier
+    from tfapps.tasks.image_model import auto_augment, auto_filters, build_image_classifier
 
     assert auto_filters(shape) == filters and auto_augment(shape) == augment
     model = build_image_classifier(shape, 5)
@@ -267,8 +265,9 @@ def test_progress_draws_in_place_on_a_terminal_and_one_line_an_epoch_elsewhere(t
 def test_steps_per_call_keep_a_call_near_a_second_and_do_not_depend_on_timing():
     import keras
 
-    from tfapps.models import build_image_classifier, build_text_classifier
     from tfapps.tasks import TaskModel
+    from tfapps.tasks.image_model import build_image_classifier
+    from tfapps.tasks.text_model import build_text_classifier
     from tfapps.training import (
         MAX_STEPS_PER_EXECUTION,
         auto_steps_per_execution,
@@ -310,7 +309,7 @@ def test_a_photo_predicts_as_its_training_copy_whatever_its_size(tmp_path, run_c
     run_dir = next((output / "image-classify" / "photos").iterdir())
     record = json.loads((run_dir / "run.json").read_text())
     assert record["config"]["resize"] == "stretch" and record["training"]["augment"] is True
-    assert record["dataset"]["input_shape"] == [180, 180, 3]
+    assert record["dataset"]["spec"]["input_shape"] == [180, 180, 3]
     copies = tmp_path / "copies"
     copies.mkdir()
     for name in COLOURS:

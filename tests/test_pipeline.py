@@ -36,10 +36,10 @@ def test_every_pipeline_runs_without_autotuning_and_yields_every_example(options
 
 
 def test_every_split_and_what_is_made_from_it_runs_without_autotuning():
-    from tfapps.config import ImageConfig
     from tfapps.data.load import load_splits
+    from tfapps.tasks.image import ImageClassifyConfig
 
-    splits = load_splits(ImageConfig(dataset="digits", quiet=True))
+    splits = load_splits(ImageClassifyConfig(dataset="digits", quiet=True))
     for _, data in splits.items():
         for dataset in (data, data.map(lambda image, _: image).batch(64)):  # as adapt and counts
             assert dataset.options().autotune.enabled is False

@@ -12,7 +12,7 @@ import pytest
 from conftest import train_on_mocked_catalog
 
 from tfapps.api import train
-from tfapps.config import RegressConfig
+from tfapps.tasks.table_regression import RegressConfig
 
 pytestmark = pytest.mark.slow  # every test here trains, or uses a trained run
 
@@ -42,10 +42,11 @@ def test_auto_mpg_beats_the_mean_baseline_by_far(auto_mpg_run):
 
 def test_auto_mpg_run_records_its_data_handling(auto_mpg_run):
     run_dir = auto_mpg_run.run_dir
-    details = json.loads((run_dir / "run.json").read_text())["dataset"]["details"]
+    details = json.loads((run_dir / "run.json").read_text())["dataset"]["spec"]
     assert details["target"] == "Miles_per_Gallon"
-    assert details["rows_dropped_without_target"] == 8
-    assert details["missing_values"]["imputed"]["Horsepower"]["rows"] == 6
+    assert details["rows_without_target"] == 8
+    horsepower = {c["name"]: c for c in details["columns"]}["Horsepower"]
+    assert horsepower["missing"] == 6 and horsepower["imputed"] == horsepower["median"]
     kinds = {c["name"]: c["kind"] for c in details["columns"]}
     assert kinds["Origin"] == "categorical" and kinds["Horsepower"] == "numeric"
     assert len(kinds) == 7
@@ -128,7 +129,7 @@ def test_user_csv_with_categorical_drop_and_target(run_cli, output_dir, tmp_path
     )
     assert result.exit_code == 0, result.output
     run_dir = next((output_dir / "regress" / "houses.csv").iterdir())
-    details = json.loads((run_dir / "run.json").read_text())["dataset"]["details"]
+    details = json.loads((run_dir / "run.json").read_text())["dataset"]["spec"]
     assert {c["name"]: (c["input"], c["kind"]) for c in details["columns"]} == {
         "area m²": ("area_m_", "numeric"),
         "district": ("district", "categorical"),
@@ -149,7 +150,7 @@ def test_user_csv_with_categorical_drop_and_target(run_cli, output_dir, tmp_path
     ],
 )
 def test_only_large_targets_are_standardized(targets, standardized):
-    from tfapps.models import target_scaling
+    from tfapps.tasks.table_model import target_scaling
 
     scale = target_scaling(targets)
     assert (scale is not None) == standardized
@@ -186,13 +187,13 @@ def test_diabetes(data_dir, tmp_path):
     result = train(config)
     test = result.metrics.query("split == 'test'").set_index("metric")["value"]
     assert test["mae"] < test["baseline_mae"]
-    details = json.loads((result.run_dir / "run.json").read_text())["dataset"]["details"]
+    details = json.loads((result.run_dir / "run.json").read_text())["dataset"]["spec"]
     assert details["target"] == "progression" and len(details["columns"]) == 10
 
 
 def test_wine_quality_from_the_tfds_catalog_through_mock_data(run_cli, tmp_path):
     record = train_on_mocked_catalog(run_cli, "regress", "wine_quality", tmp_path)
-    details = record["dataset"]["details"]
+    details = record["dataset"]["spec"]
     assert details["target"] == "quality"
     inputs = {c["name"]: c["input"] for c in details["columns"]}
     assert inputs["citric acid"] == "citric_acid" and len(inputs) == 11
@@ -209,9 +210,12 @@ def test_predict_on_csv_rows_matches_the_model(auto_mpg_run, run_cli, tmp_path):
     path = tmp_path / "cars.csv"
     cars.to_csv(path, index=False)  # extra columns (Name) are ignored
     cars["Horsepower"] = cars["Horsepower"].fillna(
-        json.loads((auto_mpg_run.run_dir / "run.json").read_text())["dataset"]["details"][
-            "missing_values"
-        ]["imputed"]["Horsepower"]["value"]
+        {
+            c["name"]: c
+            for c in json.loads((auto_mpg_run.run_dir / "run.json").read_text())["dataset"]["spec"][
+                "columns"
+            ]
+        }["Horsepower"]["imputed"]
     )
     numeric = [c for c in auto_mpg.NUMERIC if c != auto_mpg.TARGET]
     feed = {c: tf.constant(cars[c].to_numpy("float32")) for c in numeric}

@@ -10,7 +10,7 @@ import pytest
 from conftest import train_on_mocked_catalog
 
 from tfapps.api import train
-from tfapps.config import TextConfig
+from tfapps.tasks.text import SentimentConfig
 
 pytestmark = pytest.mark.slow  # every test here trains, or uses a trained run
 
@@ -39,7 +39,7 @@ def write_review_csv(path, labels=("pos", "neg"), per_label=40, seed=0, **column
 @pytest.fixture(scope="module")
 def imdb_run(data_dir, tmp_path_factory):
     """Real training on 2,000 of the embedded IMDB reviews with the default model."""
-    config = TextConfig(
+    config = SentimentConfig(
         max_examples=2000,
         epochs=4,
         data_dir=data_dir,
@@ -139,13 +139,13 @@ def test_csv_with_string_labels_and_renamed_columns(run_cli, output_dir, tmp_pat
     run_dir = next((output_dir / "sentiment" / "reviews.csv").iterdir())
     record = json.loads((run_dir / "run.json").read_text())
     assert record["dataset"]["class_names"] == ["neg", "pos"]
-    assert record["dataset"]["details"]["dropped_rows"] == 2
+    assert record["dataset"]["spec"]["dropped_rows"] == 2
     assert record["headline"]["value"] >= 0.9  # the words give the label away
 
 
 def test_multiclass_csv_uses_a_softmax_head(tmp_path):
     path = write_review_csv(tmp_path / "three.csv", labels=("pos", "neg", "meh"))
-    config = TextConfig(
+    config = SentimentConfig(
         dataset=str(path),
         epochs=2,
         max_tokens=500,
@@ -221,7 +221,7 @@ def test_same_seed_same_metrics_whether_or_not_the_data_was_prepared_before(tmp_
     one)."""
 
     def metrics(data_dir):
-        config = TextConfig(
+        config = SentimentConfig(
             dataset="rotten_tomatoes",
             epochs=1,
             max_examples=500,

@@ -67,9 +67,10 @@ def call(server, method: str, path: str, body=None, raw: bytes | None = None):
 def predicted(tiny_runs, task: str, inputs: list[str]) -> np.ndarray:
     """What `tfapps predict` computes for the same inputs (the raw outputs)."""
     from tfapps import predict
+    from tfapps.tasks import get_task
 
     run = predict.load_run(tiny_runs[task])
-    _, features = predict.raw_input(run, inputs)
+    _, features = get_task(run.task).read_inputs(run.record, run.input_names, inputs)
     return np.concatenate(
         [run.signature(**batch)["predictions"].numpy() for batch in predict._batches(features, 64)]
     )

@@ -10,8 +10,10 @@ import pytest
 from conftest import ARTIFACTS, fabricate_run
 
 from tfapps import suite
-from tfapps.config import ImageConfig, RegressConfig, TextConfig
 from tfapps.errors import InvalidInput
+from tfapps.tasks.image import ImageClassifyConfig
+from tfapps.tasks.table_regression import RegressConfig
+from tfapps.tasks.text import SentimentConfig
 
 FABRICATED = [
     ("image-classify", "digits", "conv", 0.98),
@@ -170,13 +172,13 @@ def test_one_failing_task_does_not_lose_the_others(run_cli, tmp_path, monkeypatc
 def test_plan_applies_quick_datasets_and_architectures():
     common = {"output_dir": "out", "data_dir": None, "seed": 3, "quiet": True, "debug": False}
     configs = suite.plan(
-        common, quick=True, datasets="image=mnist, regress=diabetes", compare_architectures=True
+        common, quick=True, datasets="image-classify=mnist, regress=diabetes", compare_architectures=True
     )
     assert [(type(c), c.dataset, getattr(c, "architecture", None)) for c in configs] == [
-        (ImageConfig, "mnist", "conv"),
-        (ImageConfig, "mnist", "dense"),
-        (TextConfig, "movie_reviews", "conv"),
-        (TextConfig, "movie_reviews", "dense"),
+        (ImageClassifyConfig, "mnist", "conv"),
+        (ImageClassifyConfig, "mnist", "dense"),
+        (SentimentConfig, "movie_reviews", "conv"),
+        (SentimentConfig, "movie_reviews", "dense"),
         (RegressConfig, "diabetes", None),
     ]
     assert configs[2].max_examples == 2000 and all(c.seed == 3 for c in configs)

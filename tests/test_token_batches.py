@@ -13,8 +13,9 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 
-from tfapps import models, pipeline, runs, tasks
-from tfapps.config import TextConfig
+from tfapps import pipeline, runs
+from tfapps.tasks import text_model
+from tfapps.tasks.text import SentimentConfig, text_batcher
 from tfapps.token_batches import TokenCut
 
 FULL_LENGTH = 200
@@ -24,7 +25,7 @@ FULL_LENGTH = 200
 def classifier():
     """The default conv text classifier with random weights, biases and padding embedding."""
     keras.utils.set_random_seed(3)
-    model = models.build_text_classifier(50, FULL_LENGTH, 2, embedding_dim=8)
+    model = text_model.build_text_classifier(50, FULL_LENGTH, 2, embedding_dim=8)
     rng = np.random.default_rng(3)
     for variable in model.weights:
         variable.assign(rng.normal(scale=0.3, size=variable.shape).astype("float32"))
@@ -126,7 +127,7 @@ def test_training_batches_group_similar_lengths_and_keep_count_size_and_examples
     ],
 )
 def test_only_the_stacked_conv_model_trains_on_length_batches(classifier, options, layout, grouped):
-    batcher = tasks.text_batcher(TextConfig(**options), classifier, FULL_LENGTH, layout)
+    batcher = text_batcher(SentimentConfig(**options), classifier, FULL_LENGTH, layout)
     assert (batcher is not None) == grouped
 
 

@@ -16,9 +16,9 @@ import tensorflow as tf
 
 from tfapps import training
 from tfapps.api import train
-from tfapps.config import RegressConfig
 from tfapps.data.load import load_splits
-from tfapps.tasks import REGRESSION_LOSSES
+from tfapps.tasks.table_regression import LOSSES as REGRESSION_LOSSES
+from tfapps.tasks.table_regression import RegressConfig
 
 pytestmark = pytest.mark.slow  # every test here trains, or uses a trained run
 

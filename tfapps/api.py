@@ -4,8 +4,8 @@ data → model → fit → report → export → run directory, each step in its
 only orders them. Click is not involved, so the same call works from a notebook:
 
 >>> from tfapps.api import train
->>> from tfapps.config import ImageConfig
->>> result = train(ImageConfig(dataset="digits", epochs=5))  # doctest: +SKIP
+>>> from tfapps.tasks.image import ImageClassifyConfig
+>>> result = train(ImageClassifyConfig(dataset="digits", epochs=5))  # doctest: +SKIP
 >>> result.run_dir, result.headline  # doctest: +SKIP
 """
 
@@ -49,7 +49,7 @@ def train(config: RunConfig, resume: str | None = None, callbacks: Sequence[Any]
     """Trains, evaluates and exports one model as `config` describes.
 
     Args:
-        config: a validated task config (`ImageConfig`, ...).
+        config: a validated task config (`ImageClassifyConfig`, ...).
         resume: `"latest"` or the id of an interrupted run of the same task and dataset to
             continue from its last finished epoch; its options must equal `config`'s (but for
             `quiet`, `debug` and `checkpoint_seconds`). Defaults to a new run.
@@ -103,7 +103,7 @@ def train(config: RunConfig, resume: str | None = None, callbacks: Sequence[Any]
 def _train_report_export(config, setup, splits, recorder, callbacks):
     """The steps that write into the run directory; returns `(task model, metrics table)`."""
     from tfapps import export
-    from tfapps.tasks import TASKS
+    from tfapps.tasks import get_task
     from tfapps.training import build_and_train
 
     directory = recorder.directory
@@ -113,11 +113,11 @@ def _train_report_export(config, setup, splits, recorder, callbacks):
         )
     recorder.set_status("reporting")  # a resume from here skips training
     with recorder.timed("evaluate_seconds"):
-        metrics = TASKS[config.task].evaluate_and_report(
+        metrics = get_task(config.task).evaluate_and_report(
             task_model, eval_batches, splits, directory
         )
     with recorder.timed("export_seconds"):
-        export.export_model(task_model.serving_model, directory, task_model.assets)
+        export.export_model(task_model.serving_model, directory, task_model.assets, splits.test)
     return task_model, metrics
 
 
@@ -125,12 +125,12 @@ def _train_as_worker(config, setup, splits, callbacks, started: float) -> RunRes
     """A multi-worker run's other worker: it takes part in every collective step the chief
     runs (training, evaluation, export) but writes only to a scratch directory."""
     from tfapps import export
-    from tfapps.tasks import TASKS
+    from tfapps.tasks import get_task
     from tfapps.training import build_and_train
 
     with tempfile.TemporaryDirectory(prefix="tfapps-worker-") as scratch:
         task_model, eval_batches = build_and_train(config, setup, splits, None, callbacks)
-        TASKS[config.task].evaluate_and_report(task_model, eval_batches, splits, Path(scratch))
+        get_task(config.task).evaluate_and_report(task_model, eval_batches, splits, Path(scratch))
         export.export_model(task_model.serving_model, Path(scratch), task_model.assets)
     return RunResult(None, {}, pd.DataFrame(), task_model.serving_model, _elapsed(started))
 
@@ -163,9 +163,9 @@ def _class_weight_record(config, splits) -> dict[str, float] | None:
 
 def _headline(config: RunConfig, metrics: pd.DataFrame) -> dict[str, Any]:
     from tfapps import reports
-    from tfapps.tasks import TASKS
+    from tfapps.tasks import get_task
 
-    return reports.headline(metrics, TASKS[config.task].headline_metric)
+    return reports.headline(metrics, get_task(config.task).headline_metric)
 
 
 def _elapsed(started: float) -> float:

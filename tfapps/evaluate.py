@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from tfapps import run_dirs, runs
-from tfapps.data.info import SPLIT_NAMES, DatasetInfo
+from tfapps.data.info import SPLIT_NAMES
 from tfapps.errors import InvalidInput
 
 
@@ -52,35 +52,31 @@ def evaluate(
             f"Received: {split!r}"
         )
     record = runs.load_finished(run_dir)
-    trained = record.dataset
-    config = record.run_config
+    from tfapps.tasks import get_task
+
+    task = get_task(record.task)
     overrides = {
         "dataset": dataset,
         "data_dir": data_dir,
         "max_examples": max_examples,
         "quiet": True,
+        **task.evaluation_options(record),
     }
-    if config.task == "image-classify":
-        overrides["image_size"] = tuple(trained.input_shape[:2])
-    config = dataclasses.replace(config, **overrides)
+    config = dataclasses.replace(record.run_config, **overrides)
 
-    import keras
-
-    from tfapps import tasks  # tasks imports models, registering their serializables
     from tfapps.data.load import load_splits
     from tfapps.pipeline import batched
+    from tfapps.tasks import TaskModel
 
     splits = load_splits(config)
-    _check_fits(splits.info, trained, dataset)
-    model = keras.models.load_model(record.directory / runs.MODEL_KERAS, safe_mode=True)
-    if config.task == "regress":  # the baseline is the mean the model was trained with
-        splits.info.details["target_mean_train"] = trained.details["target_mean_train"]
+    task.check_fits(splits.info, record.dataset, dataset)
+    task.adopt_training_facts(splits.info, record.dataset)
+    model = task.load_model(record.directory / runs.MODEL_KERAS)
     batches = {split: batched(getattr(splits, split), config.batch_size)}
     folder = f"{run_dirs.dataset_slug(dataset)}-{split}"
     target = run_dirs.reserve(record.directory / runs.EVALUATIONS_DIR / folder)
     started = time.perf_counter()
-    task = tasks.TASKS[config.task]
-    metrics = task.evaluate_and_report(tasks.TaskModel(model), batches, splits, target.temp)
+    metrics = task.evaluate_and_report(TaskModel(model), batches, splits, target.temp)
     runs.write_json(
         target.temp / runs.EVALUATION_JSON,
         {
@@ -92,29 +88,3 @@ def evaluate(
         },
     )
     return Evaluation(run_dirs.publish(target), metrics)
-
-
-def _check_fits(info: DatasetInfo, trained: DatasetInfo, dataset: str) -> None:
-    """Refuses data the model cannot score: other classes, channels or columns."""
-    if info.class_names != trained.class_names:
-        raise InvalidInput(
-            f"{dataset!r} has classes {info.class_names}; the model was trained "
-            f"on {trained.class_names}."
-        )
-    if trained.input_shape and info.input_shape != trained.input_shape:
-        raise InvalidInput(
-            f"{dataset!r} has images of shape {info.input_shape}; the model takes "
-            f"{trained.input_shape}."
-        )
-    columns = {c["input"]: c["kind"] for c in trained.details.get("columns", [])}
-    found = {c["input"]: c["kind"] for c in info.details.get("columns", [])}
-    if columns != found:
-        raise InvalidInput(
-            f"{dataset!r} has the feature columns {sorted(found)}; the model "
-            f"takes {sorted(columns)} with the same kinds."
-        )
-    if trained.details.get("target") != info.details.get("target"):
-        raise InvalidInput(
-            f"{dataset!r} predicts {info.details.get('target')!r}; the model "
-            f"predicts {trained.details.get('target')!r}."
-        )

@@ -3,14 +3,15 @@
 Keras' own exporters write the files (`model.export(format="onnx" | "litert")`, through
 tf2onnx and TensorFlow's LiteRT converter; `keras.export.ExportArchive` for a SavedModel).
 Each file is then run with its own runtime (onnxruntime, the LiteRT interpreter of
-`ai-edge-litert`, `tf.saved_model.load`) on the run's test examples and compared with the
+`ai-edge-litert`, `tf.saved_model.load`) on the run's test examples (the sample that
+training kept, `export.write_test_sample`) and compared with the
 run's SavedModel: the same predicted class for every example, and every output within
 `TOLERANCE` (absolute, or relative for outputs larger than 1 in magnitude, such as prices,
 where float32 itself holds only about 7 digits). A file that disagrees is deleted and the
 export fails.
 
-Where a format cannot hold part of a model, the part it can hold is exported with what the
-rest needs, never a file that silently computes something else:
+Where a format cannot hold part of a model, the part it can hold (`Task.export_part`) is
+exported with what the rest needs, never a file that silently computes something else:
 
 - text models (ONNX and LiteRT): the string preprocessing (TextVectorization's lower-casing,
   regular expressions and vocabulary lookup) needs TensorFlow ops outside both formats, so
@@ -40,7 +41,6 @@ FORMATS = ("onnx", "litert", "saved_model")
 SUFFIXES = {"onnx": ".onnx", "litert": ".tflite", "saved_model": ""}
 RUNTIMES = {"onnx": ("tf2onnx", "onnxruntime"), "litert": ("ai_edge_litert",)}
 TOLERANCE = 1e-4  # largest difference allowed from the SavedModel's output (× it, beyond 1)
-EXAMPLES = 256  # test examples the exported model is checked on
 
 
 @dataclass
@@ -101,16 +101,17 @@ def export(path: str | Path, fmt: str, output: Path | None = None) -> Exported:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise InvalidInput(f"Cannot write to --output {str(folder)!r}: {error.strerror}.") from None
-    import keras
+    from tfapps.export import read_test_sample
+    from tfapps.tasks import get_task
 
-    import tfapps.models  # noqa: F401  (registers the text standardizer model.keras names)
-    from tfapps.export_parts import exportable_part
-
-    model = keras.models.load_model(record.directory / runs.MODEL_KERAS, safe_mode=True)
-    part = exportable_part(model, record, fmt)
+    task = get_task(record.task)
+    model = task.load_model(record.directory / runs.MODEL_KERAS)
+    part = task.export_part(model, record, fmt)
     target = folder / f"{part.stem}{SUFFIXES[fmt]}"
     written = _write(part.model, part.signature, target, fmt)
-    examples, where = _examples(record)
+    examples = read_test_sample(record.directory / runs.TEST_SAMPLE)
+    count = len(next(iter(examples.values())) if isinstance(examples, dict) else examples)
+    where = f"{count} test examples of {record.dataset.name}"
     try:
         same, difference = _check(written, fmt, part, model, examples)
     except Exception:
@@ -158,44 +159,6 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path)
     else:
         path.unlink(missing_ok=True)
-
-
-def _examples(record: runs.RunRecord):
-    """Up to `EXAMPLES` of the run's test examples as raw inputs, and where they came from;
-    the run's dataset read again as in training, else examples generated from what run.json
-    records, when the dataset can no longer be read."""
-    from tfapps.data.load import load_splits
-
-    config = record.run_config
-    try:
-        splits = load_splits(type(config)(**{**config.__dict__, "quiet": True}))
-    except (InvalidInput, RunFailed, OSError) as error:
-        return _generated(record), f"{EXAMPLES} generated examples ({error})"
-    batch = next(iter(splits.test.batch(EXAMPLES).as_numpy_iterator()))[0]
-    count = len(next(iter(batch.values())) if isinstance(batch, dict) else batch)
-    return batch, f"{count} test examples of {record.dataset.name}"
-
-
-def _generated(record: runs.RunRecord):
-    rng = np.random.default_rng(0)
-    details = record.dataset.details
-    if record.task == "image-classify":
-        shape = (EXAMPLES, *record.dataset.input_shape)
-        return rng.integers(0, 256, shape, dtype=np.uint8)
-    if record.task == "sentiment":
-        words = (record.directory / runs.VOCABULARY_TXT).read_text().split()[2:] or ["text"]
-        return np.array([" ".join(rng.choice(words, 12)) for _ in range(EXAMPLES)], dtype=object)
-    columns = {}
-    for column in details["columns"]:
-        if column["kind"] == "categorical":
-            columns[column["input"]] = np.array(["" for _ in range(EXAMPLES)], dtype=object)
-        else:
-            centre = column.get("median") or 0.0
-            columns[column["input"]] = rng.normal(centre, abs(centre) / 4 + 1, EXAMPLES)
-    return {
-        name: values.astype(np.float32) if values.dtype != object else values
-        for name, values in columns.items()
-    }
 
 
 def _check(written: Path, fmt: str, part, model, examples) -> tuple[float | None, float]:
@@ -246,9 +209,9 @@ def _run(written: Path, fmt: str, inputs: dict[str, np.ndarray]) -> np.ndarray:
         return np.concatenate([next(iter(runner(**chunk).values())) for chunk in chunks])
     import tensorflow as tf
 
-    signature = tf.saved_model.load(str(written)).signatures["serving_default"]
+    signature = tf.saved_model.load(str(written)).signatures[runs.SERVING_ENDPOINT]
     results = [
-        signature(**{k: tf.constant(v) for k, v in chunk.items()})["predictions"].numpy()
+        signature(**{k: tf.constant(v) for k, v in chunk.items()})[runs.OUTPUT_NAME].numpy()
         for chunk in chunks
     ]
     return np.concatenate(results)

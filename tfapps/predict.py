@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tfapps import raw_inputs, runs
+from tfapps import runs
 from tfapps.errors import InvalidInput
 
 BATCH_SIZE = 256  # examples per call of the SavedModel
@@ -61,7 +61,7 @@ def load_run(path: str | Path) -> LoadedRun:
     saved_model = record.directory / runs.SAVED_MODEL_DIR
     try:
         loaded = tf.saved_model.load(str(saved_model))
-        signature = loaded.signatures["serving_default"]
+        signature = loaded.signatures[runs.SERVING_ENDPOINT]
     except Exception as error:  # TensorFlow raises many types for missing or corrupt files
         first = (str(error).strip().splitlines() or [type(error).__name__])[0]
         raise InvalidInput(f"Cannot load the SavedModel in {saved_model}: {first}") from None
@@ -75,45 +75,29 @@ def predict(
 
     Args:
         run: a loaded run.
-        inputs: image-classify: image files or folders; sentiment: texts, `.txt` or `.csv`
-            files, or folders of `.txt` files; regress: CSV files with the model's columns
-            (`raw_inputs` says how each is read).
+        inputs: what the run's task reads (`Task.read_inputs`): image files or folders,
+            texts or text files, CSV files with the model's columns, ...
         batch_size: examples per call of the SavedModel. Defaults to 256.
-        text_per: sentiment: `"file"` or `"line"`, how a `.txt` file holds texts. Defaults
-            to the way the model was trained.
+        text_per: text models: `"file"` or `"line"`, how a `.txt` file holds texts.
+            Defaults to the way the model was trained.
 
     Returns:
-        Classifiers: `input, prediction, probability`; regress: `input, prediction`.
+        The task's prediction table (`Task.prediction_table`): classifiers `input,
+        prediction, probability`; regress `input, prediction`.
     """
     if not inputs:
         raise InvalidInput("Nothing to predict: give at least one input.")
-    labels, features = raw_input(run, inputs, text_per)
+    from tfapps.tasks import get_task
+
+    task = get_task(run.task)
+    names, features = task.read_inputs(run.record, run.input_names, inputs, text_per)
     outputs = np.concatenate(
-        [run.signature(**batch)["predictions"].numpy() for batch in _batches(features, batch_size)]
+        [
+            run.signature(**batch)[runs.OUTPUT_NAME].numpy()
+            for batch in _batches(features, batch_size)
+        ]
     )
-    if run.task == "regress":
-        return pd.DataFrame({"input": labels, "prediction": outputs[:, 0]})
-    from tfapps.reports import class_probabilities
-
-    probabilities = class_probabilities(outputs)
-    names = np.asarray(run.record.dataset.class_names, dtype=object)
-    best = probabilities.argmax(axis=1)
-    return pd.DataFrame(
-        {
-            "input": labels,
-            "prediction": names[best],
-            "probability": probabilities[np.arange(len(best)), best],
-        }
-    )
-
-
-def raw_input(run: LoadedRun, inputs: list[str], text_per: str | None = None):
-    """`(names, features)` for the run's task, read by `raw_inputs`."""
-    if run.task == "image-classify":
-        return raw_inputs.image_inputs(run.record, run.input_names[0], inputs)
-    if run.task == "sentiment":
-        return raw_inputs.text_inputs(run.record, run.input_names[0], inputs, text_per)
-    return raw_inputs.table_inputs(run.record, run.input_names, inputs)
+    return task.prediction_table(names, outputs, run.record)
 
 
 OUTPUT_SUFFIXES = (".csv", ".json")

@@ -19,12 +19,6 @@ from tfapps import runs
 HEADLINE_SPLIT = "test"
 
 
-def preview(text: str, limit: int) -> str:
-    """The text on one line, cut to `limit` characters with an ellipsis."""
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def class_probabilities(outputs: np.ndarray) -> np.ndarray:
     """Turns a single sigmoid column into two class columns; softmax outputs pass through."""
     return np.hstack([1 - outputs, outputs]) if outputs.shape[1] == 1 else outputs

@@ -23,6 +23,8 @@ RUN_JSON = "run.json"
 SAVED_MODEL_DIR = "saved_model"
 MODEL_KERAS = "model.keras"
 VOCABULARY_TXT = "vocabulary.txt"
+TEST_SAMPLE = "test_sample.npz"  # raw test examples that `tfapps export` checks files on
+SAMPLE_KEY = "examples"  # its array for a model with a single input
 HISTORY_CSV = "history.csv"
 METRICS_CSV = "metrics.csv"
 CONFUSION_MATRIX_CSV = "confusion_matrix.csv"
@@ -41,6 +43,9 @@ CLAIM_LOCK = ".running.lock"  # held by the process training the run
 CHECKPOINT_METADATA = "training_metadata.json"  # written by keras.callbacks.BackupAndRestore
 
 COMPLETE = "complete"
+# The SavedModel's signature and its output, as TF Serving names them.
+SERVING_ENDPOINT = "serving_default"
+OUTPUT_NAME = "predictions"
 
 
 @dataclass
@@ -48,7 +53,7 @@ class RunRecord:
     """A run's run.json: what was asked, what ran where, on which data, and how it went.
 
     Args:
-        task: the command (`"image-classify"`, `"sentiment"`, `"regress"`).
+        task: the command (a name of `tfapps.tasks.TASKS`).
         run_id: the run's id (its UTC start time).
         status: `"running"`, `"reporting"` (trained, writing results), `"complete"`,
             `"interrupted"` or `"failed"`.
@@ -94,12 +99,14 @@ class RunRecord:
 
     @property
     def run_config(self) -> RunConfig:
-        """The run's options as a `RunConfig` (older runs' missing options filled in).
+        """The run's options as the task's config class (missing options take defaults).
 
         Raises:
             InvalidInput: when the recorded task is unknown.
         """
-        return RunConfig.from_dict(self.config)
+        from tfapps.tasks import config_from_dict
+
+        return config_from_dict(self.config)
 
     @property
     def is_complete(self) -> bool:

@@ -10,17 +10,15 @@ The shapes follow tensorflow/serving's `api_rest.md`:
   columnar one (a single output's value, else a dict of them);
 - binary values as `{"b64": "<base64>"}`.
 
-On top of TF Serving, as `tfapps predict` reads them: an image model also takes a `{"b64":
-...}` image file (PNG, JPEG, any format and size Pillow reads), decoded and fitted exactly as
-in training; a table model also takes its columns by their names in the CSV, and missing or
-null values (imputed with the training median, as in training).
+The request's shape is read here; each input's values are read by the run's task
+(`Task.serving_values`), as `tfapps predict` reads them: an image model also takes a
+`{"b64": ...}` image file (PNG, JPEG, any format and size Pillow reads), decoded and fitted
+exactly as in training; a table model also takes its columns by their names in the CSV
+(`Task.serving_aliases`), and missing or null values (imputed with the training median).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import io
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,26 +68,35 @@ def parse_request(
             'Request body must be a JSON object with either "instances" (row format) or '
             f'"inputs" (columnar format). Received keys: {_keys(body)}'
         )
+    from tfapps.tasks import get_task
+
+    task = get_task(record.task)
+    aliases = task.serving_aliases(record)
     names = [spec.name for spec in specs]
     if "instances" in body:
         instances = body["instances"]
         if not isinstance(instances, list) or not instances:
-            raise BadRequest(f'"instances" must be a non-empty list. Received: {_kind(instances)}')
-        if record.task == "regress":  # columns by input or CSV name, missing ones imputed
-            instances = [_renamed(instance, names, record) for instance in instances]
+            raise BadRequest(
+                f'"instances" must be a non-empty list. Received: {kind_of(instances)}'
+            )
+        if aliases:  # inputs by any of their names, missing ones imputed
+            instances = [_renamed(instance, names, aliases) for instance in instances]
         columns = {
             name: [_field(instance, name, names) for instance in instances] for name in names
         }
         count = len(instances)
     else:
         inputs = body["inputs"]
-        if len(names) > 1 or isinstance(inputs, dict) and set(inputs) <= set(_aliases(record)):
-            columns = _named_columns(inputs, names, record)
+        known = {**aliases, **{name: name for name in names}}
+        if len(names) > 1 or isinstance(inputs, dict) and aliases and set(inputs) <= set(known):
+            columns = _named_columns(inputs, names, known)
         else:
             columns = {names[0]: inputs}
         count = _count(columns)
     by_spec = {spec.name: spec for spec in specs}
-    arrays = {name: _as_array(values, by_spec[name], record) for name, values in columns.items()}
+    arrays = {
+        name: task.serving_values(values, by_spec[name], record) for name, values in columns.items()
+    }
     return arrays, count, "instances" in body
 
 
@@ -128,20 +135,16 @@ def _instance_object(instance: Any, names: list[str]) -> dict:
     """A row-format instance of a model with several inputs: an object of them."""
     if not isinstance(instance, dict):
         raise BadRequest(
-            f"Each instance must be an object with the inputs {names}. Received: {_kind(instance)}"
+            f"Each instance must be an object with the inputs {names}. "
+            f"Received: {kind_of(instance)}"
         )
     return instance
 
 
-def _aliases(record: RunRecord) -> dict[str, str]:
-    """A table model's column names (as in its CSV) and input names, to the input name."""
-    columns = record.dataset.details.get("columns", [])
-    return {**{c["name"]: c["input"] for c in columns}, **{c["input"]: c["input"] for c in columns}}
-
-
-def _renamed(instance: Any, names: list[str], record: RunRecord) -> dict:
-    """A table row keyed by input names, from input or CSV column names."""
-    return _by_input_name(_instance_object(instance, names), names, _aliases(record))
+def _renamed(instance: Any, names: list[str], aliases: dict[str, str]) -> dict:
+    """A row keyed by input names, from input names or their aliases."""
+    known = {**aliases, **{name: name for name in names}}
+    return _by_input_name(_instance_object(instance, names), names, known)
 
 
 def _by_input_name(values: dict, names: list[str], aliases: dict[str, str]) -> dict:
@@ -152,12 +155,12 @@ def _by_input_name(values: dict, names: list[str], aliases: dict[str, str]) -> d
     return {aliases[key]: value for key, value in values.items()}
 
 
-def _named_columns(inputs: Any, names: list[str], record: RunRecord) -> dict[str, list]:
+def _named_columns(inputs: Any, names: list[str], known: dict[str, str]) -> dict[str, list]:
     if not isinstance(inputs, dict):
         raise BadRequest(
-            f'"inputs" must be an object of the inputs {names}. Received: {_kind(inputs)}'
+            f'"inputs" must be an object of the inputs {names}. Received: {kind_of(inputs)}'
         )
-    renamed = _by_input_name(inputs, names, _aliases(record) or {name: name for name in names})
+    renamed = _by_input_name(inputs, names, known)
     lengths = {len(v) if isinstance(v, list) else None for v in renamed.values()}
     if None in lengths or len(lengths) > 1:
         raise BadRequest(
@@ -171,104 +174,15 @@ def _count(columns: dict[str, Any]) -> int:
     first = next(iter(columns.values()))
     if not isinstance(first, list) or not first:
         raise BadRequest(
-            f'"inputs" must hold a non-empty list of examples. Received: {_kind(first)}'
+            f'"inputs" must hold a non-empty list of examples. Received: {kind_of(first)}'
         )
     return len(first)
 
 
-def _as_array(values: list, spec: InputSpec, record: RunRecord) -> np.ndarray:
-    if record.task == "regress":
-        return _column(values, spec.name, record)
-    if spec.dtype == "uint8":
-        return np.stack([_image(value, spec, record) for value in values])
-    return np.array([_text(value, spec.name) for value in values], dtype=object)
-
-
-def _image(value: Any, spec: InputSpec, record: RunRecord) -> np.ndarray:
-    from tfapps.data.images import ImageReadError, read_image
-
-    height, width, channels = spec.shape
-    if isinstance(value, dict) and set(value) == {"b64"}:
-        try:
-            data = base64.b64decode(value["b64"], validate=True)
-            return read_image(io.BytesIO(data), (height, width), channels, _resize(record))
-        except (binascii.Error, TypeError, ValueError):
-            raise BadRequest(f'Input {spec.name!r}: "b64" must hold base64 text.') from None
-        except ImageReadError as error:
-            raise BadRequest(f"Input {spec.name!r}: the b64 image {error.reason}.") from None
-    array = np.asarray(value, dtype=object)
-    if array.shape != spec.shape:
-        raise BadRequest(
-            f"Input {spec.name!r} takes uint8 images of shape {list(spec.shape)} or "
-            f'{{"b64": <an image file>}}. Received: an array of shape {list(array.shape)}'
-        )
-    try:
-        numbers = array.astype(np.float64)
-    except (TypeError, ValueError):
-        raise BadRequest(
-            f"Input {spec.name!r} takes integers 0-255. Received: {value!r:.100}"
-        ) from None
-    if not ((numbers >= 0) & (numbers <= 255) & (numbers == np.round(numbers))).all():
-        raise BadRequest(f"Input {spec.name!r} takes integers 0-255.")
-    return numbers.astype(np.uint8)
-
-
-def _text(value: Any, name: str) -> str:
-    if isinstance(value, dict) and set(value) == {"b64"}:
-        try:
-            return base64.b64decode(value["b64"], validate=True).decode("utf-8")
-        except (binascii.Error, TypeError, ValueError):
-            raise BadRequest(f'Input {name!r}: "b64" must hold base64 UTF-8 text.') from None
-    if not isinstance(value, str):
-        raise BadRequest(f"Input {name!r} takes strings. Received: {_kind(value)}")
-    return value.removeprefix("\ufeff")
-
-
-def _column(values: list, name: str, record: RunRecord) -> np.ndarray:
-    """A table column's values, read as `tfapps predict` reads a CSV's (`raw_inputs`):
-    numbers in the training file's format, null and missing markers imputed."""
-    import pandas as pd
-
-    from tfapps.data.numbers import NA_MARKERS
-    from tfapps.data.table_columns import category_string
-    from tfapps.raw_inputs import column_values
-
-    if any(isinstance(v, (list, dict, bool)) for v in values):
-        raise BadRequest(
-            f"Input {name!r} takes a number or a string a row. Received: {values!r:.100}"
-        )
-    column = next(c for c in record.dataset.details["columns"] if c["input"] == name)
-    median = column.get("median")
-    markers = set(record.dataset.details.get("na_values") or NA_MARKERS)
-    if column["kind"] == "categorical":
-        return np.array(  # strings and numbers as they come: no format to read
-            ["" if _missing(v, markers) else category_string(v) for v in values], dtype=object
-        )
-    numbers = all(_is_number(v) or v is None for v in values)
-    if column["kind"] == "numeric" and numbers and (median is not None or None not in values):
-        return np.array([median if v is None else v for v in values], np.float32)
-    cells = pd.Series([None if v is None else str(v) for v in values], dtype=object)
-    try:
-        return column_values(column, cells, record.dataset.details)
-    except ValueError as error:
-        raise BadRequest(str(error)) from None
-
-
-def _missing(value: Any, markers: set[str]) -> bool:
-    return value is None or (isinstance(value, str) and value.strip().casefold() in markers)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value)
-
-
-def _resize(record: RunRecord) -> str:
-    return record.config.get("resize", "stretch")
-
-
 def _keys(body: Any) -> str:
-    return repr(sorted(body)) if isinstance(body, dict) else _kind(body)
+    return repr(sorted(body)) if isinstance(body, dict) else kind_of(body)
 
 
-def _kind(value: Any) -> str:
+def kind_of(value: Any) -> str:
+    """A received value in messages: its type and the start of its text."""
     return f"{type(value).__name__} {value!r:.80}"

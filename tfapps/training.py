@@ -23,7 +23,7 @@ from tfapps.data.splits import Splits
 from tfapps.distributed import adopt_chief_state, fit_distributed
 from tfapps.pipeline import batched
 from tfapps.runtime import RuntimeSetup
-from tfapps.tasks import TASKS, TaskModel
+from tfapps.tasks import TaskModel, get_task
 
 STEP_CALL_SECONDS = 1.0
 MAX_STEPS_PER_EXECUTION = 32
@@ -60,7 +60,7 @@ def build_and_train(
     # the initial weights must not depend on whether the data was already prepared.
     keras.utils.set_random_seed(config.seed)
     with setup.strategy.scope():
-        task_model = TASKS[config.task].build(config, splits)
+        task_model = get_task(config.task).build(config, splits)
     if setup.workers > 1:
         # Each worker would cut its own batches to other lengths and retrace its step
         # function for each; this is untested, so workers take plain batches.
@@ -151,7 +151,7 @@ def class_weights(config: RunConfig, splits: Splits) -> list[float] | None:
     the training split (scikit-learn's "balanced"); `None` otherwise."""
     if getattr(config, "class_weight", "none") != "balanced":
         return None
-    counts = splits.info.summary["train_classes"]
+    counts = splits.info.train_class_counts
     total = sum(counts.values())
     return [total / (len(counts) * max(1, counts[name])) for name in splits.info.class_names]
 

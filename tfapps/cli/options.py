@@ -1,8 +1,9 @@
 """What every command shares: Click settings, options built from the run configs, and the
 mapping of tfapps' errors to Click's one-line `Error:` messages.
 
-Each training option is a field of a run config (`tfapps.config`) and is described once, in
-that config's docstring; its type, choices and default come from the field.
+Each training option is a field of a run config, declared once with `config.fields.option`:
+its type and default come from the field, its help, choices and separator from the
+declaration.
 """
 
 from __future__ import annotations
@@ -17,9 +18,8 @@ from collections.abc import Callable, Iterator
 
 import click
 
-from tfapps.config import CHOICES, RunConfig, separator
-from tfapps.data import registry
-from tfapps.docstrings import args_section, plain_help
+from tfapps.config import RunConfig
+from tfapps.config.fields import default_text, option_name
 from tfapps.errors import explain
 
 CONTEXT_SETTINGS = {
@@ -98,23 +98,17 @@ def split_names(ctx, param, values) -> tuple[str, ...]:
     return tuple(name.strip() for value in values for name in value.split(",") if name.strip())
 
 
-def config_help(config_class: type[RunConfig]) -> dict[str, str]:
-    """Each field's description, from the docstrings of the config class and its bases."""
-    described: dict[str, str] = {}
-    for cls in reversed(config_class.__mro__):
-        described.update(args_section(cls.__doc__))
-    return described
-
-
 def training_options(config_class: type[RunConfig]) -> Callable:
     """Adds one option per field of `config_class`, plus `--resume`.
 
-    Types, choices and defaults come from the fields, help from `config_help`.
+    Types and defaults come from the fields, help and choices from their declarations.
     """
+    from tfapps.tasks import get_task
+
     hints = typing.get_type_hints(config_class)
-    described = config_help(config_class)
+    task = get_task(config_class.task)
     options = [
-        _option(field_, hints[field_.name], described[field_.name], config_class.task)
+        _option(field_, hints[field_.name], task.accepted())
         for field_ in dataclasses.fields(config_class)
     ]
     options.append(
@@ -129,31 +123,38 @@ def training_options(config_class: type[RunConfig]) -> Callable:
     return decorate
 
 
-def _option(field_: dataclasses.Field, hint, description: str, task: str) -> Callable:
+def _option(field_: dataclasses.Field, hint, accepted: str) -> Callable:
     """The Click option of one config field."""
-    name = "--" + field_.name.replace("_", "-")
-    default = field_.default
-    text = plain_help(description, default_shown=default is not None)
+    name = "--" + option_name(field_)
+    default, metadata = field_.default, field_.metadata
+    text = _plain(metadata["help"])
     text = text[:1].upper() + text[1:]
     if field_.name == "dataset":
-        text += f" Accepted: {registry.accepted_summary(task)}."
+        text += f" Accepted: {accepted}."
     settings = {"help": text, "default": default}
-    if default is None and "Default: automatic" in text:
-        settings["show_default"] = "automatic"
+    if default is None:  # Click shows no default of None: say what happens instead
+        said = metadata["automatic"] or default_text(field_)
+        settings["help"] = f"{text} Default: {_plain(said)}."
+        settings["show_default"] = "automatic" if metadata["automatic"] else "none"
     kind = _without_none(hint)
-    if field_.name in CHOICES:
-        return click.option(name, type=click.Choice(CHOICES[field_.name]), **settings)
+    if metadata["choices"]:
+        return click.option(name, type=click.Choice(metadata["choices"]), **settings)
     if kind is bool:
         flag = name if default is False else f"{name}/--no-{name[2:]}"
         return click.option(flag, is_flag=True, **settings)
     if typing.get_origin(kind) is tuple:
         if typing.get_args(kind)[0] is not int:
             return click.option(name, multiple=True, callback=split_names, help=text)
-        joiner = separator(field_)
-        example = field_.metadata.get("example") or joiner.join(map(str, default))
+        joiner = metadata["separator"]
+        example = metadata["example"] or joiner.join(map(str, default))
         settings["default"] = None if default is None else joiner.join(map(str, default))
         return click.option(name, callback=parse_ints(joiner, example), **settings)
     return click.option(name, type=kind, **settings)
+
+
+def _plain(text: str) -> str:
+    """Help text without Markdown backticks."""
+    return text.replace("`", "")
 
 
 def _without_none(hint):

@@ -9,8 +9,8 @@ import click
 from tfapps import run_dirs, runtime
 from tfapps.cli import main
 from tfapps.cli.options import reporting_errors
-from tfapps.data import registry
 from tfapps.errors import InvalidInput
+from tfapps.tasks import TASKS
 
 REPORT_FORMATS = ("html", "markdown", "csv")
 
@@ -121,24 +121,24 @@ def evaluate(
 @main.command("datasets")
 @click.option(
     "--task",
-    type=click.Choice(sorted(registry.LOCAL_FORMATS)),
+    type=click.Choice(list(TASKS)),
     default=None,
     help="Only this task's datasets. Default: every task.",
 )
 def datasets(task: str | None) -> None:
     """List what each task's --dataset accepts: embedded datasets, TFDS catalog names that fit,
     and local formats."""
-    for name in [task] if task else sorted(registry.LOCAL_FORMATS):
-        click.echo(f"{name}")
+    for shown in [TASKS[task]] if task else TASKS.values():
+        click.echo(f"{shown.name}")
         click.echo("  embedded (offline, prepared through TFDS on first use):")
-        for dataset in registry.embedded_for(name).values():
+        for dataset in shown.embedded:
             click.echo(
                 f"    {dataset.name:<16} {dataset.examples:>6} examples  "
                 f"{dataset.description}; from {dataset.origin}"
             )
         click.echo("  TFDS catalog (downloaded on first use into --data-dir):")
-        click.echo(f"    {', '.join(registry.CATALOG.get(name, ()))}")
-        click.echo(f"  local: {registry.LOCAL_FORMATS[name]}")
+        click.echo(f"    {', '.join(shown.catalog)}")
+        click.echo(f"  local: {shown.local_formats}")
 
 
 @main.command("runs")
@@ -192,8 +192,7 @@ def report(directory: Path, fmt: str) -> None:
     "names",
     multiple=True,
     help="The model's name in the URLs, one per run in their order (repeat the option). "
-    "Default: the task (image-classify, sentiment, regress), with the dataset when two runs "
-    "share a task.",
+    f"Default: the task ({', '.join(TASKS)}), with the dataset when two runs share a task.",
 )
 @click.option(
     "--host",

@@ -1,4 +1,4 @@
-"""The commands that train: image-classify, sentiment, regress and train-all."""
+"""The commands that train: one per task (`tfapps.tasks.TASKS`), and train-all."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import click
 from tfapps import run_dirs
 from tfapps.cli import main
 from tfapps.cli.options import reporting_errors, route_logs, training_options
-from tfapps.config import ImageConfig, RegressConfig, RunConfig, TextConfig
+from tfapps.config import RunConfig
+from tfapps.tasks import TASKS, Task
 
 
 def run_training(config_class: type[RunConfig], options: dict) -> None:
@@ -45,60 +46,18 @@ def headline_line(result) -> str:
     return line
 
 
-@main.command("image-classify")
-@training_options(ImageConfig)
-def image_classify(**options) -> None:
-    """Train a convnet image classifier: Rescaling → [Conv2D → MaxPooling2D]×k → Flatten →
-    Dropout → Dense(softmax).
+def _training_command(task: Task) -> click.Command:
+    """The command that trains `task`: one option per field of its config class."""
 
-    The exported SavedModel takes uint8 images [batch, height, width, channels] and returns
-    class probabilities.
+    def command(**options) -> None:
+        run_training(task.config_class, options)
 
-    \b
-    Examples:
-      tfapps image-classify                      # embedded digits (1,797 8x8 images)
-      tfapps image-classify --dataset mnist      # TFDS catalog, downloaded on first use
-      tfapps image-classify --dataset ./photos   # photos/<class>/*.jpg
-    """
-    run_training(ImageConfig, options)
+    command.__doc__ = task.description
+    return main.command(task.name)(training_options(task.config_class)(command))
 
 
-@main.command("sentiment")
-@training_options(TextConfig)
-def sentiment(**options) -> None:
-    """Train a Conv1D text classifier: TextVectorization → Embedding → Conv1D ×2 →
-    GlobalMaxPooling1D → Dense → Dense(sigmoid, or softmax for more than 2 labels).
-
-    The exported SavedModel takes raw strings [batch] and returns probabilities; the vocabulary
-    is inside it and also written as vocabulary.txt.
-
-    \b
-    Examples:
-      tfapps sentiment                                  # embedded IMDB reviews (25,000)
-      tfapps sentiment --dataset rotten_tomatoes        # embedded, 8,530 sentences
-      tfapps sentiment --dataset imdb_reviews           # TFDS catalog, downloaded on first use
-      tfapps sentiment --dataset reviews.csv --text-column review --label-column stars
-    """
-    run_training(TextConfig, options)
-
-
-@main.command("regress")
-@training_options(RegressConfig)
-def regress(**options) -> None:
-    """Train a Dense regressor on a table: one named input per column → Normalization (numbers)
-    or StringLookup one-hot (categories) → Dense(relu) ×n → Dense(1).
-
-    The exported SavedModel takes a dict of named raw columns (float32 numbers, strings for
-    categorical columns) and returns the prediction.
-
-    \b
-    Examples:
-      tfapps regress                                   # embedded Auto MPG (406 cars)
-      tfapps regress --dataset diabetes                # embedded, 442 patients
-      tfapps regress --dataset wine_quality            # TFDS catalog (target: quality)
-      tfapps regress --dataset houses.csv --target price --drop id --categorical zipcode
-    """
-    run_training(RegressConfig, options)
+for _task in TASKS.values():
+    _training_command(_task)
 
 
 @main.command("train-all")
@@ -108,8 +67,9 @@ def regress(**options) -> None:
 @click.option(
     "--datasets",
     default=None,
-    help="Replace default datasets, e.g. image=mnist,sentiment=imdb_reviews,regress=diabetes. "
-    "Default: digits, movie_reviews, auto_mpg.",
+    help="Replace default datasets, TASK=DATASET pairs, e.g. "
+    "image-classify=mnist,sentiment=imdb_reviews,regress=diabetes. "
+    f"Default: {', '.join(task.config_class.dataset for task in TASKS.values())}.",
 )
 @click.option(
     "--compare-architectures",
@@ -123,8 +83,9 @@ def regress(**options) -> None:
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @click.option("--debug", is_flag=True, help="Show tracebacks and TensorFlow's logs.")
 def train_all(quick: bool, datasets: str | None, compare_architectures: bool, **common) -> None:
-    """Train every task (image-classify on digits, sentiment on the IMDB reviews, regress on
-    Auto MPG) one after another, print a summary, and write summary.csv and report.html.
+    """Train every task on its default dataset (image-classify on digits, sentiment on the IMDB
+    reviews, regress on Auto MPG, ...) one after another, print a summary, and write
+    summary.csv and report.html.
 
     A task that fails is listed with its error and the others still run; the exit status is
     then 1.

@@ -10,26 +10,33 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from tfapps.config import ImageConfig
 from tfapps.data.image_decoding import ImageReader, decode_folder
 from tfapps.data.image_scan import KEEP_SIZE_UP_TO, PHOTO_SIZE
+from tfapps.data.images import fit_array
 from tfapps.data.info import SPLIT_NAMES, CachePlan, DatasetInfo
+from tfapps.data.specs import ImageSpec
 from tfapps.data.splits import Splits
-from tfapps.data.summary import tfds_classes_summary
-from tfapps.data.tfds_source import read_classified_splits
+from tfapps.data.summary import class_counts, tfds_classes_summary
+from tfapps.data.tfds_source import read_classified_splits, tfds_origin
 from tfapps.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from tfapps.tasks.image import ImageClassifyConfig
 
 log = logging.getLogger("tfapps")
 
 GATHER_BATCH = 64  # decoded images handed to tf.data per call
 
 
-def from_tfds(builder: tfds.core.DatasetBuilder, source: str, config: ImageConfig) -> Splits:
+def from_tfds(
+    builder: tfds.core.DatasetBuilder, source: str, config: ImageClassifyConfig
+) -> Splits:
     """Reads an image-classification TFDS dataset with `(image, label)` supervised keys.
 
     Images of varied sizes, or larger than `KEEP_SIZE_UP_TO` pixels, are fitted to
@@ -53,23 +60,19 @@ def from_tfds(builder: tfds.core.DatasetBuilder, source: str, config: ImageConfi
             _resized(ds, shape[:2], config.resize) for ds in (train, validation, test)
         )
     class_names = list(label_feature.names)
+    counts = class_counts(class_names, carved.train_labels)
     read = f"TFDS {builder.name} {builder.version}"
-    summary = tfds_classes_summary(
-        read, class_names, carved.train_labels, carved.too_small, "image"
-    )
+    too_small = [class_names[i] for i in carved.too_small]
+    summary = tfds_classes_summary(read, counts, too_small, "image")
     summary.lines.append(f"model input {'x'.join(map(str, shape))} (resize {config.resize})")
     info = DatasetInfo(
         name=config.dataset,
         source=source,
+        origin=tfds_origin(builder),
         class_names=class_names,
-        input_shape=shape,
-        details={
-            "tfds_name": builder.name,
-            "tfds_version": str(builder.version),
-            "homepage": builder.info.homepage,
-            "resize": config.resize,
-        },
-        summary=summary.to_dict(),
+        train_class_counts=counts,
+        spec=ImageSpec(input_shape=shape, resize=config.resize),
+        summary=summary,
     )
     return Splits(train, validation, test, info)
 
@@ -95,22 +98,20 @@ def _supervised_features(builder, name: str):
 
 
 def _resized(dataset: tf.data.Dataset, size, resize: str) -> tf.data.Dataset:
-    import keras
+    """Fits every image to `size` with the one image reader's rule (`images.fit_array`,
+    Pillow), as `tfapps predict` and `tfapps serve` fit an image file."""
+    channels = dataset.element_spec[0].shape[-1]
 
     def fit(image, label):
-        fitted = keras.ops.image.resize(
-            tf.cast(image, tf.float32),
-            size,
-            antialias=True,
-            crop_to_aspect_ratio=resize == "crop",
-            pad_to_aspect_ratio=resize == "pad",
+        fitted = tf.numpy_function(
+            lambda pixels: fit_array(pixels, size, resize), [image], tf.uint8, stateful=False
         )
-        return tf.cast(tf.clip_by_value(tf.round(fitted), 0, 255), tf.uint8), label
+        return tf.ensure_shape(fitted, (*size, channels)), label
 
     return dataset.map(fit, num_parallel_calls=tf.data.AUTOTUNE)
 
 
-def from_folder(root: Path, config: ImageConfig) -> Splits:
+def from_folder(root: Path, config: ImageClassifyConfig) -> Splits:
     """Stratified splits of a local image folder, reproducibly by `config.seed`.
 
     Args:

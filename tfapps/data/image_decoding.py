@@ -18,13 +18,14 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from tfapps.config import ImageConfig
 from tfapps.data.image_scan import ImageFolder, Skipped, scan_folder
 from tfapps.data.images import ImageReadError, read_image
 from tfapps.data.info import SPLIT_NAMES, CachePlan, DatasetInfo
+from tfapps.data.specs import DataOrigin, ImageSpec
 from tfapps.data.stratify import stratified_rows
 from tfapps.data.summary import (
     DataSummary,
@@ -35,6 +36,9 @@ from tfapps.data.summary import (
 )
 from tfapps.errors import InvalidInput
 from tfapps.progress import Progress
+
+if TYPE_CHECKING:
+    from tfapps.tasks.image import ImageClassifyConfig
 
 # Decoded images are kept in memory up to this share of the memory available at the start,
 # and never beyond MEMORY_BUDGET_LIMIT (one tensor per split; TensorFlow cannot serialize a
@@ -67,7 +71,7 @@ class DecodedFolder:
     reader: ImageReader
 
 
-def decode_folder(root: Path, config: ImageConfig) -> DecodedFolder:
+def decode_folder(root: Path, config: ImageClassifyConfig) -> DecodedFolder:
     """Reads a local image folder into stratified, decoded splits (see the module docstring).
 
     Args:
@@ -103,17 +107,18 @@ def decode_folder(root: Path, config: ImageConfig) -> DecodedFolder:
     info = DatasetInfo(
         name=config.dataset,
         source="local",
+        origin=DataOrigin(path=str(root.resolve())),
         class_names=folder.class_names,
-        input_shape=list(shape),
-        details={
-            "path": str(root.resolve()),
-            "channels": folder.channels,
-            "image_size": list(size),
-            "resize": config.resize,
-            "resized": sum(image.size != size for image in folder.images),
-            "cache": {"mode": cache.mode, "bytes": needed},
-        },
-        summary=summary.to_dict(),
+        train_class_counts=_train_counts(folder, labels, rows),
+        spec=ImageSpec(
+            input_shape=list(shape),
+            resize=config.resize,
+            source_size=list(size),
+            resized=sum(image.size != size for image in folder.images),
+            cache=cache.mode,
+            cache_bytes=needed,
+        ),
+        summary=summary,
     )
     return DecodedFolder(info, labels, paths, rows, cache, arrays, reader)
 
@@ -219,7 +224,6 @@ def _summary(folder, labels, rows, skipped, too_small, shape, config, cache) -> 
         facts={
             "images": sum(counts.values()),
             "classes": counts,
-            "train_classes": _train_counts(folder, labels, rows),
             "skipped": skipped.to_dict(),
             "distinct_sizes": len(set(sizes)),
         },

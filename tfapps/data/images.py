@@ -26,9 +26,16 @@ from typing import BinaryIO
 
 import numpy as np
 
-from tfapps.config.tasks import RESIZE_RULES  # the rules `fit_to_size` knows
+from tfapps.data.specs import RESIZE_RULES  # the rules `fit_to_size` knows
 
-__all__ = ["RESIZE_RULES", "ImageReadError", "open_image", "read_image", "fit_to_size"]
+__all__ = [
+    "RESIZE_RULES",
+    "ImageReadError",
+    "fit_array",
+    "fit_to_size",
+    "open_image",
+    "read_image",
+]
 
 GRAYSCALE_MODES = ("1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F")
 WIDE_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N", "F")  # more than 8 bits per pixel
@@ -167,6 +174,27 @@ def fit_to_size(image, size: tuple[int, int], resize: str):
     if resize == "pad":
         return ImageOps.pad(image, (width, height), bilinear, color=0)
     return image.resize((width, height), bilinear)
+
+
+def fit_array(pixels: np.ndarray, size: tuple[int, int], resize: str = "stretch") -> np.ndarray:
+    """Fits decoded uint8 pixels (such as a TFDS image) to `(height, width)` exactly as
+    `read_image` fits a file (`fit_to_size`), so a TFDS dataset of varied sizes is seen in
+    training as `tfapps predict` and `tfapps serve` see its images.
+
+    Args:
+        pixels: `uint8` array `[height, width, channels]`, 1 or 3 channels.
+        size: `(height, width)` of the result, in pixels.
+        resize: one of `RESIZE_RULES`. Defaults to `"stretch"`.
+
+    Returns:
+        `uint8` array of shape `[size[0], size[1], channels]`.
+    """
+    from PIL import Image
+
+    channels = pixels.shape[-1]
+    image = Image.fromarray(pixels[..., 0] if channels == 1 else pixels)
+    fitted = np.asarray(fit_to_size(image, size, resize), np.uint8)
+    return fitted.reshape(size[0], size[1], channels)
 
 
 def is_grayscale(mode: str) -> bool:

@@ -3,10 +3,12 @@ cached (`CachePlan`); no TensorFlow import."""
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from tfapps.data.specs import DataOrigin, DataSpec, spec_from_dict
+from tfapps.data.summary import DataSummary
 
 SPLIT_NAMES = ("train", "validation", "test")
 
@@ -18,30 +20,49 @@ class DatasetInfo:
     Args:
         name: the `--dataset` value as given.
         source: `"embedded"`, `"catalog"` or `"local"`.
+        origin: where the bytes came from (a path, a TFDS builder, a package).
         class_names: label names in label-index order (classifiers), else empty.
-        input_shape: shape of one input example without the batch axis, if fixed.
+        train_class_counts: training examples per class name (classifiers), else empty.
         sizes: number of examples per split, after `--max-examples`.
-        details: anything else worth recording (origin, resizing, dropped rows, ...).
-        summary: what was read, as `DataSummary.to_dict` gives it (printed before training).
+        spec: what the task reads (`ImageSpec`, `TextSpec` or `TableSchema`).
+        summary: what was read (printed before training).
     """
 
     name: str
     source: str
+    origin: DataOrigin = field(default_factory=DataOrigin)
     class_names: list[str] = field(default_factory=list)
-    input_shape: list[int] | None = None
+    train_class_counts: dict[str, int] = field(default_factory=dict)
     sizes: dict[str, int] = field(default_factory=dict)
-    details: dict[str, Any] = field(default_factory=dict)
-    summary: dict[str, Any] = field(default_factory=dict)
+    spec: DataSpec | None = None
+    summary: DataSummary = field(default_factory=DataSummary)
 
     def to_dict(self) -> dict[str, Any]:
         """Returns the JSON-ready dict recorded in run.json under `dataset`."""
-        return dataclasses.asdict(self)
+        return {
+            "name": self.name,
+            "source": self.source,
+            "origin": self.origin.to_dict(),
+            "class_names": list(self.class_names),
+            "train_class_counts": dict(self.train_class_counts),
+            "sizes": dict(self.sizes),
+            "spec": None if self.spec is None else self.spec.to_dict(),
+            "summary": self.summary.to_dict(),
+        }
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> DatasetInfo:
         """Rebuilds the info from `to_dict`'s output; missing fields take their defaults."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{"name": "", "source": "", **{k: v for k, v in values.items() if k in names}})
+        return cls(
+            name=values.get("name", ""),
+            source=values.get("source", ""),
+            origin=DataOrigin.from_dict(values.get("origin") or {}),
+            class_names=list(values.get("class_names", [])),
+            train_class_counts=dict(values.get("train_class_counts", {})),
+            sizes=dict(values.get("sizes", {})),
+            spec=spec_from_dict(values.get("spec")),
+            summary=DataSummary.from_dict(values.get("summary") or {}),
+        )
 
 
 @dataclass

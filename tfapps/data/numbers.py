@@ -14,9 +14,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:  # pandas loads when a column is parsed, not when a run record is read
+    import pandas as pd
 
 NA_MARKERS = (
     "",
@@ -69,6 +70,11 @@ class NumberFormat:
     def to_dict(self) -> dict[str, str]:
         return {"decimal": self.decimal, "thousands": self.grouping}
 
+    @classmethod
+    def from_dict(cls, values: dict[str, str]) -> NumberFormat:
+        """The format `to_dict` wrote (a point and the default grouping when empty)."""
+        return cls(values.get("decimal", "."), values.get("thousands"))
+
     def parse(self, values: pd.Series, markers: Iterable[str] = NA_MARKERS):
         """Reads a column as numbers.
 
@@ -81,6 +87,9 @@ class NumberFormat:
             `(numbers, missing, bad)`: float64 numbers (NaN where missing or not a number),
             the mask of missing cells, and the mask of cells that are neither.
         """
+        import numpy as np
+        import pandas as pd
+
         if pd.api.types.is_numeric_dtype(values):
             numbers = values.astype(np.float64)
             return numbers, numbers.isna(), pd.Series(False, index=values.index)
@@ -117,6 +126,8 @@ def detect_number_format(cells: Iterable[str], sep: str) -> NumberFormat:
         cells: the file's cells (a sample is enough).
         sep: the file's delimiter.
     """
+    import pandas as pd
+
     text = pd.Series([c.strip() for c in cells if isinstance(c, str)], dtype=str)
     if text.empty:
         return NumberFormat()

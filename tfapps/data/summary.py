@@ -30,8 +30,17 @@ class DataSummary:
     facts: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """run.json's `dataset.summary`: the facts, the printed lines and the warnings."""
-        return {**self.facts, "lines": self.lines, "warnings": self.warnings}
+        """run.json's `dataset.summary`: the printed lines, the warnings and the facts."""
+        return {"lines": self.lines, "warnings": self.warnings, "facts": self.facts}
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> DataSummary:
+        """The summary `to_dict` wrote."""
+        return cls(
+            list(values.get("lines", [])),
+            list(values.get("warnings", [])),
+            dict(values.get("facts", {})),
+        )
 
 
 def count_phrase(count: int, singular: str, plural: str | None = None) -> str:
@@ -85,22 +94,25 @@ def is_imbalanced(counts: Mapping[str, int]) -> bool:
     return bool(values) and max(values) >= IMBALANCE_RATIO * max(1, min(values))
 
 
+def class_counts(class_names: list[str], labels) -> dict[str, int]:
+    """Examples per class name, in class order, from label indices (a NumPy array)."""
+    return {name: int((labels == index).sum()) for index, name in enumerate(class_names)}
+
+
 def tfds_classes_summary(
-    read: str, class_names: list[str], train_labels, too_small: list[int], unit: str
+    read: str, train_counts: Mapping[str, int], too_small: list[str], unit: str
 ) -> DataSummary:
     """The summary of a TFDS classifier dataset: its training examples per class (the other
     splits as the builder has or tfapps carves them), and the class warnings.
 
     Args:
         read: where it came from, such as `"TFDS mnist 3.0.1"`.
-        class_names: the ClassLabel's names.
-        train_labels: the label of every training example.
-        too_small: labels too few to reach a carved split.
+        train_counts: training examples per class name.
+        too_small: classes too small to reach a carved split.
         unit: what an example is, such as `"image"`.
     """
-    counts = {name: int((train_labels == index).sum()) for index, name in enumerate(class_names)}
     return DataSummary(
-        lines=[f"{classes_line(counts, 'training ' + unit)} from {read}"],
-        warnings=class_warnings(counts, [class_names[i] for i in too_small], unit),
-        facts={"train_classes": counts},
+        lines=[f"{classes_line(train_counts, 'training ' + unit)} from {read}"],
+        warnings=class_warnings(train_counts, too_small, unit),
+        facts={"train_classes": dict(train_counts)},
     )

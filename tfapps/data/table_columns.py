@@ -21,70 +21,19 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from tfapps.data.numbers import NumberFormat
+from tfapps.data.specs import CATEGORICAL, IGNORED, NUMERIC, ColumnSpec
 from tfapps.errors import InvalidInput
 
-NUMERIC, CATEGORICAL, IGNORED = "numeric", "categorical", "ignored"
 STRAY_SHARE = 0.05
 STRAY_VALUES = 3
 TEXT_MIN_VALUES = 50
 TEXT_UNIQUE_SHARE = 0.5
-
-
-@dataclass
-class Column:
-    """One feature column as decided on the training split.
-
-    Args:
-        name: the column's name in the file.
-        kind: `NUMERIC`, `CATEGORICAL` or `IGNORED`.
-        input: the model's input name (empty for ignored columns).
-        missing: missing values over all splits.
-        imputed: the value missing numbers got (the training median), if any were missing.
-        median: a numeric column's training median, which missing values get when the model
-            predicts (`tfapps predict`, `tfapps serve`) even if training had none.
-        markers: values of this column that count as missing besides the file's markers.
-        reason: why an ignored column is ignored.
-        categories: distinct values of a categorical column in the training split.
-    """
-
-    name: str
-    kind: str
-    input: str = ""
-    missing: int = 0
-    imputed: float | None = None
-    median: float | None = None
-    markers: list[str] = field(default_factory=list)
-    reason: str = ""
-    categories: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        """run.json's entry for the column (only the fields that apply)."""
-        values = {"name": self.name, "kind": self.kind, "input": self.input}
-        values["missing"] = self.missing
-        for key in ("imputed", "median", "markers", "reason", "categories"):
-            if getattr(self, key) not in (None, [], "", 0):
-                values[key] = getattr(self, key)
-        return values
-
-    def describe(self) -> str:
-        """`Horsepower numeric (6 missing, imputed 93.5)` for the printed summary."""
-        notes = []
-        if self.kind == CATEGORICAL:
-            notes.append(f"{self.categories} values")
-        if self.missing:
-            notes.append(f"{self.missing} missing")
-        if self.imputed is not None:
-            notes.append(f"imputed {self.imputed:g}")
-        if self.reason:
-            notes.append(self.reason)
-        return f"{self.name} {self.kind}" + (f" ({', '.join(notes)})" if notes else "")
 
 
 def decide_columns(
@@ -93,7 +42,7 @@ def decide_columns(
     categorical: tuple[str, ...],
     number_format: NumberFormat,
     markers: tuple[str, ...],
-) -> list[Column]:
+) -> list[ColumnSpec]:
     """Decides each feature column's kind on the training split (see the module docstring).
 
     Args:
@@ -109,7 +58,7 @@ def decide_columns(
         numbers, missing, bad = number_format.parse(train[name], markers)
         present = ~missing
         strays = sorted(set(train[name][bad].astype(str).str.strip()))
-        column = Column(name, NUMERIC, inputs[name])
+        column = ColumnSpec(name, NUMERIC, inputs[name])
         if not present.any():
             column.kind, column.reason = IGNORED, "no value in the training split"
         elif name in categorical or _mostly_not_numbers(bad, present, strays):
@@ -140,7 +89,7 @@ def _mostly_not_numbers(bad: pd.Series, present: pd.Series, strays: list[str]) -
 
 def clean(
     frames: dict[str, pd.DataFrame],
-    columns: list[Column],
+    columns: list[ColumnSpec],
     number_format: NumberFormat,
     markers: tuple[str, ...],
     dataset: str,

@@ -1,13 +1,14 @@
-"""Tabular regression data: TFDS feature dicts and CSV files, as named columns.
+"""Table data for the table tasks: TFDS feature dicts and CSV files, as named columns.
 
-Whatever the source, the table goes through the same steps, recorded in run.json and printed
-before training:
+Whatever the source, the table goes through the same steps, recorded in run.json (a
+`TableSchema`) and printed before training:
 
 1. A CSV is read as written (`csv_files`: its delimiter, every cell a string); its number
    format (decimal mark, thousands separators) is detected (`numbers`) unless `--decimal` or
    `--thousands` say it, and `--na-values` adds missing markers to `numbers.NA_MARKERS`.
-2. `--drop` columns are removed; the `--target` column must exist and hold numbers.
-3. Rows without a target are dropped (and counted); a constant or empty target is refused.
+2. `--drop` columns are removed; the `--target` column must exist.
+3. The task's `TargetRule` reads the target (regress: numbers; table-classify: classes) and carves
+   the rows into splits; rows without a target are dropped and counted.
 4. Each feature column is numeric, categorical or ignored, decided on the training split
    (`table_columns`), and cleaned: missing numbers are imputed with the training median;
    any infinity left in a feature is refused.
@@ -16,29 +17,88 @@ before training:
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from tfapps.config import RegressConfig
+from tfapps.config.options import TableOptions
 from tfapps.data.csv_files import read_csv_file
 from tfapps.data.info import DatasetInfo
 from tfapps.data.numbers import NA_MARKERS, NumberFormat, detect_number_format
+from tfapps.data.specs import IGNORED, NUMERIC, ColumnSpec, DataOrigin, TableSchema
 from tfapps.data.splits import SPLIT_NAMES, Splits
-from tfapps.data.stratify import carve_local_splits
 from tfapps.data.summary import DataSummary, count_phrase
-from tfapps.data.table_columns import IGNORED, NUMERIC, Column, clean, decide_columns
-from tfapps.data.tfds_source import read_splits
+from tfapps.data.table_columns import clean, decide_columns
+from tfapps.data.tfds_source import read_splits, tfds_origin
 from tfapps.errors import InvalidInput
 
 log = logging.getLogger("tfapps")
 SAMPLE_CELLS = 20_000  # cells the number format is detected from
 
 
-def from_tfds(builder: tfds.core.DatasetBuilder, source: str, config: RegressConfig) -> Splits:
+@dataclass
+class Target:
+    """A table's target as a `TargetRule` read it.
+
+    Args:
+        values: per split, the target of each kept row (indexed like the split's rows):
+            float numbers (regression) or class indices (classification).
+        dropped: rows dropped because their target was missing.
+        line: the summary line about the target, such as `target mpg: numeric`.
+        warnings: what looks wrong about it.
+        class_names: class names in label order (classification), else empty.
+        train_counts: training rows per class name (classification), else empty.
+        mean: the training split's mean target (regression), else `None`.
+    """
+
+    values: dict[str, pd.Series]
+    dropped: int
+    line: str
+    warnings: list[str] = field(default_factory=list)
+    class_names: list[str] = field(default_factory=list)
+    train_counts: dict[str, int] = field(default_factory=dict)
+    mean: float | None = None
+
+
+class TargetRule(Protocol):
+    """How a table task reads its target column and splits the rows (the task's part of
+    reading a table)."""
+
+    task: str  # the command, named in messages
+
+    def carve(
+        self,
+        table: pd.DataFrame,
+        target: str,
+        config: TableOptions,
+        number_format: NumberFormat,
+        markers: tuple[str, ...],
+    ) -> dict[str, np.ndarray]:
+        """Row indices of train, validation and test of a local table, by `config.seed`."""
+
+    def read(
+        self,
+        frames: dict[str, pd.DataFrame],
+        target: str,
+        dataset: str,
+        number_format: NumberFormat,
+        markers: tuple[str, ...],
+    ) -> Target:
+        """Reads the target column of each split; refuses a target the task cannot learn.
+
+        Raises:
+            InvalidInput: naming the column and what it holds.
+        """
+
+
+def from_tfds(
+    builder: tfds.core.DatasetBuilder, source: str, config: TableOptions, rule: TargetRule
+) -> Splits:
     """Reads a TFDS dataset of feature columns (nested dicts are flattened to their leaves).
 
     The target is `config.target`, else the builder's `TARGET`, else its supervised label key.
@@ -47,6 +107,7 @@ def from_tfds(builder: tfds.core.DatasetBuilder, source: str, config: RegressCon
         builder: a prepared TFDS builder.
         source: `"embedded"` or `"catalog"`, recorded in the dataset info.
         config: the run's options.
+        rule: how the task reads its target.
     """
     keys = builder.info.supervised_keys
     default_target = getattr(builder, "TARGET", None) or (
@@ -61,34 +122,41 @@ def from_tfds(builder: tfds.core.DatasetBuilder, source: str, config: RegressCon
             strict=True,
         )
     }
-    details = {"tfds_name": builder.name, "tfds_version": str(builder.version)}
+    _check_columns(list(frames["train"].columns), target, config)
     read = f"TFDS {builder.name} {builder.version}"
-    return _clean_and_encode(frames, target, config, source, details, NumberFormat(), read)
+    origin = tfds_origin(builder)
+    return _clean_and_encode(frames, target, config, rule, source, origin, NumberFormat(), read)
 
 
-def from_path(path: Path, config: RegressConfig) -> Splits:
+def from_path(path: Path, config: TableOptions, rule: TargetRule) -> Splits:
     """Reads a CSV file and splits its rows reproducibly by `config.seed`.
 
     Args:
         path: the CSV file given as `--dataset`.
         config: the run's options (target, categorical, drop, CSV format, seed, validation
             split).
+        rule: how the task reads its target and carves the rows.
     """
     if path.is_dir():
-        raise InvalidInput(f"{path} is a folder; regress expects a CSV file and --target COLUMN.")
+        raise InvalidInput(
+            f"{path} is a folder; {rule.task} expects a CSV file and --target COLUMN."
+        )
     csv = read_csv_file(path, config.sep)
     table = csv.frame
     if table.empty:
         raise InvalidInput(f"{path} has a header but no data rows.")
     number_format = table_number_format(table, csv.sep, config)
-    rows = carve_local_splits(len(table), config.seed, config.validation_split)
+    _check_columns(list(table.columns), config.target, config)
+    rows = rule.carve(table, config.target, config, number_format, _markers(config))
     frames = {name: table.iloc[rows[name]].reset_index(drop=True) for name in SPLIT_NAMES}
-    details = {"path": str(path.resolve()), "sep": csv.sep}
+    origin = DataOrigin(path=str(path.resolve()))
     read = f"{path.name} (delimiter {csv.sep_name}, {number_format.describe()})"
-    return _clean_and_encode(frames, config.target, config, "local", details, number_format, read)
+    return _clean_and_encode(
+        frames, config.target, config, rule, "local", origin, number_format, read, csv.sep
+    )
 
 
-def table_number_format(table: pd.DataFrame, sep: str, config) -> NumberFormat:
+def table_number_format(table: pd.DataFrame, sep: str, config: TableOptions) -> NumberFormat:
     """The number format `--decimal` and `--thousands` give, detected where they are not."""
     if config.decimal is None:
         cells = table.to_numpy().ravel()[:SAMPLE_CELLS]
@@ -131,17 +199,13 @@ def _class_labels(features) -> dict:
     return found
 
 
-def _clean_and_encode(
-    frames: dict[str, pd.DataFrame],
-    target: str | None,
-    config: RegressConfig,
-    source: str,
-    details: dict,
-    number_format: NumberFormat,
-    read: str,
-) -> Splits:
-    """Checks, cleans and turns the three split tables into named-column datasets."""
-    columns = list(frames["train"].columns)
+def _markers(config: TableOptions) -> tuple[str, ...]:
+    """The missing markers: `NA_MARKERS` and `--na-values`, case-folded."""
+    return tuple(dict.fromkeys((*NA_MARKERS, *(m.strip().casefold() for m in config.na_values))))
+
+
+def _check_columns(columns: list[str], target: str | None, config: TableOptions) -> None:
+    """Refuses a missing `--target` and option columns the table does not have."""
     if not target:
         raise InvalidInput(
             f"--target is required for {config.dataset!r}; name one of its columns: {columns}."
@@ -153,11 +217,25 @@ def _clean_and_encode(
             )
     if target in config.drop:
         raise InvalidInput(f"--drop {target} removes the --target column; drop other columns.")
-    markers = tuple(dict.fromkeys((*NA_MARKERS, *(m.strip().casefold() for m in config.na_values))))
+
+
+def _clean_and_encode(
+    frames: dict[str, pd.DataFrame],
+    target: str | None,
+    config: TableOptions,
+    rule: TargetRule,
+    source: str,
+    origin: DataOrigin,
+    number_format: NumberFormat,
+    read: str,
+    sep: str | None = None,
+) -> Splits:
+    """Checks, cleans and turns the three split tables into named-column datasets."""
+    markers = _markers(config)
     rows_read = sum(len(frame) for frame in frames.values())
     frames = {split: frame.drop(columns=list(config.drop)) for split, frame in frames.items()}
-    targets, dropped = _clean_target(frames, target, config.dataset, number_format, markers)
-    frames = {split: frames[split].loc[targets[split].index] for split in SPLIT_NAMES}
+    read_target = rule.read(frames, target, config.dataset, number_format, markers)
+    frames = {split: frames[split].loc[read_target.values[split].index] for split in SPLIT_NAMES}
     features = [c for c in frames["train"].columns if c != target]
     decided = decide_columns(frames["train"], features, config.categorical, number_format, markers)
     used = [column for column in decided if column.kind != IGNORED]
@@ -168,68 +246,36 @@ def _clean_and_encode(
             + "."
         )
     values = clean(frames, used, number_format, markers, config.dataset)
-    summary = _summary(read, rows_read, target, dropped, decided, config)
+    schema = TableSchema(
+        target=target,
+        columns=used,
+        ignored=[column for column in decided if column.kind == IGNORED],
+        dropped=list(config.drop),
+        rows_without_target=read_target.dropped,
+        number_format=number_format,
+        na_values=list(markers),
+        sep=sep,
+        target_mean=read_target.mean,
+    )
     info = DatasetInfo(
         name=config.dataset,
         source=source,
-        details={
-            **details,
-            "target": target,
-            "columns": [column.to_dict() for column in used],
-            "ignored_columns": [column.to_dict() for column in decided if column.kind == IGNORED],
-            "dropped_columns": list(config.drop),
-            "rows_dropped_without_target": dropped,
-            "number_format": number_format.to_dict(),
-            "na_values": list(markers),
-            "missing_values": {
-                "policy": "impute the training median",
-                "imputed": {
-                    c.name: {"rows": c.missing, "value": c.imputed}
-                    for c in used
-                    if c.imputed is not None
-                },
-            },
-            "target_mean_train": float(targets["train"].mean()),
-        },
-        summary=summary.to_dict(),
+        origin=origin,
+        class_names=read_target.class_names,
+        train_class_counts=read_target.train_counts,
+        spec=schema,
+        summary=_summary(read, rows_read, read_target, decided, config),
     )
-    datasets = [_to_dataset(values[split], targets[split], used) for split in SPLIT_NAMES]
+    datasets = [
+        _to_dataset(values[split], read_target.values[split], used) for split in SPLIT_NAMES
+    ]
     return Splits(*datasets, info)
 
 
-def _clean_target(frames, target, dataset, number_format: NumberFormat, markers):
-    """Reads the target as numbers, drops rows without one, and refuses unusable targets.
-
-    Returns:
-        `({split: target values of the kept rows}, rows dropped)`.
-    """
-    targets, dropped = {}, 0
-    for split, frame in frames.items():
-        values, missing, bad = number_format.parse(frame[target], markers)
-        if bad.any():
-            raise InvalidInput(
-                f"Target column {target!r} of {dataset!r} is not numeric: it holds "
-                f"{frame[target][bad].iloc[0]!r}. regress predicts numbers."
-            )
-        if np.isinf(values).any():
-            raise InvalidInput(f"Target column {target!r} of {dataset!r} holds infinity.")
-        dropped += int(missing.sum())
-        targets[split] = values[~missing]
-    if len(targets["train"]) == 0:
-        raise InvalidInput(f"Target column {target!r} of {dataset!r} has no values.")
-    if targets["train"].nunique() < 2:
-        raise InvalidInput(
-            f"Target column {target!r} of {dataset!r} is constant "
-            f"({targets['train'].iloc[0]:g}); there is nothing to learn."
-        )
-    return targets, dropped
-
-
-def _summary(read, rows_read, target, dropped, columns: list[Column], config) -> DataSummary:
+def _summary(read, rows_read, target: Target, columns: list[ColumnSpec], config) -> DataSummary:
     lines = [
         f"{count_phrase(rows_read, 'row')} from {read}",
-        f"target {target}: numeric"
-        + (f", {count_phrase(dropped, 'row')} without a value dropped" if dropped else ""),
+        target.line,
         "columns: " + "; ".join(column.describe() for column in columns),
     ]
     if config.drop:
@@ -245,27 +291,27 @@ def _summary(read, rows_read, target, dropped, columns: list[Column], config) ->
         for c in columns
         if c.markers
     ]
-    if dropped:
-        warnings.append(f"dropped {count_phrase(dropped, 'row')} without a {target} value")
+    warnings += target.warnings
     return DataSummary(
         lines=lines,
         warnings=warnings,
         facts={
             "rows": rows_read,
-            "rows_dropped_without_target": dropped,
+            "rows_dropped_without_target": target.dropped,
             "columns": [column.to_dict() for column in columns],
         },
     )
 
 
-def _use_anyway(column: Column) -> str:
+def _use_anyway(column: ColumnSpec) -> str:
     if column.reason.startswith("nearly every value"):
         return "; --drop it to silence this, or --categorical to use it anyway"
     return ""
 
 
-def _to_dataset(values: pd.DataFrame, target: pd.Series, columns: list[Column]):
+def _to_dataset(values: pd.DataFrame, target: pd.Series, columns: list[ColumnSpec]):
     features = {
         c.input: values[c.input].to_numpy(np.float32 if c.kind == NUMERIC else str) for c in columns
     }
-    return tf.data.Dataset.from_tensor_slices((features, target.to_numpy(np.float32)))
+    labels = target.to_numpy(np.float32 if target.dtype.kind == "f" else np.int64)
+    return tf.data.Dataset.from_tensor_slices((features, labels))

@@ -12,31 +12,36 @@ in case, surrounding spaces or number spelling are one class (`labels`); splits 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from tfapps.config import TextConfig
 from tfapps.data.csv_files import read_csv_file
 from tfapps.data.info import DatasetInfo
 from tfapps.data.labels import canonical_labels, sorted_class_names
 from tfapps.data.numbers import NA_MARKERS
+from tfapps.data.specs import DataOrigin, TextSpec
 from tfapps.data.splits import SPLIT_NAMES, Splits
 from tfapps.data.stratify import stratified_rows
 from tfapps.data.summary import (
     DataSummary,
+    class_counts,
     class_warnings,
     classes_line,
     tfds_classes_summary,
 )
-from tfapps.data.tfds_source import read_classified_splits
+from tfapps.data.tfds_source import read_classified_splits, tfds_origin
 from tfapps.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from tfapps.tasks.text import SentimentConfig
 
 UNLABELLED_FOLDERS = ("unsup",)
 
 
-def from_tfds(builder: tfds.core.DatasetBuilder, source: str, config: TextConfig) -> Splits:
+def from_tfds(builder: tfds.core.DatasetBuilder, source: str, config: SentimentConfig) -> Splits:
     """Reads a TFDS dataset whose supervised keys are a Text feature and a ClassLabel.
 
     Args:
@@ -61,18 +66,21 @@ def from_tfds(builder: tfds.core.DatasetBuilder, source: str, config: TextConfig
     carved = read_classified_splits(builder, config.validation_split)
     class_names = list(features[keys[1]].names)
     read = f"TFDS {builder.name} {builder.version}"
-    summary = tfds_classes_summary(read, class_names, carved.train_labels, carved.too_small, "text")
+    counts = class_counts(class_names, carved.train_labels)
+    too_small = [class_names[i] for i in carved.too_small]
     info = DatasetInfo(
         name=config.dataset,
         source=source,
+        origin=tfds_origin(builder),
         class_names=class_names,
-        details={"tfds_name": builder.name, "tfds_version": str(builder.version)},
-        summary=summary.to_dict(),
+        train_class_counts=counts,
+        spec=TextSpec(unit="example"),
+        summary=tfds_classes_summary(read, counts, too_small, "text"),
     )
     return Splits(*carved.datasets, info)
 
 
-def from_path(path: Path, config: TextConfig) -> Splits:
+def from_path(path: Path, config: SentimentConfig) -> Splits:
     """Reads a CSV file or a `root/<label>/*.txt` folder into stratified splits, reproducibly
     by `config.seed`.
 
@@ -114,10 +122,8 @@ def from_path(path: Path, config: TextConfig) -> Splits:
             (tf.constant(texts[index].tolist(), tf.string), labels[index])
         )
 
-    counts = {name: int((labels == i).sum()) for i, name in enumerate(class_names)}
-    train_counts = {
-        name: int((labels[rows["train"]] == i).sum()) for i, name in enumerate(class_names)
-    }
+    counts = class_counts(class_names, labels)
+    train_counts = class_counts(class_names, labels[rows["train"]])
     summary = DataSummary(
         lines=[f"{classes_line(counts, 'text')} from {read}"],
         warnings=[
@@ -128,7 +134,6 @@ def from_path(path: Path, config: TextConfig) -> Splits:
         facts={
             "texts": len(table),
             "classes": counts,
-            "train_classes": train_counts,
             "dropped": dropped,
             "merged_labels": merged,
         },
@@ -136,14 +141,15 @@ def from_path(path: Path, config: TextConfig) -> Splits:
     info = DatasetInfo(
         name=config.dataset,
         source="local",
+        origin=DataOrigin(path=str(path.resolve())),
         class_names=class_names,
-        details={
-            "path": str(path.resolve()),
-            "dropped_rows": sum(dropped.values()),
-            "text_unit": unit,
-            **({"sep": csv.sep} if unit == "row" else {}),
-        },
-        summary=summary.to_dict(),
+        train_class_counts=train_counts,
+        spec=TextSpec(
+            unit=unit,
+            sep=csv.sep if unit == "row" else None,
+            dropped_rows=sum(dropped.values()),
+        ),
+        summary=summary,
     )
     return Splits(*(subset(rows[name]) for name in SPLIT_NAMES), info)
 
@@ -156,7 +162,7 @@ def _dropped_warning(dropped: dict[str, int], rows: int, path: Path) -> list[str
     return [f"dropped {sum(dropped.values())} of {rows} rows of {path}: {reasons}"]
 
 
-def _csv_columns(table: pd.DataFrame, path: Path, config: TextConfig) -> pd.DataFrame:
+def _csv_columns(table: pd.DataFrame, path: Path, config: SentimentConfig) -> pd.DataFrame:
     missing = [c for c in (config.text_column, config.label_column) if c not in table.columns]
     if missing:
         raise InvalidInput(

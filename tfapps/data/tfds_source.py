@@ -12,7 +12,8 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from tfapps.data.registry import EmbeddedDataset
+from tfapps.data.embedded import EmbeddedDataset
+from tfapps.data.specs import DataOrigin
 from tfapps.data.stratify import stratified_rows
 from tfapps.errors import InvalidInput, RunFailed
 from tfapps.pipeline import untuned
@@ -46,6 +47,15 @@ def catalog_builder(name: str, data_dir: str | None) -> tfds.core.DatasetBuilder
     """
     return _download_and_prepare_locked(
         lambda: tfds.builder(name, data_dir=data_dir), name, data_dir
+    )
+
+
+def tfds_origin(builder: tfds.core.DatasetBuilder) -> DataOrigin:
+    """Where a TFDS dataset comes from: the builder's name, version and homepage."""
+    return DataOrigin(
+        tfds_name=builder.name,
+        tfds_version=str(builder.version),
+        homepage=builder.info.homepage or None,
     )
 
 

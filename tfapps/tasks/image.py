@@ -1,0 +1,294 @@
+"""`tfapps image-classify`: the convnet image classifier, from its options to its served model.
+
+Its data readers are `data.image_data` (TFDS image datasets, local folders); every image a
+finished run is given (predict, serve) goes through the one image reader
+(`data.images.read_image`) with the run's input size, channels and resize rule.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from tfapps.config import RunConfig
+from tfapps.config.fields import documented, option, redefault
+from tfapps.config.options import ClassifierOptions
+from tfapps.data.embedded import EmbeddedDataset
+from tfapps.data.specs import RESIZE_RULES
+from tfapps.errors import InvalidInput
+from tfapps.raw_inputs import as_path, shown
+from tfapps.tasks.base import TaskModel, compile_model
+from tfapps.tasks.classifiers import ClassifierTask
+
+if TYPE_CHECKING:
+    import keras
+    import numpy as np
+
+    from tfapps.data.info import DatasetInfo
+    from tfapps.data.splits import Splits
+    from tfapps.export_parts import Part
+    from tfapps.runs import RunRecord
+    from tfapps.serving_requests import InputSpec
+
+log = logging.getLogger("tfapps")
+ARCHITECTURES = ("conv", "dense")
+
+
+@documented
+@dataclass
+class ImageClassifyConfig(ClassifierOptions, RunConfig):
+    """Options of `tfapps image-classify`, on top of `RunConfig`."""
+
+    task: ClassVar[str] = "image-classify"
+
+    dataset: str = redefault(RunConfig, "dataset", "digits")
+    epochs: int | None = redefault(
+        RunConfig,
+        "epochs",
+        None,
+        automatic="40 for inputs up to 32 px (digits, MNIST), 15 for larger ones (photos, as "
+        "TensorFlow's image classification tutorial trains them; `image_model.auto_epochs`)",
+    )
+    patience: int = redefault(RunConfig, "patience", 8)
+    filters: tuple[int, ...] | None = option(
+        None,
+        "Conv2D filters of each Conv2D → MaxPooling2D block, one block per number "
+        "(`--filters 32,64`).",
+        automatic="32,64 for inputs up to 32 px (digits, MNIST); for larger inputs one block "
+        "per halving of the longer side until the feature map is at most 12 px, with 16, 32, "
+        "64, 64, ... filters (`image_model.auto_filters`)",
+        example="32,64",
+    )
+    dropout: float = option(0.5, "dropout rate before the softmax layer.", rate=True)
+    architecture: str = option(
+        "conv",
+        "the model family: conv (the convnet) or dense (Rescaling → Flatten → Dense(128) → "
+        "Dropout → Dense(softmax)), to compare.",
+        choices=ARCHITECTURES,
+    )
+    image_size: tuple[int, int] | None = option(
+        None,
+        "(height, width) every image is fitted to (`--image-size 28x28`).",
+        automatic="the dataset's own size when it is at most 180 px on its longer side (for "
+        "a folder, its most common size), else 180x180 (photos, as TensorFlow's image "
+        "classification tutorial)",
+        separator="x",
+        example="28x28",
+    )
+    resize: str = option(
+        "stretch",
+        "how an image of another aspect ratio is fitted to the input size, the same in "
+        "training, evaluate, predict and serve: stretch (scale each side, as Keras' "
+        "`image_dataset_from_directory` does), crop (cover the input, then cut the centre "
+        "out) or pad (fit inside it, with black borders).",
+        choices=RESIZE_RULES,
+    )
+    augment: bool | None = option(
+        None,
+        "random horizontal flips, rotations (up to 10% of a turn) and zooms (up to 10%) of "
+        "the training images, inside the model and inactive at inference "
+        "(`--augment`/`--no-augment`).",
+        automatic="on for inputs of at least 64 px on their shorter side (photos), off for "
+        "smaller ones (digits, MNIST: a flip changes what a digit means)",
+    )
+
+    def validate(self) -> None:
+        """Raises `InvalidInput` naming the first option whose value cannot be used."""
+        from tfapps.config import checks
+
+        super().validate()
+        if self.filters is not None:
+            self.filters = checks.check_positive_ints(self.filters, "filters", "32,64")
+        if self.augment not in (None, True, False):
+            raise checks.invalid("augment", "True, False or None (automatic)", self.augment)
+        if self.image_size is not None:
+            self.image_size = tuple(self.image_size)
+            if len(self.image_size) != 2 or not all(
+                checks.is_int(s) and s >= 1 for s in self.image_size
+            ):
+                raise checks.invalid(
+                    "image-size",
+                    "HEIGHTxWIDTH with both >= 1, such as 28x28",
+                    "x".join(map(str, self.image_size)),
+                )
+
+
+class ImageClassifyTask(ClassifierTask):
+    """Image classification: uint8 images in, class probabilities out."""
+
+    name = "image-classify"
+    config_class = ImageClassifyConfig
+    description = """Train a convnet image classifier: Rescaling → [Conv2D → MaxPooling2D]×k →
+    Flatten → Dropout → Dense(softmax).
+
+    The exported SavedModel takes uint8 images [batch, height, width, channels] and returns
+    class probabilities.
+
+    \b
+    Examples:
+      tfapps image-classify                      # embedded digits (1,797 8x8 images)
+      tfapps image-classify --dataset mnist      # TFDS catalog, downloaded on first use
+      tfapps image-classify --dataset ./photos   # photos/<class>/*.jpg
+    """
+    embedded = (
+        EmbeddedDataset(
+            name="digits",
+            examples=1797,
+            origin="scikit-learn (sklearn.datasets.load_digits)",
+            description="8x8 grayscale handwritten digits, 10 classes",
+            builder="tfapps.data.digits:Digits",
+        ),
+    )
+    catalog = (
+        "mnist",
+        "fashion_mnist",
+        "kmnist",
+        "emnist",
+        "cifar10",
+        "cifar100",
+        "svhn_cropped",
+        "rock_paper_scissors",
+        "horses_or_humans",
+        "beans",
+        "tf_flowers",
+    )
+    local_formats = (
+        "a folder root/<class>/ of images (jpg, png, bmp, gif, webp, tif, ...; or "
+        "root/train|test/<class>/...)"
+    )
+    quick = {"epochs": 10}
+    variants = ({"architecture": "dense"},)
+
+    def read_tfds(self, builder, source: str, config: ImageClassifyConfig) -> Splits:
+        from tfapps.data.image_data import from_tfds
+
+        return from_tfds(builder, source, config)
+
+    def read_path(self, path: Path, config: ImageClassifyConfig) -> Splits:
+        from tfapps.data.image_data import from_folder
+
+        return from_folder(path, config)
+
+    def build(self, config: ImageClassifyConfig, splits: Splits) -> TaskModel:
+        from tfapps.tasks import image_model
+
+        shape = splits.info.spec.input_shape
+        augment = image_model.auto_augment(shape) if config.augment is None else config.augment
+        filters = config.filters or image_model.auto_filters(shape)
+        model = image_model.build_image_classifier(
+            shape,
+            len(splits.info.class_names),
+            filters=filters,
+            dropout=config.dropout,
+            architecture=config.architecture,
+            augment=augment,
+        )
+        compile_model(model, config, "sparse_categorical_crossentropy", ["accuracy"])
+        architecture = {"augment": augment}
+        if config.architecture == "conv":
+            architecture["filters"] = list(filters)
+        epochs = config.epochs or image_model.auto_epochs(shape)
+        return TaskModel(model, architecture=architecture, epochs=epochs)
+
+    def read_inputs(self, record: RunRecord, input_names, inputs, text_per=None):
+        """Image files of any format and size Pillow reads, and the images in folders (other
+        files there are skipped with a warning), read by the training reader
+        (`data.images.read_image`) with the run's input size, channels and resize rule."""
+        import numpy as np
+
+        from tfapps.data.image_scan import image_files
+        from tfapps.data.images import ImageReadError, read_image
+
+        spec = record.dataset.spec
+        height, width, channels = spec.input_shape
+        names, arrays, skipped = [], [], []
+        for item in inputs:
+            path = as_path(item)
+            if path is None:
+                raise InvalidInput(
+                    f"{shown(item)!r} is not an image file or folder; this image-classify "
+                    f"model ({record.run_id}) takes images (png, jpg, bmp, gif, webp, tif, ...)."
+                )
+            for file in image_files(path) if path.is_dir() else [path]:
+                try:
+                    arrays.append(read_image(file, (height, width), channels, spec.resize))
+                except ImageReadError as error:
+                    if not path.is_dir():
+                        raise InvalidInput(str(error)) from None
+                    skipped.append(f"{file} ({error.reason})")
+                    continue
+                names.append(str(file))
+        if skipped:
+            log.warning(
+                "skipped %d files that are not readable images: %s", len(skipped), skipped[0]
+            )
+        if not arrays:
+            raise InvalidInput(f"No readable images in {', '.join(map(shown, inputs))}.")
+        return names, {input_names[0]: np.stack(arrays)}
+
+    def check_fits(self, info: DatasetInfo, trained: DatasetInfo, dataset: str) -> None:
+        """Refuses other classes, and images of another shape than the model takes."""
+        super().check_fits(info, trained, dataset)
+        if info.spec.input_shape != trained.spec.input_shape:
+            raise InvalidInput(
+                f"{dataset!r} has images of shape {info.spec.input_shape}; the model takes "
+                f"{trained.spec.input_shape}."
+            )
+
+    def evaluation_options(self, record: RunRecord) -> dict:
+        """Other data is fitted to the model's input size."""
+        return {"image_size": tuple(record.dataset.spec.input_shape[:2])}
+
+    def serving_values(self, values: list, spec: InputSpec, record: RunRecord) -> np.ndarray:
+        """uint8 arrays of the input's shape, or `{"b64": <an image file>}` decoded and fitted
+        exactly as in training."""
+        import numpy as np
+
+        return np.stack([self._served_image(value, spec, record) for value in values])
+
+    @staticmethod
+    def _served_image(value, spec: InputSpec, record: RunRecord) -> np.ndarray:
+        import numpy as np
+
+        from tfapps.data.images import ImageReadError, read_image
+        from tfapps.serving_requests import BadRequest
+
+        height, width, channels = spec.shape
+        if isinstance(value, dict) and set(value) == {"b64"}:
+            try:
+                data = base64.b64decode(value["b64"], validate=True)
+                resize = record.dataset.spec.resize
+                return read_image(io.BytesIO(data), (height, width), channels, resize)
+            except (binascii.Error, TypeError, ValueError):
+                raise BadRequest(f'Input {spec.name!r}: "b64" must hold base64 text.') from None
+            except ImageReadError as error:
+                raise BadRequest(f"Input {spec.name!r}: the b64 image {error.reason}.") from None
+        array = np.asarray(value, dtype=object)
+        if array.shape != spec.shape:
+            raise BadRequest(
+                f"Input {spec.name!r} takes uint8 images of shape {list(spec.shape)} or "
+                f'{{"b64": <an image file>}}. Received: an array of shape {list(array.shape)}'
+            )
+        try:
+            numbers = array.astype(np.float64)
+        except (TypeError, ValueError):
+            raise BadRequest(
+                f"Input {spec.name!r} takes integers 0-255. Received: {value!r:.100}"
+            ) from None
+        if not ((numbers >= 0) & (numbers <= 255) & (numbers == np.round(numbers))).all():
+            raise BadRequest(f"Input {spec.name!r} takes integers 0-255.")
+        return numbers.astype(np.uint8)
+
+    def export_part(self, model: keras.Model, record: RunRecord, fmt: str) -> Part:
+        """Every format holds the whole model, raw uint8 images in."""
+        from tfapps.export_parts import raw_part
+
+        return raw_part(model, classifier=True)
+
+
+TASK = ImageClassifyTask()

@@ -1,0 +1,137 @@
+"""A finished table run's inputs: CSV rows for `tfapps predict`, columns of a served request.
+
+Both are read as training read the table (the run's `TableSchema`): columns by name, numbers
+in the training file's number format with its missing markers, missing numbers imputed with
+the training medians, categories as the strings the model looks up.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from tfapps.data.specs import CATEGORICAL, ColumnSpec, TableSchema
+from tfapps.errors import InvalidInput
+from tfapps.raw_inputs import as_path, read_table, shown
+from tfapps.runs import RunRecord
+
+
+def table_inputs(record: RunRecord, input_names: list[str], inputs: list[str]):
+    """CSV files' rows as the model's named columns.
+
+    Args:
+        record: the run's record.
+        input_names: the SavedModel's input names.
+        inputs: CSV files with the model's columns by name (their delimiter detected).
+
+    Returns:
+        `(one name a row, such as "cars.csv:3", {input name: values})`.
+
+    Raises:
+        InvalidInput: a missing file, a folder, a missing column, or a bad value (named with
+            its row).
+    """
+    schema: TableSchema = record.dataset.spec
+    wanted = [column.name for column in schema.columns]
+    frames, names = [], []
+    for item in inputs:
+        path = as_path(item)
+        if path is None or not path.is_file():
+            problem = "does not exist" if path is None else "is a folder, not a CSV file"
+            raise InvalidInput(
+                f"{shown(item)!r} {problem}; this {record.task} model takes CSV files "
+                f"with the columns {wanted}."
+            )
+        table = read_table(path)
+        missing = [name for name in wanted if name not in table.columns]
+        if missing:
+            raise InvalidInput(
+                f"{path} lacks the column(s) {missing} that the model needs; "
+                f"it has {list(table.columns)}."
+            )
+        frames.append(table)
+        names += [f"{path.name}:{row + 1}" for row in range(len(table))]
+    table = pd.concat(frames, ignore_index=True)
+    features = {}
+    for column in schema.columns:
+        try:
+            features[column.input] = column_values(column, table[column.name], schema, names)
+        except ValueError as error:
+            raise InvalidInput(str(error)) from None
+    return names, {name: features[name] for name in input_names}
+
+
+def column_values(
+    column: ColumnSpec,
+    cells: pd.Series,
+    schema: TableSchema,
+    row_names: list[str] | None = None,
+) -> np.ndarray:
+    """One column's cells as the model's input, read as training read them: numbers in the
+    training file's format with its missing markers, missing ones imputed with the training
+    median; category strings for categorical columns (missing ones as "").
+
+    Args:
+        column: the column as the run recorded it.
+        cells: the column's cells (strings, numbers or `None`).
+        schema: the run's table schema (number format, missing markers).
+        row_names: names of the rows for messages. Defaults to `row 1`, `row 2`, ...
+
+    Returns:
+        float32 numbers `[rows]`, or an object array of category strings.
+
+    Raises:
+        ValueError: a value that is not a finite number, named with its row.
+    """
+    from tfapps.data.table_columns import category_strings
+
+    markers = (*schema.na_values, *(m.casefold() for m in column.markers))
+    numbers, missing, bad = schema.number_format.parse(cells, markers)
+    if column.kind == CATEGORICAL:
+        return category_strings(cells.where(~missing)).to_numpy(object)
+    bad = bad | np.isinf(numbers)
+    rows = row_names or [f"row {i + 1}" for i in range(len(cells))]
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"Column {column.name!r} must hold finite numbers; {rows[row]} holds "
+            f"{cells.iloc[row]!r}."
+        )
+    return numbers.fillna(column.median).to_numpy(np.float32)
+
+
+def served_column(values: list, name: str, schema: TableSchema) -> np.ndarray:
+    """A served request's column, read as `tfapps predict` reads a CSV's: numbers in the
+    training file's format, null and missing markers imputed.
+
+    Raises:
+        BadRequest: a value that is not a number or a string, or not a finite number.
+    """
+    from tfapps.data.table_columns import category_string
+    from tfapps.serving_requests import BadRequest
+
+    if any(isinstance(v, (list, dict, bool)) for v in values):
+        raise BadRequest(
+            f"Input {name!r} takes a number or a string a row. Received: {values!r:.100}"
+        )
+    column = schema.by_input()[name]
+    markers = set(schema.na_values)
+    if column.kind == CATEGORICAL:
+        return np.array(  # strings and numbers as they come: no format to read
+            ["" if _missing(v, markers) else category_string(v) for v in values], dtype=object
+        )
+    if all(_is_number(v) or v is None for v in values):
+        return np.array([column.median if v is None else v for v in values], np.float32)
+    cells = pd.Series([None if v is None else str(v) for v in values], dtype=object)
+    try:
+        return column_values(column, cells, schema)
+    except ValueError as error:
+        raise BadRequest(str(error)) from None
+
+
+def _missing(value, markers: set[str]) -> bool:
+    return value is None or (isinstance(value, str) and value.strip().casefold() in markers)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value)

@@ -1,0 +1,89 @@
+"""What the table tasks share: reading a table with the task's target rule, the run's columns
+for predict and serve, the ONNX part, and the check that other data has the same columns.
+
+`TableTask` is a mixin for a table task's `Task` class; the task gives its `target_rule`
+(`data.tables.TargetRule`) and its model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from tfapps.errors import InvalidInput
+
+if TYPE_CHECKING:
+    import keras
+    import numpy as np
+
+    from tfapps.config.options import TableOptions
+    from tfapps.data.info import DatasetInfo
+    from tfapps.data.splits import Splits
+    from tfapps.data.tables import TargetRule
+    from tfapps.export_parts import Part
+    from tfapps.runs import RunRecord
+    from tfapps.serving_requests import InputSpec
+
+TABLE_FORMATS = "a CSV file (, ; tab or | separated) with --target COLUMN"
+
+
+class TableTask:
+    """The table half of a table task (mix in before the `Task` base).
+
+    Attributes:
+        target_rule: how the task reads its target and carves a table's rows.
+    """
+
+    local_formats: ClassVar[str] = TABLE_FORMATS
+    target_rule: ClassVar[TargetRule]
+
+    def read_tfds(self, builder, source: str, config: TableOptions) -> Splits:
+        from tfapps.data.tables import from_tfds
+
+        return from_tfds(builder, source, config, self.target_rule)
+
+    def read_path(self, path: Path, config: TableOptions) -> Splits:
+        from tfapps.data.tables import from_path
+
+        return from_path(path, config, self.target_rule)
+
+    def read_inputs(self, record: RunRecord, input_names, inputs, text_per=None):
+        """CSV files with the model's columns by name, read as training read the table."""
+        from tfapps.tasks.table_inputs import table_inputs
+
+        return table_inputs(record, input_names, inputs)
+
+    def serving_aliases(self, record: RunRecord) -> dict[str, str]:
+        """The columns' names in the CSV, besides their input names."""
+        return {column.name: column.input for column in record.dataset.spec.columns}
+
+    def serving_values(self, values: list, spec: InputSpec, record: RunRecord) -> np.ndarray:
+        """A column's values: numbers or strings as the CSV held them, missing ones imputed."""
+        from tfapps.tasks.table_inputs import served_column
+
+        return served_column(values, spec.name, record.dataset.spec)
+
+    def export_part(self, model: keras.Model, record: RunRecord, fmt: str) -> Part:
+        """ONNX has no StringLookup: it holds the encoded part (`table_model.encoded_part`);
+        the other formats hold the whole model."""
+        from tfapps.export_parts import raw_part
+        from tfapps.tasks.table_model import encoded_part
+
+        if fmt == "onnx":
+            return encoded_part(model, record, self.classifier)
+        return raw_part(model, self.classifier)
+
+    def check_fits(self, info: DatasetInfo, trained: DatasetInfo, dataset: str) -> None:
+        """Refuses other feature columns (or kinds), and another target."""
+        columns = {c.input: c.kind for c in trained.spec.columns}
+        found = {c.input: c.kind for c in info.spec.columns}
+        if columns != found:
+            raise InvalidInput(
+                f"{dataset!r} has the feature columns {sorted(found)}; the model "
+                f"takes {sorted(columns)} with the same kinds."
+            )
+        if trained.spec.target != info.spec.target:
+            raise InvalidInput(
+                f"{dataset!r} predicts {info.spec.target!r}; the model "
+                f"predicts {trained.spec.target!r}."
+            )

@@ -1,0 +1,88 @@
+"""Texts for a finished sentiment run, from what a user gives `tfapps predict`.
+
+A folder is read as training reads folders (each `.txt` file under it is one text); a `.txt`
+file is one text for a folder-trained model and one text per line otherwise (`text_per`
+overrides); a `.csv` file gives the rows of the model's text column; anything else is a text
+itself, unless it is one word that looks like a missing file or folder
+(`raw_inputs.looks_like_path`), which is refused. A byte-order mark is never part of a text.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from tfapps.errors import InvalidInput
+from tfapps.raw_inputs import as_path, looks_like_path, read_table, shown
+from tfapps.runs import RunRecord
+
+
+def text_inputs(record: RunRecord, input_name: str, inputs: list[str], text_per: str | None):
+    """Texts, `.txt` and `.csv` files and folders as the model's string input (see the module
+    docstring).
+
+    Args:
+        record: the run's record.
+        input_name: the SavedModel's input.
+        inputs: what the user gave.
+        text_per: `"file"` or `"line"`: how a `.txt` file holds texts. Defaults to the way
+            the model was trained (`None`).
+
+    Returns:
+        `(one name per text, {input_name: object array of the texts})`.
+    """
+    trained_on_folder = record.dataset.spec.unit == "file"
+    per_file = text_per == "file" if text_per else trained_on_folder
+    names, texts = [], []
+    for item in inputs:
+        path = as_path(item)
+        if path is None and looks_like_path(item):
+            raise InvalidInput(
+                f"{shown(item)!r} looks like a file or folder but does not exist; this "
+                "sentiment model takes texts (with at least one space), .txt and .csv files "
+                "and folders of .txt files."
+            )
+        if path is None:
+            names.append(shown(item))
+            texts.append(item.removeprefix("\ufeff"))
+        elif path.is_dir():
+            files = sorted(p for p in path.rglob("*.txt") if not p.name.startswith("."))
+            if not files:
+                raise InvalidInput(f"No .txt files under {path}; a folder holds one text a file.")
+            for file in files:
+                names.append(str(file))
+                texts.append(read_text(file))
+        elif path.suffix.lower() == ".csv":
+            column = record.run_config.text_column
+            table = read_table(path)
+            if column not in table.columns:
+                raise InvalidInput(
+                    f"{path} has no column {column!r}, the text column this model was trained "
+                    f"on; its columns are {list(table.columns)}."
+                )
+            names += [shown(text) for text in table[column]]
+            texts += list(table[column])
+        elif per_file:
+            names.append(str(path))
+            texts.append(read_text(path))
+        else:
+            lines = [line for line in read_text(path).splitlines() if line.strip()]
+            names += [shown(line) for line in lines]
+            texts += lines
+    return names, {input_name: np.array(texts, dtype=object)}
+
+
+def read_text(path: Path) -> str:
+    """A UTF-8 text file's text, without a byte-order mark.
+
+    Raises:
+        InvalidInput: the file is not UTF-8 text.
+    """
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidInput(
+            f"{path} is not a UTF-8 text file; this sentiment model takes texts, .txt files "
+            "or folders of them."
+        ) from None
