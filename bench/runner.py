@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
+import psutil
+
 from bench.plan import Comparison
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -237,12 +239,11 @@ def machine() -> dict:
         ),
         platform.processor(),
     )
-    memory_kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
     gpus = json.loads(run_process([sys.executable, "-c", _GPUS]).stdout.strip().splitlines()[-1])
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),
-        "memory_gib": round(memory_kb / 1024**2, 1),
+        "memory_gib": round(psutil.virtual_memory().total / 1024**3, 1),
         "gpu": ", ".join(gpus) or "none",
         "os": platform.platform(),
         "python": platform.python_version(),

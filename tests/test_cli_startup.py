@@ -105,3 +105,27 @@ def test_datasets_lists_embedded_and_catalog_names(run_cli):
     assert result.exit_code == 0
     assert "digits" in result.output and "1797" in result.output
     assert "mnist" in result.output and "cifar10" in result.output
+
+
+def test_the_cli_and_the_run_listing_need_no_fcntl(tmp_path):
+    """Windows has no `fcntl`: nothing `tfapps --help` and `tfapps runs` import may need it."""
+    interrupted = tmp_path / "regress" / "auto_mpg" / "20260101T000000Z.incomplete"
+    interrupted.mkdir(parents=True)
+    (interrupted / "run.json").write_text('{"task": "regress", "status": "interrupted"}')
+    (interrupted / ".running.lock").touch()  # left by the process that trained it
+    code = (
+        "import sys\n"
+        "sys.modules['fcntl'] = None\n"  # `import fcntl` now raises ImportError
+        "import tfapps.cli\n"
+        "from click.testing import CliRunner\n"
+        f"for args in (['--help'], ['runs', {str(tmp_path)!r}, '--incomplete']):\n"
+        "    result = CliRunner().invoke(tfapps.cli.main, args)\n"
+        "    assert result.exit_code == 0, (args, result.output, result.exception)\n"
+        "    print(result.output)\n"
+        "print('MODULES=' + ','.join(m for m in sys.modules if m.startswith('tfapps.')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "image-classify" in done.stdout and str(interrupted) in done.stdout
+    modules = done.stdout.rpartition("MODULES=")[2].split(",")
+    assert {"tfapps.run_dirs", "tfapps.runs", "tfapps.keras_internals"} <= set(modules)

@@ -242,24 +242,93 @@ def screen(text: str) -> list[str]:
     return [line for line in lines if line]
 
 
-@pytest.mark.parametrize("terminal", [True, False])
-def test_progress_draws_in_place_on_a_terminal_and_one_line_an_epoch_elsewhere(terminal):
+def _fit_with_progress(stream, log_seconds=0.0, stop_after=60, fail_at=None) -> None:
+    """Fits a tiny model for up to 60 epochs under `TrainingProgress`, writing to `stream`;
+    stops after epoch `stop_after` as early stopping would, or fails at the start of epoch
+    `fail_at` (0-based)."""
     import keras
 
     from tfapps.callbacks import TrainingProgress
 
-    stream = Terminal() if terminal else io.StringIO()
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     model.compile("adam", "mse")
+
+    def end(epoch, logs):
+        model.stop_training = epoch + 1 == stop_after
+
+    def begin(epoch, logs):
+        if epoch == fail_at:
+            raise RuntimeError("interrupted")
+
+    events = keras.callbacks.LambdaCallback(on_epoch_begin=begin, on_epoch_end=end)
     data = np.ones((16, 2)), np.ones(16)
-    progress = TrainingProgress(examples_per_step=8, stream=stream)
-    model.fit(*data, validation_data=data, batch_size=8, epochs=60, verbose=0, callbacks=[progress])
-    if terminal:  # the live lines are redrawn in place, then replaced by one closing line
-        assert screen(stream.getvalue()) == [screen(stream.getvalue())[-1]]
-        assert screen(stream.getvalue())[-1].startswith("trained 60 epochs in")
-        assert "\x1b[1A" in stream.getvalue()  # two live lines: the run and the epoch
-    else:
-        assert stream.getvalue().count("\n") == 61 and "epoch 60/60" in stream.getvalue()
+    with TrainingProgress(8, stream=stream, log_seconds=log_seconds) as progress:
+        model.fit(
+            *data, validation_data=data, batch_size=8, epochs=60, verbose=0,
+            callbacks=[progress, events],
+        )  # fmt: skip
+
+
+def test_progress_draws_in_place_on_a_terminal():
+    stream = Terminal()
+    _fit_with_progress(stream)
+    # the live lines are redrawn in place, then replaced by one closing line
+    assert screen(stream.getvalue()) == [screen(stream.getvalue())[-1]]
+    assert screen(stream.getvalue())[-1].startswith("trained 60 epochs in")
+    assert "\x1b[1A" in stream.getvalue()  # two live lines: the run and the epoch
+
+
+@pytest.mark.parametrize(
+    ("log_seconds", "stop_after", "epochs_shown"),
+    [(3600, 60, [1, 60]), (3600, 30, [1, 30]), (0, 60, list(range(1, 61)))],
+)
+def test_progress_in_a_log_shows_the_first_and_last_epoch_and_one_every_few_seconds(
+    log_seconds, stop_after, epochs_shown
+):
+    stream = io.StringIO()
+    _fit_with_progress(stream, log_seconds, stop_after)
+    *epochs, closing = stream.getvalue().splitlines()
+    assert [line.split()[1] for line in epochs] == [f"{n}/60" for n in epochs_shown]
+    assert all(line.startswith("epoch ") and "val_loss" in line for line in epochs)
+    assert closing.startswith(f"trained {stop_after} epochs in")
+
+
+def test_an_interrupted_fit_stops_redrawing_its_live_lines(monkeypatch):
+    import time
+
+    from tfapps import progress
+
+    monkeypatch.setattr(progress, "TICK_SECONDS", 0.01)
+    stream = Terminal()
+    with pytest.raises(RuntimeError, match="interrupted"):
+        _fit_with_progress(stream, fail_at=3)
+    written = stream.getvalue()
+    time.sleep(0.1)  # about ten ticks: none may draw again
+    assert stream.getvalue() == written and written.endswith("\n")
+    assert screen(written)[0].startswith("epoch 4/60")  # where it stopped stays on screen
+
+
+def test_decoding_progress_in_a_log_prints_its_start_and_end(monkeypatch):
+    from tfapps.progress import Progress
+
+    stream = io.StringIO()
+    with Progress("decoding images", 30, "images", stream=stream, log_seconds=3600) as shown:
+        for _ in range(30):
+            shown.advance()
+        shown.finish()
+    start, end = stream.getvalue().splitlines()
+    assert start == "decoding images: 30 images..."
+    assert end.startswith("decoding images: 30 images in ")
+
+
+def test_the_memory_budget_is_a_share_of_the_memory_available(monkeypatch):
+    import psutil
+
+    available = 2 * image_decoding.MEMORY_BUDGET_LIMIT
+    memory = psutil.virtual_memory()._replace(available=available)
+    monkeypatch.setattr(psutil, "virtual_memory", lambda: memory)
+    monkeypatch.setattr(image_decoding, "MEMORY_BUDGET_LIMIT", available)  # not the limit
+    assert image_decoding.memory_budget() == int(available * image_decoding.MEMORY_BUDGET_SHARE)
 
 
 def test_steps_per_call_keep_a_call_near_a_second_and_do_not_depend_on_timing():

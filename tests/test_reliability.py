@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from tfapps import run_dirs, runs
+from tfapps.errors import InvalidInput
 from tfapps.summary import rebuild_summary
 
 TIMEOUT = 180
@@ -129,6 +130,22 @@ def test_runs_started_in_the_same_second_get_distinct_ids(tmp_path):
         ids = pool.map(_reserve, [str(tmp_path)] * 24)
     assert len(set(ids)) == 24
     assert len(list(tmp_path.glob(f"*{runs.INCOMPLETE_SUFFIX}"))) == 24
+
+
+def test_a_claimed_run_shows_as_running_and_cannot_be_claimed_again(tmp_path):
+    run = run_dirs.reserve(tmp_path / "regress" / "fake")
+    listing = [sys.executable, "-m", "tfapps", "runs", str(tmp_path), "--incomplete"]
+    assert not runs.is_running(run.temp)
+    claim = run_dirs.claim(run)
+    try:
+        assert f"{run.temp}  running now" in _run(listing).stdout  # seen from another process
+        with pytest.raises(InvalidInput, match="still running in another process"):
+            run_dirs.claim(run)
+    finally:
+        claim.release()
+    assert not runs.is_running(run.temp)
+    assert "running now" not in _run(listing).stdout
+    run_dirs.claim(run).release()  # free again
 
 
 def _finish_fake_run(args) -> None:

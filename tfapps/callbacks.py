@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import shutil
 import signal
-import sys
-import threading
 import time
 from collections.abc import Iterator
 from typing import TextIO
@@ -17,122 +14,110 @@ import keras
 
 from tfapps.config import RunConfig
 from tfapps.errors import TerminationRequest
-from tfapps.progress import bar, clock
+from tfapps.progress import LOG_SECONDS, ProgressDisplay, bar, clock
 
 log = logging.getLogger("tfapps")
-TICK_SECONDS = 0.5  # a terminal's progress lines are redrawn at least this often
 
 
 class TrainingProgress(keras.callbacks.Callback):
-    """Progress a person can follow, in place of Keras' own bar (fit runs with `verbose=0`).
+    """Progress a person can follow, in place of Keras' own bar (fit runs with `verbose=0`),
+    shown by a `progress.ProgressDisplay`.
 
-    On a terminal, two lines are redrawn in place: the run (epoch, time spent, time left if
-    every epoch runs, the last epoch's metrics) and the current epoch (steps, examples per
-    second, time left). A thread redraws them every `TICK_SECONDS`, so the clocks move even
-    while TensorFlow runs a group of steps; a 1,000-epoch run prints no more lines than a
-    short one. Without a terminal (a log file, CI), one line per epoch.
+    On a terminal, two live lines: the run (epoch, time spent, time left if every epoch runs,
+    the last epoch's metrics) and the current epoch (steps, examples per second, time left);
+    a 1,000-epoch run leaves one closing line. Without a terminal (a log file, CI), a line for
+    the first epoch, then at most one every `log_seconds`, the last epoch's, and the closing
+    line.
+
+    Use it as a context manager around `fit`: an error or Ctrl-C, after which Keras calls no
+    `on_train_end`, stops the live lines.
 
     Args:
         examples_per_step: the global batch size, for the examples-per-second rate.
         stream: where to write. Defaults to `sys.stdout`.
+        log_seconds: the least time between two epoch lines outside a terminal. Defaults to
+            `progress.LOG_SECONDS`.
     """
 
-    def __init__(self, examples_per_step: int, stream: TextIO | None = None) -> None:
+    def __init__(
+        self,
+        examples_per_step: int,
+        stream: TextIO | None = None,
+        log_seconds: float = LOG_SECONDS,
+    ) -> None:
         super().__init__()
         self.examples_per_step = examples_per_step
-        self.stream = stream or sys.stdout
-        self.live = self.stream.isatty()
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._drawn_lines = 0
-        self.phase, self.step, self.last = "starting", 0, {}
+        self.display = ProgressDisplay(self._live_lines, self._epoch_line, stream, log_seconds)
+        self.phase, self.step, self.last, self.epoch_seconds = "starting", 0, {}, 0.0
+
+    def __enter__(self) -> TrainingProgress:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.display.stop()
 
     def on_train_begin(self, logs=None):
-        self.epochs, self.steps = self.params.get("epochs") or 0, self.params.get("steps")
-        self.run_started = self.epoch_started = time.monotonic()
-        self.epoch, self.first_epoch = 0, None
-        if self.live:
-            threading.Thread(target=self._tick, daemon=True).start()
+        with self.display.lock:
+            self.epochs, self.steps = self.params.get("epochs") or 0, self.params.get("steps")
+            self.run_started = self.epoch_started = time.monotonic()
+            self.epoch, self.first_epoch = 0, None
+        self.display.start()
 
     def on_epoch_begin(self, epoch, logs=None):
-        with self._lock:
+        with self.display.lock:
             self.epoch, self.step, self.phase = epoch, 0, "training"
             self.first_epoch = epoch if self.first_epoch is None else self.first_epoch
             self.epoch_started = time.monotonic()
-        self._draw()
+        self.display.refresh()
 
     def on_train_batch_end(self, batch, logs=None):
-        with self._lock:
+        with self.display.lock:
             self.step = batch + 1
-        self._draw()
+        self.display.refresh()
 
     def on_test_begin(self, logs=None):
-        with self._lock:
+        with self.display.lock:
             self.phase = "validating"
 
     def on_epoch_end(self, epoch, logs=None):
-        with self._lock:
+        with self.display.lock:
             self.last, self.phase = dict(logs or {}), "starting"
+            self.epoch_seconds = time.monotonic() - self.epoch_started
             if self.steps is None:
                 self.steps = self.step
-        if not self.live:
-            seconds = time.monotonic() - self.epoch_started
-            self._print(f"epoch {epoch + 1}/{self.epochs} {seconds:.1f}s {self._metrics()}")
-        self._draw()
+        self.display.unit_done()
 
     def on_train_end(self, logs=None):
-        self._stop.set()
-        with self._lock:
-            if self.live:
-                self._clear()
-            seconds = time.monotonic() - self.run_started
-            self._print(f"trained {self.epoch + 1} epochs in {clock(seconds)}; {self._metrics()}")
+        seconds = time.monotonic() - self.run_started
+        trained = f"trained {self.epoch + 1} epochs in {clock(seconds)}; {self._metrics()}"
+        self.display.close(trained)
 
-    def _tick(self) -> None:
-        while not self._stop.wait(TICK_SECONDS):
-            self._draw()
+    def _epoch_line(self) -> str:
+        return f"epoch {self.epoch + 1}/{self.epochs} {self.epoch_seconds:.1f}s {self._metrics()}"
 
-    def _draw(self) -> None:
-        if not self.live:
-            return
-        with self._lock:
-            if self._stop.is_set():
-                return
-            now = time.monotonic()
-            done = self.epoch - (self.first_epoch or 0)
-            per_epoch = (now - self.run_started) / done if done else None
-            left = f", {clock(per_epoch * (self.epochs - self.epoch))} left" if per_epoch else ""
-            run = (
-                f"epoch {self.epoch + 1}/{self.epochs} {bar((self.epoch) / max(1, self.epochs))} "
-                f"{clock(now - self.run_started)}{left} {self._metrics()}"
-            )
-            elapsed = now - self.epoch_started
-            rate = self.step * self.examples_per_step / elapsed if elapsed > 0 else 0.0
-            total = self.steps or 0
-            epoch_left = elapsed / self.step * (total - self.step) if self.step and total else 0
-            current = (
-                f"  {self.phase} {bar(self.step / total if total else 0)} "
-                f"{self.step}/{total or '?'} steps, {rate:,.0f} examples/s, "
-                f"{clock(epoch_left)} left"
-            )
-            width = shutil.get_terminal_size().columns - 1  # a wrapped line could not be redrawn
-            self._clear()
-            self.stream.write(f"{run[:width]}\x1b[K\n{current[:width]}\x1b[K")
-            self.stream.flush()
-            self._drawn_lines = 2
-
-    def _clear(self) -> None:
-        if self._drawn_lines:
-            self.stream.write("\r\x1b[K" + "\x1b[1A\r\x1b[K" * (self._drawn_lines - 1))
-            self._drawn_lines = 0
+    def _live_lines(self) -> list[str]:
+        now = time.monotonic()
+        done = self.epoch - (self.first_epoch or 0)
+        per_epoch = (now - self.run_started) / done if done else None
+        left = f", {clock(per_epoch * (self.epochs - self.epoch))} left" if per_epoch else ""
+        run = (
+            f"epoch {self.epoch + 1}/{self.epochs} {bar(self.epoch / max(1, self.epochs))} "
+            f"{clock(now - self.run_started)}{left} {self._metrics()}"
+        )
+        elapsed = now - self.epoch_started
+        rate = self.step * self.examples_per_step / elapsed if elapsed > 0 else 0.0
+        total = self.steps or 0
+        epoch_left = elapsed / self.step * (total - self.step) if self.step and total else 0
+        current = (
+            f"  {self.phase} {bar(self.step / total if total else 0)} "
+            f"{self.step}/{total or '?'} steps, {rate:,.0f} examples/s, "
+            f"{clock(epoch_left)} left"
+        )
+        return [run, current]
 
     def _metrics(self) -> str:
         shown = {k: v for k, v in self.last.items() if k not in ("learning_rate", "seconds")}
         return " ".join(f"{name} {value:.4g}" for name, value in shown.items())
-
-    def _print(self, line: str) -> None:
-        self.stream.write(line + "\n")
-        self.stream.flush()
 
 
 class StopAtStepEnd(keras.callbacks.Callback):

@@ -19,6 +19,7 @@ def fit_distributed(
     callbacks: list[keras.callbacks.Callback],
     strategy: tf.distribute.Strategy,
     chief: bool = True,
+    initial_epoch: int = 0,
 ) -> keras.callbacks.History:
     """Runs the epochs with `strategy.run` over the model's own `train_step` and `test_step`.
 
@@ -27,9 +28,10 @@ def fit_distributed(
     the same compiled loss, optimizer and metrics, cross-replica metric results, and the same
     callbacks, driven through `keras.callbacks.CallbackList`.
 
-    On a resume, the chief's `BackupAndRestore` restores its weights, optimizer state and
-    epoch; every worker then adopts them from the chief (`adopt_chief_state`), so the other
-    workers need no checkpoint of their own and no file shared with the chief.
+    On a resume, the chief's `BackupAndRestore` restores its weights and optimizer state, and
+    the chief passes the epoch its checkpoint holds; every worker then adopts them from the
+    chief (`adopt_chief_state`), so the other workers need no checkpoint of their own and no
+    file shared with the chief.
 
     Args:
         model: a compiled model built under `strategy`'s scope.
@@ -40,6 +42,8 @@ def fit_distributed(
         strategy: the distribution strategy.
         chief: whether this process is the chief, whose checkpoint the workers resume from.
             Defaults to `True`.
+        initial_epoch: on the chief, the epochs its checkpoint holds (`training.align_history`);
+            ignored on the other workers. Defaults to 0.
     """
     build_for_distribution(model, train, strategy)
     train_step = tf.function(lambda batch: strategy.run(model.train_step, args=(batch,)))
@@ -63,7 +67,7 @@ def fit_distributed(
         strategy,
         chief,
         [*model.variables, *model.optimizer.variables],
-        getattr(model, "_initial_epoch", None) or 0,  # set by BackupAndRestore, as fit reads it
+        initial_epoch,
     )
     for epoch in range(int(start), config.epochs):
         hooks.on_epoch_begin(epoch)

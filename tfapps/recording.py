@@ -198,7 +198,7 @@ class RunRecorder:
                 raise WorkerLost(self.run.run_id, _first_line(error), command) from None
             return False
         finally:
-            self._claim.close()
+            self._claim.release()
 
 
 def _is_lost_worker(error: BaseException) -> bool:

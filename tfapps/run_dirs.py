@@ -7,17 +7,15 @@ half-written run where finished runs live, and a second run never overwrites the
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import os
 import re
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO
+
+import filelock
 
 from tfapps.errors import InvalidInput
 from tfapps.runs import CLAIM_LOCK, INCOMPLETE_SUFFIX
@@ -78,7 +76,7 @@ def reserve(parent: Path) -> RunDir:
     """
     parent.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    with locked(_reserve_lock(parent)):  # no id is taken while another run renames into it
+    with _reserve_lock(parent):  # no id is taken while another run renames into it
         for attempt in range(1, 1000):
             run_id = stamp if attempt == 1 else f"{stamp}-{attempt}"
             final = parent / run_id
@@ -109,22 +107,24 @@ def resumable(parent: Path, which: str) -> RunDir:
     return RunDir(run_id=which, temp=parent / f"{which}{INCOMPLETE_SUFFIX}", final=parent / which)
 
 
-def claim(run: RunDir) -> IO[str]:
-    """Takes the run's lock for this process (released when the returned file is closed).
+def claim(run: RunDir) -> filelock.BaseFileLock:
+    """Takes the run's claim lock for this process, without waiting; `runs.is_running` probes it.
+
+    Returns:
+        The held lock; the caller releases it (`release()`) when the run ends.
 
     Raises:
         InvalidInput: when another process holds it, that is, the run is still going.
     """
-    handle = open(run.temp / CLAIM_LOCK, "a")  # noqa: SIM115 held open until the run ends
+    lock = filelock.FileLock(run.temp / CLAIM_LOCK, blocking=False, thread_local=False)
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.close()
+        lock.acquire()
+    except filelock.Timeout:
         raise InvalidInput(
             f"Run {run.run_id} is still running in another process; wait for "
             "it, or stop it before resuming."
         ) from None
-    return handle
+    return lock
 
 
 def publish(run: RunDir) -> Path:
@@ -133,7 +133,7 @@ def publish(run: RunDir) -> Path:
     Raises:
         FileExistsError: when a run directory already holds the final name.
     """
-    with locked(_reserve_lock(run.final.parent)):
+    with _reserve_lock(run.final.parent):
         if run.final.exists():
             raise FileExistsError(f"Run directory already exists: {run.final}")
         os.rename(run.temp, run.final)
@@ -141,18 +141,7 @@ def publish(run: RunDir) -> Path:
     return run.final
 
 
-def _reserve_lock(parent: Path) -> Path:
-    """A lock file per runs folder, kept in the system's temporary directory."""
+def _reserve_lock(parent: Path) -> filelock.BaseFileLock:
+    """A lock per runs folder (blocking), its file in the system's temporary directory."""
     key = hashlib.sha1(str(parent.resolve()).encode()).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"tfapps-reserve-{key}.lock"
-
-
-@contextlib.contextmanager
-def locked(lock_path: Path) -> Iterator[None]:
-    """Holds an exclusive `flock` on `lock_path` (created if needed) inside the block."""
-    with open(lock_path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    return filelock.FileLock(Path(tempfile.gettempdir()) / f"tfapps-reserve-{key}.lock")

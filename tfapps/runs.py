@@ -7,16 +7,18 @@ rebuilt from their run.json files. Reading a run needs neither TensorFlow nor pa
 from __future__ import annotations
 
 import dataclasses
-import fcntl
 import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import filelock
+
 from tfapps.config import RunConfig
 from tfapps.data.info import DatasetInfo
 from tfapps.errors import InvalidInput
+from tfapps.keras_internals import checkpoint_epochs
 
 # The files and folders of a run directory (DESIGN.md, "The run directory").
 RUN_JSON = "run.json"
@@ -40,7 +42,6 @@ INCOMPLETE_SUFFIX = ".incomplete"
 BACKUP_DIR = "backup"  # the resumable checkpoint, removed when the run is complete
 TRAINED_WEIGHTS = "trained.weights.h5"  # in BACKUP_DIR: the final weights, kept until the end
 CLAIM_LOCK = ".running.lock"  # held by the process training the run
-CHECKPOINT_METADATA = "training_metadata.json"  # written by keras.callbacks.BackupAndRestore
 
 COMPLETE = "complete"
 # The SavedModel's signature and its output, as TF Serving names them.
@@ -219,31 +220,21 @@ def incomplete_runs(output_dir: Path) -> list[Path]:
 
 
 def finished_epochs(run_dir: Path) -> int:
-    """Returns how many epochs a run's BackupAndRestore checkpoint holds (0 without one).
-
-    A metadata file cut short by a kill falls back to the previous checkpoint's copy.
-    """
-    metadata = Path(run_dir) / BACKUP_DIR / CHECKPOINT_METADATA
-    for path in (metadata, metadata.with_name(metadata.name + ".bkp")):
-        try:
-            return int(json.loads(path.read_text())["epoch"])
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-    return 0
+    """Returns how many epochs a run's checkpoint holds (0 without one): where it resumes."""
+    return checkpoint_epochs(Path(run_dir) / BACKUP_DIR)
 
 
 def is_running(run_dir: Path) -> bool:
-    """True while a process holds the lock of the (incomplete) run in `run_dir`."""
+    """True while a process holds the claim lock of the (incomplete) run in `run_dir`
+    (`run_dirs.claim`); probes it without waiting."""
     lock = run_dir / CLAIM_LOCK
     if not lock.exists():
         return False
-    with open(lock, "a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(handle, fcntl.LOCK_UN)
-    return False
+    try:
+        with filelock.FileLock(lock, blocking=False):
+            return False
+    except filelock.Timeout:
+        return True
 
 
 def describe_runs(directory: Path, incomplete: bool = False) -> list[str]:

@@ -7,8 +7,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+import filelock
+
 from tfapps.errors import InvalidInput
-from tfapps.run_dirs import locked
 from tfapps.runs import SUMMARY_CSV, RunRecord, finished_runs
 
 SUMMARY_COLUMNS = [
@@ -41,7 +42,7 @@ def rebuild_summary(output_dir: Path) -> Path:
     import pandas as pd
 
     output_dir = Path(output_dir)
-    with locked(output_dir / f".{SUMMARY_CSV}.lock"):
+    with filelock.FileLock(output_dir / f".{SUMMARY_CSV}.lock"):
         rows = []
         for run_dir in finished_runs(output_dir):
             with contextlib.suppress(InvalidInput):

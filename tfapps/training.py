@@ -7,9 +7,9 @@ before an interruption, loads the trained weights instead.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import keras
@@ -21,6 +21,7 @@ from tfapps import runs
 from tfapps.config import RunConfig
 from tfapps.data.splits import Splits
 from tfapps.distributed import adopt_chief_state, fit_distributed
+from tfapps.keras_internals import mend_checkpoint
 from tfapps.pipeline import batched
 from tfapps.runtime import RuntimeSetup
 from tfapps.tasks import TaskModel, get_task
@@ -130,7 +131,7 @@ def model_multiply_adds(model: keras.Model, length: int = 1) -> float:
     kernel's size times the positions it is applied at (the output's size without its batch
     and channel axes; an unknown length counts as `length` over the strides so far)."""
     total, stride = 0.0, 1
-    for layer in model._flatten_layers(include_self=False):
+    for layer in _layers(model):
         kernel = getattr(layer, "kernel", None)
         if kernel is None or not hasattr(layer, "output"):
             continue
@@ -138,6 +139,14 @@ def model_multiply_adds(model: keras.Model, length: int = 1) -> float:
         dims = [-(-length // stride) if d is None else d for d in layer.output.shape[1:-1]]
         total += float(np.prod(dims)) * float(np.prod(kernel.shape))
     return total
+
+
+def _layers(model: keras.Model) -> Iterator[keras.layers.Layer]:
+    """The model's layers in order, those of nested models (`Model.layers`) in their place."""
+    for layer in model.layers:
+        yield layer
+        if isinstance(layer, keras.Model):
+            yield from _layers(layer)
 
 
 def steps_for(step_seconds: float) -> int:
@@ -156,19 +165,20 @@ def class_weights(config: RunConfig, splits: Splits) -> list[float] | None:
     return [total / (len(counts) * max(1, counts[name])) for name in splits.info.class_names]
 
 
-def align_history(run_dir: Path) -> None:
+def align_history(run_dir: Path) -> int:
     """Cuts history.csv back to the epochs the checkpoint holds, so a resumed run continues
-    its history without a gap or a repeated epoch."""
-    keep = runs.finished_epochs(run_dir)
-    metadata = run_dir / runs.BACKUP_DIR / runs.CHECKPOINT_METADATA
-    if keep and metadata.is_file():  # repair a file cut short by a kill; Keras reads it next
-        metadata.write_text(json.dumps({"epoch": keep, "batch": 0}))
+    its history without a gap or a repeated epoch; mends a checkpoint a kill cut short.
+
+    Returns:
+        The epochs the checkpoint holds: the epoch training resumes from.
+    """
+    keep = mend_checkpoint(run_dir / runs.BACKUP_DIR)
     history = run_dir / runs.HISTORY_CSV
-    if not history.is_file():
-        return
-    lines = history.read_text().splitlines(keepends=True)
-    rows = [line for line in lines[1:] if line.strip() and int(line.split(",", 1)[0]) < keep]
-    history.write_text("".join(lines[:1] + rows) if rows else "")
+    if history.is_file():
+        lines = history.read_text().splitlines(keepends=True)
+        rows = [line for line in lines[1:] if line.strip() and int(line.split(",", 1)[0]) < keep]
+        history.write_text("".join(lines[:1] + rows) if rows else "")
+    return keep
 
 
 def fit(
@@ -217,11 +227,14 @@ def fit(
         train = train.map(lambda x, y: (x, y, tf.gather(weights, tf.cast(y, tf.int32))))
     stop = tfapps_callbacks.StopAtStepEnd()
     callbacks = [stop, tfapps_callbacks.EpochStats()]
+    progress = contextlib.nullcontext()
     if not config.quiet:
         global_batch = config.batch_size * strategy.num_replicas_in_sync
-        callbacks.append(tfapps_callbacks.TrainingProgress(global_batch))
+        progress = tfapps_callbacks.TrainingProgress(global_batch)
+        callbacks.append(progress)
+    resumed_epochs = 0  # on workers, the chief's number arrives in fit_distributed
     if run_dir is not None:
-        align_history(run_dir)
+        resumed_epochs = align_history(run_dir)
         callbacks.append(keras.callbacks.CSVLogger(str(run_dir / runs.HISTORY_CSV), append=True))
         callbacks.append(
             tfapps_callbacks.PeriodicBackupAndRestore(
@@ -232,10 +245,11 @@ def fit(
     if run_dir is not None:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / runs.TENSORBOARD_DIR)))
     callbacks.extend(extra_callbacks)
-    with stop.deferring_signals():
+    with stop.deferring_signals(), progress:
         if multi_worker:
+            chief = run_dir is not None
             history = fit_distributed(
-                model, train, validation, config, callbacks, strategy, chief=run_dir is not None
+                model, train, validation, config, callbacks, strategy, chief, resumed_epochs
             )
         else:
             history = model.fit(

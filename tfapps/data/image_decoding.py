@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+import psutil
 
 from tfapps.data.image_scan import ImageFolder, Skipped, scan_folder
 from tfapps.data.images import ImageReadError, read_image
@@ -93,14 +94,15 @@ def decode_folder(root: Path, config: ImageClassifyConfig) -> DecodedFolder:
     needed = int(np.prod(shape)) * len(paths)
     cache = _cache_plan(needed)
     reader = ImageReader(shape, config.resize, folder.skipped)
-    progress = Progress("decoding images", len(paths), "images", quiet=config.quiet)
     arrays = {}
-    for split in SPLIT_NAMES:
-        kept, images = reader.read_all(paths[rows[split]], keep=cache.mode == "memory", on=progress)
-        if images is not None:
-            arrays[split] = images
-        rows[split] = rows[split][kept]
-    seconds = progress.finish()
+    with Progress("decoding images", len(paths), "images", quiet=config.quiet) as progress:
+        for split in SPLIT_NAMES:
+            keep = cache.mode == "memory"
+            kept, images = reader.read_all(paths[rows[split]], keep=keep, on=progress)
+            if images is not None:
+                arrays[split] = images
+            rows[split] = rows[split][kept]
+        seconds = progress.finish()
     _check_every_class_left(folder, labels, rows, reader.skipped)
     summary = _summary(folder, labels, rows, reader.skipped, too_small, shape, config, cache)
     summary.facts["decode_seconds"] = round(seconds, 2)
@@ -177,17 +179,8 @@ def _cache_plan(needed: int) -> CachePlan:
 
 def memory_budget() -> int:
     """Bytes of decoded images kept in memory: `MEMORY_BUDGET_SHARE` of the memory available
-    now (Linux `MemAvailable`, else all physical memory), at most `MEMORY_BUDGET_LIMIT`."""
-    available = None
-    try:
-        with open("/proc/meminfo") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    available = int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    if available is None:
-        available = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    now (psutil's `virtual_memory().available`), at most `MEMORY_BUDGET_LIMIT`."""
+    available = psutil.virtual_memory().available
     return int(min(MEMORY_BUDGET_LIMIT, available * MEMORY_BUDGET_SHARE))
 
 

@@ -8,6 +8,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import filelock
 import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
@@ -17,7 +18,6 @@ from tfapps.data.specs import DataOrigin
 from tfapps.data.stratify import stratified_rows
 from tfapps.errors import InvalidInput, RunFailed
 from tfapps.pipeline import untuned
-from tfapps.run_dirs import locked
 
 CARVED_TEST_PERCENT = 20.0
 CARVE_SEED = 0  # classifier splits carved from train: the same on every machine and --seed
@@ -71,7 +71,7 @@ def _download_and_prepare_locked(
     processes sharing a data dir (several workers on one host) never prepare it twice."""
     key = hashlib.sha1(f"{data_dir}|{name}".encode()).hexdigest()[:16]
     try:
-        with locked(Path(tempfile.gettempdir()) / f"tfapps-prepare-{key}.lock"):
+        with filelock.FileLock(Path(tempfile.gettempdir()) / f"tfapps-prepare-{key}.lock"):
             builder = make_builder()
             builder.download_and_prepare()
             return builder

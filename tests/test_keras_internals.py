@@ -1,0 +1,70 @@
+"""What tfapps reads of Keras' private files (`tfapps.keras_internals`) is still where and what
+this Keras release writes and reads: these fail when a release moves it."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from tfapps.keras_internals import (
+    BACKUP_METADATA,
+    PREVIOUS_SUFFIX,
+    checkpoint_epochs,
+    mend_checkpoint,
+)
+
+EPOCHS = 6
+
+
+class StopAt(keras.callbacks.Callback):
+    """Interrupts `fit` as a kill would, at the start of epoch `epoch`."""
+
+    def __init__(self, epoch: int):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise RuntimeError("interrupted")
+
+
+def _fit(backup_dir, *callbacks) -> int:
+    """Fits a tiny model with tfapps' BackupAndRestore settings; returns the epochs it ran."""
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    backup = keras.callbacks.BackupAndRestore(
+        str(backup_dir), double_checkpoint=True, delete_checkpoint=False
+    )
+    history = model.fit(
+        np.ones((8, 2)), np.ones(8), epochs=EPOCHS, verbose=0, callbacks=[backup, *callbacks]
+    )
+    return len(history.history["loss"])
+
+
+def test_the_checkpoint_epoch_is_read_where_backup_and_restore_writes_it(tmp_path):
+    with pytest.raises(RuntimeError, match="interrupted"):
+        _fit(tmp_path, StopAt(4))
+    assert (tmp_path / BACKUP_METADATA).is_file()
+    assert (tmp_path / (BACKUP_METADATA + PREVIOUS_SUFFIX)).is_file()
+    assert checkpoint_epochs(tmp_path) == 4
+    assert _fit(tmp_path) == EPOCHS - 4  # Keras resumes where tfapps says the run is
+
+
+def test_a_mended_checkpoint_resumes_from_the_previous_epoch(tmp_path):
+    with pytest.raises(RuntimeError, match="interrupted"):
+        _fit(tmp_path, StopAt(4))
+    metadata = tmp_path / BACKUP_METADATA
+    metadata.write_text(metadata.read_text()[:5])  # cut short, as by a kill while writing
+    with pytest.raises(ValueError):  # Keras cannot resume from it: the reason to mend it
+        _fit(tmp_path)
+    assert checkpoint_epochs(tmp_path) == 3
+    assert mend_checkpoint(tmp_path) == 3
+    assert _fit(tmp_path) == EPOCHS - 3
+
+
+def test_no_checkpoint_holds_no_epoch(tmp_path):
+    assert checkpoint_epochs(tmp_path) == 0
+    assert mend_checkpoint(tmp_path) == 0
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,66 @@
+"""What tfapps relies on that Keras keeps private, in one place.
+
+`keras.callbacks.BackupAndRestore` documents what it does, not the files it keeps: the epoch a
+resumed `fit` starts from is `{"epoch": e, "batch": b}` in `training_metadata.json` of its
+`backup_dir`, and `double_checkpoint=True` keeps the previous checkpoint's copy beside it
+with the suffix `.bkp` (Keras 3.15: `keras/src/callbacks/backup_and_restore.py`). tfapps
+reads that epoch to list an interrupted run's finished epochs and to cut history.csv back to
+it, and mends the file after a kill cut it short. tests/test_keras_internals.py fails when a
+Keras release changes any of this.
+
+Nothing here imports Keras, so listing runs stays cheap.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+BACKUP_METADATA = "training_metadata.json"  # BackupAndRestore's `_training_metadata_path`
+PREVIOUS_SUFFIX = ".bkp"  # its `double_checkpoint` copy of the previous checkpoint
+
+
+def checkpoint_epochs(backup_dir: Path) -> int:
+    """Returns how many epochs a `BackupAndRestore` checkpoint holds: the epoch a resumed
+    `fit` starts from.
+
+    A metadata file cut short by a kill falls back to the previous checkpoint's copy.
+
+    Args:
+        backup_dir: the callback's `backup_dir`.
+
+    Returns:
+        The epochs, 0 when there is no readable checkpoint.
+    """
+    metadata = Path(backup_dir) / BACKUP_METADATA
+    current = _epoch(metadata)
+    if current is None:
+        current = _epoch(metadata.with_name(metadata.name + PREVIOUS_SUFFIX))
+    return current or 0
+
+
+def mend_checkpoint(backup_dir: Path) -> int:
+    """Rewrites a checkpoint's metadata that a kill cut short from the previous checkpoint's
+    copy, since `BackupAndRestore` fails on an unreadable file.
+
+    Args:
+        backup_dir: the callback's `backup_dir`.
+
+    Returns:
+        The epochs the checkpoint holds (`checkpoint_epochs`).
+    """
+    metadata = Path(backup_dir) / BACKUP_METADATA
+    epochs = checkpoint_epochs(backup_dir)
+    if epochs and metadata.exists() and _epoch(metadata) is None:
+        temp = metadata.with_name(f".{metadata.name}.tmp")
+        temp.write_text(json.dumps({"epoch": epochs, "batch": 0}))
+        os.replace(temp, metadata)
+    return epochs
+
+
+def _epoch(metadata: Path) -> int | None:
+    try:
+        return int(json.loads(metadata.read_text())["epoch"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
