@@ -172,7 +172,10 @@ def test_one_failing_task_does_not_lose_the_others(run_cli, tmp_path, monkeypatc
 def test_plan_applies_quick_datasets_and_architectures():
     common = {"output_dir": "out", "data_dir": None, "seed": 3, "quiet": True, "debug": False}
     configs = suite.plan(
-        common, quick=True, datasets="image-classify=mnist, regress=diabetes", compare_architectures=True
+        common,
+        quick=True,
+        datasets="image-classify=mnist, regress=diabetes",
+        compare_architectures=True,
     )
     assert [(type(c), c.dataset, getattr(c, "architecture", None)) for c in configs] == [
         (ImageClassifyConfig, "mnist", "conv"),
