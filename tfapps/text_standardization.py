@@ -48,7 +48,7 @@ UNSPACED_BLOCKS = (
     (0xF900, 0xFAFF, "CJK Compatibility Ideographs"),
     (0xFF65, 0xFF9F, "Halfwidth Katakana"),
     (0x1AFF0, 0x1B16F, "Kana Extended-B, Kana Supplement, Kana Extended-A, Small Kana"),
-    (0x20000, 0x3FFFF, "CJK Unified Ideographs Extensions B and later (planes 2 and 3)"),
+    (0x20000, 0x3FFFF, "CJK Unified Ideographs Extensions B and later, planes 2 and 3"),
 )
 REGIONAL_INDICATORS = (0x1F1E6, 0x1F1FF)  # two in a row spell a flag: 🇫🇷
 VARIATION_SELECTORS = ((0xFE00, 0xFE0F), (0xE0100, 0xE01EF))  # ❤️ is ❤ + U+FE0F
@@ -272,11 +272,13 @@ def preprocessing_note(sequence_length: int) -> str:
     selectors = " and ".join(f"U+{first:04X}-U+{last:04X}" for first, last in VARIATION_SELECTORS)
     return (
         "A text becomes token ids exactly as the run's TextVectorization layer does it\n"
-        "(tfapps.text_standardization). Character categories are Unicode's general categories\n"
-        f"as {CATEGORY_TABLES} assigns them, lower-case mappings those of {CASE_TABLES}\n"
-        "(TensorFlow's tables; a character assigned later has no category here and keeps its\n"
-        "case). There is no Unicode normalization: e with U+0301 is another token than\n"
-        "U+00E9, and fullwidth letters other tokens than ASCII ones.\n"
+        "(tfapps.text_standardization). Categories are Unicode's general categories as\n"
+        f"{CATEGORY_TABLES} assigns them (a character assigned later counts as unassigned),\n"
+        f"lower-case mappings those of {CASE_TABLES} (a character assigned later keeps its\n"
+        "case): TensorFlow's tables. Python's unicodedata and str.lower give the same tokens\n"
+        "on every character both they and these tables know (tfapps' tests check it). There\n"
+        "is no Unicode normalization: e with U+0301 is another token than U+00E9, and\n"
+        "fullwidth letters are other tokens than ASCII ones.\n"
         "1. Decode the bytes as UTF-8, each invalid sequence as U+FFFD (Python:\n"
         '   data.decode("utf-8", errors="replace")), and replace each control character\n'
         "   U+0000-U+001F by a space.\n"
