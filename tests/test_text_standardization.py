@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from bench.studies.text_tokens import emoji_tweets
-from tfapps import text_standardization as ts
 from tfapps.errors import InvalidInput
+from tfapps.tasks import text_standardization as ts
 
 tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
@@ -282,14 +282,17 @@ def _dataset(texts):
     return tf.data.Dataset.from_tensor_slices(tf.constant(texts)).batch(7)
 
 
-def test_count_tokens_and_its_record():
+def test_count_tokens_and_their_record():
+    from tfapps.data.specs import TextSpec
+
     texts = ["你好世界", "😍 good", "plain words here", "!!!"]
     counts = ts.count_tokens(_dataset(texts))
     assert counts.per_text.tolist() == [4, 2, 3, 0]
     assert (counts.characters, counts.symbols) == (4, 1)
-    record = counts.record()
-    assert record["standardize"] == ts.REGISTERED_NAME and record["tokens"] == 9
-    assert record["unspaced_character_tokens"] == round(4 / 9, 4)
+    spec = TextSpec()
+    counts.describe(spec)
+    assert spec.standardize == ts.REGISTERED_NAME and spec.tokens == 9
+    assert spec.unspaced_share == round(4 / 9, 4) and spec.median_tokens == 2.5
     ts.check_tokens(counts, "reviews.csv")  # has tokens: no error
 
 

@@ -1,4 +1,4 @@
-"""Tokens for texts in any script: the study behind `tfapps.text_standardization`.
+"""Tokens for texts in any script: the study behind `tfapps.tasks.text_standardization`.
 
 Two questions, each answered with tfapps' own text classifiers (`models.build_text_classifier`,
 layout and sequence length chosen as tfapps chooses them, Adam, early stopping on validation
@@ -135,7 +135,7 @@ def linear_baseline(texts, labels, split) -> None:
 def chinese(folder: Path, per_class: int = 3000) -> None:
     import tensorflow as tf
 
-    from tfapps.text_standardization import standardize_text
+    from tfapps.tasks.text_standardization import standardize_text
 
     texts, labels, split = chinese_reviews(folder, per_class)
     linear_baseline(texts, labels, split)
@@ -158,7 +158,7 @@ def chinese(folder: Path, per_class: int = 3000) -> None:
 
 
 def emoji() -> None:
-    from tfapps.text_standardization import standardize_text
+    from tfapps.tasks.text_standardization import standardize_text
 
     texts, labels = emoji_tweets(160 + 40 + 400, seed=0)
     for name, standardize in (("ascii", ascii_standardize), ("unicode", standardize_text)):

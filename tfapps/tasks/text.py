@@ -144,20 +144,28 @@ class SentimentTask(ClassifierTask):
 
         return from_path(path, config)
 
-    def build(self, config: SentimentConfig, splits: Splits) -> TaskModel:
-        import numpy as np
+    def inspect(self, splits: Splits) -> None:
+        """Counts the training texts' tokens as the model's vectorizer makes them (recorded
+        in the `TextSpec`), and refuses a training split that leaves no token."""
+        from tfapps.tasks.text_standardization import check_tokens, count_tokens
 
+        counts = count_tokens(_texts(splits))
+        check_tokens(counts, splits.info.name)
+        counts.describe(splits.info.spec)
+
+    def build(self, config: SentimentConfig, splits: Splits) -> TaskModel:
         from tfapps import runs
-        from tfapps.pipeline import PREPROCESS_BATCH
         from tfapps.tasks import text_model
         from tfapps.token_batches import TokenCut
 
-        texts = splits.train.map(lambda text, _: text).batch(PREPROCESS_BATCH)
-        counts = token_counts(texts)
-        sequence_length = config.sequence_length or text_model.auto_sequence_length(counts)
+        spec = splits.info.spec
+        texts = _texts(splits)
+        sequence_length = config.sequence_length or text_model.auto_sequence_length(
+            spec.long_tokens
+        )
         layout = config.conv_layout
         if layout == "auto":
-            layout = text_model.auto_conv_layout(counts)
+            layout = text_model.auto_conv_layout(spec.median_tokens)
         vectorizer = text_model.build_text_vectorizer(config.max_tokens, sequence_length)
         vectorizer.adapt(texts)
         vocabulary = vectorizer.get_vocabulary()
@@ -186,7 +194,6 @@ class SentimentTask(ClassifierTask):
             batcher=batcher,
             architecture={
                 "sequence_length": sequence_length,
-                "median_tokens": float(np.median(counts)),
                 **({"conv_layout": layout} if config.architecture == "conv" else {}),
             },
         )
@@ -252,16 +259,11 @@ def text_batcher(
     return TokenCut.for_model(classifier, sequence_length).batch
 
 
-def token_counts(texts: tf.data.Dataset) -> np.ndarray:
-    """Tokens in each text as the model's vectorizer splits them (`text_model.standardize_text`,
-    then whitespace), over batches of texts."""
-    import numpy as np
-    import tensorflow as tf
+def _texts(splits: Splits) -> tf.data.Dataset:
+    """The training texts in batches of `pipeline.PREPROCESS_BATCH`."""
+    from tfapps.pipeline import PREPROCESS_BATCH
 
-    from tfapps.tasks.text_model import standardize_text
-
-    counts = texts.map(lambda batch: tf.strings.split(standardize_text(batch)).row_lengths())
-    return np.concatenate([c for c in counts.as_numpy_iterator()] or [np.zeros(0, np.int64)])
+    return splits.train.map(lambda text, _: text).batch(PREPROCESS_BATCH)
 
 
 def _served_text(value, name: str) -> str:

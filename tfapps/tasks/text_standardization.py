@@ -20,9 +20,11 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
+from tfapps.data.specs import TextSpec
 from tfapps.errors import InvalidInput
 
 REGISTERED_NAME = "tfapps>standardize_unicode_text"
+LONG_TEXT_QUANTILE = 0.99  # the length `TextSpec.long_tokens` records (`--sequence-length`)
 
 # Blocks of the scripts written without spaces between words: the ideographic ones (line
 # break class ID in Unicode's UAX #14: Han, kana, Bopomofo, Yi) and the South East Asian
@@ -194,16 +196,18 @@ class TokenCounts:
     characters: int
     symbols: int
 
-    def record(self) -> dict:
-        """The tokenization as run.json records it: the standardizer's registered name and
-        the share of the tokens that are characters of unspaced scripts, and symbols."""
-        total = max(int(self.per_text.sum()), 1)
-        return {
-            "standardize": REGISTERED_NAME,
-            "tokens": int(self.per_text.sum()),
-            "unspaced_character_tokens": round(self.characters / total, 4),
-            "symbol_tokens": round(self.symbols / total, 4),
-        }
+    def describe(self, spec: TextSpec) -> None:
+        """Records the tokenization in the run's `TextSpec`: the standardizer's registered
+        name, the tokens in all, the median and 0.99 quantile of the texts' lengths, and the
+        shares of tokens that are characters of unspaced scripts, and symbols."""
+        total = int(self.per_text.sum())
+        spec.standardize = REGISTERED_NAME
+        spec.tokens = total
+        lengths = self.per_text if len(self.per_text) else np.zeros(1)
+        spec.median_tokens = float(np.median(lengths))
+        spec.long_tokens = float(np.quantile(lengths, LONG_TEXT_QUANTILE))
+        spec.unspaced_share = round(self.characters / max(total, 1), 4)
+        spec.symbol_share = round(self.symbols / max(total, 1), 4)
 
 
 def count_tokens(texts) -> TokenCounts:
@@ -272,7 +276,7 @@ def preprocessing_note(sequence_length: int) -> str:
     selectors = " and ".join(f"U+{first:04X}-U+{last:04X}" for first, last in VARIATION_SELECTORS)
     return (
         "A text becomes token ids exactly as the run's TextVectorization layer does it\n"
-        "(tfapps.text_standardization). Categories are Unicode's general categories as\n"
+        "(tfapps.tasks.text_standardization). Categories are Unicode's general categories as\n"
         f"{CATEGORY_TABLES} assigns them (a character assigned later counts as unassigned),\n"
         f"lower-case mappings those of {CASE_TABLES} (a character assigned later keeps its\n"
         "case): TensorFlow's tables. Python's unicodedata and str.lower give the same tokens\n"
