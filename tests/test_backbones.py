@@ -316,3 +316,30 @@ def test_lite0_backbone_reuses_the_cached_conversion(lite0, lite0_cache):
     features = keras.Model(lite0.input, lite0.get_layer("top_activation").output)
     images = np.random.default_rng(4).integers(0, 256, (1, 224, 224, 3), dtype=np.uint8)
     np.testing.assert_array_equal(backbone(images), features(images))
+
+
+@pytest.mark.slow
+def test_features_computed_once_train_a_head_that_serves_raw_images():
+    """The frozen backbone's pooled features, computed once, train the head alone; the head on
+    the backbone is then the model, raw uint8 in, computing what the head did on features."""
+    extractor = build_backbone("efficientnet_lite0", SMALL, weights=None, pooling="avg")
+    freeze_backbone(extractor)
+    rng = np.random.default_rng(6)
+    images = rng.integers(0, 256, (12, *SMALL), dtype=np.uint8)
+    features = extractor.predict(images, verbose=0)
+    assert features.shape == (12, 1280)
+    head = keras.Sequential(
+        [keras.Input((1280,)), keras.layers.Dropout(0.2), keras.layers.Dense(3, "softmax")]
+    )
+    _fit_once(head, features, rng.integers(0, 3, 12))
+    model = keras.Model(extractor.input, head(extractor.output))
+    np.testing.assert_allclose(model(images), head(features), atol=1e-6)
+
+
+def test_importing_the_catalogue_does_not_import_tensorflow():
+    import subprocess
+    import sys
+
+    code = "import sys, tfapps.backbones; print(sorted({'tensorflow', 'keras'} & set(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "[]", result.stderr
