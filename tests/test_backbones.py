@@ -151,7 +151,7 @@ def test_backbone_takes_raw_uint8_and_freezes(name):
     for layer in backbone.layers:
         batch_norm = isinstance(layer, keras.layers.BatchNormalization)
         assert layer.trainable == (layer in top and not batch_norm), layer.name
-    with pytest.raises(InvalidInput, match="Invalid value for --fine-tune layers"):
+    with pytest.raises(InvalidInput, match="Invalid value for --fine-tune-layers"):
         unfreeze_top(backbone, len(backbone.layers) + 1)
 
 
@@ -227,8 +227,12 @@ def test_keras_application_loads_its_weights_file(tmp_path):
         "mobilenet_v3_small", SMALL, weights_path=tmp_path / "mobilenet.weights.h5"
     )
     np.testing.assert_allclose(loaded(images), source(images.astype("float32")), atol=1e-6)
-    with pytest.raises(InvalidInput, match="not the weights of MobileNetV3Large without its"):
+    with (
+        pytest.warns(UserWarning),  # Keras' own, one per layer it cannot fill
+        pytest.raises(InvalidInput, match="not the weights of MobileNetV3Large without its") as bad,
+    ):
         build_backbone("mobilenet_v3_large", SMALL, weights_path=tmp_path / "mobilenet.weights.h5")
+    assert "\n" not in str(bad.value)
 
 
 def test_efficientnets_normalize_with_a_rescaling_layer(tmp_path):
@@ -334,6 +338,27 @@ def test_features_computed_once_train_a_head_that_serves_raw_images():
     _fit_once(head, features, rng.integers(0, 3, 12))
     model = keras.Model(extractor.input, head(extractor.output))
     np.testing.assert_allclose(model(images), head(features), atol=1e-6)
+
+
+def test_a_damaged_cache_is_converted_again(lite0, lite0_cache, monkeypatch, tmp_path):
+    import warnings
+
+    from tfapps.backbones.efficientnet_lite import efficientnet_lite0
+
+    (cached,) = lite0_cache.glob("efficientnet_lite0-v*.weights.h5")
+    (tmp_path / cached.name).write_bytes(cached.read_bytes()[: 1 << 20])  # cut short
+    monkeypatch.setenv("TFAPPS_CACHE", str(tmp_path))
+    with pytest.warns(UserWarning, match="Converting again"):
+        converted = efficientnet_lite0(input_shape=SMALL, weights="imagenet")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        reloaded = efficientnet_lite0(input_shape=SMALL, weights="imagenet")
+    for model in (converted, reloaded):
+        for layer in ("stem_conv", "top_bn", "predictions"):
+            for weight, expected in zip(
+                model.get_layer(layer).weights, lite0.get_layer(layer).weights, strict=True
+            ):
+                np.testing.assert_array_equal(weight.numpy(), expected.numpy())
 
 
 def test_importing_the_catalogue_does_not_import_tensorflow():

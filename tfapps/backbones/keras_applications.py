@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tfapps.backbones import WEIGHTS_OPTION
+from tfapps.backbones import WEIGHTS_OPTION, first_line
 from tfapps.errors import InvalidInput
 
 # ImageNet's per-channel mean and standard deviation of pixels scaled to [0, 1] (RGB), as
@@ -42,7 +42,7 @@ def weights_file(name: str, url: str, weights_path) -> str:
     try:
         return keras.utils.get_file(url.rsplit("/", 1)[-1], url, cache_subdir="models")
     except Exception as error:  # get_file raises a bare Exception for every fetch failure
-        reason = getattr(error.__context__, "reason", error)
+        reason = first_line(getattr(error.__context__, "reason", error))
         raise InvalidInput(
             f"The ImageNet weights of --backbone {name} could not be downloaded ({reason}); "
             f"download {url} where there is internet and pass the file with "
@@ -109,7 +109,7 @@ def build_application(name: str, spec, images, weights_path=None, pretrained: bo
         except (ValueError, OSError, KeyError) as error:
             raise InvalidInput(
                 f"{WEIGHTS_OPTION} {path}: not the weights of {spec.application} without its "
-                f"classifier ({error}); expected the file {spec.weights_url}."
+                f"classifier ({first_line(error)}); expected the file {spec.weights_url}."
             ) from error
     if name == "efficientnet_b0":
         factor = EFFICIENTNET_B0_VARIANCE_FACTOR if pretrained else 1.0

