@@ -2,7 +2,7 @@
 
 The network of `models/official/efficientnet/lite/efficientnet_lite_builder.py` (tensorflow/tpu):
 EfficientNet-B0's mobile inverted bottlenecks without squeeze-and-excitation, ReLU6 instead of
-swish, the stem (32 filters) and head (1280) not scaled; 4.65M weights, 75.1% ImageNet top-1
+swish, the stem (32 filters) and head (1280) not scaled; 4.65M trainable weights, 75.1% top-1
 at 224x224. TensorFlow's 'SAME' padding is Keras' `padding="same"` (so the model is exact at any
 input size, not only the 224 the PyTorch port pads for), BatchNormalization has epsilon 1e-3
 and momentum 0.99 (`batch_norm_epsilon`, `batch_norm_momentum` of the builder), and the raw
