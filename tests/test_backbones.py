@@ -280,10 +280,8 @@ def test_offline_download_failure_says_where_to_get_the_file(monkeypatch):
     "kwargs, message",
     [
         ({"name": "resnet"}, "Invalid value for --backbone: expected one of mobilenet_v3_small"),
-        ({"input_shape": (16, 64, 3)}, "sides >= 32"),
-        ({"input_shape": (64, 64, 4)}, "1 or 3"),
-        ({"pooling": "max"}, "Invalid value for --pooling"),
-        ({"weights": "/some/file.h5"}, "a file goes in weights_path"),
+        ({"input_shape": (16, 64, 3)}, r"at least 32 pixels. Received: input_shape=\(16, 64, 3\)"),
+        ({"input_shape": (64, 64, 4)}, "1 or 3 channels"),
         ({"weights_path": "/nonexistent/weights.h5"}, "no such file"),
         ({"name": "efficientnet_lite0", "weights_path": "/nonexistent/x.pth"}, "no such file"),
     ],
@@ -293,6 +291,13 @@ def test_bad_arguments_are_one_line_errors(kwargs, message):
     with pytest.raises(InvalidInput, match=message) as raised:
         build_backbone(**arguments)
     assert "\n" not in str(raised.value)
+
+
+def test_programming_errors_are_value_errors():
+    with pytest.raises(ValueError, match="Received: pooling='max'"):
+        build_backbone("efficientnet_lite0", SMALL, weights=None, pooling="max")
+    with pytest.raises(ValueError, match="a file goes in weights_path"):
+        build_backbone("efficientnet_lite0", SMALL, weights="/some/file.h5")
 
 
 def test_lite0_without_its_package_or_with_a_wrong_file(monkeypatch, tmp_path):

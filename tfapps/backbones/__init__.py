@@ -130,7 +130,9 @@ def build_backbone(
         layers in network order, every layer trainable.
 
     Raises:
-        InvalidInput: an unknown name, input shape or pooling, or weights that cannot be had.
+        InvalidInput: an unknown name, images too small or of other channels, or weights that
+            cannot be had.
+        ValueError: `pooling` or `weights` is none of the values above.
     """
     import keras
     from keras import layers
@@ -138,11 +140,17 @@ def build_backbone(
     spec = backbone_spec(name)
     shape = tuple(input_shape or (spec.image_size, spec.image_size, 3))
     if len(shape) != 3 or shape[2] not in (1, 3) or min(shape[:2]) < MIN_SIZE:
-        raise invalid("input shape", f"(height, width, 1 or 3), sides >= {MIN_SIZE}", shape)
+        raise InvalidInput(
+            f"--backbone {name} takes images of (height, width, 1 or 3 channels), sides of at "
+            f"least {MIN_SIZE} pixels. Received: input_shape={shape}"
+        )
     if pooling not in (None, "avg"):
-        raise invalid("pooling", "None or 'avg'", pooling)
+        raise ValueError(f"Expected pooling=None or 'avg'. Received: pooling={pooling!r}")
     if weights not in (None, "imagenet"):
-        raise invalid("weights", "'imagenet' or None (a file goes in weights_path)", weights)
+        raise ValueError(
+            f"Expected weights='imagenet' or None (a file goes in weights_path). "
+            f"Received: weights={weights!r}"
+        )
     if weights_path is not None and not Path(weights_path).is_file():
         raise InvalidInput(f"{WEIGHTS_OPTION} {weights_path}: no such file.")
     images = keras.Input(shape=shape, dtype="uint8", name="images")
