@@ -21,17 +21,16 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import reprlib
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from tfapps.runs import RunRecord
+from tfapps.serving_bodies import BadRequest
 
-
-class BadRequest(Exception):
-    """A request the model cannot take; the message names what was received and what is
-    accepted (HTTP 400)."""
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 @dataclass(frozen=True)
@@ -83,7 +82,11 @@ def parse_request(
         count = len(instances)
     else:
         inputs = body["inputs"]
-        if len(names) > 1 or isinstance(inputs, dict) and set(inputs) <= set(_aliases(record)):
+        if (
+            len(names) > 1
+            or isinstance(inputs, dict)
+            and set(inputs) <= set(_aliases(record) or names)
+        ):
             columns = _named_columns(inputs, names, record)
         else:
             columns = {names[0]: inputs}
@@ -159,9 +162,9 @@ def _named_columns(inputs: Any, names: list[str], record: RunRecord) -> dict[str
         )
     renamed = _by_input_name(inputs, names, _aliases(record) or {name: name for name in names})
     lengths = {len(v) if isinstance(v, list) else None for v in renamed.values()}
-    if None in lengths or len(lengths) > 1:
+    if None in lengths or len(lengths) != 1:
         raise BadRequest(
-            f'Columnar "inputs" must be lists of one length. Received: {inputs!r:.200}'
+            f'Columnar "inputs" must be lists of one length. Received: {_shown(inputs, 200)}'
         )
     count = lengths.pop()
     return {name: renamed.get(name, [None] * count) for name in names}
@@ -178,7 +181,7 @@ def _count(columns: dict[str, Any]) -> int:
 
 def _as_array(values: list, spec: InputSpec, record: RunRecord) -> np.ndarray:
     if record.task == "regress":
-        return _column(values, spec.name, record)
+        return _in_range(_column(values, spec.name, record), values, spec.name)
     if spec.dtype == "uint8":
         return np.stack([_image(value, spec, record) for value in values])
     return np.array([_text(value, spec.name) for value in values], dtype=object)
@@ -196,17 +199,22 @@ def _image(value: Any, spec: InputSpec, record: RunRecord) -> np.ndarray:
             raise BadRequest(f'Input {spec.name!r}: "b64" must hold base64 text.') from None
         except ImageReadError as error:
             raise BadRequest(f"Input {spec.name!r}: the b64 image {error.reason}.") from None
-    array = np.asarray(value, dtype=object)
+    accepted = f'uint8 images of shape {list(spec.shape)} or {{"b64": <an image file>}}'
+    try:
+        array = np.asarray(value, dtype=object)
+    except ValueError:  # nested deeper than NumPy's 64 dimensions
+        raise BadRequest(
+            f"Input {spec.name!r} takes {accepted}. Received: {_kind(value)}"
+        ) from None
     if array.shape != spec.shape:
         raise BadRequest(
-            f"Input {spec.name!r} takes uint8 images of shape {list(spec.shape)} or "
-            f'{{"b64": <an image file>}}. Received: an array of shape {list(array.shape)}'
+            f"Input {spec.name!r} takes {accepted}. Received: an array of shape {list(array.shape)}"
         )
     try:
         numbers = array.astype(np.float64)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise BadRequest(
-            f"Input {spec.name!r} takes integers 0-255. Received: {value!r:.100}"
+            f"Input {spec.name!r} takes integers 0-255. Received: {_shown(value, 100)}"
         ) from None
     if not ((numbers >= 0) & (numbers <= 255) & (numbers == np.round(numbers))).all():
         raise BadRequest(f"Input {spec.name!r} takes integers 0-255.")
@@ -221,6 +229,14 @@ def _text(value: Any, name: str) -> str:
             raise BadRequest(f'Input {name!r}: "b64" must hold base64 UTF-8 text.') from None
     if not isinstance(value, str):
         raise BadRequest(f"Input {name!r} takes strings. Received: {_kind(value)}")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as error:  # JSON's "\ud800" escapes decode to lone surrogates
+            raise BadRequest(
+                f"Input {name!r} takes Unicode text; {error.object[error.start]!r} at "
+                f"character {error.start} is half of a UTF-16 surrogate pair."
+            ) from None
     return value.removeprefix("\ufeff")
 
 
@@ -235,7 +251,7 @@ def _column(values: list, name: str, record: RunRecord) -> np.ndarray:
 
     if any(isinstance(v, (list, dict, bool)) for v in values):
         raise BadRequest(
-            f"Input {name!r} takes a number or a string a row. Received: {values!r:.100}"
+            f"Input {name!r} takes a number or a string a row. Received: {_shown(values, 100)}"
         )
     column = next(c for c in record.dataset.details["columns"] if c["input"] == name)
     median = column.get("median")
@@ -259,7 +275,20 @@ def _missing(value: Any, markers: set[str]) -> bool:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value)
+    """A JSON number float32 holds (any other goes through the column's number parser)."""
+    kind = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return kind and abs(value) <= FLOAT32_MAX
+
+
+def _in_range(array: np.ndarray, values: list, name: str) -> np.ndarray:
+    """A column's numbers, refused when one overflowed float32 (a value past ±3.4e38)."""
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        index = int(np.flatnonzero(~np.isfinite(array))[0])
+        raise BadRequest(
+            f"Input {name!r} takes numbers between -{FLOAT32_MAX:.4g} and {FLOAT32_MAX:.4g} "
+            f"(float32), or null for a missing value. Received: {_shown(values[index], 100)}"
+        )
+    return array
 
 
 def _resize(record: RunRecord) -> str:
@@ -267,8 +296,17 @@ def _resize(record: RunRecord) -> str:
 
 
 def _keys(body: Any) -> str:
-    return repr(sorted(body)) if isinstance(body, dict) else _kind(body)
+    return _shown(sorted(body), 200) if isinstance(body, dict) else _kind(body)
 
 
 def _kind(value: Any) -> str:
-    return f"{type(value).__name__} {value!r:.80}"
+    return f"{type(value).__name__} {_shown(value, 80)}"
+
+
+def _shown(value: Any, chars: int) -> str:
+    """`repr(value)` cut to `chars`, without building the repr of a large or deep value."""
+    return _SHORT_REPR.repr(value)[:chars]
+
+
+_SHORT_REPR = reprlib.Repr()
+_SHORT_REPR.maxlevel, _SHORT_REPR.maxstring, _SHORT_REPR.maxother = 4, 80, 80
