@@ -58,6 +58,7 @@ ROUTES = (  # (path, endpoint, method); each path also under /versions/{version}
     ("/metadata", "metadata", "GET"),
     (":predict", "predict", "POST"),
 )
+INLINE_BYTES = 64 * 2**10  # bodies up to this size are read on the event loop (~0.1 ms)
 ACCEPTED = "GET /v1/models/NAME[/versions/1][/metadata], POST /v1/models/NAME[/versions/1]:predict"
 DTYPES = {"uint8": "DT_UINT8", "string": "DT_STRING", "float32": "DT_FLOAT"}
 
@@ -237,8 +238,9 @@ def create_app(models: list[ServedModel], options: ServingOptions | None = None)
 
 async def _predict(request, model: ServedModel, options: ServingOptions) -> bytes:
     """Reads, runs and answers one predict request, in model calls of at most
-    `options.max_batch_size` examples; the JSON work runs on worker threads, so that a large
-    body never holds the event loop (nor the other clients) up."""
+    `options.max_batch_size` examples. The JSON work of a body over `INLINE_BYTES` runs on
+    worker threads, so that a large body never holds the event loop (nor the other clients)
+    up; a small one is read at once, sparing its thread hops."""
     batcher = model.batcher
     batcher.arriving += 1  # a call about to start waits a moment for this request
     arriving = True
@@ -247,12 +249,13 @@ async def _predict(request, model: ServedModel, options: ServingOptions) -> byte
             request.stream(), request.headers.get("content-length"), options.max_body_bytes
         )
         content_type = request.headers.get("content-type")
-        body = await _worker(_decoded, raw, content_type, options.max_instances)
+        offload = len(raw) > INLINE_BYTES
+        body = await _worker(offload, _decoded, raw, content_type, options.max_instances)
         del raw
         outputs, row_format = [], True
         for first, piece in split_examples(body, options.max_batch_size):
             inputs, count, row_format = await _worker(
-                parse_request, piece, model.inputs, model.record
+                offload, parse_request, piece, model.inputs, model.record
             )
             if arriving:
                 batcher.arriving, arriving = batcher.arriving - 1, False
@@ -264,13 +267,14 @@ async def _predict(request, model: ServedModel, options: ServingOptions) -> byte
             batcher.arriving -= 1
     wanted = request.query_params.get("class_names", "").lower() in ("1", "true", "yes")
     names = model.record.dataset.class_names if wanted else None
-    return await _worker(_answer, outputs, row_format, names)
+    return await _worker(offload, _answer, outputs, row_format, names)
 
 
-async def _worker(function, *args):
-    """`function(*args)` on a worker thread; a value too deep for Python is a bad request."""
+async def _worker(offload: bool, function, *args):
+    """`function(*args)`, on a worker thread if `offload`; a value too deep for Python is a
+    bad request."""
     try:
-        return await asyncio.to_thread(function, *args)
+        return await asyncio.to_thread(function, *args) if offload else function(*args)
     except RecursionError:
         raise BadRequest("The request is nested too deeply to read.") from None
 

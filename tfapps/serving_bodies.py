@@ -95,7 +95,8 @@ def decode_json(raw: bytes, content_type: str | None) -> Any:
 
     Raises:
         BadRequest: an empty body, one that is not UTF-8 JSON, is nested deeper than Python's
-            parser goes (about 1,000 levels), or holds `NaN`, `Infinity` or `-Infinity`.
+            parser goes (about 1,000 levels), or holds `NaN`, `Infinity`, `-Infinity` or an
+            integer of more than 4,300 digits (Python's limit).
     """
     media = (content_type or "").split(";")[0].strip().lower()
     note = "" if not media or media in JSON_TYPES else f" (sent as {media}; the API takes JSON)"
@@ -115,6 +116,11 @@ def decode_json(raw: bytes, content_type: str | None) -> Any:
         raise BadRequest(f"JSON Parse error: the body is not UTF-8 text{note}: {error}") from None
     except json.JSONDecodeError as error:
         raise BadRequest(f"JSON Parse error{note}: {error}") from None
+    except ValueError:  # an integer past Python's limit on digits (sys.get_int_max_str_digits)
+        raise BadRequest(
+            f"JSON Parse error{note}: an integer of thousands of digits; numbers must be "
+            "within float32's range (±3.4e38)."
+        ) from None
 
 
 def _refuse_constant(name: str) -> None:

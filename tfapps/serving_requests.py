@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import math
 import reprlib
 from dataclasses import dataclass
 from typing import Any
@@ -181,7 +182,8 @@ def _count(columns: dict[str, Any]) -> int:
 
 def _as_array(values: list, spec: InputSpec, record: RunRecord) -> np.ndarray:
     if record.task == "regress":
-        return _in_range(_column(values, spec.name, record), values, spec.name)
+        with np.errstate(over="ignore"):  # a number past float32's range is refused below
+            return _in_range(_column(values, spec.name, record), values, spec.name)
     if spec.dtype == "uint8":
         return np.stack([_image(value, spec, record) for value in values])
     return np.array([_text(value, spec.name) for value in values], dtype=object)
@@ -208,7 +210,8 @@ def _image(value: Any, spec: InputSpec, record: RunRecord) -> np.ndarray:
         ) from None
     if array.shape != spec.shape:
         raise BadRequest(
-            f"Input {spec.name!r} takes {accepted}. Received: an array of shape {list(array.shape)}"
+            f"Input {spec.name!r} takes {accepted}. Received: an array of shape "
+            f"{_shown(list(array.shape), 100)}"
         )
     try:
         numbers = array.astype(np.float64)
@@ -262,7 +265,7 @@ def _column(values: list, name: str, record: RunRecord) -> np.ndarray:
         )
     numbers = all(_is_number(v) or v is None for v in values)
     if column["kind"] == "numeric" and numbers and (median is not None or None not in values):
-        return np.array([median if v is None else v for v in values], np.float32)
+        return np.array([median if v is None else _float(v) for v in values], np.float32)
     cells = pd.Series([None if v is None else str(v) for v in values], dtype=object)
     try:
         return column_values(column, cells, record.dataset.details)
@@ -275,13 +278,19 @@ def _missing(value: Any, markers: set[str]) -> bool:
 
 
 def _is_number(value: Any) -> bool:
-    """A JSON number float32 holds (any other goes through the column's number parser)."""
-    kind = isinstance(value, (int, float)) and not isinstance(value, bool)
-    return kind and abs(value) <= FLOAT32_MAX
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _float(value: int | float) -> float:
+    """A JSON number as a float; an integer past float64's range (JSON has none) is infinite."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
 
 
 def _in_range(array: np.ndarray, values: list, name: str) -> np.ndarray:
-    """A column's numbers, refused when one overflowed float32 (a value past ±3.4e38)."""
+    """A column's numbers, refused when one is not finite in float32 (past ±3.4e38)."""
     if array.dtype.kind == "f" and not np.isfinite(array).all():
         index = int(np.flatnonzero(~np.isfinite(array))[0])
         raise BadRequest(
