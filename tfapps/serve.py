@@ -38,9 +38,8 @@ from tfapps.serving_bodies import (
     BadRequest,
     ServingOptions,
     TooLarge,
-    check_count,
     check_finite,
-    decode_json,
+    decode_request,
     read_body,
     render,
     split_examples,
@@ -58,7 +57,7 @@ ROUTES = (  # (path, endpoint, method); each path also under /versions/{version}
     ("/metadata", "metadata", "GET"),
     (":predict", "predict", "POST"),
 )
-INLINE_BYTES = 64 * 2**10  # bodies up to this size are read on the event loop (~0.1 ms)
+INLINE_BYTES = 64 * 2**10  # bodies up to this size are read on the event loop, at once
 ACCEPTED = "GET /v1/models/NAME[/versions/1][/metadata], POST /v1/models/NAME[/versions/1]:predict"
 DTYPES = {"uint8": "DT_UINT8", "string": "DT_STRING", "float32": "DT_FLOAT"}
 
@@ -158,6 +157,7 @@ def create_app(models: list[ServedModel], options: ServingOptions | None = None)
     """
     from starlette.applications import Starlette
     from starlette.convertors import StringConvertor, register_url_convertor
+    from starlette.requests import ClientDisconnect
     from starlette.responses import JSONResponse, Response
     from starlette.routing import Route
 
@@ -173,9 +173,9 @@ def create_app(models: list[ServedModel], options: ServingOptions | None = None)
         for model in models:
             model.batcher = Batcher(model.run, options.max_batch_size, options.batch_wait)
             model.batcher.start()
-        # TensorFlow and the loaded models leave ~400,000 objects that the collector's full
-        # passes walk, stalling every request for 200-400 ms a pass: they live as long as the
-        # server, so they leave its generations.
+        # TensorFlow and the loaded models leave hundreds of thousands of objects that every
+        # full collection walks, stalling all requests in flight (issue 30's p99): they live
+        # as long as the server, so they leave the collector's generations.
         gc.collect()
         gc.freeze()
         yield
@@ -210,7 +210,7 @@ def create_app(models: list[ServedModel], options: ServingOptions | None = None)
 
     def answer(status: int):
         async def handler(request, error):
-            return JSONResponse({"error": str(error)}, status_code=status)
+            return JSONResponse({"error": str(error) or type(error).__name__}, status)
 
         return handler
 
@@ -230,8 +230,10 @@ def create_app(models: list[ServedModel], options: ServingOptions | None = None)
         BadRequest: answer(400),
         NotServed: answer(404),
         TooLarge: answer(413),
+        ClientDisconnect: answer(400),  # no one hears it; no traceback in the log either
         404: unrouted,
         405: unrouted,
+        Exception: answer(500),  # a fault of the server's (uvicorn logs its traceback)
     }
     return Starlette(routes=routes, lifespan=lifespan, exception_handlers=handlers)
 
@@ -250,7 +252,7 @@ async def _predict(request, model: ServedModel, options: ServingOptions) -> byte
         )
         content_type = request.headers.get("content-type")
         offload = len(raw) > INLINE_BYTES
-        body = await _worker(offload, _decoded, raw, content_type, options.max_instances)
+        body = await _worker(offload, decode_request, raw, content_type, options.max_instances)
         del raw
         outputs, row_format = [], True
         for first, piece in split_examples(body, options.max_batch_size):
@@ -277,18 +279,6 @@ async def _worker(offload: bool, function, *args):
         return await asyncio.to_thread(function, *args) if offload else function(*args)
     except RecursionError:
         raise BadRequest("The request is nested too deeply to read.") from None
-
-
-def _decoded(raw: bytes, content_type: str | None, max_instances: int) -> Any:
-    body = decode_json(raw, content_type)
-    signature = body.get("signature_name", "serving_default") if isinstance(body, dict) else ""
-    if signature not in ("", "serving_default"):
-        raise BadRequest(
-            f"Serving signature name: {signature!r} not found in signature def; the "
-            "served signature is 'serving_default'"
-        )
-    check_count(body, max_instances)
-    return body
 
 
 def _answer(outputs: list[dict[str, np.ndarray]], row_format: bool, names) -> bytes:

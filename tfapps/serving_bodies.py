@@ -1,7 +1,7 @@
 """What `tfapps serve` accepts as a predict request's body, before any model sees it.
 
 A body is read up to `--max-body-bytes` (refused as soon as it passes the limit, never
-buffered whole), decoded as strict JSON (RFC 8259: UTF-8, no `NaN` or `Infinity`), and held
+buffered past it), decoded as strict JSON (RFC 8259: UTF-8, no `NaN` or `Infinity`), and held
 to `--max-instances` examples; the examples of a request larger than `--max-batch-size` are
 split into pieces of at most that size, each one model call (`split_examples`). Every
 prediction must be a finite number (`check_finite`). A body that breaks a limit answers HTTP
@@ -85,6 +85,35 @@ def _too_large(received: str, limit: int) -> str:
     )
 
 
+def decode_request(raw: bytes, content_type: str | None, max_instances: int) -> Any:
+    """A predict request's body as JSON, for the `serving_default` signature, of at most
+    `max_instances` examples.
+
+    Args:
+        raw: the body.
+        content_type: its Content-Type header (see `decode_json`).
+        max_instances: examples a request may hold.
+
+    Raises:
+        BadRequest: a body `decode_json` refuses, or another `signature_name`.
+        TooLarge: more than `max_instances` examples.
+    """
+    body = decode_json(raw, content_type)
+    signature = body.get("signature_name", "serving_default") if isinstance(body, dict) else ""
+    if signature not in ("", "serving_default"):
+        raise BadRequest(
+            f"Serving signature name: {signature!r} not found in signature def; the "
+            "served signature is 'serving_default'"
+        )
+    found = _examples(body)
+    if found and found[2] > max_instances:
+        raise TooLarge(
+            f"Too many instances: {found[2]:,}; the limit is {max_instances:,} a request "
+            "(--max-instances). Send them in several requests."
+        )
+    return body
+
+
 def decode_json(raw: bytes, content_type: str | None) -> Any:
     """A body as JSON (RFC 8259; Python's `json` otherwise also reads `NaN` and `Infinity`).
 
@@ -144,20 +173,6 @@ def _examples(body: Any) -> tuple[str, Any, int] | None:
         if len(lengths) == 1:
             return key, values, lengths.pop()
     return None
-
-
-def check_count(body: Any, limit: int) -> None:
-    """Refuses a body of more than `limit` examples.
-
-    Raises:
-        TooLarge: more than `limit` examples.
-    """
-    found = _examples(body)
-    if found and found[2] > limit:
-        raise TooLarge(
-            f"Too many instances: {found[2]:,}; the limit is {limit:,} a request "
-            "(--max-instances). Send them in several requests."
-        )
 
 
 def split_examples(body: Any, size: int) -> Iterator[tuple[int, Any]]:
