@@ -40,7 +40,7 @@ bench-gpu: $(STAMP)
 	$(BIN)/python -m bench.run_benchmarks $(BENCH_ARGS)
 
 bench-smoke: test-bench
-	$(BIN)/python -m bench.run_benchmarks --smoke
+	$(BIN)/python -m bench.run_benchmarks --smoke $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

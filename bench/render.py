@@ -143,14 +143,15 @@ def _short_texts(entry: dict) -> dict:
 
 
 def _digits(entry: dict) -> dict:
-    """A digit-folder section: its runs, median test accuracy and the earlier code's."""
-    accuracy = pd.Series([run["accuracy"] for run in entry["runs"]]).median()
+    """A digit-folder section: its median test accuracy and, if stored, the earlier code's."""
     earlier = entry.get("earlier")
-    before = pd.Series(earlier["accuracies"]).median() if earlier else None
+    if earlier:
+        earlier = {**earlier, "median": pd.Series(earlier["accuracies"]).median()}
+    accuracy = pd.Series([run["accuracy"] for run in entry["runs"]]).median()
     return {
         "entry": entry,
         "accuracy": accuracy,
-        "earlier": before,
+        "earlier": earlier,
         "seeds": _seeds(len(entry["runs"])),
     }
 

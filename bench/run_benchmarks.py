@@ -1,10 +1,9 @@
 """Benchmarks of tfapps against the classic Keras recipes: speed, quality, start-up, memory.
 
-Every measurement runs in a process of its own. Each task is trained by its reference recipe
-(`bench/reference/`: NumPy arrays and `model.fit`) and by tfapps (`bench/tfapps_run.py`, the
-Python API), on the same examples with the same seeds, in the same run of this script. The
-headline figures of each run go to docs/benchmarks.json after every run (a crash loses
-nothing), and docs/BENCHMARKS.md is rendered from them (`bench/render.py`).
+Every measurement runs in a process of its own: each task is trained by its reference recipe
+(`bench/reference/`) and by tfapps (`bench/tfapps_run.py`) on the same examples with the same
+seeds. The headline figures of every run go to docs/benchmarks.json as soon as it ends (a crash
+loses nothing), and docs/BENCHMARKS.md is rendered from them (`bench/render.py`).
 
 Usage:
     python -m bench.run_benchmarks                        # everything (make bench)
@@ -14,10 +13,8 @@ Usage:
     python -m bench.run_benchmarks --only photos photo_memory --photos ~/flower_photos
     python -m bench.run_benchmarks --only mnist --mnist ~/mnist-pngs
 
-The photos comparison needs a folder of real photos, which no package ships: `--photos
-FOLDER` (`root/<class>/*.jpg`); the full-MNIST section needs MNIST as PNG files, `--mnist
-FOLDER` (`root/train/<digit>/*.png`, `root/test/<digit>/*.png`). Without its folder a
-section is skipped. docs/BENCHMARKS.md says how the folders measured there were built.
+The photos and mnist sections need folders no package ships (docs/BENCHMARKS.md says how the
+ones measured there were built); without its folder a section is skipped.
 """
 
 from __future__ import annotations

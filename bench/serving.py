@@ -24,8 +24,8 @@ import json
 import socket
 import statistics
 import subprocess
-import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bench import tfapps_internals
@@ -53,45 +53,40 @@ def batched(run_dir: Path, seconds: float) -> dict:
 def load(port: int, path: str, body: bytes, seconds: float, clients: int) -> dict:
     """Runs `clients` threads sending `body` to `path` for `seconds`; returns requests/s,
     p50 and p99 latency in ms, and errors."""
-    latencies: list[list[float]] = [[] for _ in range(clients)]
-    errors = [0] * clients
     deadline = time.perf_counter() + seconds
 
-    def client(index: int) -> None:
+    def client(_) -> tuple[list[float], int]:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        headers = {"Content-Type": "application/json"}
+        latencies, errors = [], 0
         for _ in range(MAX_REQUESTS):
             if time.perf_counter() >= deadline:
                 break
             started = time.perf_counter()
             try:
-                connection.request("POST", path, body=body, headers=headers)
+                connection.request("POST", path, body, {"Content-Type": "application/json"})
                 response = connection.getresponse()
                 response.read()
-                ok = response.status == 200
+                errors += response.status != 200
             except (OSError, http.client.HTTPException):
-                ok = False
+                errors += 1
                 connection.close()
                 connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            latencies[index].append(time.perf_counter() - started)
-            errors[index] += not ok
+            latencies.append(time.perf_counter() - started)
         connection.close()
+        return latencies, errors
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
     started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    with ThreadPoolExecutor(clients) as pool:
+        done = list(pool.map(client, range(clients)))
     elapsed = time.perf_counter() - started
-    every = sorted(t for per_client in latencies for t in per_client)
+    every = sorted(t for latencies, _ in done for t in latencies)
     return {
         "clients": clients,
         "requests": len(every),
         "requests_per_second": len(every) / elapsed,
         "p50_ms": 1000 * statistics.median(every),
         "p99_ms": 1000 * every[min(len(every) - 1, int(0.99 * len(every)))],
-        "errors": sum(errors),
+        "errors": sum(errors for _, errors in done),
     }
 
 

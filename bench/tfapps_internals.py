@@ -116,14 +116,14 @@ def split_folders(root: Path, scratch: Path, seed: int) -> dict[str, Path]:
     Returns:
         The folder of each split.
     """
-    from tfapps.config import ImageConfig
     from tfapps.data.image_scan import scan_folder
     from tfapps.data.stratify import stratified_rows
 
     folder = scan_folder(root)
     labels = np.array([image.label for image in folder.images])
     given = np.array([image.given_test for image in folder.images])
-    rows, _ = stratified_rows(labels, seed, ImageConfig.validation_split, given)
+    held_out = make_config("image-classify").validation_split
+    rows, _ = stratified_rows(labels, seed, held_out, given)
     splits = {split: Path(scratch) / "split" / split for split in rows}
     for split, indices in rows.items():
         for name in folder.class_names:

@@ -168,6 +168,15 @@ def test_mnist_goal_is_on_the_median_test_accuracy(accuracies, goal):
     assert goal in line and f"({sorted(accuracies)[1]:.4f})" in line
 
 
+def test_the_mnist_sample_shows_an_earlier_commit_only_where_one_is_stored():
+    runs = [{"seed": 1, "accuracy": 0.96, "epochs": 20, "wall_seconds": 19.0}]
+    entry = _entry(digits=5000, runs=runs)
+    assert "Median test accuracy 0.9600" in render.render({"mnist_folder": entry})
+    earlier = {"commit": "1925362", "accuracies": [0.95, 0.97, 0.96], "split": "random"}
+    text = render.render({"mnist_folder": {**entry, "earlier": earlier}})
+    assert "commit 1925362" in text and "median 0.9600." in text
+
+
 def test_code_commit_is_the_head_commit_marked_when_code_differs_from_it(tmp_path, monkeypatch):
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
     monkeypatch.setattr(runner, "ROOT", tmp_path)
