@@ -273,7 +273,9 @@ def fit_regressor(fit, validation, scored, seed: int, **stopping: int) -> tuple[
     model.compile(
         optimizer=keras.optimizers.Adam(config.learning_rate),
         loss=REGRESSION_LOSSES[config.loss],
-        steps_per_execution=config.steps_per_execution,
+        # what `tfapps regress` picks for this model when left automatic (its run.json says 32);
+        # steps per call leave the arithmetic unchanged (tests/test_training_replay.py)
+        steps_per_execution=config.steps_per_execution or 32,
     )
     history = training.fit(model, batches(fit, seed), batches(validation), config, run_dir=None)
     predictions = model.predict(batches(scored), verbose=0)
