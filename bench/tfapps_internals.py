@@ -50,7 +50,9 @@ def make_config(task: str, seed: int = 1, **options: Any):
 
 
 def load_arrays(config, names: tuple[str, ...] = SPLITS) -> Arrays:
-    """Reads the splits `names` of `config`'s dataset through tfapps' data layer."""
+    """Reads the splits `names` of `config`'s dataset through tfapps' data layer; a table's
+    missing numbers (NaN, which tfapps' model replaces by the training median) are the
+    training medians already, as a recipe without tfapps would impute them."""
     from tfapps.data.load import load_splits
 
     splits = load_splits(config)
@@ -60,6 +62,11 @@ def load_arrays(config, names: tuple[str, ...] = SPLITS) -> Arrays:
         for name in names
     }
     columns = getattr(info.spec, "columns", [])
+    for inputs, _ in arrays.values():
+        for column in columns:
+            if column.kind == "numeric":
+                values = inputs[column.input]
+                inputs[column.input] = np.where(np.isnan(values), column.median, values)
     shape = getattr(info.spec, "input_shape", None)
     return Arrays(
         arrays,

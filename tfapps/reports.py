@@ -133,23 +133,38 @@ def write_classification_report(
 
 
 def regression_metrics(
-    split: str, targets: np.ndarray, predictions: np.ndarray, baseline: float
+    split: str, targets: np.ndarray, predictions: np.ndarray, baselines: Mapping[str, float]
 ) -> list[dict]:
     """Returns `(split, metric, value)` rows: mae, rmse, r2, mape (in percent, as Keras reports
-    it) and baseline_mae, the MAE of always predicting `baseline` (the training mean).
+    it), mdape (the median absolute percentage error, in percent, over targets other than 0:
+    the error on a typical row, which r2 can hide on a target spanning orders of magnitude),
+    and for each baseline the MAE of always predicting it.
+
+    Args:
+        split: the split name recorded in each row.
+        targets: the true values, `[n]`.
+        predictions: the model's, `[n]`.
+        baselines: metric name to the constant it predicts, such as `{"baseline_mae":
+            training mean, "median_baseline_mae": training median}`.
     """
+    nonzero = targets != 0
+    relative = np.abs(predictions - targets)[nonzero] / np.abs(targets[nonzero])
     values = {
         "mae": skm.mean_absolute_error(targets, predictions),
         "rmse": skm.root_mean_squared_error(targets, predictions),
         "r2": skm.r2_score(targets, predictions) if len(targets) > 1 else float("nan"),
         "mape": 100 * skm.mean_absolute_percentage_error(targets, predictions),
-        "baseline_mae": skm.mean_absolute_error(targets, np.full_like(targets, baseline)),
+        "mdape": 100 * float(np.median(relative)) if relative.size else float("nan"),
     }
+    for name, constant in baselines.items():
+        values[name] = skm.mean_absolute_error(targets, np.full_like(targets, constant))
     return [{"split": split, "metric": name, "value": float(v)} for name, v in values.items()]
 
 
 def write_regression_report(
-    run_dir: Path, results: Mapping[str, tuple[np.ndarray, np.ndarray]], baseline: float
+    run_dir: Path,
+    results: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    baselines: Mapping[str, float],
 ) -> pd.DataFrame:
     """Writes metrics.csv, predictions.csv and the learning-curve, predicted-vs-true and
     residual plots.
@@ -159,7 +174,8 @@ def write_regression_report(
             history.csv.
         results: per split (`"validation"`, `"test"`), `(targets, predictions)`; the last
             split feeds predictions.csv and the plots.
-        baseline: the training split's mean target, the prediction the model must beat.
+        baselines: metric name to the constant prediction the model must beat
+            (`regression_metrics`).
 
     Returns:
         The metrics table.
@@ -168,7 +184,7 @@ def write_regression_report(
         [
             row
             for split, (targets, predictions) in results.items()
-            for row in regression_metrics(split, targets, predictions, baseline)
+            for row in regression_metrics(split, targets, predictions, baselines)
         ]
     )
     metrics.to_csv(run_dir / runs.METRICS_CSV, index=False)

@@ -14,7 +14,8 @@ The request's shape is read here; each input's values are read by the run's task
 (`Task.serving_values`), as `tfapps predict` reads them: an image model also takes a
 `{"b64": ...}` image file (PNG, JPEG, any format and size Pillow reads), decoded and fitted
 exactly as in training; a table model also takes its columns by their names in the CSV
-(`Task.serving_aliases`), and missing or null values (imputed with the training median).
+(`Task.serving_aliases`), and missing or null values (NaN, which the model replaces by the
+training median).
 """
 
 from __future__ import annotations
@@ -206,13 +207,14 @@ def as_float(value: int | float) -> float:
 
 
 def in_float32_range(array: np.ndarray, values: list, name: str) -> np.ndarray:
-    """A column's numbers, refused when one is not finite in float32 (past ±3.4e38).
+    """A column's numbers, refused when one is infinite in float32 (past ±3.4e38); NaN, a
+    missing value (null), passes.
 
     Raises:
         BadRequest: naming the input, the range and the value received.
     """
-    if array.dtype.kind == "f" and not np.isfinite(array).all():
-        index = int(np.flatnonzero(~np.isfinite(array))[0])
+    if array.dtype.kind == "f" and np.isinf(array).any():
+        index = int(np.flatnonzero(np.isinf(array))[0])
         raise BadRequest(
             f"Input {name!r} takes numbers between -{FLOAT32_MAX:.4g} and {FLOAT32_MAX:.4g} "
             f"(float32), or null for a missing value. Received: {shown(values[index], 100)}"

@@ -186,8 +186,12 @@ class TableSchema:
         number_format: the file's decimal mark and thousands separators.
         na_values: cells (case-folded) that mean "missing".
         sep: a CSV's delimiter. Defaults to none.
-        target_mean: the training split's mean target (regression: the baseline that
-            metrics.csv compares with). Defaults to none.
+        target_mean: the training split's mean target (regression: metrics.csv's
+            `baseline_mae` predicts it). Defaults to none.
+        target_median: the training split's median target (regression: metrics.csv's
+            `median_baseline_mae` predicts it). Defaults to none.
+        target_transform: what the target is fitted as (regression: `"log1p"`, the model
+            predicting through expm1); none for the target as it is.
     """
 
     kind: ClassVar[str] = "table"
@@ -201,6 +205,8 @@ class TableSchema:
     na_values: list[str] = field(default_factory=list)
     sep: str | None = None
     target_mean: float | None = None
+    target_median: float | None = None
+    target_transform: str | None = None
 
     def by_input(self) -> dict[str, ColumnSpec]:
         """The feature columns by model input name."""

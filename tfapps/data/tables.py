@@ -8,10 +8,15 @@ Whatever the source, the table goes through the same steps, recorded in run.json
    `--thousands` say it, and `--na-values` adds missing markers to `numbers.NA_MARKERS`.
 2. `--drop` columns are removed; the `--target` column must exist.
 3. The task's `TargetRule` reads the target (regress: numbers; table-classify: classes) and carves
-   the rows into splits; rows without a target are dropped and counted.
-4. Each feature column is numeric, categorical or ignored, decided on the training split
-   (`table_columns`), and cleaned: missing numbers are imputed with the training median;
-   any infinity left in a feature is refused.
+   the rows into splits; rows without a target are dropped and counted. `--max-examples`
+   samples each split's rows (seeded) here, before any feature column is parsed.
+4. Each feature column is numeric, categorical or ignored, decided on the training split, and
+   parsed once (`table_columns.read_features`): numbers (NaN where missing: the model puts
+   the training median in their place) or categories as written; any infinity left in a
+   feature is refused.
+
+Rows keep their number in the file (the DataFrame index: 0 for the first data row), so a
+warning can name them as `tfapps predict` does (`houses.csv:18`).
 """
 
 from __future__ import annotations
@@ -32,13 +37,15 @@ from tfapps.data.info import DatasetInfo
 from tfapps.data.numbers import NA_MARKERS, NumberFormat, detect_number_format
 from tfapps.data.specs import IGNORED, NUMERIC, ColumnSpec, DataOrigin, TableSchema
 from tfapps.data.splits import SPLIT_NAMES, Splits
+from tfapps.data.stratify import sample_rows
 from tfapps.data.summary import DataSummary, count_phrase
-from tfapps.data.table_columns import clean, decide_columns
+from tfapps.data.table_columns import Features, read_features
 from tfapps.data.tfds_source import read_splits, tfds_origin
 from tfapps.errors import InvalidInput
 
 log = logging.getLogger("tfapps")
-SAMPLE_CELLS = 20_000  # cells the number format is detected from
+SAMPLE_ROWS = 2_500  # rows the number format is detected from
+SHOWN_ROWS = 5  # rows a warning names
 
 
 @dataclass
@@ -54,6 +61,11 @@ class Target:
         class_names: class names in label order (classification), else empty.
         train_counts: training rows per class name (classification), else empty.
         mean: the training split's mean target (regression), else `None`.
+        median: the training split's median target (regression), else `None`.
+        extreme: per split, target values far from the rest (regression: typed with extra
+            zeros?), indexed by row; the splits without any are left out. The summary names
+            their rows.
+        transform: what the target is fitted as (regression: `"log1p"`), else `None`.
     """
 
     values: dict[str, pd.Series]
@@ -63,6 +75,9 @@ class Target:
     class_names: list[str] = field(default_factory=list)
     train_counts: dict[str, int] = field(default_factory=dict)
     mean: float | None = None
+    median: float | None = None
+    extreme: dict[str, pd.Series] = field(default_factory=dict)
+    transform: str | None = None
 
 
 class TargetRule(Protocol):
@@ -123,9 +138,15 @@ def from_tfds(
         )
     }
     _check_columns(list(frames["train"].columns), target, config)
-    read = f"TFDS {builder.name} {builder.version}"
+    rows_read = sum(len(frame) for frame in frames.values())
+    positions = {name: np.arange(len(frame)) for name, frame in frames.items()}
+    sampled = sample_rows(positions, config.max_examples, config.seed)
+    frames = {name: frames[name].iloc[sampled[name]] for name in SPLIT_NAMES}
+    read_from = f"TFDS {builder.name} {builder.version}"
     origin = tfds_origin(builder)
-    return _clean_and_encode(frames, target, config, rule, source, origin, NumberFormat(), read)
+    return _clean_and_encode(
+        frames, rows_read, target, config, rule, source, origin, NumberFormat(), read_from
+    )
 
 
 def from_path(path: Path, config: TableOptions, rule: TargetRule) -> Splits:
@@ -148,18 +169,32 @@ def from_path(path: Path, config: TableOptions, rule: TargetRule) -> Splits:
     number_format = table_number_format(table, csv.sep, config)
     _check_columns(list(table.columns), config.target, config)
     rows = rule.carve(table, config.target, config, number_format, _markers(config))
-    frames = {name: table.iloc[rows[name]].reset_index(drop=True) for name in SPLIT_NAMES}
+    rows = sample_rows(rows, config.max_examples, config.seed)
+    rows_read, sep, sep_name = len(table), csv.sep, csv.sep_name
+    del csv
+    frames = _split_frames(table, rows)
     origin = DataOrigin(path=str(path.resolve()))
-    read = f"{path.name} (delimiter {csv.sep_name}, {number_format.describe()})"
-    return _clean_and_encode(
-        frames, config.target, config, rule, "local", origin, number_format, read, csv.sep
-    )
+    read_from = f"{path.name} (delimiter {sep_name}, {number_format.describe()})"
+    args = (config.target, config, rule, "local", origin, number_format, read_from, sep)
+    return _clean_and_encode(frames, rows_read, *args, path.name)
+
+
+def _split_frames(table: pd.DataFrame, rows: dict[str, np.ndarray]) -> dict[str, pd.DataFrame]:
+    """Each split's rows of `table`, column by column, each column of `table` let go once
+    copied (a table of a million rows is not held twice); `table` is left empty."""
+    columns: dict[str, dict[str, pd.Series]] = {name: {} for name in rows}
+    for column in list(table.columns):
+        cells = table.pop(column)
+        for name, indices in rows.items():
+            columns[name][column] = cells.iloc[indices]
+        del cells
+    return {name: pd.DataFrame(values) for name, values in columns.items()}
 
 
 def table_number_format(table: pd.DataFrame, sep: str, config: TableOptions) -> NumberFormat:
     """The number format `--decimal` and `--thousands` give, detected where they are not."""
     if config.decimal is None:
-        cells = table.to_numpy().ravel()[:SAMPLE_CELLS]
+        cells = table.head(SAMPLE_ROWS).to_numpy().ravel()
         decimal = detect_number_format(cells, sep).decimal
     else:
         decimal = config.decimal
@@ -221,41 +256,55 @@ def _check_columns(columns: list[str], target: str | None, config: TableOptions)
 
 def _clean_and_encode(
     frames: dict[str, pd.DataFrame],
+    rows_read: int,
     target: str | None,
     config: TableOptions,
     rule: TargetRule,
     source: str,
     origin: DataOrigin,
     number_format: NumberFormat,
-    read: str,
+    read_from: str,
     sep: str | None = None,
+    file_name: str | None = None,
 ) -> Splits:
-    """Checks, cleans and turns the three split tables into named-column datasets."""
+    """Checks, cleans and turns the three split tables into named-column datasets.
+
+    Args:
+        frames: each split's rows (sampled by `--max-examples`), indexed by row number (in
+            the file, or in the TFDS split).
+        rows_read: the rows the source held.
+        file_name: a CSV's name, which names its rows (`houses.csv:18`); TFDS rows are
+            named by split (`train example 18`). Defaults to none.
+    """
     markers = _markers(config)
-    rows_read = sum(len(frame) for frame in frames.values())
-    frames = {split: frame.drop(columns=list(config.drop)) for split, frame in frames.items()}
+    sampled = sum(len(frame) for frame in frames.values())
     read_target = rule.read(frames, target, config.dataset, number_format, markers)
-    frames = {split: frames[split].loc[read_target.values[split].index] for split in SPLIT_NAMES}
-    features = [c for c in frames["train"].columns if c != target]
-    decided = decide_columns(frames["train"], features, config.categorical, number_format, markers)
-    used = [column for column in decided if column.kind != IGNORED]
+    for split, kept in read_target.values.items():
+        if len(kept) < len(frames[split]):
+            frames[split] = frames[split].loc[kept.index]
+    features = [c for c in frames["train"].columns if c != target and c not in config.drop]
+    read = read_features(
+        frames, features, config.categorical, number_format, markers, config.dataset
+    )
+    used = [column for column in read.columns if column.kind != IGNORED]
     if not used:
         raise InvalidInput(
             f"{config.dataset!r} has no usable feature column besides the target: "
-            + "; ".join(column.describe() for column in decided)
+            + "; ".join(column.describe() for column in read.columns)
             + "."
         )
-    values = clean(frames, used, number_format, markers, config.dataset)
     schema = TableSchema(
         target=target,
         columns=used,
-        ignored=[column for column in decided if column.kind == IGNORED],
+        ignored=[column for column in read.columns if column.kind == IGNORED],
         dropped=list(config.drop),
         rows_without_target=read_target.dropped,
         number_format=number_format,
         na_values=list(markers),
         sep=sep,
         target_mean=read_target.mean,
+        target_median=read_target.median,
+        target_transform=read_target.transform,
     )
     info = DatasetInfo(
         name=config.dataset,
@@ -264,49 +313,66 @@ def _clean_and_encode(
         class_names=read_target.class_names,
         train_class_counts=read_target.train_counts,
         spec=schema,
-        summary=_summary(read, rows_read, read_target, decided, config),
+        summary=_summary(read_from, rows_read, sampled, read_target, read, config, file_name),
     )
     datasets = [
-        _to_dataset(values[split], read_target.values[split], used) for split in SPLIT_NAMES
+        _to_dataset(read.values[split], read_target.values[split], used) for split in SPLIT_NAMES
     ]
     return Splits(*datasets, info)
 
 
-def _summary(read, rows_read, target: Target, columns: list[ColumnSpec], config) -> DataSummary:
+def _summary(
+    source: str,
+    rows_read: int,
+    sampled: int,
+    target: Target,
+    read: Features,
+    config,
+    file_name: str | None,
+) -> DataSummary:
     lines = [
-        f"{count_phrase(rows_read, 'row')} from {read}",
+        f"{count_phrase(rows_read, 'row')} from {source}",
         target.line,
-        "columns: " + "; ".join(column.describe() for column in columns),
+        "columns: " + "; ".join(column.describe() for column in read.columns),
     ]
+    if sampled < rows_read:
+        lines.insert(1, f"--max-examples {config.max_examples:,}: {sampled:,} rows sampled")
     if config.drop:
         lines.append(f"dropped by --drop: {', '.join(config.drop)}")
-    warnings = [
-        f"column {c.name!r} ignored: {c.reason}" + _use_anyway(c)
-        for c in columns
-        if c.kind == IGNORED
-    ]
-    warnings += [
-        f"column {c.name!r}: read {', '.join(map(repr, c.markers))} as missing "
-        "(the rest of it is numbers); pass --categorical to keep them as categories"
-        for c in columns
-        if c.markers
-    ]
-    warnings += target.warnings
     return DataSummary(
         lines=lines,
-        warnings=warnings,
+        warnings=read.warnings
+        + target.warnings
+        + _extreme_warning(config.target, target, file_name),
         facts={
             "rows": rows_read,
+            "rows_sampled": sampled,
             "rows_dropped_without_target": target.dropped,
-            "columns": [column.to_dict() for column in columns],
+            "columns": [column.to_dict() for column in read.columns],
         },
     )
 
 
-def _use_anyway(column: ColumnSpec) -> str:
-    if column.reason.startswith("nearly every value"):
-        return "; --drop it to silence this, or --categorical to use it anyway"
-    return ""
+def _extreme_warning(name: str | None, target: Target, file_name: str | None) -> list[str]:
+    """A warning naming the rows of extreme target values and the values."""
+    found = sorted(
+        (0 if file_name else SPLIT_NAMES.index(split), row, split, value)
+        for split, values in target.extreme.items()
+        for row, value in values.items()
+    )
+    rows = [
+        (f"{file_name}:{row + 1}" if file_name else f"{split} example {row + 1}", value)
+        for _, row, split, value in found
+    ]
+    if not rows:
+        return []
+    shown = ", ".join(f"{row} ({value:,.6g})" for row, value in rows[:SHOWN_ROWS])
+    more = f" and {len(rows) - SHOWN_ROWS:,} more" if len(rows) > SHOWN_ROWS else ""
+    return [
+        f"target {name}: {count_phrase(len(rows), 'value')} far from the rest (the training "
+        f"median is {target.median:,.6g}): {shown}{more}; if they are typed wrong, fix or "
+        "remove those rows: they weigh on the model and on its metrics"
+    ]
 
 
 def _to_dataset(values: pd.DataFrame, target: pd.Series, columns: list[ColumnSpec]):
