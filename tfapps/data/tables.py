@@ -38,7 +38,7 @@ from tfapps.data.numbers import NA_MARKERS, NumberFormat, detect_number_format
 from tfapps.data.specs import IGNORED, NUMERIC, ColumnSpec, DataOrigin, TableSchema
 from tfapps.data.splits import SPLIT_NAMES, Splits
 from tfapps.data.stratify import sample_rows
-from tfapps.data.summary import DataSummary, count_phrase
+from tfapps.data.summary import DataSummary, count_phrase, number_text
 from tfapps.data.table_columns import Features, read_features
 from tfapps.data.tfds_source import read_splits, tfds_origin
 from tfapps.errors import InvalidInput
@@ -366,11 +366,11 @@ def _extreme_warning(name: str | None, target: Target, file_name: str | None) ->
     ]
     if not rows:
         return []
-    shown = ", ".join(f"{row} ({value:,.6g})" for row, value in rows[:SHOWN_ROWS])
+    shown = ", ".join(f"{row} ({number_text(value)})" for row, value in rows[:SHOWN_ROWS])
     more = f" and {len(rows) - SHOWN_ROWS:,} more" if len(rows) > SHOWN_ROWS else ""
     return [
         f"target {name}: {count_phrase(len(rows), 'value')} far from the rest (the training "
-        f"median is {target.median:,.6g}): {shown}{more}; if they are typed wrong, fix or "
+        f"median is {number_text(target.median)}): {shown}{more}; if they are typed wrong, fix or "
         "remove those rows: they weigh on the model and on its metrics"
     ]
 

@@ -166,12 +166,12 @@ def _target_line(
     option: str,
 ) -> str:
     """`target price: numeric, 96,100 to 523,000 (median 305,000)`, and the transform."""
-    from tfapps.data.summary import count_phrase
+    from tfapps.data.summary import count_phrase, number_text
     from tfapps.tasks.regression_targets import orders_of_magnitude
 
     line = (
-        f"target {target}: numeric, {train.min():,.4g} to {train.max():,.4g} "
-        f"(median {np.median(train):,.4g})"
+        f"target {target}: numeric, {number_text(train.min())} to {number_text(train.max())} "
+        f"(median {number_text(np.median(train))})"
     )
     if dropped:
         line += f", {count_phrase(dropped, 'row')} without a value dropped"
