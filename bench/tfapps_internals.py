@@ -147,6 +147,24 @@ def split_folders(root: Path, scratch: Path, seed: int) -> dict[str, Path]:
     return splits
 
 
+def import_table_reader() -> None:
+    """Imports what reading a table takes (TensorFlow included), so that a timed read that
+    follows pays for none of it."""
+    import tfapps.data.tables  # noqa: F401
+    import tfapps.tasks.table_regression  # noqa: F401
+
+
+def read_table(path: Path, target: str, max_examples: int | None = None) -> dict[str, int]:
+    """Reads a CSV as `tfapps regress --dataset PATH --target TARGET [--max-examples N]`
+    does, to its three tf.data splits; returns the examples of each split."""
+    from tfapps.data.splits import cap_and_check_splits
+    from tfapps.tasks import get_task
+
+    config = make_config("regress", dataset=str(path), target=target, max_examples=max_examples)
+    splits = get_task("regress").read_path(Path(path), config)
+    return cap_and_check_splits(splits, max_examples).info.sizes
+
+
 def train(config, callbacks: list) -> tuple[Path, Any]:
     """Runs the whole command through `tfapps.api.train` with extra Keras `callbacks`.
 

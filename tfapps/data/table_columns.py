@@ -162,14 +162,16 @@ def _spellings(column: ColumnSpec, cells: pd.Series, parsed: tuple) -> list[str]
     are different categories: one number written two ways (`0042`, `42`), one word in two
     cases (`Paris`, `paris`), two ways of writing "missing" (`NA`, an empty cell)."""
     numbers, missing, _ = parsed
-    written = category_text(cells).str.strip(ASCII_SPACES)
-    keys = pd.Series(
-        np.where(missing, "missing", np.where(numbers.notna(), numbers.astype(str), "")),
-        index=cells.index,
+    codes, distinct = pd.factorize(category_text(cells).str.strip(ASCII_SPACES))
+    first = np.unique(codes, return_index=True)[1]  # a row of each distinct value
+    written = pd.Series(np.asarray(distinct, dtype=object), dtype=object)
+    number = numbers.to_numpy()[first]
+    keys = np.where(
+        missing.to_numpy()[first],
+        "missing",
+        np.where(np.isnan(number), "word " + written.str.casefold(), number.astype(str)),
     )
-    keys = keys.where(keys != "", "word " + written.str.casefold())
-    groups = pd.DataFrame({"key": keys, "written": written}).drop_duplicates()
-    groups = groups.groupby("key", sort=True)["written"].agg(sorted)
+    groups = written.groupby(keys, sort=True).agg(sorted)
     groups = groups[groups.map(len) > 1]
     if groups.empty:
         return []

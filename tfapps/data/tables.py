@@ -32,7 +32,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from tfapps.config.options import TableOptions
-from tfapps.data.csv_files import read_csv_file
+from tfapps.data.csv_files import read_csv_file, release_arrow_memory
 from tfapps.data.info import DatasetInfo
 from tfapps.data.numbers import NA_MARKERS, NumberFormat, detect_number_format
 from tfapps.data.specs import IGNORED, NUMERIC, ColumnSpec, DataOrigin, TableSchema
@@ -188,6 +188,7 @@ def _split_frames(table: pd.DataFrame, rows: dict[str, np.ndarray]) -> dict[str,
         for name, indices in rows.items():
             columns[name][column] = cells.iloc[indices]
         del cells
+    release_arrow_memory()
     return {name: pd.DataFrame(values) for name, values in columns.items()}
 
 
