@@ -38,14 +38,13 @@ from tfapps.data.numbers import NA_MARKERS, NumberFormat, detect_number_format
 from tfapps.data.specs import IGNORED, NUMERIC, ColumnSpec, DataOrigin, TableSchema
 from tfapps.data.splits import SPLIT_NAMES, Splits
 from tfapps.data.stratify import sample_rows
-from tfapps.data.summary import DataSummary, count_phrase, number_text
-from tfapps.data.table_columns import Features, read_features
+from tfapps.data.table_columns import read_features
+from tfapps.data.table_summary import table_summary
 from tfapps.data.tfds_source import read_splits, tfds_origin
 from tfapps.errors import InvalidInput
 
 log = logging.getLogger("tfapps")
 SAMPLE_ROWS = 2_500  # rows the number format is detected from
-SHOWN_ROWS = 5  # rows a warning names
 
 
 @dataclass
@@ -314,66 +313,12 @@ def _clean_and_encode(
         class_names=read_target.class_names,
         train_class_counts=read_target.train_counts,
         spec=schema,
-        summary=_summary(read_from, rows_read, sampled, read_target, read, config, file_name),
+        summary=table_summary(read_from, rows_read, sampled, read_target, read, config, file_name),
     )
     datasets = [
         _to_dataset(read.values[split], read_target.values[split], used) for split in SPLIT_NAMES
     ]
     return Splits(*datasets, info)
-
-
-def _summary(
-    source: str,
-    rows_read: int,
-    sampled: int,
-    target: Target,
-    read: Features,
-    config,
-    file_name: str | None,
-) -> DataSummary:
-    lines = [
-        f"{count_phrase(rows_read, 'row')} from {source}",
-        target.line,
-        "columns: " + "; ".join(column.describe() for column in read.columns),
-    ]
-    if sampled < rows_read:
-        lines.insert(1, f"--max-examples {config.max_examples:,}: {sampled:,} rows sampled")
-    if config.drop:
-        lines.append(f"dropped by --drop: {', '.join(config.drop)}")
-    return DataSummary(
-        lines=lines,
-        warnings=read.warnings
-        + target.warnings
-        + _extreme_warning(config.target, target, file_name),
-        facts={
-            "rows": rows_read,
-            "rows_sampled": sampled,
-            "rows_dropped_without_target": target.dropped,
-            "columns": [column.to_dict() for column in read.columns],
-        },
-    )
-
-
-def _extreme_warning(name: str | None, target: Target, file_name: str | None) -> list[str]:
-    """A warning naming the rows of extreme target values and the values."""
-    found = sorted(
-        (0 if file_name else SPLIT_NAMES.index(split), row, split, value)
-        for split, values in target.extreme.items()
-        for row, value in values.items()
-    )
-    rows = [
-        (f"{file_name}:{row + 1}" if file_name else f"{split} example {row + 1}", value)
-        for _, row, split, value in found
-    ]
-    if not rows:
-        return []
-    shown = ", ".join(f"{row} ({number_text(value)})" for row, value in rows[:SHOWN_ROWS])
-    more = f" and {len(rows) - SHOWN_ROWS:,} more" if len(rows) > SHOWN_ROWS else ""
-    return [
-        f"target {name}: {count_phrase(len(rows), 'value')} far from the rest (the training "
-        f"median is {number_text(target.median)}): {shown}{more}; if they are typed wrong, fix or "
-        "remove those rows: they weigh on the model and on its metrics"
-    ]
 
 
 def _to_dataset(values: pd.DataFrame, target: pd.Series, columns: list[ColumnSpec]):

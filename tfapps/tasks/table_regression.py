@@ -71,7 +71,8 @@ class RegressConfig(TableOptions, RunConfig):
     )
     target_transform: str = option(
         "auto",
-        "log fits log1p(target) and predicts expm1 of the model's output, inside the model "
+        "how the target is fitted: log fits log1p(target) and predicts expm1 of the model's "
+        "output, inside the model "
         "(for targets of 0 or more spanning orders of magnitude, such as prices or counts: "
         "errors count in proportion, and no prediction is below 0); none fits the target as "
         "it is; auto takes log for a target of no negative value whose training values "
@@ -194,8 +195,9 @@ class RegressTask(TableTask, Task):
     description = """Train a Dense regressor on a table: one named input per column →
     Normalization (numbers) or StringLookup one-hot (categories) → Dense(relu) ×n → Dense(1).
 
-    The exported SavedModel takes a dict of named raw columns (float32 numbers, strings for
-    categorical columns) and returns the prediction.
+    The exported SavedModel takes a dict of named raw columns (float32 numbers, NaN where
+    missing; strings as written for categorical columns) and returns the prediction; a
+    target spanning orders of magnitude is fitted as log1p and predicted through expm1, inside.
 
     \b
     Examples:
