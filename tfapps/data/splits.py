@@ -49,11 +49,15 @@ def cap_and_check_splits(splits: Splits, max_examples: int | None) -> Splits:
     """
     sizes = {name: count_examples(dataset) for name, dataset in splits.items()}
     if max_examples is not None and sizes["train"] > max_examples:
-        fraction = max_examples / sizes["train"]
+        fraction, read = max_examples / sizes["train"], dict(sizes)
         for name, dataset in splits.items():
             keep = max(1, math.ceil(sizes[name] * fraction)) if name != "train" else max_examples
             setattr(splits, name, dataset.take(keep))
             sizes[name] = min(keep, sizes[name])
+        splits.info.summary.lines.append(
+            f"--max-examples {max_examples:,}: "
+            + ", ".join(f"{name} {sizes[name]:,} of {read[name]:,}" for name in sizes)
+        )
     for name, size in sizes.items():
         if size == 0:
             raise InvalidInput(

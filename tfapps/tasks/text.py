@@ -148,19 +148,24 @@ class SentimentTask(ClassifierTask):
         import numpy as np
 
         from tfapps import runs
-        from tfapps.pipeline import PREPROCESS_BATCH
+        from tfapps.pipeline import PREPROCESS_BATCH, map_in_batches
         from tfapps.tasks import text_model
         from tfapps.token_batches import TokenCut
 
-        texts = splits.train.map(lambda text, _: text).batch(PREPROCESS_BATCH)
+        # The training texts are standardized once (cached) for the token counts, the
+        # vocabulary and the training batches; the model standardizes other texts itself.
+        train = standardized(splits.train).cache()
+        texts = train.map(lambda text, _: text).batch(PREPROCESS_BATCH)
         counts = token_counts(texts)
         sequence_length = config.sequence_length or text_model.auto_sequence_length(counts)
         layout = config.conv_layout
         if layout == "auto":
             layout = text_model.auto_conv_layout(counts)
         vectorizer = text_model.build_text_vectorizer(config.max_tokens, sequence_length)
-        vectorizer.adapt(texts)
-        vocabulary = vectorizer.get_vocabulary()
+        tokenizer = without_standardization(vectorizer)
+        tokenizer.adapt(texts)
+        vocabulary = tokenizer.get_vocabulary()
+        vectorizer.set_vocabulary(vocabulary)
         num_classes = len(splits.info.class_names)
         classifier = text_model.build_text_classifier(
             len(vocabulary),
@@ -182,6 +187,9 @@ class SentimentTask(ClassifierTask):
                 vectorizer, classifier, "sentiment_classifier", trim
             ),
             preprocess=lambda texts, labels: (vectorizer(texts), labels),
+            train_examples=map_in_batches(
+                train, lambda texts, labels: (tokenizer(texts), labels), PREPROCESS_BATCH
+            ),
             assets={runs.VOCABULARY_TXT: "\n".join(vocabulary) + "\n"},
             batcher=batcher,
             architecture={
@@ -252,15 +260,34 @@ def text_batcher(
     return TokenCut.for_model(classifier, sequence_length).batch
 
 
+def standardized(examples: tf.data.Dataset) -> tf.data.Dataset:
+    """`(text, label)` examples with each text standardized as the model's vectorizer does
+    (`text_model.standardize_text`), in batches of `pipeline.PREPROCESS_BATCH`."""
+    from tfapps.pipeline import PREPROCESS_BATCH, map_in_batches
+    from tfapps.tasks.text_model import standardize_text
+
+    return map_in_batches(
+        examples, lambda texts, labels: (standardize_text(texts), labels), PREPROCESS_BATCH
+    )
+
+
+def without_standardization(vectorizer: keras.layers.TextVectorization):
+    """A TextVectorization like `vectorizer` but for texts already standardized: adapted, it
+    learns the vocabulary `vectorizer` would from the raw texts, and then maps the
+    standardized texts to the token ids `vectorizer` maps the raw ones to."""
+    import keras
+
+    config = {**vectorizer.get_config(), "standardize": None}
+    return keras.layers.TextVectorization.from_config(config)
+
+
 def token_counts(texts: tf.data.Dataset) -> np.ndarray:
-    """Tokens in each text as the model's vectorizer splits them (`text_model.standardize_text`,
-    then whitespace), over batches of texts."""
+    """Tokens in each text as the model's vectorizer splits them (on whitespace), over
+    batches of standardized texts (`standardized`)."""
     import numpy as np
     import tensorflow as tf
 
-    from tfapps.tasks.text_model import standardize_text
-
-    counts = texts.map(lambda batch: tf.strings.split(standardize_text(batch)).row_lengths())
+    counts = texts.map(lambda batch: tf.strings.split(batch).row_lengths())
     return np.concatenate([c for c in counts.as_numpy_iterator()] or [np.zeros(0, np.int64)])
 
 
