@@ -7,6 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfapps.data.info import DatasetInfo
+from tfapps.data.specs import TextSpec
 from tfapps.data.splits import Splits
 from tfapps.tasks.text import TASK, SentimentConfig
 from tfapps.tasks.text_model import build_text_vectorizer
@@ -24,9 +25,11 @@ def test_texts_standardized_once_give_the_vocabulary_and_ids_of_the_model():
     labels = [1, 0, 1, 1, 0] * 4
     texts = TEXTS * 4
     train = tf.data.Dataset.from_tensor_slices((texts, labels))
-    info = DatasetInfo(name="reviews", source="local", class_names=["neg", "pos"])
+    info = DatasetInfo("reviews", "local", class_names=["neg", "pos"], spec=TextSpec("row"))
     config = SentimentConfig(dataset="reviews", sequence_length=6, max_tokens=12, quiet=True)
-    task_model = TASK.build(config, Splits(train, train, train, info))
+    splits = Splits(train, train, train, info)
+    TASK.inspect(splits)  # as `load_splits` does
+    task_model = TASK.build(config, splits)
 
     reference = build_text_vectorizer(config.max_tokens, config.sequence_length)
     reference.adapt(tf.constant(texts))  # adapted on the raw texts, as the model reads them
@@ -36,4 +39,4 @@ def test_texts_standardized_once_give_the_vocabulary_and_ids_of_the_model():
     np.testing.assert_array_equal(ids, reference(tf.constant(texts)))
     raw, _ = task_model.preprocess(tf.constant(texts), tf.constant(labels))
     np.testing.assert_array_equal(ids, raw)  # validation and test go through the model's own
-    assert task_model.architecture["median_tokens"] == 5.0  # 6, 3, 6, 3, 5 tokens
+    assert splits.info.spec.median_tokens == 5.0  # 6, 3, 6, 3, 5 tokens

@@ -18,13 +18,18 @@ from tfapps.errors import InvalidInput
 @dataclass
 class Splits:
     """Unbatched `(input, label)` datasets for train, validation and test, their `info`, and
-    how the pipeline caches them (`cache`, in memory by default)."""
+    how the pipeline caches them (`cache`, in memory by default).
+
+    `prepared_train` is the training split as the task's `inspect` prepared it on the way for
+    its `build` (the text task: texts standardized once, cached), or `None`.
+    """
 
     train: tf.data.Dataset
     validation: tf.data.Dataset
     test: tf.data.Dataset
     info: DatasetInfo
     cache: CachePlan = field(default_factory=CachePlan)
+    prepared_train: tf.data.Dataset | None = None
 
     def items(self) -> list[tuple[str, tf.data.Dataset]]:
         """Returns `(split name, dataset)` pairs in train, validation, test order."""

@@ -5,8 +5,8 @@ its config class and a `Task` subclass; `tfapps.tasks` registers it. Shared code
 training, predict, serve, export, suite, cli) looks the task up and calls it:
 
 - **identity and CLI**: `name`, `config_class`, `description`, `headline_metric`;
-- **data**: the embedded datasets, catalog names and local formats it accepts, and its
-  readers (`read_tfds`, `read_path`);
+- **data**: the embedded datasets, catalog names and local formats it accepts, its
+  readers (`read_tfds`, `read_path`) and `inspect` (facts of the final training split);
 - **model**: `build` (the compiled `TaskModel`) and `evaluate_and_report`;
 - **finished runs**: `read_inputs` (predict), `prediction_table`, `check_fits` and
   `evaluation_options` (evaluate), `serving_values` and `serving_aliases` (serve),
@@ -163,6 +163,17 @@ class Task(abc.ABC):
         Raises:
             InvalidInput: the path holds nothing the task can read.
         """
+
+    def inspect(self, splits: Splits) -> None:
+        """Facts of the final training split that the model needs, recorded in the dataset's
+        spec, and a refusal of data the task cannot learn from, before any run directory
+        exists (`data.load.load_splits` calls it after `--max-examples`). Defaults to
+        nothing.
+
+        Raises:
+            InvalidInput: the data leaves the task nothing to learn from.
+        """
+        return None
 
     # --- model ------------------------------------------------------------------------------
 
