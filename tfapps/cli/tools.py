@@ -140,7 +140,7 @@ def datasets(task: str | None) -> None:
         click.echo("  embedded (offline, prepared through TFDS on first use):")
         for dataset in shown.embedded:
             click.echo(
-                f"    {dataset.name:<16} {dataset.examples:>6,} examples  "
+                f"    {dataset.name:<16} {dataset.examples:>6} examples  "
                 f"{dataset.description}; from {dataset.origin}"
             )
         click.echo("  TFDS catalog (downloaded on first use into --data-dir):")
