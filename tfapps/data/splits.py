@@ -12,19 +12,25 @@ import tensorflow as tf
 
 from tfapps.data.info import SPLIT_NAMES, CachePlan, DatasetInfo
 from tfapps.data.stratify import capped_sizes
+from tfapps.data.summary import max_examples_line
 from tfapps.errors import InvalidInput
 
 
 @dataclass
 class Splits:
     """Unbatched `(input, label)` datasets for train, validation and test, their `info`, and
-    how the pipeline caches them (`cache`, in memory by default)."""
+    how the pipeline caches them (`cache`, in memory by default).
+
+    `prepared_train` is the training split as the task's `inspect` prepared it on the way for
+    its `build` (the text task: texts standardized once, cached), or `None`.
+    """
 
     train: tf.data.Dataset
     validation: tf.data.Dataset
     test: tf.data.Dataset
     info: DatasetInfo
     cache: CachePlan = field(default_factory=CachePlan)
+    prepared_train: tf.data.Dataset | None = None
 
     def items(self) -> list[tuple[str, tf.data.Dataset]]:
         """Returns `(split name, dataset)` pairs in train, validation, test order."""
@@ -49,9 +55,10 @@ def cap_and_check_splits(splits: Splits, max_examples: int | None) -> Splits:
     """
     sizes = {name: count_examples(dataset) for name, dataset in splits.items()}
     capped = capped_sizes(sizes, max_examples)
-    for name, dataset in splits.items():
-        if capped[name] < sizes[name]:
+    if capped != sizes:
+        for name, dataset in splits.items():
             setattr(splits, name, dataset.take(capped[name]))
+        splits.info.summary.lines.append(max_examples_line(max_examples, capped, sizes))
     sizes = capped
     for name, size in sizes.items():
         if size == 0:

@@ -54,6 +54,13 @@ def number_text(value: float) -> str:
     return f"{value:,.0f}" if abs(value) >= 10_000 else f"{value:.4g}"
 
 
+def max_examples_line(max_examples: int, kept: Mapping[str, int], read: Mapping[str, int]) -> str:
+    """`--max-examples 1,000: train 1,000 of 3,200, validation 250 of 800, test 313 of 1,000`."""
+    return f"--max-examples {max_examples:,}: " + ", ".join(
+        f"{name} {kept[name]:,} of {read[name]:,}" for name in kept
+    )
+
+
 def classes_line(counts: Mapping[str, int], unit: str) -> str:
     """`3,670 images in 5 classes (daisy 633, dandelion 898, ...)`."""
     shown = [f"{name} {count:,}" for name, count in list(counts.items())[:SHOWN_CLASSES]]

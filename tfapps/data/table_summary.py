@@ -4,10 +4,11 @@ for a CSV's 18th data row, as `tfapps predict` names rows; `train example 18` fo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from tfapps.data.info import SPLIT_NAMES
-from tfapps.data.summary import DataSummary, count_phrase, number_text
+from tfapps.data.summary import DataSummary, count_phrase, max_examples_line, number_text
 
 if TYPE_CHECKING:
     from tfapps.config.options import TableOptions
@@ -19,8 +20,8 @@ SHOWN_ROWS = 5  # rows a warning names
 
 def table_summary(
     source: str,
-    rows_read: int,
-    sampled: int,
+    read_sizes: Mapping[str, int],
+    sampled: Mapping[str, int],
     target: Target,
     read: Features,
     config: TableOptions,
@@ -30,20 +31,21 @@ def table_summary(
 
     Args:
         source: where it came from, such as `houses.csv (delimiter comma (,), ...)`.
-        rows_read: the rows the source held.
-        sampled: the rows kept by `--max-examples` (all of them without).
+        read_sizes: each split's rows in the source.
+        sampled: each split's rows kept by `--max-examples` (all of them without).
         target: the target as the task's rule read it.
         read: the feature columns as read.
         config: the run's options (`max_examples`, `drop`, `target`).
         file_name: a CSV's name, which names its rows; none for TFDS.
     """
+    rows_read = sum(read_sizes.values())
     lines = [
         f"{count_phrase(rows_read, 'row')} from {source}",
         target.line,
         "columns: " + "; ".join(column.describe() for column in read.columns),
     ]
-    if sampled < rows_read:
-        lines.insert(1, f"--max-examples {config.max_examples:,}: {sampled:,} rows sampled")
+    if sampled != read_sizes:
+        lines.insert(1, max_examples_line(config.max_examples, sampled, read_sizes) + " (sampled)")
     if config.drop:
         lines.append(f"dropped by --drop: {', '.join(config.drop)}")
     return DataSummary(
@@ -53,7 +55,7 @@ def table_summary(
         + _extreme_warning(config.target, target, file_name),
         facts={
             "rows": rows_read,
-            "rows_sampled": sampled,
+            "rows_sampled": sum(sampled.values()),
             "rows_dropped_without_target": target.dropped,
             "columns": [column.to_dict() for column in read.columns],
         },

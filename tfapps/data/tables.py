@@ -44,7 +44,7 @@ from tfapps.data.tfds_source import read_splits, tfds_origin
 from tfapps.errors import InvalidInput
 
 log = logging.getLogger("tfapps")
-SAMPLE_ROWS = 2_500  # rows the number format is detected from
+SAMPLE_CELLS = 20_000  # cells the number format is detected from
 
 
 @dataclass
@@ -137,14 +137,14 @@ def from_tfds(
         )
     }
     _check_columns(list(frames["train"].columns), target, config)
-    rows_read = sum(len(frame) for frame in frames.values())
+    read_sizes = {name: len(frame) for name, frame in frames.items()}
     positions = {name: np.arange(len(frame)) for name, frame in frames.items()}
     sampled = sample_rows(positions, config.max_examples, config.seed)
     frames = {name: frames[name].iloc[sampled[name]] for name in SPLIT_NAMES}
     read_from = f"TFDS {builder.name} {builder.version}"
     origin = tfds_origin(builder)
     return _clean_and_encode(
-        frames, rows_read, target, config, rule, source, origin, NumberFormat(), read_from
+        frames, read_sizes, target, config, rule, source, origin, NumberFormat(), read_from
     )
 
 
@@ -165,22 +165,24 @@ def from_path(path: Path, config: TableOptions, rule: TargetRule) -> Splits:
     table = csv.frame
     if table.empty:
         raise InvalidInput(f"{path} has a header but no data rows.")
-    number_format = table_number_format(table, csv.sep, config)
+    cells = _sample(table)
+    number_format = table_number_format(cells, csv.sep, config)
     _check_columns(list(table.columns), config.target, config)
     rows = rule.carve(table, config.target, config, number_format, _markers(config))
+    read_sizes = {name: len(part) for name, part in rows.items()}
     rows = sample_rows(rows, config.max_examples, config.seed)
-    rows_read, sep, sep_name = len(table), csv.sep, csv.sep_name
+    sep, sep_name = csv.sep, csv.sep_name
     del csv
     frames = _split_frames(table, rows)
     origin = DataOrigin(path=str(path.resolve()))
-    read_from = f"{path.name} (delimiter {sep_name}, {number_format.describe()})"
+    read_from = f"{path.name} (delimiter {sep_name}, {number_format.describe(cells)})"
     args = (config.target, config, rule, "local", origin, number_format, read_from, sep)
-    return _clean_and_encode(frames, rows_read, *args, path.name)
+    return _clean_and_encode(frames, read_sizes, *args, path.name)
 
 
 def _split_frames(table: pd.DataFrame, rows: dict[str, np.ndarray]) -> dict[str, pd.DataFrame]:
     """Each split's rows of `table`, column by column, each column of `table` let go once
-    copied (a table of a million rows is not held twice); `table` is left empty."""
+    copied; `table` is left empty."""
     columns: dict[str, dict[str, pd.Series]] = {name: {} for name in rows}
     for column in list(table.columns):
         cells = table.pop(column)
@@ -191,14 +193,17 @@ def _split_frames(table: pd.DataFrame, rows: dict[str, np.ndarray]) -> dict[str,
     return {name: pd.DataFrame(values) for name, values in columns.items()}
 
 
-def table_number_format(table: pd.DataFrame, sep: str, config: TableOptions) -> NumberFormat:
-    """The number format `--decimal` and `--thousands` give, detected where they are not."""
-    if config.decimal is None:
-        cells = table.head(SAMPLE_ROWS).to_numpy().ravel()
-        decimal = detect_number_format(cells, sep).decimal
-    else:
-        decimal = config.decimal
+def table_number_format(cells, sep: str, config: TableOptions) -> NumberFormat:
+    """The number format `--decimal` and `--thousands` give, detected from a sample of the
+    file's `cells` where they are not."""
+    decimal = config.decimal or detect_number_format(cells, sep).decimal
     return NumberFormat(decimal, config.thousands)
+
+
+def _sample(table: pd.DataFrame):
+    """The first `SAMPLE_CELLS` cells, row by row."""
+    rows = -(-SAMPLE_CELLS // max(1, len(table.columns)))
+    return table.head(rows).to_numpy().ravel()[:SAMPLE_CELLS]
 
 
 def _to_frame(dataset: tf.data.Dataset, features: tfds.features.FeaturesDict) -> pd.DataFrame:
@@ -256,7 +261,7 @@ def _check_columns(columns: list[str], target: str | None, config: TableOptions)
 
 def _clean_and_encode(
     frames: dict[str, pd.DataFrame],
-    rows_read: int,
+    read_sizes: dict[str, int],
     target: str | None,
     config: TableOptions,
     rule: TargetRule,
@@ -272,12 +277,12 @@ def _clean_and_encode(
     Args:
         frames: each split's rows (sampled by `--max-examples`), indexed by row number (in
             the file, or in the TFDS split).
-        rows_read: the rows the source held.
+        read_sizes: each split's rows before `--max-examples`.
         file_name: a CSV's name, which names its rows (`houses.csv:18`); TFDS rows are
             named by split (`train example 18`). Defaults to none.
     """
     markers = _markers(config)
-    sampled = sum(len(frame) for frame in frames.values())
+    sampled = {split: len(frame) for split, frame in frames.items()}
     read_target = rule.read(frames, target, config.dataset, number_format, markers)
     for split, kept in read_target.values.items():
         if len(kept) < len(frames[split]):
@@ -313,7 +318,7 @@ def _clean_and_encode(
         class_names=read_target.class_names,
         train_class_counts=read_target.train_counts,
         spec=schema,
-        summary=table_summary(read_from, rows_read, sampled, read_target, read, config, file_name),
+        summary=table_summary(read_from, read_sizes, sampled, read_target, read, config, file_name),
     )
     datasets = [
         _to_dataset(read.values[split], read_target.values[split], used) for split in SPLIT_NAMES

@@ -149,7 +149,8 @@ class NumericTarget:
         return Target(
             values=targets,
             dropped=dropped,
-            line=_target_line(target, train, masks["train"], dropped, transform, self.transform),
+            # rows dropped: said once, as a warning
+            line=_target_line(target, train, masks["train"], transform, self.transform),
             warnings=[f"dropped {rows} without a {target} value"] if dropped else [],
             mean=float(train.mean()),
             median=float(np.median(train)),
@@ -159,23 +160,16 @@ class NumericTarget:
 
 
 def _target_line(
-    target: str,
-    train: np.ndarray,
-    extreme: np.ndarray,
-    dropped: int,
-    transform: str | None,
-    option: str,
+    target: str, train: np.ndarray, extreme: np.ndarray, transform: str | None, option: str
 ) -> str:
     """`target price: numeric, 96,100 to 523,000 (median 305,000)`, and the transform."""
-    from tfapps.data.summary import count_phrase, number_text
+    from tfapps.data.summary import number_text
     from tfapps.tasks.regression_targets import orders_of_magnitude
 
     line = (
         f"target {target}: numeric, {number_text(train.min())} to {number_text(train.max())} "
         f"(median {number_text(np.median(train))})"
     )
-    if dropped:
-        line += f", {count_phrase(dropped, 'row')} without a value dropped"
     if transform == LOG1P:
         why = (
             f"its values span {orders_of_magnitude(train[~extreme]):.1f} orders of magnitude; "
