@@ -79,6 +79,9 @@ def train(config: RunConfig, resume: str | None = None, callbacks: Sequence[Any]
         if multi_worker and setup.is_chief:  # before loading data: a bad directory fails fast
             output = recording.open_output(config, resume)
         splits = load_splits(config)
+        from tfapps.tasks import get_task
+
+        get_task(config.task).fetch_resources(config, splits)
         timings = {"data_seconds": time.perf_counter() - started}
         if not setup.is_chief:
             return _train_as_worker(config, setup, splits, callbacks, started)
@@ -141,7 +144,9 @@ def _training_facts(directory: Path, config, setup, task_model, splits) -> dict[
     losses = history["val_loss"]
     return {
         "epochs_run": len(history),
-        "epochs_planned": task_model.epochs or config.epochs,
+        "epochs_planned": sum(p.epochs for p in task_model.phases)
+        or task_model.epochs
+        or config.epochs,
         "best_epoch": int(losses.idxmin()) + 1 if losses.notna().any() else None,
         "per_replica_batch_size": config.batch_size,
         "global_batch_size": config.batch_size * setup.replicas,
@@ -151,6 +156,7 @@ def _training_facts(directory: Path, config, setup, task_model, splits) -> dict[
         "steps_per_execution": int(task_model.model.steps_per_execution),
         "class_weight": _class_weight_record(config, splits),
         **task_model.architecture,
+        **({"phases": task_model.trained_phases} if task_model.trained_phases else {}),
     }
 
 
