@@ -230,6 +230,8 @@ def test_both_phases_run_and_are_recorded(backbone_run, random_weights):
     assert record["dataset"]["spec"]["input_shape"] == [*SIZE, 3]
     assert record["dataset"]["spec"]["backbone"] == "efficientnet_lite0"
     assert not (result.run_dir / runs.BACKUP_DIR).exists()
+    summary = pd.read_csv(result.run_dir.parents[2] / "summary.csv")
+    assert list(summary["architecture"]) == ["efficientnet_lite0"]
 
 
 @pytest.mark.slow
@@ -242,8 +244,8 @@ def test_the_saved_model_takes_raw_uint8_and_predict_reads_files(backbone_run, r
     serving = tf.saved_model.load(str(result.run_dir / "saved_model"))
     served = serving.signatures["serving_default"](images=tf.constant(images))["predictions"]
     keras_model = keras.models.load_model(result.run_dir / "model.keras", safe_mode=True)
-    np.testing.assert_allclose(served.numpy(), keras_model(images).numpy(), atol=1e-5)
-    np.testing.assert_allclose(served.numpy(), result.model(images).numpy(), atol=1e-5)
+    for model in (keras_model, result.model):  # at inference, as serving calls it
+        np.testing.assert_allclose(served.numpy(), model(images, training=False), atol=1e-5)
 
     predicted = run_cli("predict", result.run_dir, folder / "red", "--output", tmp_path / "p.csv")
     assert predicted.exit_code == 0, predicted.output
@@ -354,25 +356,24 @@ def test_streamed_folders_train_both_phases(tmp_path, random_weights, monkeypatc
 
 @pytest.mark.slow
 def test_a_keras_application_trains_under_mirrored_replicas(tmp_path, random_weights):
-    from tfapps.api import train
-
+    """MobileNetV3Small over two logical CPUs (a process of its own: the devices are set
+    before TensorFlow starts)."""
     folder = write_colour_folder(tmp_path / "colours", per_class=6)
-    config = _config(
-        folder,
-        tmp_path / "runs",
-        random_weights,
-        backbone="mobilenet_v3_small",
-        epochs=1,
-        strategy="mirrored",
-        cpu_replicas=2,
-    )
-    result = train(config)
-    record = json.loads((result.run_dir / "run.json").read_text())
+    output = tmp_path / "out"
+    args = _train_args(folder, output, random_weights["mobilenet_v3_small"], "mobilenet_v3_small")
+    args += ["--strategy", "mirrored", "--cpu-replicas", "2", "--fine-tune-epochs", "1"]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=TIMEOUT)
+    assert done.returncode == 0, done.stderr
+    (record_path,) = output.glob("image-classify/colours/*/run.json")
+    record = json.loads(record_path.read_text())
     assert record["compute"]["replicas"] == 2
     assert record["training"]["phases"][1]["backbone_layers_trained"] == 19
 
 
-def _train_args(folder: Path, output: Path, weights: Path) -> list[str]:
+def _train_args(
+    folder: Path, output: Path, weights: Path, backbone: str = "efficientnet_lite0"
+) -> list[str]:
+    """The command line of a small run; a later `--fine-tune-epochs` overrides the 6 here."""
     return [
         sys.executable,
         "-m",
@@ -381,7 +382,7 @@ def _train_args(folder: Path, output: Path, weights: Path) -> list[str]:
         "--dataset",
         str(folder),
         "--backbone",
-        "efficientnet_lite0",
+        backbone,
         "--backbone-weights",
         str(weights),
         "--image-size",
@@ -438,3 +439,28 @@ def test_a_run_killed_while_fine_tuning_resumes_in_that_phase(tmp_path, random_w
     assert (head["first_epoch"], head["epochs_run"]) == (0, 2)
     assert (fine_tune["first_epoch"], fine_tune["epochs_run"]) == (2, 6)
     assert len(record["resumed_at"]) == 1 and done >= 4
+
+
+@pytest.mark.slow
+def test_a_tfds_photo_dataset_takes_the_backbone_and_its_size(run_cli, tmp_path, random_weights):
+    """tf_flowers (faked by `tfds.testing.mock_data`): images of varied sizes, fitted to the
+    size the backbone asks for."""
+    from conftest import train_on_mocked_catalog
+
+    record = train_on_mocked_catalog(
+        run_cli,
+        "image-classify",
+        "tf_flowers",
+        tmp_path,
+        "--backbone",
+        "efficientnet_lite0",
+        "--backbone-weights",
+        random_weights["efficientnet_lite0"],
+        "--image-size",
+        "32x32",
+        "--fine-tune-epochs",
+        "1",
+    )
+    assert record["dataset"]["spec"]["backbone"] == "efficientnet_lite0"
+    assert record["dataset"]["spec"]["input_shape"] == [32, 32, 3]
+    assert [phase["name"] for phase in record["training"]["phases"]] == ["head", "fine_tune"]

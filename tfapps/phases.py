@@ -193,6 +193,7 @@ def _finish(backup: Path, model: keras.Model, records: Sequence[PhaseRecord]) ->
     """Keeps a finished phase: its weights, then its record (each written whole, then
     renamed), then drops its checkpoint."""
     name = records[-1].name
+    backup.mkdir(parents=True, exist_ok=True)  # a phase shorter than a checkpoint wrote none
     partial = backup / f".{name}-partial.weights.h5"
     model.save_weights(partial)
     os.replace(partial, _weights(backup, name))

@@ -111,6 +111,13 @@ class RunRecord:
         return config_from_dict(self.config)
 
     @property
+    def architecture(self) -> str:
+        """The model family summary.csv and the report name: the pretrained backbone a
+        model was built on (`training.backbone`), else `--architecture` (`dense` when the
+        task has none)."""
+        return self.training.get("backbone") or self.config.get("architecture", "dense")
+
+    @property
     def is_complete(self) -> bool:
         return self.status == COMPLETE
 
