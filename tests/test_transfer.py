@@ -23,13 +23,16 @@ import pytest
 from PIL import Image
 
 from tfapps import runs
+from tfapps.backbones import BACKBONES
 from tfapps.tasks.image import ImageClassifyConfig
 from tfapps.tasks.image_backbone import NO_BACKBONE, PHOTO_BACKBONE
-from tfapps.tasks.transfer_model import FINE_TUNE_FROM, build_transfer_classifier
+from tfapps.tasks.transfer_model import build_transfer_classifier
 
 SIZE = (32, 32)
 COLOURS = {"red": (200, 40, 40), "green": (40, 190, 50), "blue": (40, 50, 210)}
-TIMEOUT = 300
+TIMEOUT = 600  # seconds; a loaded machine takes minutes to start TensorFlow twice
+HEAD_RATE = ImageClassifyConfig(dataset="x").learning_rate
+FINE_TUNE_RATE = ImageClassifyConfig(dataset="x").fine_tune_learning_rate
 
 
 def write_colour_folder(root: Path, per_class: int = 10, size=(40, 40)) -> Path:
@@ -124,20 +127,23 @@ def test_a_from_scratch_photo_run_prints_one_line_naming_backbone(tmp_path, monk
     assert len(lines) == 1 and "from scratch" in lines[0]
 
 
-@pytest.mark.parametrize("name", list(FINE_TUNE_FROM))
-def test_the_classifier_takes_raw_uint8_and_fine_tunes_from_the_last_block(name):
+@pytest.mark.parametrize("name", list(BACKBONES))
+def test_the_classifier_takes_raw_uint8_and_fine_tunes_its_final_resolution(name):
     from tfapps.tasks.transfer_model import fine_tune_layers
 
     model, backbone, head = build_transfer_classifier((*SIZE, 3), 3, name, weights=None)
     images = np.random.default_rng(0).integers(0, 256, (2, *SIZE, 3), dtype=np.uint8)
-    outputs = model(images).numpy()
+    outputs = model(images, training=False).numpy()
     assert model.input.dtype == "uint8" and outputs.shape == (2, 3)
     assert model.layers[-1].name == "predictions"
     np.testing.assert_allclose(outputs.sum(axis=1), 1.0, rtol=1e-5)
-    np.testing.assert_allclose(head(backbone(images)), outputs, atol=1e-6)  # the head, shared
-    count = fine_tune_layers(backbone, name)
-    assert backbone.layers[-count].name == FINE_TUNE_FROM[name]
-    assert 8 <= count <= 25
+    features = backbone(images, training=False)
+    np.testing.assert_allclose(head(features, training=False), outputs, atol=1e-6)  # shared
+    count = fine_tune_layers(backbone)
+    first, *rest = backbone.layers[-count:]
+    assert isinstance(first, keras.layers.DepthwiseConv2D) and first.strides == (2, 2)
+    assert not any(max(getattr(layer, "strides", None) or (1,)) > 1 for layer in rest)
+    assert 0.25 < count / len(backbone.layers) < 0.5, count
 
 
 def test_the_keras_file_keeps_the_shared_head_and_the_augmentation(tmp_path):
@@ -221,12 +227,12 @@ def test_both_phases_run_and_are_recorded(backbone_run, random_weights):
     assert head["backbone_layers_trained"] == 0
     assert fine_tune["name"] == "fine_tune" and fine_tune["features_cached"] is False
     assert fine_tune["first_epoch"] == 2 and fine_tune["epochs_run"] == 1
-    assert fine_tune["backbone_layers_trained"] == 12 and fine_tune["learning_rate"] == 1e-5
+    assert fine_tune["backbone_layers_trained"] == 47
     assert [phase["kept"] for phase in training["phases"]].count(True) == 1
     assert training["epochs_run"] == 3 and training["epochs_planned"] == 3
     history = pd.read_csv(result.run_dir / "history.csv")
     assert list(history["epoch"]) == [0, 1, 2]
-    assert list(history["learning_rate"].round(8)) == [1e-3, 1e-3, 1e-5]
+    assert np.allclose(history["learning_rate"], [HEAD_RATE] * 2 + [FINE_TUNE_RATE])
     assert record["dataset"]["spec"]["input_shape"] == [*SIZE, 3]
     assert record["dataset"]["spec"]["backbone"] == "efficientnet_lite0"
     assert not (result.run_dir / runs.BACKUP_DIR).exists()
@@ -361,13 +367,17 @@ def test_a_keras_application_trains_under_mirrored_replicas(tmp_path, random_wei
     folder = write_colour_folder(tmp_path / "colours", per_class=6)
     output = tmp_path / "out"
     args = _train_args(folder, output, random_weights["mobilenet_v3_small"], "mobilenet_v3_small")
+    # Batches of 1 per replica: Keras 3.15 builds a model under a distribution strategy from
+    # the first batch averaged over the replicas (`_maybe_symbolic_build`), which fails when
+    # that batch cannot be split evenly, as a validation split of 3 in one batch of 8 would.
     args += ["--strategy", "mirrored", "--cpu-replicas", "2", "--fine-tune-epochs", "1"]
+    args += ["--batch-size", "1"]
     done = subprocess.run(args, capture_output=True, text=True, timeout=TIMEOUT)
     assert done.returncode == 0, done.stderr
     (record_path,) = output.glob("image-classify/colours/*/run.json")
     record = json.loads(record_path.read_text())
     assert record["compute"]["replicas"] == 2
-    assert record["training"]["phases"][1]["backbone_layers_trained"] == 19
+    assert record["training"]["phases"][1]["backbone_layers_trained"] == 45
 
 
 def _train_args(
@@ -433,7 +443,7 @@ def test_a_run_killed_while_fine_tuning_resumes_in_that_phase(tmp_path, random_w
     final = run_dir.with_name(run_dir.name.removesuffix(runs.INCOMPLETE_SUFFIX))
     history = pd.read_csv(final / "history.csv")
     assert list(history["epoch"]) == list(range(8))  # no gap, no repeat, across phases
-    assert list(history["learning_rate"].round(8)) == [1e-3] * 2 + [1e-5] * 6
+    assert np.allclose(history["learning_rate"], [HEAD_RATE] * 2 + [FINE_TUNE_RATE] * 6)
     record = json.loads((final / "run.json").read_text())
     head, fine_tune = record["training"]["phases"]
     assert (head["first_epoch"], head["epochs_run"]) == (0, 2)

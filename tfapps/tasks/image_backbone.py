@@ -61,8 +61,9 @@ class BackboneOptions:
         None,
         "how many of the backbone's layers, counted from its output, fine-tuning trains "
         "(BatchNormalization layers stay frozen, in inference mode).",
-        automatic="the backbone's last block and head convolution "
-        "(`transfer_model.FINE_TUNE_LAYERS`)",
+        automatic="every layer at the backbone's final resolution: its top stage of blocks "
+        "and head convolution (47 of EfficientNet-Lite0's 152; `transfer_model."
+        "fine_tune_layers`)",
         minimum=1,
     )
     fine_tune_epochs: int | None = option(
@@ -74,7 +75,9 @@ class BackboneOptions:
         minimum=0,
     )
     fine_tune_learning_rate: float = option(
-        1e-5, "Adam learning rate of fine-tuning (the head trains at --learning-rate)."
+        1e-4,
+        "Adam learning rate of fine-tuning (the head trains at --learning-rate): a tenth of "
+        "the head's, as in TensorFlow's transfer-learning tutorial.",
     )
     cache_features: bool = option(
         True,
@@ -152,8 +155,9 @@ class BackboneOptions:
         photos = own_size is None or max(own_size) > KEEP_SIZE_UP_TO
         if backbone != NO_BACKBONE:
             how = "automatic for photos" if self.backbone is None else "--backbone"
+            weights = self.backbone_weights or "its ImageNet weights"
             return (
-                f"model: {backbone} pretrained on ImageNet ({how}) under a new head; "
+                f"model: {backbone} ({how}, {weights}) under a new head; "
                 "--backbone none trains the convnet from scratch"
             )
         if not photos or self.backbone is not None:

@@ -35,14 +35,6 @@ if TYPE_CHECKING:
 # The head's epochs on the frozen backbone, and fine-tuning's (README, "Pretrained backbones").
 HEAD_EPOCHS = 40
 FINE_TUNE_EPOCHS = 2
-# Fine-tuning trains, by default, from each backbone's last block on: its first layer here.
-FINE_TUNE_FROM = {
-    "mobilenet_v3_small": "expanded_conv_10_expand",
-    "mobilenet_v3_large": "expanded_conv_14_expand",
-    "efficientnet_b0": "block7a_expand_conv",
-    "efficientnet_v2_b0": "block6h_expand_conv",
-    "efficientnet_lite0": "block15_expand_conv",
-}
 LOSS = "sparse_categorical_crossentropy"
 
 
@@ -93,11 +85,21 @@ def build_transfer_classifier(
     return model, base, head
 
 
-def fine_tune_layers(backbone: keras.Model, name: str) -> int:
-    """The automatic `--fine-tune-layers`: the backbone's layers from `FINE_TUNE_FROM[name]`
-    on, counted from its output."""
-    names = [layer.name for layer in backbone.layers]
-    return len(names) - names.index(FINE_TUNE_FROM[name])
+def fine_tune_layers(backbone: keras.Model) -> int:
+    """The automatic `--fine-tune-layers`: the backbone's layers from its last strided
+    convolution on, counted from its output: every layer at its final resolution, the top
+    stage of blocks and the head convolution (EfficientNet-Lite0: from `block11_dwconv`, 47
+    of its 152 layers; MobileNetV3Small 45, EfficientNetB0 72).
+
+    On the flower photos this trained to 0.93-0.94 test accuracy in 2 epochs, where the last
+    block alone (12 layers) or 20 layers gained less (README, "Pretrained backbones").
+    """
+    strided = [
+        index
+        for index, layer in enumerate(backbone.layers)
+        if max(getattr(layer, "strides", None) or (1,)) > 1
+    ]
+    return len(backbone.layers) - strided[-1]
 
 
 def transfer_task_model(config: ImageClassifyConfig, splits: Splits, augment: bool) -> TaskModel:
@@ -120,7 +122,7 @@ def transfer_task_model(config: ImageClassifyConfig, splits: Splits, augment: bo
         augment=augment,
         weights_path=config.backbone_weights,
     )
-    layers_trained = config.fine_tune_layers or fine_tune_layers(backbone, name)
+    layers_trained = config.fine_tune_layers or fine_tune_layers(backbone)
     head_epochs = config.epochs or HEAD_EPOCHS
     fine_tune_epochs = config.fine_tune_epochs
     fine_tune_epochs = FINE_TUNE_EPOCHS if fine_tune_epochs is None else fine_tune_epochs
