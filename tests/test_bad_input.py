@@ -177,6 +177,10 @@ OPTION_VALUES = [
     ("--start-from-epoch", "-2"),
     ("--image-size", "0x0"),
     ("--resize", "squash"),
+    ("--backbone", "resnet50"),
+    ("--fine-tune-layers", "0"),
+    ("--fine-tune-epochs", "-1"),
+    ("--fine-tune-learning-rate", "0"),
 ]
 
 CASES = [
@@ -273,12 +277,31 @@ CASES = [
         ),
         refused=False,
     ),
+    Case(
+        "image: --backbone-weights missing",
+        lambda t, r: _image(
+            t, "--backbone", "mobilenet_v3_small", "--backbone-weights", t / "weights.h5"
+        ),
+        fragments=("--backbone-weights", "{tmp}/weights.h5: no such file"),
+        after=_nothing_written,
+    ),
+    Case(
+        "image: --backbone-weights without --backbone",
+        lambda t, r: _image(t, "--backbone-weights", _write(t / "weights.h5", b"")),
+        fragments=("--backbone-weights", "--backbone NAME", "automatic"),
+        after=_nothing_written,
+    ),
+    Case(
+        "image: --backbone with --architecture dense",
+        lambda t, r: _image(t, "--backbone", "efficientnet_b0", "--architecture", "dense"),
+        fragments=("--backbone", "--architecture dense", "efficientnet_b0"),
+    ),
     *[
         Case(
             f"image: {option} {value}",
             lambda t, r, option=option, value=value: _image(t, option, value),
             fragments=(option, value.split(",")[-1]),
-            click_usage=option in ("--filters", "--precision", "--resize"),
+            click_usage=option in ("--filters", "--precision", "--resize", "--backbone"),
         )
         for option, value in OPTION_VALUES
     ],

@@ -42,6 +42,24 @@ def test_every_task_exports_to_every_format_and_agrees(tiny_runs, run_cli, tmp_p
         assert "vocabulary.txt" in note and "int64 [batch, 20]" in note
 
 
+def test_a_model_with_augmentation_exports_its_inference(tmp_path):
+    """Keras' ONNX exporter calls the model without `training`; the augmentation layers'
+    default would trace random flips (and training-mode layers after them) into the file."""
+    import numpy as np
+    import onnxruntime
+
+    from tfapps.export import raw_input_signature
+    from tfapps.export_formats import _write
+    from tfapps.tasks.image_model import build_image_classifier
+
+    model = build_image_classifier((32, 32, 3), 3, augment=True)
+    path = _write(model, raw_input_signature(model), tmp_path / "model.onnx", "onnx")
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    images = np.random.default_rng(0).integers(0, 256, (4, 32, 32, 3), dtype=np.uint8)
+    (got,) = session.run(None, {"images": images})
+    np.testing.assert_allclose(got, model.predict(images, verbose=0), atol=1e-5)
+
+
 def test_a_file_that_disagrees_is_not_kept(tiny_runs, tmp_path, monkeypatch):
     from tfapps import export_formats
 

@@ -79,6 +79,9 @@ def train(config: RunConfig, resume: str | None = None, callbacks: Sequence[Any]
         if multi_worker and setup.is_chief:  # before loading data: a bad directory fails fast
             output = recording.open_output(config, resume)
         splits = load_splits(config)
+        from tfapps.tasks import get_task
+
+        get_task(config.task).fetch_resources(config, splits)
         timings = {"data_seconds": time.perf_counter() - started}
         if not setup.is_chief:
             return _train_as_worker(config, setup, splits, callbacks, started)
@@ -165,6 +168,7 @@ def _training_facts(config, trained, splits, history: pd.DataFrame) -> dict[str,
         if weights is None
         else dict(zip(splits.info.class_names, weights, strict=True)),
         **task_model.architecture,
+        **({"phases": task_model.trained_phases} if task_model.trained_phases else {}),
     }
 
 

@@ -5,8 +5,11 @@ resumed `fit` starts from is `{"epoch": e, "batch": b}` in `training_metadata.js
 `backup_dir`, and `double_checkpoint=True` keeps the previous checkpoint's copy beside it
 with the suffix `.bkp` (Keras 3.15: `keras/src/callbacks/backup_and_restore.py`). tfapps
 reads that epoch to list an interrupted run's finished epochs and to cut history.csv back to
-it, and mends the file after a kill cut it short. tests/test_keras_internals.py fails when a
-Keras release changes any of this.
+it, and mends the file after a kill cut it short. The callback hands that epoch to `fit`
+through the model's private `_initial_epoch`, which outlives the call: a later `fit` of the
+same model (the next training phase) would start from it instead of its `initial_epoch`
+(`forget_restored_epoch`). tests/test_keras_internals.py fails when a Keras release changes
+any of this.
 
 Nothing here imports Keras, so listing runs stays cheap.
 """
@@ -64,3 +67,13 @@ def _epoch(metadata: Path) -> int | None:
         return int(json.loads(metadata.read_text())["epoch"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def forget_restored_epoch(model) -> None:
+    """Clears the epoch a `BackupAndRestore` checkpoint gave an earlier `fit` of `model`, so
+    the next `fit` starts at its own `initial_epoch` (or the epoch of its own checkpoint).
+
+    Args:
+        model: a Keras model.
+    """
+    model._initial_epoch = None  # Keras 3.15: Trainer._initial_epoch, read by fit

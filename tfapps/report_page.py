@@ -38,10 +38,7 @@ class RunView:
     @property
     def title(self) -> str:
         record = self.record
-        return (
-            f"{record.task} · {record.dataset.name} · "
-            f"{record.config.get('architecture', 'dense')} · {record.run_id}"
-        )
+        return f"{record.task} · {record.dataset.name} · {record.architecture} · {record.run_id}"
 
 
 def collect(output_dir: Path) -> tuple[pd.DataFrame, list[RunView]]:

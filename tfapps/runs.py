@@ -41,6 +41,7 @@ SUMMARY_CSV = "summary.csv"
 INCOMPLETE_SUFFIX = ".incomplete"
 BACKUP_DIR = "backup"  # the resumable checkpoint, removed when the run is complete
 TRAINED_WEIGHTS = "trained.weights.h5"  # in BACKUP_DIR: the final weights, kept until the end
+PHASES_JSON = "phases.json"  # in BACKUP_DIR: the training phases finished (`tfapps.phases`)
 CLAIM_LOCK = ".running.lock"  # held by the process training the run
 
 COMPLETE = "complete"
@@ -108,6 +109,13 @@ class RunRecord:
         from tfapps.tasks import config_from_dict
 
         return config_from_dict(self.config)
+
+    @property
+    def architecture(self) -> str:
+        """The model family summary.csv and the report name: the pretrained backbone a
+        model was built on (`training.backbone`), else `--architecture` (`dense` when the
+        task has none)."""
+        return self.training.get("backbone") or self.config.get("architecture", "dense")
 
     @property
     def is_complete(self) -> bool:
@@ -220,8 +228,60 @@ def incomplete_runs(output_dir: Path) -> list[Path]:
 
 
 def finished_epochs(run_dir: Path) -> int:
-    """Returns how many epochs a run's checkpoint holds (0 without one): where it resumes."""
-    return checkpoint_epochs(Path(run_dir) / BACKUP_DIR)
+    """Returns how many epochs a run's checkpoint holds (0 without one): where it resumes.
+
+    A run trained in phases (`tfapps.phases`) keeps a checkpoint per phase in a folder of
+    `backup/` and the finished phases' record; epochs count across the phases.
+    """
+    backup = Path(run_dir) / BACKUP_DIR
+    phases = [checkpoint_epochs(folder) for folder in backup.glob("*/") if folder.is_dir()]
+    finished = [record.first_epoch + record.epochs_run for record in read_phases(backup)]
+    return max([checkpoint_epochs(backup), *phases, *finished])
+
+
+@dataclass
+class PhaseRecord:
+    """What a finished phase did, as run.json's `training.phases` holds it.
+
+    Args:
+        name: the phase's name.
+        first_epoch: its first epoch (0-based, counted across the phases).
+        epochs_run: the epochs it ran (across resumes).
+        epochs_planned: its maximum epochs.
+        features_cached: whether it trained on features computed once.
+        val_loss: the validation loss of the weights it ended with (its best epoch's).
+        kept: whether the run kept its weights (the lowest `val_loss` of all phases).
+        facts: the phase's settings (`Phase.facts`: learning rate, layers trained).
+    """
+
+    name: str
+    first_epoch: int
+    epochs_run: int
+    epochs_planned: int
+    features_cached: bool
+    val_loss: float | None
+    kept: bool = False
+    facts: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        values = dataclasses.asdict(self)
+        return {**{k: v for k, v in values.items() if k != "facts"}, **self.facts}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> PhaseRecord:
+        names = {f.name for f in dataclasses.fields(cls)} - {"facts"}
+        facts = {k: v for k, v in values.items() if k not in names}
+        return cls(**{k: v for k, v in values.items() if k in names}, facts=facts)
+
+
+def read_phases(backup: Path) -> list[PhaseRecord]:
+    """The finished training phases recorded in `backup/PHASES_JSON`, in order (none when
+    the file is missing, or was cut short by a kill: those phases then run again from their
+    checkpoints)."""
+    try:
+        return [PhaseRecord.from_dict(v) for v in json.loads((backup / PHASES_JSON).read_text())]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
 
 
 def is_running(run_dir: Path) -> bool:

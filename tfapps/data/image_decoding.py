@@ -84,7 +84,7 @@ def decode_folder(root: Path, config: ImageClassifyConfig) -> DecodedFolder:
         InvalidInput: no images, a single class, a class left without any readable image.
     """
     folder = scan_folder(root)
-    size = tuple(config.image_size or folder.input_size())
+    size, backbone = config.model_input(folder.common_size())
     shape = (*size, folder.channels)
     labels = np.array([image.label for image in folder.images], np.int64)
     given_test = np.array([image.given_test for image in folder.images])
@@ -107,6 +107,8 @@ def decode_folder(root: Path, config: ImageClassifyConfig) -> DecodedFolder:
     _check_every_class_left(folder, labels, rows, reader.skipped)
     summary = _summary(folder, labels, rows, reader.skipped, too_small, shape, config, cache)
     summary.facts["decode_seconds"] = round(seconds, 2)
+    note = config.model_note(folder.common_size(), backbone)
+    summary.lines += [note] if note else []
     info = DatasetInfo(
         name=config.dataset,
         source="local",
@@ -120,6 +122,7 @@ def decode_folder(root: Path, config: ImageClassifyConfig) -> DecodedFolder:
             resized=sum(image.size != size for image in folder.images),
             cache=cache.mode,
             cache_bytes=needed,
+            backbone=backbone,
         ),
         summary=summary,
     )

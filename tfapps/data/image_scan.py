@@ -21,11 +21,12 @@ from tfapps.data.images import CORRUPT, ImageReadError, is_grayscale, open_image
 from tfapps.data.summary import count_phrase, skipped_line
 from tfapps.errors import InvalidInput
 
-# The input size chosen for photos (large or of varied sizes), as in TensorFlow's image
-# classification tutorial and keras-io's image_classification_from_scratch (180×180).
+# The input size of the convnet for photos (large or of varied sizes), as in TensorFlow's image
+# classification tutorial and keras-io's image_classification_from_scratch (180×180); a
+# pretrained backbone takes its own (`tasks.image_backbone.BackboneOptions.model_input`).
 PHOTO_SIZE = (180, 180)
 # Folders whose most common size is at most this long on its longer side keep that size
-# (digits, MNIST-like folders); larger images are fitted to PHOTO_SIZE.
+# (digits, MNIST-like folders); larger images are photos, fitted to the photo input size.
 KEEP_SIZE_UP_TO = 180
 
 
@@ -93,14 +94,9 @@ class ImageFolder:
         counts = Counter(image.label for image in self.images)
         return {name: counts[index] for index, name in enumerate(self.class_names)}
 
-    def input_size(self) -> tuple[int, int]:
-        """The input size for this folder when `--image-size` is not given.
-
-        The most common `(height, width)` when it is at most `KEEP_SIZE_UP_TO` pixels on its
-        longer side (small images such as digits keep their size); `PHOTO_SIZE` otherwise.
-        """
-        common = Counter(image.size for image in self.images).most_common(1)[0][0]
-        return common if max(common) <= KEEP_SIZE_UP_TO else PHOTO_SIZE
+    def common_size(self) -> tuple[int, int]:
+        """The most common `(height, width)` of the images, as displayed."""
+        return Counter(image.size for image in self.images).most_common(1)[0][0]
 
 
 def scan_folder(root: Path) -> ImageFolder:

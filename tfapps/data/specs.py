@@ -67,6 +67,9 @@ class ImageSpec:
         resized: images whose size differs from the input size.
         cache: how a folder's decoded images are kept: `"memory"`, `"disk"` or `"none"`.
         cache_bytes: the decoded images' size in bytes.
+        backbone: the model's pretrained backbone (`tfapps.backbones.BACKBONES`), or
+            `"none"`, as chosen for these images (`--backbone`, automatic for photos); `None`
+            in runs older than backbones (none).
     """
 
     kind: ClassVar[str] = "image"
@@ -77,6 +80,7 @@ class ImageSpec:
     resized: int = 0
     cache: str | None = None
     cache_bytes: int | None = None
+    backbone: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, **_record(self)}

@@ -6,7 +6,8 @@ training, predict, serve, export, suite, cli) looks the task up and calls it:
 
 - **identity and CLI**: `name`, `config_class`, `description`, `headline_metric`;
 - **data**: the embedded datasets, catalog names and local formats it accepts, its
-  readers (`read_tfds`, `read_path`) and `inspect` (facts of the final training split);
+  readers (`read_tfds`, `read_path`), `inspect` (facts of the final training split) and
+  `fetch_resources` (what else training needs, such as pretrained weights);
 - **model**: `build` (the compiled `TaskModel`) and `evaluate_and_report`;
 - **finished runs**: `read_inputs` (predict), `prediction_table`, `check_fits` and
   `evaluation_options` (evaluate), `serving_values` and `serving_aliases` (serve),
@@ -62,7 +63,11 @@ class TaskModel:
         architecture: choices made for this data when options were left automatic (such as
             the image model's filters and augmentation), recorded in run.json.
         epochs: the maximum epochs chosen for this data when `--epochs` was left automatic;
-            `None` uses the config's.
+            `None` uses the config's. With `phases`, the first phase's.
+        phases: training in stages, one `fit` each (such as a new head on a frozen pretrained
+            backbone, then fine-tuning its top layers); empty for a single `fit` of `model`.
+        trained_phases: what each phase did, filled in by training (`phases.PhaseRecord`
+            dicts), recorded in run.json.
     """
 
     model: keras.Model
@@ -73,15 +78,46 @@ class TaskModel:
     batcher: Batcher | None = None
     architecture: dict = field(default_factory=dict)
     epochs: int | None = None
+    phases: list[Phase] = field(default_factory=list)
+    trained_phases: list[dict] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.serving_model = self.serving_model or self.model
 
 
+@dataclass
+class Phase:
+    """One stage of a model's training: a `fit` of its own, with its own epochs, trainable
+    layers and learning rate, resumable on its own (`tfapps.phases`).
+
+    Args:
+        name: the phase's name in run.json and in its checkpoint's folder (`"head"`).
+        epochs: the phase's maximum epochs; early stopping may end it sooner.
+        enter: sets which layers train, compiles, and returns the model `fit` trains: the
+            task's model, or `head` when `features` is given.
+        features: a frozen part of the model whose outputs are computed once, in inference
+            mode, from the raw batches; the phase then trains on those outputs (the model
+            `enter` returns takes them). `None` trains on the raw batches.
+        facts: what run.json records of the phase's settings (learning rate, layers).
+    """
+
+    name: str
+    epochs: int
+    enter: Callable[[], keras.Model]
+    features: keras.Model | None = None
+    facts: dict = field(default_factory=dict)
+
+
 def compile_model(
-    model: keras.Model, config: RunConfig, loss, metrics: list, fixed_shapes: bool = True
+    model: keras.Model,
+    config: RunConfig,
+    loss,
+    metrics: list,
+    fixed_shapes: bool = True,
+    learning_rate: float | None = None,
 ) -> None:
-    """Compiles with Adam at `--learning-rate` and `--steps-per-execution` steps per call.
+    """Compiles with Adam at `--learning-rate` (or `learning_rate`) and
+    `--steps-per-execution` steps per call.
 
     Under a strategy with several replicas one step per call is used: Keras 3.15's multi-step
     loop fails there with an InvalidArgumentError (seen with MirroredStrategy on 2 CPUs).
@@ -94,13 +130,15 @@ def compile_model(
         loss: a Keras loss or its name.
         metrics: Keras metrics or their names.
         fixed_shapes: whether every batch has the same shape. Defaults to True.
+        learning_rate: Adam's learning rate instead of `config.learning_rate`. Defaults to
+            the config's.
     """
     import keras
     import tensorflow as tf
 
     replicas = tf.distribute.get_strategy().num_replicas_in_sync
     model.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate),
+        optimizer=keras.optimizers.Adam(learning_rate or config.learning_rate),
         loss=loss,
         metrics=metrics,
         steps_per_execution=(config.steps_per_execution or 1) if replicas == 1 else 1,
@@ -172,6 +210,16 @@ class Task(abc.ABC):
 
         Raises:
             InvalidInput: the data leaves the task nothing to learn from.
+        """
+        return None
+
+    def fetch_resources(self, config: RunConfig, splits: Splits) -> None:
+        """Makes sure what training needs besides the data is at hand (such as pretrained
+        weights, downloaded once), before any run directory exists (`api.train` calls it
+        after reading the data). Defaults to nothing.
+
+        Raises:
+            InvalidInput: something training needs cannot be had, and how to get it.
         """
         return None
 

@@ -24,6 +24,7 @@ from tfapps.errors import InvalidInput
 from tfapps.raw_inputs import as_path, shown
 from tfapps.tasks.base import TaskModel, compile_model
 from tfapps.tasks.classifiers import ClassifierTask
+from tfapps.tasks.image_backbone import NO_BACKBONE, BackboneOptions
 
 if TYPE_CHECKING:
     import keras
@@ -41,7 +42,7 @@ ARCHITECTURES = ("conv", "dense")
 
 @documented
 @dataclass
-class ImageClassifyConfig(ClassifierOptions, RunConfig):
+class ImageClassifyConfig(BackboneOptions, ClassifierOptions, RunConfig):
     """Options of `tfapps image-classify`, on top of `RunConfig`."""
 
     task: ClassVar[str] = "image-classify"
@@ -52,7 +53,9 @@ class ImageClassifyConfig(ClassifierOptions, RunConfig):
         "epochs",
         None,
         automatic="40 for inputs up to 32 px (digits, MNIST), 15 for larger ones (photos, as "
-        "TensorFlow's image classification tutorial trains them; `image_model.auto_epochs`)",
+        "TensorFlow's image classification tutorial trains them; `image_model.auto_epochs`); "
+        "with a --backbone, the head's epochs on the frozen backbone "
+        "(`transfer_model.HEAD_EPOCHS`)",
     )
     patience: int = redefault(RunConfig, "patience", 8)
     filters: tuple[int, ...] | None = option(
@@ -74,9 +77,10 @@ class ImageClassifyConfig(ClassifierOptions, RunConfig):
     image_size: tuple[int, int] | None = option(
         None,
         "(height, width) every image is fitted to (`--image-size 28x28`).",
-        automatic="the dataset's own size when it is at most 180 px on its longer side (for "
-        "a folder, its most common size), else 180x180 (photos, as TensorFlow's image "
-        "classification tutorial)",
+        automatic="with a --backbone, the size its weights were trained at (224x224); else "
+        "the dataset's own size when it is at most 180 px on its longer side (for a folder, "
+        "its most common size), else 180x180 (photos, as TensorFlow's image classification "
+        "tutorial)",
         separator="x",
         example="28x28",
     )
@@ -124,7 +128,7 @@ class ImageClassifyTask(ClassifierTask):
     name = "image-classify"
     config_class = ImageClassifyConfig
     description = """Train a convnet image classifier: Rescaling → [Conv2D → MaxPooling2D]×k →
-    Flatten → Dropout → Dense(softmax).
+    Flatten → Dropout → Dense(softmax), or a new head on a pretrained backbone (--backbone).
 
     The exported SavedModel takes uint8 images [batch, height, width, channels] and returns
     class probabilities.
@@ -134,6 +138,7 @@ class ImageClassifyTask(ClassifierTask):
       tfapps image-classify                      # embedded digits (1,797 8x8 images)
       tfapps image-classify --dataset mnist      # TFDS catalog, downloaded on first use
       tfapps image-classify --dataset ./photos   # photos/<class>/*.jpg
+      tfapps image-classify --dataset ./photos --backbone mobilenet_v3_small
     """
     embedded = (
         EmbeddedDataset(
@@ -174,11 +179,22 @@ class ImageClassifyTask(ClassifierTask):
 
         return from_folder(path, config)
 
+    def fetch_resources(self, config: ImageClassifyConfig, splits: Splits) -> None:
+        """The backbone's ImageNet weights, downloaded or found (`backbones.fetch_weights`)."""
+        if (splits.info.spec.backbone or NO_BACKBONE) != NO_BACKBONE:
+            from tfapps.backbones import fetch_weights
+
+            fetch_weights(splits.info.spec.backbone, config.backbone_weights)
+
     def build(self, config: ImageClassifyConfig, splits: Splits) -> TaskModel:
         from tfapps.tasks import image_model
 
         shape = splits.info.spec.input_shape
         augment = image_model.auto_augment(shape) if config.augment is None else config.augment
+        if (splits.info.spec.backbone or NO_BACKBONE) != NO_BACKBONE:
+            from tfapps.tasks.transfer_model import transfer_task_model
+
+            return transfer_task_model(config, splits, augment)
         filters = config.filters or image_model.auto_filters(shape)
         model = image_model.build_image_classifier(
             shape,

@@ -60,6 +60,14 @@ def auto_augment(input_shape: Sequence[int]) -> bool:
     return min(input_shape[:2]) >= AUGMENT_FROM
 
 
+def augmentation(x):
+    """RandomFlip("horizontal") → RandomRotation(0.1) → RandomZoom(0.1) of images `x`, as in
+    TensorFlow's image classification tutorial; Keras runs these layers only in training."""
+    x = layers.RandomFlip("horizontal", name="random_flip")(x)
+    x = layers.RandomRotation(0.1, name="random_rotation")(x)
+    return layers.RandomZoom(0.1, name="random_zoom")(x)
+
+
 def build_image_classifier(
     input_shape: Sequence[int],
     num_classes: int,
@@ -96,9 +104,7 @@ def build_image_classifier(
     inputs = keras.Input(shape=tuple(input_shape), dtype="uint8", name="images")
     x = layers.Rescaling(1.0 / 255, name="rescaling")(inputs)
     if augment:
-        x = layers.RandomFlip("horizontal", name="random_flip")(x)
-        x = layers.RandomRotation(0.1, name="random_rotation")(x)
-        x = layers.RandomZoom(0.1, name="random_zoom")(x)
+        x = augmentation(x)
     if architecture == "conv":
         for block, units in enumerate(filters or auto_filters(input_shape), start=1):
             x = layers.Conv2D(units, 3, padding="same", activation="relu", name=f"conv{block}")(x)
