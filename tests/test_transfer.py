@@ -143,7 +143,7 @@ def test_the_classifier_takes_raw_uint8_and_fine_tunes_its_final_resolution(name
     first, *rest = backbone.layers[-count:]
     assert isinstance(first, keras.layers.DepthwiseConv2D) and first.strides == (2, 2)
     assert not any(max(getattr(layer, "strides", None) or (1,)) > 1 for layer in rest)
-    assert 0.25 < count / len(backbone.layers) < 0.5, count
+    assert 0.2 < count / len(backbone.layers) < 0.5, count  # the top fifth to half
 
 
 def test_the_keras_file_keeps_the_shared_head_and_the_augmentation(tmp_path):
@@ -364,14 +364,14 @@ def test_streamed_folders_train_both_phases(tmp_path, random_weights, monkeypatc
 def test_a_keras_application_trains_under_mirrored_replicas(tmp_path, random_weights):
     """MobileNetV3Small over two logical CPUs (a process of its own: the devices are set
     before TensorFlow starts)."""
-    folder = write_colour_folder(tmp_path / "colours", per_class=6)
+    folder = write_colour_folder(tmp_path / "colours", per_class=20)
     output = tmp_path / "out"
     args = _train_args(folder, output, random_weights["mobilenet_v3_small"], "mobilenet_v3_small")
-    # Batches of 1 per replica: Keras 3.15 builds a model under a distribution strategy from
-    # the first batch averaged over the replicas (`_maybe_symbolic_build`), which fails when
-    # that batch cannot be split evenly, as a validation split of 3 in one batch of 8 would.
+    # Every split holds at least one global batch (4 × 2): Keras 3.15 builds a model under a
+    # distribution strategy from the first batch summed over the replicas
+    # (`_maybe_symbolic_build`), which fails when that batch cannot be split evenly, as a
+    # validation split of 3 in one batch of 8 would (an AddN of unequal shapes).
     args += ["--strategy", "mirrored", "--cpu-replicas", "2", "--fine-tune-epochs", "1"]
-    args += ["--batch-size", "1"]
     done = subprocess.run(args, capture_output=True, text=True, timeout=TIMEOUT)
     assert done.returncode == 0, done.stderr
     (record_path,) = output.glob("image-classify/colours/*/run.json")
