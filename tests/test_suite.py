@@ -84,7 +84,7 @@ def test_train_all_quick_trains_every_task_and_both_architectures(quick_suite):
 def test_report_compares_architectures_and_embeds_every_plot(fabricated_runs):
     output_dir = fabricated_runs
     page = (output_dir / "report.html").read_text(encoding="utf-8")
-    assert "Dense versus convolution" in page
+    assert "Architectures side by side" in page
     plots = list(output_dir.glob("*/*/*/plots/*.png"))
     assert len(plots) == 11  # 4 classifiers x 2 plots, 1 regressor x 3 plots
     assert page.count("data:image/png;base64,") == len(plots)
@@ -99,7 +99,7 @@ def test_report_command_rebuilds_summary_and_writes_each_format(fabricated_runs,
         assert (output_dir / name).is_file()
     assert len(pd.read_csv(output_dir / "summary.csv")) == 5
     markdown = (output_dir / "report.md").read_text(encoding="utf-8")
-    assert "## Dense versus convolution" in markdown and "](image-classify/digits/" in markdown
+    assert "## Architectures side by side" in markdown and "](image-classify/digits/" in markdown
 
 
 def test_report_renders_in_headless_chromium(fabricated_runs):

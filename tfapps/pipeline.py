@@ -76,10 +76,11 @@ def batched(
 def shuffle_buffer(element_spec) -> int:
     """Examples in the shuffle buffer: `SHUFFLE_BUFFER`, or fewer when that many examples of
     this fixed size would take more than `SHUFFLE_BUFFER_BYTES` (examples of unknown size,
-    such as strings, count as small)."""
+    such as strings and sparse vectors, count as small)."""
     size = 0
     for spec in tf.nest.flatten(element_spec):
-        if spec.shape.is_fully_defined() and spec.dtype != tf.string:
+        dense = isinstance(spec, tf.TensorSpec)  # a SparseTensorSpec's shape is not its size
+        if dense and spec.shape.is_fully_defined() and spec.dtype != tf.string:
             size += spec.shape.num_elements() * spec.dtype.size
     return max(1, min(SHUFFLE_BUFFER, SHUFFLE_BUFFER_BYTES // max(1, size)))
 

@@ -25,6 +25,7 @@ RUN_JSON = "run.json"
 SAVED_MODEL_DIR = "saved_model"
 MODEL_KERAS = "model.keras"
 VOCABULARY_TXT = "vocabulary.txt"
+IDF_WEIGHTS_TXT = "idf_weights.txt"  # n-gram models: the idf weight of each vocabulary line
 TEST_SAMPLE = "test_sample.npz"  # raw test examples that `tfapps export` checks files on
 SAMPLE_KEY = "examples"  # its array for a model with a single input
 HISTORY_CSV = "history.csv"
@@ -108,6 +109,12 @@ class RunRecord:
         from tfapps.tasks import config_from_dict
 
         return config_from_dict(self.config)
+
+    @property
+    def architecture(self) -> str:
+        """The model family the run trained: the one `--architecture auto` chose
+        (`training.architecture`), else the option, else `"dense"` (tasks without one)."""
+        return self.training.get("architecture") or self.config.get("architecture", "dense")
 
     @property
     def is_complete(self) -> bool:

@@ -36,6 +36,15 @@ def standardize_text(texts):
     return tf.strings.regex_replace(texts, r"[^\w\s]", " ")
 
 
+# What `standardize_text` does, as the preprocessing notes of exported models give it.
+STANDARDIZE_STEPS = (
+    "1. lower-case it;\n"
+    "2. replace every HTML line break (the regular expression <br\\s*/?>) by a space;\n"
+    "3. replace every character that is neither a word character nor white space (the\n"
+    "   regular expression [^\\w\\s], Unicode-aware) by a space;\n"
+)
+
+
 def build_text_vectorizer(max_tokens: int = 20000, sequence_length: int = 500):
     """Returns an unadapted TextVectorization layer using `standardize_text`.
 
@@ -214,10 +223,7 @@ def token_part(model: keras.Model, record: RunRecord) -> Part:
         f"token_model takes token ids, int64 [batch, {length}], and returns what the run's "
         f"model returns ({outputs}; classes in order: {', '.join(names)}).\n\n"
         "A text becomes token ids exactly as the run's TextVectorization layer does it:\n"
-        "1. lower-case it;\n"
-        "2. replace every HTML line break (the regular expression <br\\s*/?>) by a space;\n"
-        "3. replace every character that is neither a word character nor white space (the\n"
-        "   regular expression [^\\w\\s], Unicode-aware) by a space;\n"
+        f"{STANDARDIZE_STEPS}"
         "4. split on white space;\n"
         "5. map each word to its line number in vocabulary.txt, counting from 0 (line 0 is the\n"
         "   padding token, line 1 the out-of-vocabulary token [UNK], used for any word not in\n"
