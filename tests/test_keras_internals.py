@@ -11,6 +11,7 @@ from tfapps.keras_internals import (
     BACKUP_METADATA,
     PREVIOUS_SUFFIX,
     checkpoint_epochs,
+    idf_weights,
     mend_checkpoint,
 )
 
@@ -68,3 +69,22 @@ def test_no_checkpoint_holds_no_epoch(tmp_path):
     assert checkpoint_epochs(tmp_path) == 0
     assert mend_checkpoint(tmp_path) == 0
     assert list(tmp_path.iterdir()) == []
+
+
+def test_idf_weights_are_the_ones_tf_idf_vectors_are_made_of():
+    import tensorflow as tf
+
+    texts = tf.constant(["a b a", "b c", "c d e", "a"])
+    vectorizer = keras.layers.TextVectorization(output_mode="tf_idf")
+    vectorizer.adapt(texts)
+    counts = keras.layers.TextVectorization(
+        output_mode="count", vocabulary=vectorizer.get_vocabulary()
+    )(texts).numpy()
+    weights = idf_weights(vectorizer)
+    assert weights.shape == (len(vectorizer.get_vocabulary()),) and weights.dtype == np.float32
+    np.testing.assert_array_equal(vectorizer(texts).numpy(), counts * weights)
+    # Keras' formula, log(1 + documents / (1 + documents with the term)), in vocabulary order
+    documents = {"a": 2, "b": 2, "c": 2, "d": 1, "e": 1}
+    vocabulary = vectorizer.get_vocabulary()[1:]
+    expected = [np.log(1 + 4 / (1 + documents[term])) for term in vocabulary]
+    np.testing.assert_allclose(weights[1:], expected, rtol=1e-6)

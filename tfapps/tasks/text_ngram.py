@@ -7,10 +7,10 @@ A bag of n-grams is the known strong baseline on small and medium corpora (Wang 
 n-gram MLP when the training samples divided by the median words per sample is under 1,500,
 and a sequence model above it (`auto_architecture`).
 
-Training reads the TF-IDF vectors sparse: a dense `float32 [25,000, 20,000]` for IMDB would
-take 2 GB, the sparse one about a hundredth of it; the classifier's Dense layers take the
-sparse batches as they are. The exported model chains the TextVectorization layer (dense
-`tf_idf` output, a few texts at a time) and the same classifier, so it takes raw strings.
+Training computes the TF-IDF vectors once and caches them sparse (`sparse_tf_idf`): dense,
+IMDB's 20,000 training reviews × 20,000 n-grams would take 1.6 GB in float32, sparse they take
+a few dozen MB; the pipeline makes each batch dense again (`pipeline.densified`). The exported
+model chains the TextVectorization layer and the same classifier, so it takes raw strings.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def ngram_task_model(
     config: SentimentConfig, texts: tf.data.Dataset, num_classes: int
 ) -> TaskModel:
     """The compiled n-gram model, its vectorizer adapted on the training texts: the training
-    model reads sparse TF-IDF vectors (`sparse_tf_idf`, computed once before the cache), the
+    model reads TF-IDF vectors (`sparse_tf_idf`, computed once before the cache), the
     exported one raw strings.
 
     Args:
@@ -79,8 +79,7 @@ def ngram_task_model(
     vectorizer.adapt(texts)
     features = len(vectorizer.get_vocabulary())
     classifier = build_ngram_classifier(features, num_classes, config.ngram_units, config.dropout)
-    # Sparse batches differ in their number of values, so XLA would compile each anew.
-    compile_model(classifier, config, classifier_loss(num_classes), ["accuracy"], False)
+    compile_model(classifier, config, classifier_loss(num_classes), ["accuracy"])
     vectorize = sparse_tf_idf(vectorizer)
     return TaskModel(
         model=classifier,
@@ -114,8 +113,7 @@ def build_ngram_classifier(
     """Builds the n-gram MLP on TF-IDF vectors: Dense(units, relu) → Dropout → Dense(1,
     sigmoid) or Dense(k, softmax) named "predictions".
 
-    Its input, `tf_idf`, is sparse (`float32 [batch, features]`) for training; the model
-    takes dense vectors of the same shape as well (the exported model gives it those).
+    Its input, `tf_idf`, is `float32 [batch, features]`.
 
     Args:
         features: length of the TF-IDF vectors (the vectorizer's vocabulary size).
@@ -123,7 +121,7 @@ def build_ngram_classifier(
         units: width of the hidden Dense layer. Defaults to 64.
         dropout: dropout rate after it. Defaults to 0.5.
     """
-    inputs = keras.Input(shape=(features,), sparse=True, name="tf_idf")
+    inputs = keras.Input(shape=(features,), name="tf_idf")
     x = layers.Dense(units, activation="relu", name="dense")(inputs)
     x = layers.Dropout(dropout, name="dropout")(x)
     return keras.Model(
@@ -189,8 +187,6 @@ def tf_idf_part(model: keras.Model, record: RunRecord) -> Part:
     vectorizer = model.get_layer("vectorizer")
     classifier = next(layer for layer in model.layers if isinstance(layer, keras.Model))
     features = len(vectorizer.get_vocabulary())
-    vectors = keras.Input(shape=(features,), dtype="float32", name="tf_idf")
-    dense_input = keras.Model(vectors, classifier(vectors), name="tf_idf_model")
     names = record.dataset.class_names
     outputs = f"P({names[1]}), one column" if len(names) == 2 else "one probability a class"
     note = (
@@ -207,7 +203,7 @@ def tf_idf_part(model: keras.Model, record: RunRecord) -> Part:
         "7. multiply each entry by the number on the same line of idf_weights.txt.\n"
     )
     return Part(
-        model=dense_input,
+        model=classifier,
         signature=[tf.TensorSpec((None, features), tf.float32, name="tf_idf")],
         stem="tf_idf_model",
         takes=(
