@@ -34,6 +34,7 @@ def _parsed(command: str) -> RunConfig:
     [
         ImageClassifyConfig(filters=(8, 16), image_size=(28, 28), epochs=3, seed=7),
         SentimentConfig(length_batches=False, start_from_epoch=2, max_examples=500),
+        SentimentConfig(architecture="ngram", ngram_units=32, dropout=0.3),
         RegressConfig(categorical=("Origin", "Cylinders"), start_from_epoch=0, patience=5),
     ],
 )
