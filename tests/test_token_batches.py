@@ -15,7 +15,8 @@ import tensorflow as tf
 
 from tfapps import pipeline, runs
 from tfapps.tasks import text_model
-from tfapps.tasks.text import SentimentConfig, text_batcher
+from tfapps.tasks.text import SentimentConfig
+from tfapps.tasks.text_model import text_batcher
 from tfapps.token_batches import TokenCut
 
 FULL_LENGTH = 200

@@ -19,8 +19,8 @@ from tfapps.config import RunConfig
 from tfapps.config.fields import documented, option, redefault
 from tfapps.config.options import ClassifierOptions, CsvOptions
 from tfapps.data.embedded import EmbeddedDataset
-from tfapps.tasks.base import TaskModel, compile_model
-from tfapps.tasks.classifiers import ClassifierTask, classifier_loss
+from tfapps.tasks.base import TaskModel
+from tfapps.tasks.classifiers import ClassifierTask
 
 if TYPE_CHECKING:
     import keras
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 
     from tfapps.data.splits import Splits
     from tfapps.export_parts import Part
-    from tfapps.pipeline import Batcher
     from tfapps.runs import RunRecord
     from tfapps.serving_requests import InputSpec
 
@@ -51,7 +50,9 @@ class SentimentConfig(ClassifierOptions, CsvOptions, RunConfig):
     patience: int = redefault(RunConfig, "patience", 2)
     max_tokens: int = option(
         20000,
-        "vocabulary size of the TextVectorization layer (adapted on the training split only).",
+        "vocabulary size of the TextVectorization layer, adapted on the training split only "
+        "(words for conv and dense; word uni- and bigrams for ngram, the length of its TF-IDF "
+        "vectors).",
         minimum=1,
     )
     sequence_length: int | None = option(
@@ -71,7 +72,10 @@ class SentimentConfig(ClassifierOptions, CsvOptions, RunConfig):
     )
     embedding_dim: int = option(128, "width of the Embedding layer.", minimum=1)
     dropout: float = option(
-        0.5, "dropout rate after the embedding and before the classifier.", rate=True
+        0.5,
+        "dropout rate after the embedding and before the classifier (ngram: after its hidden "
+        "Dense layer).",
+        rate=True,
     )
     text_column: str = option("text", "CSV column holding the text (CSV datasets only).")
     label_column: str = option(
@@ -167,7 +171,7 @@ class SentimentTask(ClassifierTask):
         import numpy as np
 
         from tfapps.pipeline import PREPROCESS_BATCH
-        from tfapps.tasks import text_ngram
+        from tfapps.tasks import text_model, text_ngram
 
         texts = splits.train.map(lambda text, _: text).batch(PREPROCESS_BATCH)
         counts = token_counts(texts)
@@ -179,7 +183,9 @@ class SentimentTask(ClassifierTask):
         if architecture == "ngram":
             task_model = text_ngram.ngram_task_model(config, texts, num_classes)
         else:
-            task_model = sequence_task_model(config, texts, counts, architecture, num_classes)
+            task_model = text_model.sequence_task_model(
+                config, texts, counts, architecture, num_classes
+            )
         task_model.architecture = {
             "architecture": architecture,
             "architecture_reason": reason,
@@ -229,88 +235,6 @@ class SentimentTask(ClassifierTask):
         import tfapps.tasks.text_model  # noqa: F401
 
         return super().load_model(path)
-
-
-def sequence_task_model(
-    config: SentimentConfig,
-    texts: tf.data.Dataset,
-    counts: np.ndarray,
-    architecture: str,
-    num_classes: int,
-) -> TaskModel:
-    """The compiled model on token ids (`text_model`: conv or dense), its vectorizer adapted
-    on the training texts.
-
-    Args:
-        config: the run's options.
-        texts: the training texts, in batches.
-        counts: tokens in each training text.
-        architecture: `"conv"` or `"dense"`.
-        num_classes: the number of classes.
-    """
-    from tfapps import runs
-    from tfapps.tasks import text_model
-    from tfapps.token_batches import TokenCut
-
-    sequence_length = config.sequence_length or text_model.auto_sequence_length(counts)
-    layout = config.conv_layout
-    if layout == "auto":
-        layout = text_model.auto_conv_layout(counts)
-    vectorizer = text_model.build_text_vectorizer(config.max_tokens, sequence_length)
-    vectorizer.adapt(texts)
-    vocabulary = vectorizer.get_vocabulary()
-    classifier = text_model.build_text_classifier(
-        len(vocabulary),
-        sequence_length,
-        num_classes,
-        embedding_dim=config.embedding_dim,
-        dropout=config.dropout,
-        architecture=architecture,
-        conv_layout=layout,
-    )
-    stacked = architecture == "conv" and layout == "stacked"
-    trim = TokenCut.for_model(classifier, sequence_length) if stacked else None
-    batcher = text_batcher(config, architecture, classifier, sequence_length, layout)
-    loss = classifier_loss(num_classes)
-    compile_model(classifier, config, loss, ["accuracy"], fixed_shapes=batcher is None)
-    return TaskModel(
-        model=classifier,
-        serving_model=text_model.build_end_to_end(
-            vectorizer, classifier, "sentiment_classifier", trim
-        ),
-        preprocess=lambda texts, labels: (vectorizer(texts), labels),
-        assets={runs.VOCABULARY_TXT: "\n".join(vocabulary) + "\n"},
-        batcher=batcher,
-        architecture={
-            "sequence_length": sequence_length,
-            **({"conv_layout": layout} if architecture == "conv" else {}),
-        },
-    )
-
-
-def text_batcher(
-    config: SentimentConfig,
-    architecture: str,
-    classifier: keras.Model,
-    sequence_length: int,
-    layout: str,
-) -> Batcher | None:
-    """Length batches (`TokenCut.batch`) for the stacked conv classifier with
-    `--length-batches`; `None` (plain batches) otherwise: the dense model averages over the
-    padding, and short texts have little padding to cut.
-
-    Args:
-        config: the run's options.
-        architecture: `"conv"` or `"dense"`.
-        classifier: the text classifier, taking token ids.
-        sequence_length: tokens per text as the vectorizer pads them.
-        layout: the conv layout, `"stacked"` or `"parallel"`.
-    """
-    from tfapps.token_batches import TokenCut
-
-    if architecture != "conv" or layout != "stacked" or not config.length_batches:
-        return None
-    return TokenCut.for_model(classifier, sequence_length).batch
 
 
 def token_counts(texts: tf.data.Dataset) -> np.ndarray:

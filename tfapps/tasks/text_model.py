@@ -1,5 +1,6 @@
 """The classic text classifiers on token ids (Conv1D stacked or side by side, or a dense
-average), the TextVectorization in front of them, and the choices they make for their texts.
+average), the TextVectorization in front of them, the choices they make for their texts, and
+their compiled `TaskModel` (`sequence_task_model`).
 
 The exported model chains the vectorizer and the classifier (keras-io
 `text_classification_from_scratch.py`), so it takes raw strings; the last layer is named
@@ -16,12 +17,17 @@ import numpy as np
 from keras import layers
 
 from tfapps.runs import VOCABULARY_TXT
-from tfapps.tasks.classifiers import classifier_head
+from tfapps.tasks.base import TaskModel, compile_model
+from tfapps.tasks.classifiers import classifier_head, classifier_loss
 from tfapps.token_batches import TokenCut
 
 if TYPE_CHECKING:
+    import tensorflow as tf
+
     from tfapps.export_parts import Part
+    from tfapps.pipeline import Batcher
     from tfapps.runs import RunRecord
+    from tfapps.tasks.text import SentimentConfig
 
 DENSE_UNITS = 128
 
@@ -241,3 +247,77 @@ def token_part(model: keras.Model, record: RunRecord) -> Part:
         copies=[VOCABULARY_TXT],
         run_dir=record.directory,
     )
+
+
+def sequence_task_model(
+    config: SentimentConfig,
+    texts: tf.data.Dataset,
+    counts: np.ndarray,
+    architecture: str,
+    num_classes: int,
+) -> TaskModel:
+    """The compiled model on token ids (`text_model`: conv or dense), its vectorizer adapted
+    on the training texts.
+
+    Args:
+        config: the run's options.
+        texts: the training texts, in batches.
+        counts: tokens in each training text.
+        architecture: `"conv"` or `"dense"`.
+        num_classes: the number of classes.
+    """
+    sequence_length = config.sequence_length or auto_sequence_length(counts)
+    layout = config.conv_layout
+    if layout == "auto":
+        layout = auto_conv_layout(counts)
+    vectorizer = build_text_vectorizer(config.max_tokens, sequence_length)
+    vectorizer.adapt(texts)
+    vocabulary = vectorizer.get_vocabulary()
+    classifier = build_text_classifier(
+        len(vocabulary),
+        sequence_length,
+        num_classes,
+        embedding_dim=config.embedding_dim,
+        dropout=config.dropout,
+        architecture=architecture,
+        conv_layout=layout,
+    )
+    stacked = architecture == "conv" and layout == "stacked"
+    trim = TokenCut.for_model(classifier, sequence_length) if stacked else None
+    batcher = text_batcher(config, architecture, classifier, sequence_length, layout)
+    loss = classifier_loss(num_classes)
+    compile_model(classifier, config, loss, ["accuracy"], fixed_shapes=batcher is None)
+    return TaskModel(
+        model=classifier,
+        serving_model=build_end_to_end(vectorizer, classifier, "sentiment_classifier", trim),
+        preprocess=lambda texts, labels: (vectorizer(texts), labels),
+        assets={VOCABULARY_TXT: "\n".join(vocabulary) + "\n"},
+        batcher=batcher,
+        architecture={
+            "sequence_length": sequence_length,
+            **({"conv_layout": layout} if architecture == "conv" else {}),
+        },
+    )
+
+
+def text_batcher(
+    config: SentimentConfig,
+    architecture: str,
+    classifier: keras.Model,
+    sequence_length: int,
+    layout: str,
+) -> Batcher | None:
+    """Length batches (`TokenCut.batch`) for the stacked conv classifier with
+    `--length-batches`; `None` (plain batches) otherwise: the dense model averages over the
+    padding, and short texts have little padding to cut.
+
+    Args:
+        config: the run's options.
+        architecture: `"conv"` or `"dense"`.
+        classifier: the text classifier, taking token ids.
+        sequence_length: tokens per text as the vectorizer pads them.
+        layout: the conv layout, `"stacked"` or `"parallel"`.
+    """
+    if architecture != "conv" or layout != "stacked" or not config.length_batches:
+        return None
+    return TokenCut.for_model(classifier, sequence_length).batch
