@@ -164,7 +164,8 @@ def tiny_reviews(rows: int = 40):
 @pytest.fixture(scope="session")
 def tiny_runs(tmp_path_factory) -> dict[str, Path]:
     """One tiny finished run per task (one epoch on generated data), for predict, evaluate,
-    serve and export: `{"image", "text", "table"}` to their run directories."""
+    serve and export: `{"image", "text", "ngram", "table"}` to their run directories ("text"
+    is the conv model, "ngram" what `--architecture auto` picks for these few texts)."""
     from tfapps.api import train
     from tfapps.tasks.image import ImageClassifyConfig
     from tfapps.tasks.table_regression import RegressConfig
@@ -175,10 +176,12 @@ def tiny_runs(tmp_path_factory) -> dict[str, Path]:
     (root / "reviews.csv").write_text(tiny_reviews().to_csv(index=False))
     tiny_table().to_csv(root / "table.csv", index=False)
     common = {"epochs": 1, "quiet": True, "output_dir": str(root / "runs")}
-    text = {"max_tokens": 200, "sequence_length": 20, "embedding_dim": 8}
+    text = {"max_tokens": 200, "sequence_length": 20, "embedding_dim": 8, "architecture": "conv"}
+    reviews = str(root / "reviews.csv")
     return {
         "image": train(ImageClassifyConfig(dataset=str(images), **common)).run_dir,
-        "text": train(SentimentConfig(dataset=str(root / "reviews.csv"), **text, **common)).run_dir,
+        "text": train(SentimentConfig(dataset=reviews, **text, **common)).run_dir,
+        "ngram": train(SentimentConfig(dataset=reviews, max_tokens=200, **common)).run_dir,
         "table": train(
             RegressConfig(dataset=str(root / "table.csv"), target="y", **common)
         ).run_dir,

@@ -293,6 +293,8 @@ def test_class_weight_balanced_and_balanced_accuracy(tmp_path, run_cli):
         tmp_path / "r.csv",
         "--class-weight",
         "balanced",
+        "--architecture",
+        "conv",
         "--epochs",
         3,
         "--output-dir",

@@ -12,6 +12,7 @@ from tfapps.keras_internals import (
     PREVIOUS_SUFFIX,
     checkpoint_epochs,
     forget_restored_epoch,
+    idf_weights,
     mend_checkpoint,
 )
 
@@ -98,3 +99,22 @@ def test_a_restored_epoch_is_forgotten_before_the_next_fit(tmp_path):
     assert fit(tmp_path / "second", 4) == [2, 3, 4, 5]  # the stale epoch wins
     forget_restored_epoch(model)
     assert fit(tmp_path / "third", 4) == [4, 5]
+
+
+def test_idf_weights_are_the_ones_tf_idf_vectors_are_made_of():
+    import tensorflow as tf
+
+    texts = tf.constant(["a b a", "b c", "c d e", "a"])
+    vectorizer = keras.layers.TextVectorization(output_mode="tf_idf")
+    vectorizer.adapt(texts)
+    counts = keras.layers.TextVectorization(
+        output_mode="count", vocabulary=vectorizer.get_vocabulary()
+    )(texts).numpy()
+    weights = idf_weights(vectorizer)
+    assert weights.shape == (len(vectorizer.get_vocabulary()),) and weights.dtype == np.float32
+    np.testing.assert_array_equal(vectorizer(texts).numpy(), counts * weights)
+    # Keras' formula, log(1 + documents / (1 + documents with the term)), in vocabulary order
+    documents = {"a": 2, "b": 2, "c": 2, "d": 1, "e": 1}
+    vocabulary = vectorizer.get_vocabulary()[1:]
+    expected = [np.log(1 + 4 / (1 + documents[term])) for term in vocabulary]
+    np.testing.assert_allclose(weights[1:], expected, rtol=1e-6)

@@ -41,6 +41,7 @@ def _parsed(command: str) -> RunConfig:
             cache_features=False,
         ),
         SentimentConfig(length_batches=False, start_from_epoch=2, max_examples=500),
+        SentimentConfig(architecture="ngram", ngram_units=32, dropout=0.3),
         RegressConfig(categorical=("Origin", "Cylinders"), start_from_epoch=0, patience=5),
     ],
 )

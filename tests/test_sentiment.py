@@ -38,8 +38,9 @@ def write_review_csv(path, labels=("pos", "neg"), per_label=40, seed=0, **column
 
 @pytest.fixture(scope="module")
 def imdb_run(data_dir, tmp_path_factory):
-    """Real training on 2,000 of the embedded IMDB reviews with the default model."""
+    """Real training of the conv model on 2,000 of the embedded IMDB reviews."""
     config = SentimentConfig(
+        architecture="conv",
         max_examples=2000,
         epochs=4,
         data_dir=data_dir,

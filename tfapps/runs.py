@@ -25,6 +25,7 @@ RUN_JSON = "run.json"
 SAVED_MODEL_DIR = "saved_model"
 MODEL_KERAS = "model.keras"
 VOCABULARY_TXT = "vocabulary.txt"
+IDF_WEIGHTS_TXT = "idf_weights.txt"  # n-gram models: the idf weight of each vocabulary line
 TEST_SAMPLE = "test_sample.npz"  # raw test examples that `tfapps export` checks files on
 SAMPLE_KEY = "examples"  # its array for a model with a single input
 HISTORY_CSV = "history.csv"
@@ -113,9 +114,15 @@ class RunRecord:
     @property
     def architecture(self) -> str:
         """The model family summary.csv and the report name: the pretrained backbone a
-        model was built on (`training.backbone`), else `--architecture` (`dense` when the
-        task has none)."""
-        return self.training.get("backbone") or self.config.get("architecture", "dense")
+        model was built on (`training.backbone`), else the architecture `--architecture
+        auto` chose (`training.architecture`), else the option, else `"dense"` (tasks
+        without one)."""
+        training = self.training
+        return (
+            training.get("backbone")
+            or training.get("architecture")
+            or self.config.get("architecture", "dense")
+        )
 
     @property
     def is_complete(self) -> bool:

@@ -12,7 +12,8 @@ training, predict, serve, export, suite, cli) looks the task up and calls it:
 - **finished runs**: `read_inputs` (predict), `prediction_table`, `check_fits` and
   `evaluation_options` (evaluate), `serving_values` and `serving_aliases` (serve),
   `export_part` (export);
-- **train-all**: `quick` options and the `variants` of `--compare-architectures`.
+- **train-all**: the options it fixes (`suite_options`), `quick` options and the `variants`
+  of `--compare-architectures`.
 
 Nothing here imports TensorFlow: a task module imports its heavy parts inside its methods, so
 `tfapps --help` can list every task and its options instantly.
@@ -167,6 +168,8 @@ class Task(abc.ABC):
         embedded: datasets shipped inside installed packages, prepared offline through TFDS.
         catalog: TFDS catalog names known to fit (any other is checked once read).
         local_formats: what a local `--dataset` path may hold, in words.
+        suite_options: options `train-all` always sets for the task (such as the model it
+            shows), which its variants may change.
         quick: options `train-all --quick` sets (a smoke run of a few minutes).
         variants: option sets `train-all --compare-architectures` trains beside the default.
     """
@@ -179,6 +182,7 @@ class Task(abc.ABC):
     embedded: ClassVar[tuple[EmbeddedDataset, ...]] = ()
     catalog: ClassVar[tuple[str, ...]] = ()
     local_formats: ClassVar[str]
+    suite_options: ClassVar[dict[str, Any]] = {}
     quick: ClassVar[dict[str, Any]] = {}
     variants: ClassVar[tuple[dict[str, Any], ...]] = ()
 

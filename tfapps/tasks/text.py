@@ -1,14 +1,16 @@
-"""`tfapps sentiment`: the Conv1D text classifier (any labels, not only sentiment), from its
-options to its served model.
+"""`tfapps sentiment`: the text classifiers (any labels, not only sentiment), from their
+options to the served model.
 
-Its data readers are `data.texts` (TFDS text datasets, CSV files, text folders); the model is
-built in `text_model`; texts a finished run is given are read by `text_inputs`.
+Its data readers are `data.texts` (TFDS text datasets, CSV files, text folders); the models
+are built in `text_ngram` (TF-IDF n-grams → Dense) and `text_model` (Conv1D, or a dense
+average of embeddings); texts a finished run is given are read by `text_inputs`.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -17,8 +19,8 @@ from tfapps.config import RunConfig
 from tfapps.config.fields import documented, option, redefault
 from tfapps.config.options import ClassifierOptions, CsvOptions
 from tfapps.data.embedded import EmbeddedDataset
-from tfapps.tasks.base import TaskModel, compile_model
-from tfapps.tasks.classifiers import ClassifierTask, classifier_loss
+from tfapps.tasks.base import TaskModel
+from tfapps.tasks.classifiers import ClassifierTask
 
 if TYPE_CHECKING:
     import keras
@@ -27,12 +29,12 @@ if TYPE_CHECKING:
 
     from tfapps.data.splits import Splits
     from tfapps.export_parts import Part
-    from tfapps.pipeline import Batcher
     from tfapps.runs import RunRecord
     from tfapps.serving_requests import InputSpec
 
 TEXT_PREVIEW_CHARS = 200  # of each test text in predictions.csv
-ARCHITECTURES = ("conv", "dense")
+log = logging.getLogger("tfapps")
+ARCHITECTURES = ("auto", "ngram", "conv", "dense")
 CONV_LAYOUTS = ("auto", "stacked", "parallel")
 
 
@@ -48,7 +50,9 @@ class SentimentConfig(ClassifierOptions, CsvOptions, RunConfig):
     patience: int = redefault(RunConfig, "patience", 2)
     max_tokens: int = option(
         20000,
-        "vocabulary size of the TextVectorization layer (adapted on the training split only).",
+        "vocabulary size of the TextVectorization layer, adapted on the training split only "
+        "(words for conv and dense; word uni- and bigrams for ngram, the length of its TF-IDF "
+        "vectors).",
         minimum=1,
     )
     sequence_length: int | None = option(
@@ -68,7 +72,10 @@ class SentimentConfig(ClassifierOptions, CsvOptions, RunConfig):
     )
     embedding_dim: int = option(128, "width of the Embedding layer.", minimum=1)
     dropout: float = option(
-        0.5, "dropout rate after the embedding and before the classifier.", rate=True
+        0.5,
+        "dropout rate after the embedding and before the classifier (ngram: after its hidden "
+        "Dense layer).",
+        rate=True,
     )
     text_column: str = option("text", "CSV column holding the text (CSV datasets only).")
     label_column: str = option(
@@ -76,11 +83,16 @@ class SentimentConfig(ClassifierOptions, CsvOptions, RunConfig):
         "CSV column holding the label, strings or integers (CSV datasets only).",
     )
     architecture: str = option(
-        "conv",
-        "the model family: conv (the Conv1D model) or dense (Embedding → "
-        "GlobalAveragePooling1D → Dense(128) → Dropout → Dense), to compare.",
+        "auto",
+        "the model family: ngram (TF-IDF over word uni- and bigrams → Dense(ngram_units) → "
+        "Dropout → Dense), conv (the Conv1D model), dense (Embedding → "
+        "GlobalAveragePooling1D → Dense(128) → Dropout → Dense, to compare) or auto: ngram "
+        "when the training texts divided by their median words is under 1,500, else conv "
+        "(the rule of Google's text-classification guide; the choice and its reason are "
+        "printed and kept in run.json).",
         choices=ARCHITECTURES,
     )
+    ngram_units: int = option(64, "width of the ngram model's hidden Dense layer.", minimum=1)
     length_batches: bool = option(
         True,
         "train the conv model on batches of texts of similar length, each cut to the padding "
@@ -95,15 +107,22 @@ class SentimentTask(ClassifierTask):
 
     name = "sentiment"
     config_class = SentimentConfig
-    description = """Train a Conv1D text classifier: TextVectorization → Embedding → Conv1D ×2 →
-    GlobalMaxPooling1D → Dense → Dense(sigmoid, or softmax for more than 2 labels).
+    description = """Train a text classifier: TF-IDF n-grams → Dense, or a Conv1D on tokens.
 
-    The exported SavedModel takes raw strings [batch] and returns probabilities; the vocabulary
-    is inside it and also written as vocabulary.txt.
+    --architecture auto (the default) picks by the training texts, by the rule of Google's
+    text-classification guide: when the texts divided by their median words is under 1,500
+    (every embedded dataset), ngram: TextVectorization(tf_idf, word uni- and bigrams) →
+    Dense → Dropout → Dense(sigmoid, or softmax for more than 2 labels); above it, conv:
+    TextVectorization → Embedding → Conv1D ×2 → GlobalMaxPooling1D → Dense → Dense.
+
+    The exported SavedModel takes raw strings [batch] and returns probabilities; the
+    vocabulary is inside it and also written as vocabulary.txt (and, for ngram, the idf
+    weights as idf_weights.txt).
 
     \b
     Examples:
       tfapps sentiment                                  # embedded IMDB reviews (25,000)
+      tfapps sentiment --architecture conv              # the Conv1D model on them
       tfapps sentiment --dataset rotten_tomatoes        # embedded, 8,530 sentences
       tfapps sentiment --dataset imdb_reviews           # TFDS catalog, downloaded on first use
       tfapps sentiment --dataset reviews.csv --text-column review --label-column stars
@@ -132,7 +151,8 @@ class SentimentTask(ClassifierTask):
         "(or root/train|test/<label>/...)"
     )
     quick = {"epochs": 4, "max_examples": 2000}
-    variants = ({"architecture": "dense"},)
+    suite_options = {"architecture": "conv"}  # train-all: the seed's text architecture
+    variants = ({"architecture": "dense"}, {"architecture": "ngram"})
 
     def read_tfds(self, builder, source: str, config: SentimentConfig) -> Splits:
         from tfapps.data.texts import from_tfds
@@ -160,55 +180,30 @@ class SentimentTask(ClassifierTask):
         counts.describe(splits.info.spec)
 
     def build(self, config: SentimentConfig, splits: Splits) -> TaskModel:
-        from tfapps import runs
-        from tfapps.pipeline import PREPROCESS_BATCH, map_in_batches
-        from tfapps.tasks import text_model
-        from tfapps.token_batches import TokenCut
+        """The model of `--architecture`; `auto` picks ngram or conv by the training texts
+        (`text_ngram.auto_architecture`), prints the choice and records it in run.json
+        (`training.architecture`, `training.architecture_reason`)."""
+        from tfapps.tasks import text_model, text_ngram
 
         spec, train = splits.info.spec, splits.prepared_train  # standardized by `inspect`
-        texts = _texts(train)
-        sequence_length = config.sequence_length or text_model.auto_sequence_length(
-            spec.long_tokens
-        )
-        layout = config.conv_layout
-        if layout == "auto":
-            layout = text_model.auto_conv_layout(spec.median_tokens)
-        vectorizer = text_model.build_text_vectorizer(config.max_tokens, sequence_length)
-        tokenizer = without_standardization(vectorizer)
-        tokenizer.adapt(texts)
-        vocabulary = tokenizer.get_vocabulary()
-        vectorizer.set_vocabulary(vocabulary)
+        architecture, reason = config.architecture, "--architecture"
+        if architecture == "auto":
+            samples = splits.info.sizes["train"]
+            architecture, reason = text_ngram.auto_architecture(samples, spec.median_tokens)
+            log.info("architecture: %s, since %s", architecture, reason)
         num_classes = len(splits.info.class_names)
-        classifier = text_model.build_text_classifier(
-            len(vocabulary),
-            sequence_length,
-            num_classes,
-            embedding_dim=config.embedding_dim,
-            dropout=config.dropout,
-            architecture=config.architecture,
-            conv_layout=layout,
-        )
-        stacked = config.architecture == "conv" and layout == "stacked"
-        trim = TokenCut.for_model(classifier, sequence_length) if stacked else None
-        batcher = text_batcher(config, classifier, sequence_length, layout)
-        loss = classifier_loss(num_classes)
-        compile_model(classifier, config, loss, ["accuracy"], fixed_shapes=batcher is None)
-        return TaskModel(
-            model=classifier,
-            serving_model=text_model.build_end_to_end(
-                vectorizer, classifier, "sentiment_classifier", trim
-            ),
-            preprocess=lambda texts, labels: (vectorizer(texts), labels),
-            train_examples=map_in_batches(
-                train, lambda texts, labels: (tokenizer(texts), labels), PREPROCESS_BATCH
-            ),
-            assets={runs.VOCABULARY_TXT: "\n".join(vocabulary) + "\n"},
-            batcher=batcher,
-            architecture={
-                "sequence_length": sequence_length,
-                **({"conv_layout": layout} if config.architecture == "conv" else {}),
-            },
-        )
+        if architecture == "ngram":
+            task_model = text_ngram.ngram_task_model(config, train, num_classes)
+        else:
+            task_model = text_model.sequence_task_model(
+                config, train, spec, architecture, num_classes
+            )
+        task_model.architecture = {
+            "architecture": architecture,
+            "architecture_reason": reason,
+            **task_model.architecture,
+        }
+        return task_model
 
     def report_inputs(self, examples: tf.data.Dataset) -> dict[str, list]:
         """The start of each test text, for predictions.csv."""
@@ -235,13 +230,15 @@ class SentimentTask(ClassifierTask):
         return np.array([_served_text(value, spec.name) for value in values], dtype=object)
 
     def export_part(self, model: keras.Model, record: RunRecord, fmt: str) -> Part:
-        """ONNX and LiteRT lack TensorFlow's string ops: they hold the token-id part
+        """ONNX and LiteRT lack TensorFlow's string ops: they hold the part after the
+        vectorizer, on TF-IDF vectors (`text_ngram.tf_idf_part`) or token ids
         (`text_model.token_part`); a SavedModel holds the whole model."""
         from tfapps.export_parts import STRING_PREPROCESSING, raw_part
         from tfapps.tasks.text_model import token_part
+        from tfapps.tasks.text_ngram import is_ngram_model, tf_idf_part
 
         if fmt in STRING_PREPROCESSING:
-            return token_part(model, record)
+            return (tf_idf_part if is_ngram_model(model) else token_part)(model, record)
         return raw_part(model, classifier=True)
 
     def load_model(self, path: Path) -> keras.Model:
@@ -249,26 +246,6 @@ class SentimentTask(ClassifierTask):
         import tfapps.tasks.text_model  # noqa: F401
 
         return super().load_model(path)
-
-
-def text_batcher(
-    config: SentimentConfig, classifier: keras.Model, sequence_length: int, layout: str
-) -> Batcher | None:
-    """Length batches (`TokenCut.batch`) for the stacked conv classifier with
-    `--length-batches`; `None` (plain batches) otherwise: the dense model averages over the
-    padding, and short texts have little padding to cut.
-
-    Args:
-        config: the run's options.
-        classifier: the text classifier, taking token ids.
-        sequence_length: tokens per text as the vectorizer pads them.
-        layout: the conv layout, `"stacked"` or `"parallel"`.
-    """
-    from tfapps.token_batches import TokenCut
-
-    if config.architecture != "conv" or layout != "stacked" or not config.length_batches:
-        return None
-    return TokenCut.for_model(classifier, sequence_length).batch
 
 
 def standardized(examples: tf.data.Dataset) -> tf.data.Dataset:
@@ -280,16 +257,6 @@ def standardized(examples: tf.data.Dataset) -> tf.data.Dataset:
     return map_in_batches(
         examples, lambda texts, labels: (standardize_text(texts), labels), PREPROCESS_BATCH
     )
-
-
-def without_standardization(vectorizer: keras.layers.TextVectorization):
-    """A TextVectorization like `vectorizer` but for texts already standardized: adapted, it
-    learns the vocabulary `vectorizer` would from the raw texts, and then maps the
-    standardized texts to the token ids `vectorizer` maps the raw ones to."""
-    import keras
-
-    config = {**vectorizer.get_config(), "standardize": None}
-    return keras.layers.TextVectorization.from_config(config)
 
 
 def _texts(examples: tf.data.Dataset) -> tf.data.Dataset:

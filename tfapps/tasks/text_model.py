@@ -1,5 +1,6 @@
 """The classic text classifiers on token ids (Conv1D stacked or side by side, or a dense
-average), the TextVectorization in front of them, and the choices they make for their texts.
+average), the TextVectorization in front of them, the choices they make for their texts, and
+their compiled `TaskModel` (`sequence_task_model`).
 
 The exported model chains the vectorizer and the classifier (keras-io
 `text_classification_from_scratch.py`), so it takes raw strings; the last layer is named
@@ -16,13 +17,19 @@ import numpy as np
 from keras import layers
 
 from tfapps.runs import VOCABULARY_TXT
-from tfapps.tasks.classifiers import classifier_head
+from tfapps.tasks.base import TaskModel, compile_model
+from tfapps.tasks.classifiers import classifier_head, classifier_loss
 from tfapps.tasks.text_standardization import preprocessing_note, standardize_text
 from tfapps.token_batches import TokenCut
 
 if TYPE_CHECKING:
+    import tensorflow as tf
+
+    from tfapps.data.specs import TextSpec
     from tfapps.export_parts import Part
+    from tfapps.pipeline import Batcher
     from tfapps.runs import RunRecord
+    from tfapps.tasks.text import SentimentConfig
 
 DENSE_UNITS = 128
 
@@ -226,3 +233,94 @@ def token_part(model: keras.Model, record: RunRecord) -> Part:
         copies=[VOCABULARY_TXT],
         run_dir=record.directory,
     )
+
+
+def sequence_task_model(
+    config: SentimentConfig,
+    train: tf.data.Dataset,
+    spec: TextSpec,
+    architecture: str,
+    num_classes: int,
+) -> TaskModel:
+    """The compiled model on token ids (conv or dense), its vectorizer adapted on the
+    training texts.
+
+    Args:
+        config: the run's options.
+        train: the training `(text, label)` examples, standardized already
+            (`text.standardized`): the vocabulary and the training batches come from them
+            without standardizing again; the model standardizes every other text itself.
+        spec: the training texts' token facts (`median_tokens`, `long_tokens`).
+        architecture: `"conv"` or `"dense"`.
+        num_classes: the number of classes.
+    """
+    from tfapps.pipeline import PREPROCESS_BATCH, map_in_batches
+
+    sequence_length = config.sequence_length or auto_sequence_length(spec.long_tokens)
+    layout = config.conv_layout
+    if layout == "auto":
+        layout = auto_conv_layout(spec.median_tokens)
+    vectorizer = build_text_vectorizer(config.max_tokens, sequence_length)
+    tokenizer = without_standardization(vectorizer)
+    tokenizer.adapt(train.map(lambda text, _: text).batch(PREPROCESS_BATCH))
+    vocabulary = tokenizer.get_vocabulary()
+    vectorizer.set_vocabulary(vocabulary)
+    classifier = build_text_classifier(
+        len(vocabulary),
+        sequence_length,
+        num_classes,
+        embedding_dim=config.embedding_dim,
+        dropout=config.dropout,
+        architecture=architecture,
+        conv_layout=layout,
+    )
+    stacked = architecture == "conv" and layout == "stacked"
+    trim = TokenCut.for_model(classifier, sequence_length) if stacked else None
+    batcher = text_batcher(config, architecture, classifier, sequence_length, layout)
+    loss = classifier_loss(num_classes)
+    compile_model(classifier, config, loss, ["accuracy"], fixed_shapes=batcher is None)
+    return TaskModel(
+        model=classifier,
+        serving_model=build_end_to_end(vectorizer, classifier, "sentiment_classifier", trim),
+        preprocess=lambda texts, labels: (vectorizer(texts), labels),
+        train_examples=map_in_batches(
+            train, lambda texts, labels: (tokenizer(texts), labels), PREPROCESS_BATCH
+        ),
+        assets={VOCABULARY_TXT: "\n".join(vocabulary) + "\n"},
+        batcher=batcher,
+        architecture={
+            "sequence_length": sequence_length,
+            **({"conv_layout": layout} if architecture == "conv" else {}),
+        },
+    )
+
+
+def without_standardization(vectorizer: keras.layers.TextVectorization):
+    """A TextVectorization like `vectorizer` but for texts already standardized: adapted, it
+    learns the vocabulary `vectorizer` would from the raw texts, and then maps the
+    standardized texts to the outputs `vectorizer` maps the raw ones to."""
+    config = {**vectorizer.get_config(), "standardize": None}
+    return keras.layers.TextVectorization.from_config(config)
+
+
+def text_batcher(
+    config: SentimentConfig,
+    architecture: str,
+    classifier: keras.Model,
+    sequence_length: int,
+    layout: str,
+) -> Batcher | None:
+    """Length batches (`TokenCut.batch`) for the stacked conv classifier with
+    `--length-batches`; `None` (plain batches) otherwise: the dense model averages over the
+    padding, and short texts have little padding to cut.
+
+    Args:
+        config: the run's options.
+        architecture: `"conv"` or `"dense"`.
+        classifier: the text classifier, taking token ids.
+        sequence_length: tokens per text as the vectorizer pads them.
+        layout: the conv layout, `"stacked"` or `"parallel"`.
+    """
+    if architecture != "conv" or layout != "stacked" or not config.length_batches:
+        return None
+    return TokenCut.for_model(classifier, sequence_length).batch
