@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import psutil
 
+from tfapps.data.duplicates import GIVEN, TEST, VALIDATION, Duplicates, find_duplicates
 from tfapps.data.image_scan import ImageFolder, Skipped, scan_folder
 from tfapps.data.images import ImageReadError, read_image
 from tfapps.data.info import SPLIT_NAMES, CachePlan, DatasetInfo
@@ -86,8 +87,9 @@ def decode_folder(root: Path, config: ImageClassifyConfig) -> DecodedFolder:
     size = tuple(config.image_size or folder.input_size())
     shape = (*size, folder.channels)
     labels = np.array([image.label for image in folder.images], np.int64)
-    given_test = np.array([image.given_test for image in folder.images])
-    rows, too_small = stratified_rows(labels, config.seed, config.validation_split, given_test)
+    given = np.array([GIVEN[image.split] for image in folder.images], np.int8)
+    duplicates = find_duplicates([image.key for image in folder.images], labels, given)
+    rows, too_small = _carved(labels, given, duplicates, config)
     # Training rows in a seeded random order: a cache keeps the order it is first read in.
     rows["train"] = np.random.default_rng(config.seed).permutation(rows["train"])
     paths = np.array([str(image.path) for image in folder.images], dtype=object)
@@ -105,6 +107,7 @@ def decode_folder(root: Path, config: ImageClassifyConfig) -> DecodedFolder:
         seconds = progress.finish()
     _check_every_class_left(folder, labels, rows, reader.skipped)
     summary = _summary(folder, labels, rows, reader.skipped, too_small, shape, config, cache)
+    duplicates.summarize(summary, "image", lambda row: str(folder.images[row].path))
     summary.facts["decode_seconds"] = round(seconds, 2)
     info = DatasetInfo(
         name=config.dataset,
@@ -119,10 +122,25 @@ def decode_folder(root: Path, config: ImageClassifyConfig) -> DecodedFolder:
             resized=sum(image.size != size for image in folder.images),
             cache=cache.mode,
             cache_bytes=needed,
+            layout=folder.layout.describe(),
         ),
         summary=summary,
     )
     return DecodedFolder(info, labels, paths, rows, cache, arrays, reader)
+
+
+def _carved(labels, given, duplicates: Duplicates, config: ImageClassifyConfig):
+    """Stratified rows of each split, every group of identical files in one split, the
+    split folders given kept (`duplicates`)."""
+    chosen = duplicates.representatives
+    rows, too_small = stratified_rows(
+        labels[chosen],
+        config.seed,
+        config.validation_split,
+        given[chosen] == TEST,
+        given_validation=given[chosen] == VALIDATION,
+    )
+    return duplicates.expand(rows), too_small
 
 
 class ImageReader:
@@ -201,14 +219,16 @@ def _summary(folder, labels, rows, skipped, too_small, shape, config, cache) -> 
     }
     sizes = [image.size for image in folder.images]
     lines = [
-        f"{classes_line(counts, 'image')} from {folder.root}",
+        f"{classes_line(counts, 'image')} from {folder.root} ({folder.layout.describe()})",
+        *folder.layout.lines,
         f"image sizes {min(w for _, w in sizes)}-{max(w for _, w in sizes)} px wide, "
         f"{min(h for h, _ in sizes)}-{max(h for h, _ in sizes)} px high "
         f"({count_phrase(len(set(sizes)), 'size')}); model input {'x'.join(map(str, shape))} "
         f"({'grayscale' if shape[2] == 1 else 'RGB'}, resize {config.resize}), "
         f"cache: {_cache_words(cache)}",
     ]
-    warnings = [skipped_line(skipped.to_dict(), "file")] if skipped.counts else []
+    warnings = folder.layout.summary_warnings()
+    warnings += [skipped_line(skipped.to_dict(), "file")] if skipped.counts else []
     small = [folder.class_names[index] for index in too_small]
     warnings += class_warnings(counts, small, "image")
     return DataSummary(

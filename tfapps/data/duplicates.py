@@ -1,0 +1,224 @@
+"""Identical examples: each kept in one split, and copies that carry other labels left out.
+
+A photo saved three times (`IMG_0001.jpg`, `IMG_0001 (1).jpg`, `copy_IMG_0001.jpg`), a review
+posted twice, a table row written twice: when one copy trains and another tests, the test
+score counts a memorised answer. Every reader gives each example a content key (`file_keys`
+over a file's bytes, `text_keys` over texts stripped of surrounding spaces, `frame_keys` over
+a table's cells, `bytes_keys` over a TFDS example's encoded bytes), and then:
+
+* where tfapps carves the splits, it carves groups of identical examples, not examples:
+  each group is drawn as one example (its label is the group's label; the carving is
+  unchanged when nothing is written twice) and all its copies go where it goes;
+* where a split is given (a test or validation folder, a TFDS dataset's own splits or its
+  fixed slices), the split is kept as given, and the copies of its examples are left out of
+  the splits before it (train before validation before test);
+* every copy of an example whose copies carry different labels is left out, wherever it
+  is: no classifier can be right on both (regression targets are not labels: a reader that
+  passes no labels groups exact copies only).
+
+The summary says how many copies there were, with an example, and what was left out;
+run.json keeps the counts (`dataset.summary.facts.duplicates`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from tfapps.data.summary import DataSummary, count_phrase
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+POOL, VALIDATION, TEST = 0, 1, 2  # where an example comes from: carved by tfapps, or given
+GIVEN = {None: POOL, "train": POOL, "validation": VALIDATION, "test": TEST}
+KEY_BYTES = 16  # BLAKE2b digest size: 128 bits, collisions out of reach
+SHOWN_COPIES = 3  # copies named in an example
+
+
+@dataclass
+class Duplicates:
+    """Groups of identical examples, and the examples left out because of them.
+
+    Args:
+        group: `[n]` int64, the group of each example (identical content, identical group).
+        given: `[n]` int8, where each example comes from (`POOL`, `VALIDATION`, `TEST`).
+        conflicting: `[n]` bool, examples left out because their copies carry other labels.
+        earlier_copy: `[n]` bool, examples left out as copies of an example of a later given
+            split.
+    """
+
+    group: np.ndarray
+    given: np.ndarray
+    conflicting: np.ndarray
+    earlier_copy: np.ndarray
+
+    @property
+    def kept(self) -> np.ndarray:
+        """`[n]` bool: the examples that are not left out."""
+        return ~(self.conflicting | self.earlier_copy)
+
+    @property
+    def representatives(self) -> np.ndarray:
+        """The first kept example of each group, sorted: the rows to carve or stratify."""
+        kept = np.flatnonzero(self.kept)
+        _, first = np.unique(self.group[kept], return_index=True)
+        return np.sort(kept[first])
+
+    def expand(self, rows: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Each split's kept examples, from its rows of `representatives`.
+
+        Args:
+            rows: split name to positions in `representatives` (as a carving returns them).
+
+        Returns:
+            Split name to the sorted rows of every kept example of those groups.
+        """
+        representatives, kept = self.representatives, self.kept
+        return {
+            split: np.flatnonzero(kept & np.isin(self.group, self.group[representatives[chosen]]))
+            for split, chosen in rows.items()
+        }
+
+    def summarize(
+        self,
+        summary: DataSummary,
+        unit: str,
+        name: Callable[[int], str],
+        class_names: list[str] | None = None,
+        labels: np.ndarray | None = None,
+    ) -> None:
+        """Adds the warnings about copies to `summary` and their counts to its facts.
+
+        Args:
+            summary: the data summary to complete.
+            unit: what an example is, such as `"image"`.
+            name: an example's name in messages (a path, a text's start, a row number).
+            class_names: class names in label order, to name conflicting labels.
+            labels: `[n]` label indices, with `class_names`.
+        """
+        sizes = np.bincount(self.group)
+        copies = int((sizes - 1).clip(0).sum())
+        summary.facts["duplicates"] = {
+            "copies": copies,
+            "written_more_than_once": int((sizes > 1).sum()),
+            "left_out_as_earlier_copies": int(self.earlier_copy.sum()),
+            "left_out_with_other_labels": int(self.conflicting.sum()),
+        }
+        if not copies:
+            return
+
+        def example(group: int, by_label: bool = False) -> str:
+            rows = np.flatnonzero(self.group == group)
+            if by_label and labels is not None:
+                rows = rows[np.unique(labels[rows], return_index=True)[1]]
+            labelled = by_label and class_names is not None and labels is not None
+            shown = [
+                name(int(row)) + (f" ({class_names[labels[row]]})" if labelled else "")
+                for row in rows[:SHOWN_COPIES]
+            ]
+            return " = ".join(shown) + (" = ..." if len(rows) > SHOWN_COPIES else "")
+
+        plain = np.bincount(self.group[~self.conflicting], minlength=len(sizes))
+        largest = int(np.argmax(plain if plain.max() > 1 else sizes))
+        summary.warnings.append(
+            f"{count_phrase(copies, unit)} are copies of others ("
+            f"{count_phrase(int((sizes > 1).sum()), unit)} written more than once, e.g. "
+            f"{example(largest)}): each is kept in one split with its copies"
+        )
+        if self.earlier_copy.any():
+            group = int(self.group[np.flatnonzero(self.earlier_copy)[0]])
+            summary.warnings.append(
+                f"left out {count_phrase(int(self.earlier_copy.sum()), unit)} of a split "
+                f"that are copies of {unit}s of a later given split (e.g. {example(group)})"
+            )
+        if self.conflicting.any():
+            group = int(self.group[np.flatnonzero(self.conflicting)[0]])
+            groups = len(np.unique(self.group[self.conflicting]))
+            summary.warnings.append(
+                f"left out {count_phrase(int(self.conflicting.sum()), unit)} whose copies "
+                f"carry different labels ({count_phrase(groups, unit)} written under more "
+                f"than one label, e.g. {example(group, by_label=True)})"
+            )
+
+
+def find_duplicates(
+    keys: np.ndarray, labels: np.ndarray | None = None, given: np.ndarray | None = None
+) -> Duplicates:
+    """Groups examples by content key, and decides which are left out (module docstring).
+
+    Args:
+        keys: `[n]` content keys (bytes or integers), equal for identical examples.
+        labels: `[n]` integer labels; copies under other labels are left out. Defaults to
+            none (regression: no labels to disagree).
+        given: `[n]` where each example comes from (`POOL`, `VALIDATION`, `TEST`). Defaults
+            to every example carved by tfapps (`POOL`).
+
+    Returns:
+        The groups and what is left out.
+    """
+    count = len(keys)
+    group = np.unique(np.asarray(keys), return_inverse=True)[1].reshape(-1).astype(np.int64)
+    groups = int(group.max()) + 1 if count else 0
+    given = np.zeros(count, np.int8) if given is None else np.asarray(given, np.int8)
+    latest = np.zeros(groups, np.int8)
+    np.maximum.at(latest, group, given)
+    conflicting = np.zeros(count, bool)
+    if labels is not None and count:
+        labels = np.asarray(labels)
+        lowest, highest = np.full(groups, labels.max()), np.full(groups, labels.min())
+        np.minimum.at(lowest, group, labels)
+        np.maximum.at(highest, group, labels)
+        conflicting = (lowest != highest)[group]
+    earlier_copy = (given < latest[group]) & ~conflicting
+    return Duplicates(group, given, conflicting, earlier_copy)
+
+
+def file_keys(paths: list[Path]) -> np.ndarray:
+    """Keys of files: equal for files of identical bytes.
+
+    A file's key is its size, followed by the BLAKE2b digest of its bytes when another file
+    has the same size (only those are read whole: identical files have equal sizes, and
+    photos rarely share one, so a folder scan stays a scan of headers).
+    """
+    sizes = np.array([os.stat(path).st_size for path in paths], np.int64)
+    _, where, counts = np.unique(sizes, return_inverse=True, return_counts=True)
+    shared = counts[where.reshape(-1)] > 1
+    keys = np.zeros(len(paths), f"S{8 + KEY_BYTES}")
+    for index, path in enumerate(paths):
+        digest = _file_digest(path) if shared[index] else b""
+        keys[index] = int(sizes[index]).to_bytes(8, "little") + digest
+    return keys
+
+
+def _file_digest(path: Path) -> bytes:
+    with open(path, "rb") as file:
+        return hashlib.file_digest(file, lambda: hashlib.blake2b(digest_size=KEY_BYTES)).digest()
+
+
+def bytes_keys(values: Iterable[bytes]) -> np.ndarray:
+    """BLAKE2b digests (`KEY_BYTES` long) of byte strings, such as encoded images."""
+    return np.array(
+        [hashlib.blake2b(value, digest_size=KEY_BYTES).digest() for value in values],
+        dtype=f"S{KEY_BYTES}",
+    )
+
+
+def text_keys(texts: pd.Series) -> np.ndarray:
+    """Keys of texts: equal for texts equal once stripped of surrounding spaces (the raw
+    text otherwise: two spellings, cases or punctuations are two texts)."""
+    return frame_keys(texts.astype(str).str.strip().to_frame())
+
+
+def frame_keys(frame: pd.DataFrame) -> np.ndarray:
+    """Keys of a table's rows (pandas' 64-bit row hash over the cells as written): equal
+    for rows whose every cell is equal."""
+    import pandas as pd
+
+    return pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy()
