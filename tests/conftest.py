@@ -149,13 +149,14 @@ def tiny_table(rows: int = 40, seed: int = 0):
 
 
 def tiny_reviews(rows: int = 40):
-    """Reviews whose words give their label away."""
+    """Reviews whose words give their label away (each a different text: copies of a text
+    are kept in one split)."""
     import pandas as pd
 
     words = {"pos": "great fun loved", "neg": "dull awful boring"}
     return pd.DataFrame(
         {
-            "text": [words["pos" if i % 2 else "neg"] for i in range(rows)],
+            "text": [f"{words['pos' if i % 2 else 'neg']} number {i}" for i in range(rows)],
             "label": ["pos" if i % 2 else "neg" for i in range(rows)],
         }
     )

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tfapps.data.summary import DataSummary, count_phrase
+from tfapps.errors import InvalidInput
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -86,6 +87,24 @@ class Duplicates:
             for split, chosen in rows.items()
         }
 
+    def refuse_emptied_classes(
+        self, labels: np.ndarray, class_names: list[str], unit: str, name: Callable[[int], str]
+    ) -> None:
+        """Refuses a class whose every example has a copy under another class.
+
+        Raises:
+            InvalidInput: naming the class and one of its copies.
+        """
+        left = set(np.unique(labels[self.kept]).tolist())
+        for index, class_name in enumerate(class_names):
+            rows = np.flatnonzero(labels == index)
+            if len(rows) and index not in left:
+                raise InvalidInput(
+                    f"Every {unit} of class {class_name!r} has a copy under another class "
+                    f"(e.g. {name(int(rows[0]))}), so none is left to learn it from; keep each "
+                    f"{unit} in the one class it belongs to."
+                )
+
     def summarize(
         self,
         summary: DataSummary,
@@ -93,6 +112,7 @@ class Duplicates:
         name: Callable[[int], str],
         class_names: list[str] | None = None,
         labels: np.ndarray | None = None,
+        content: Callable[[int], str] | None = None,
     ) -> None:
         """Adds the warnings about copies to `summary` and their counts to its facts.
 
@@ -102,6 +122,8 @@ class Duplicates:
             name: an example's name in messages (a path, a text's start, a row number).
             class_names: class names in label order, to name conflicting labels.
             labels: `[n]` label indices, with `class_names`.
+            content: what an example holds, said once for the copies named (a text's
+                start). Defaults to nothing.
         """
         sizes = np.bincount(self.group)
         copies = int((sizes - 1).clip(0).sum())
@@ -123,7 +145,8 @@ class Duplicates:
                 name(int(row)) + (f" ({class_names[labels[row]]})" if labelled else "")
                 for row in rows[:SHOWN_COPIES]
             ]
-            return " = ".join(shown) + (" = ..." if len(rows) > SHOWN_COPIES else "")
+            more = " = ..." if len(rows) > SHOWN_COPIES else ""
+            return " = ".join(shown) + more + (f": {content(int(rows[0]))}" if content else "")
 
         plain = np.bincount(self.group[~self.conflicting], minlength=len(sizes))
         largest = int(np.argmax(plain if plain.max() > 1 else sizes))
@@ -146,6 +169,22 @@ class Duplicates:
                 f"carry different labels ({count_phrase(groups, unit)} written under more "
                 f"than one label, e.g. {example(group, by_label=True)})"
             )
+
+
+def split_row_name(sizes: dict[str, int], unit: str) -> Callable[[int], str]:
+    """Names rows of splits read one after another: `train example 12`, `test example 3`.
+
+    Args:
+        sizes: rows of each split, in the order they were read.
+        unit: what a row is, such as `"example"`.
+    """
+    ends = np.cumsum(list(sizes.values()))
+
+    def name(row: int) -> str:
+        index = int(np.searchsorted(ends, row, side="right"))
+        return f"{list(sizes)[index]} {unit} {row - (ends[index - 1] if index else 0)}"
+
+    return name
 
 
 def find_duplicates(
@@ -222,3 +261,42 @@ def frame_keys(frame: pd.DataFrame) -> np.ndarray:
     import pandas as pd
 
     return pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy()
+
+
+def row_duplicates(
+    frame: pd.DataFrame,
+    target: str,
+    features: list[str],
+    classes: bool,
+    markers: tuple[str, ...],
+    given: np.ndarray | None = None,
+) -> Duplicates:
+    """Identical rows of a table, as written (`frame_keys`).
+
+    With a class target (`classes`), rows are grouped by their feature cells and labelled
+    by their class (`labels.canonical_labels`), so that rows with the same features under
+    another class are left out; rows without a target (a missing marker) stay apart, as
+    their reader drops them. With a number target, rows are grouped by their feature cells
+    and target together: a copy is a row written twice, while the same features with
+    another number is the noise regression learns through.
+
+    Args:
+        frame: the table, every cell a string (or a TFDS value).
+        target: the target column.
+        features: the feature columns the model may read.
+        classes: whether the target holds classes.
+        markers: case-folded missing markers.
+        given: where each row comes from (`POOL`, `VALIDATION`, `TEST`). Defaults to all
+            carved by tfapps.
+    """
+    from tfapps.data.labels import canonical_labels
+
+    if not classes:
+        return find_duplicates(frame_keys(frame[[*features, target]]), given=given)
+    keys = frame_keys(frame[features])
+    written = frame[target].astype(str).str.strip()
+    missing = (written == "") | written.str.casefold().isin(markers) | frame[target].isna()
+    keys[missing.to_numpy()] = np.arange(int(missing.sum()), dtype=keys.dtype)  # all apart
+    names = canonical_labels(written)[0]
+    labels = names.astype("category").cat.codes.to_numpy()
+    return find_duplicates(keys, labels, given)

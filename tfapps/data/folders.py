@@ -211,8 +211,9 @@ def walk_files(folder: Path, left_out: Skipped | None = None) -> list[Path]:
     """
     left_out = Skipped() if left_out is None else left_out
     found = []
-    real = Path(os.path.realpath(folder))
-    pending = [(folder, frozenset(_identity(p) for p in (real, *real.parents)))]
+    given, real = Path(os.path.abspath(folder)), Path(os.path.realpath(folder))
+    above = {_identity(p) for p in (given, *given.parents, real, *real.parents)}
+    pending = [(folder, frozenset(above))]
     while pending:
         current, above = pending.pop()
         folders, files = _listed(current, left_out)
@@ -244,7 +245,8 @@ def _read_splits(top: Path, folders: list[Path], layout: FolderLayout, unit: str
         )
     classes: dict[str, dict[str, list[LabelledFile]]] = {}
     for split in (name for name in SPLIT_SPELLINGS if name in by_split):
-        found = _read_classes(_looked_through(by_split[split], layout), layout, unit, split)
+        inner = _looked_through(by_split[split], layout, within_split=True)
+        found = _read_classes(inner, layout, unit, split)
         if found:
             classes[split] = found
         elif split == "train":
@@ -334,12 +336,12 @@ def _read_classes(
     return found
 
 
-def _looked_through(folder: Path, layout: FolderLayout) -> Path:
+def _looked_through(folder: Path, layout: FolderLayout, within_split: bool = False) -> Path:
     """`folder`, or the folder inside it when it holds nothing but one folder of folders
-    (not a split folder), repeatedly."""
+    (outside split folders, not a split folder: `root/train/` alone is a layout), repeatedly."""
     while True:
         folders, files = _listed(folder, Skipped())
-        if files or len(folders) != 1 or split_of(folders[0].name):
+        if files or len(folders) != 1 or (split_of(folders[0].name) and not within_split):
             return folder
         inner = folders[0]
         if not _holds_only_folders(inner):

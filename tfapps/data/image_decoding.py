@@ -23,12 +23,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import psutil
 
-from tfapps.data.duplicates import GIVEN, TEST, VALIDATION, Duplicates, find_duplicates
+from tfapps.data.duplicates import GIVEN, find_duplicates
 from tfapps.data.image_scan import ImageFolder, Skipped, scan_folder
 from tfapps.data.images import ImageReadError, read_image
 from tfapps.data.info import SPLIT_NAMES, CachePlan, DatasetInfo
 from tfapps.data.specs import DataOrigin, ImageSpec
-from tfapps.data.stratify import stratified_rows
+from tfapps.data.stratify import stratified_groups
 from tfapps.data.summary import (
     DataSummary,
     class_warnings,
@@ -89,7 +89,9 @@ def decode_folder(root: Path, config: ImageClassifyConfig) -> DecodedFolder:
     labels = np.array([image.label for image in folder.images], np.int64)
     given = np.array([GIVEN[image.split] for image in folder.images], np.int8)
     duplicates = find_duplicates([image.key for image in folder.images], labels, given)
-    rows, too_small = _carved(labels, given, duplicates, config)
+    path_of = [str(image.path) for image in folder.images].__getitem__
+    duplicates.refuse_emptied_classes(labels, folder.class_names, "image", path_of)
+    rows, too_small = stratified_groups(labels, duplicates, config.seed, config.validation_split)
     # Training rows in a seeded random order: a cache keeps the order it is first read in.
     rows["train"] = np.random.default_rng(config.seed).permutation(rows["train"])
     paths = np.array([str(image.path) for image in folder.images], dtype=object)
@@ -107,7 +109,7 @@ def decode_folder(root: Path, config: ImageClassifyConfig) -> DecodedFolder:
         seconds = progress.finish()
     _check_every_class_left(folder, labels, rows, reader.skipped)
     summary = _summary(folder, labels, rows, reader.skipped, too_small, shape, config, cache)
-    duplicates.summarize(summary, "image", lambda row: str(folder.images[row].path))
+    duplicates.summarize(summary, "image", path_of)
     summary.facts["decode_seconds"] = round(seconds, 2)
     info = DatasetInfo(
         name=config.dataset,
@@ -127,20 +129,6 @@ def decode_folder(root: Path, config: ImageClassifyConfig) -> DecodedFolder:
         summary=summary,
     )
     return DecodedFolder(info, labels, paths, rows, cache, arrays, reader)
-
-
-def _carved(labels, given, duplicates: Duplicates, config: ImageClassifyConfig):
-    """Stratified rows of each split, every group of identical files in one split, the
-    split folders given kept (`duplicates`)."""
-    chosen = duplicates.representatives
-    rows, too_small = stratified_rows(
-        labels[chosen],
-        config.seed,
-        config.validation_split,
-        given[chosen] == TEST,
-        given_validation=given[chosen] == VALIDATION,
-    )
-    return duplicates.expand(rows), too_small
 
 
 class ImageReader:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tfapps.data.duplicates import TEST, VALIDATION, Duplicates
 from tfapps.data.info import SPLIT_NAMES
 
 LOCAL_TEST_FRACTION = 0.2
@@ -91,6 +92,41 @@ def stratified_rows(
         name: np.sort(np.concatenate(chunks)).astype(np.int64) for name, chunks in parts.items()
     }
     return rows, too_small
+
+
+def stratified_groups(
+    labels: np.ndarray,
+    duplicates: Duplicates,
+    seed: int,
+    validation_split: float,
+    test_fraction: float = LOCAL_TEST_FRACTION,
+) -> tuple[dict[str, np.ndarray], list[int]]:
+    """`stratified_rows` over groups of identical examples: each group is drawn as one
+    example with its label, its copies go where it goes, and the splits the data came with
+    (`duplicates.given`) are kept as given; examples left out (`duplicates.kept`) are in no
+    split.
+
+    Args:
+        labels: integer class of each row, shape `[n]`.
+        duplicates: the rows' groups (`duplicates.find_duplicates`).
+        seed: the run's `--seed`; the same seed gives the same split.
+        validation_split: fraction of each class's non-test groups held out for validation.
+        test_fraction: fraction of each class's groups carved for test. Defaults to 0.2.
+
+    Returns:
+        As `stratified_rows`; when no example is written twice, the same rows.
+    """
+    chosen = duplicates.representatives
+    given = duplicates.given[chosen]
+    rows, too_small = stratified_rows(
+        labels[chosen],
+        seed,
+        validation_split,
+        given == TEST,
+        test_fraction,
+        given_validation=given == VALIDATION,
+    )
+    return duplicates.expand(rows), too_small
 
 
 def _mask(given: np.ndarray | None, count: int) -> np.ndarray:

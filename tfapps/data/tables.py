@@ -28,6 +28,7 @@ import tensorflow_datasets as tfds
 
 from tfapps.config.options import TableOptions
 from tfapps.data.csv_files import read_csv_file
+from tfapps.data.duplicates import GIVEN, row_duplicates, split_row_name
 from tfapps.data.info import DatasetInfo
 from tfapps.data.numbers import NA_MARKERS, NumberFormat, detect_number_format
 from tfapps.data.specs import IGNORED, NUMERIC, ColumnSpec, DataOrigin, TableSchema
@@ -70,6 +71,7 @@ class TargetRule(Protocol):
     reading a table)."""
 
     task: str  # the command, named in messages
+    classes: bool  # the target holds classes: the same features under two are left out
 
     def carve(
         self,
@@ -123,9 +125,20 @@ def from_tfds(
         )
     }
     _check_columns(list(frames["train"].columns), target, config)
+    sizes = {name: len(frame) for name, frame in frames.items()}
+    given = np.concatenate([np.full(sizes[name], GIVEN[name], np.int8) for name in sizes])
+    whole = pd.concat(frames.values(), ignore_index=True)
+    duplicates = _duplicates(whole, target, config, rule, given)
+    kept = np.split(duplicates.kept, np.cumsum(list(sizes.values()))[:-1])
+    frames = {
+        name: frames[name][keep].reset_index(drop=True)
+        for name, keep in zip(SPLIT_NAMES, kept, strict=True)
+    }
     read = f"TFDS {builder.name} {builder.version}"
     origin = tfds_origin(builder)
-    return _clean_and_encode(frames, target, config, rule, source, origin, NumberFormat(), read)
+    splits = _clean_and_encode(frames, target, config, rule, source, origin, NumberFormat(), read)
+    duplicates.summarize(splits.info.summary, "row", split_row_name(sizes, "row"))
+    return splits
 
 
 def from_path(path: Path, config: TableOptions, rule: TargetRule) -> Splits:
@@ -147,13 +160,27 @@ def from_path(path: Path, config: TableOptions, rule: TargetRule) -> Splits:
         raise InvalidInput(f"{path} has a header but no data rows.")
     number_format = table_number_format(table, csv.sep, config)
     _check_columns(list(table.columns), config.target, config)
-    rows = rule.carve(table, config.target, config, number_format, _markers(config))
+    markers = _markers(config)
+    duplicates = _duplicates(table, config.target, config, rule)
+    chosen = duplicates.representatives
+    carved = rule.carve(
+        table.iloc[chosen].reset_index(drop=True), config.target, config, number_format, markers
+    )
+    rows = duplicates.expand(carved)
     frames = {name: table.iloc[rows[name]].reset_index(drop=True) for name in SPLIT_NAMES}
     origin = DataOrigin(path=str(path.resolve()))
     read = f"{path.name} (delimiter {csv.sep_name}, {number_format.describe()})"
-    return _clean_and_encode(
+    splits = _clean_and_encode(
         frames, config.target, config, rule, "local", origin, number_format, read, csv.sep
     )
+    duplicates.summarize(splits.info.summary, "row", lambda row: f"row {row + 1}")
+    return splits
+
+
+def _duplicates(table: pd.DataFrame, target: str, config: TableOptions, rule, given=None):
+    """Identical rows (`duplicates.row_duplicates`) over the columns the model may read."""
+    features = [c for c in table.columns if c != target and c not in config.drop]
+    return row_duplicates(table, target, features, rule.classes, _markers(config), given)
 
 
 def table_number_format(table: pd.DataFrame, sep: str, config: TableOptions) -> NumberFormat:

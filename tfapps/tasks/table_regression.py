@@ -82,6 +82,7 @@ class NumericTarget:
     random (`stratify.carve_local_splits`)."""
 
     task: str = "regress"
+    classes: bool = False  # numbers: the same features with another target are noise
 
     def carve(self, table, target, config, number_format, markers) -> dict[str, np.ndarray]:
         from tfapps.data.stratify import carve_local_splits
