@@ -139,7 +139,7 @@ class Duplicates:
         def example(group: int, by_label: bool = False) -> str:
             rows = np.flatnonzero(self.group == group)
             if by_label and labels is not None:
-                rows = rows[np.unique(labels[rows], return_index=True)[1]]
+                rows = np.sort(rows[np.unique(labels[rows], return_index=True)[1]])
             labelled = by_label and class_names is not None and labels is not None
             shown = [
                 name(int(row)) + (f" ({class_names[labels[row]]})" if labelled else "")
@@ -149,12 +149,13 @@ class Duplicates:
             return " = ".join(shown) + more + (f": {content(int(rows[0]))}" if content else "")
 
         plain = np.bincount(self.group[~self.conflicting], minlength=len(sizes))
-        largest = int(np.argmax(plain if plain.max() > 1 else sizes))
-        summary.warnings.append(
-            f"{count_phrase(copies, unit)} are copies of others ("
-            f"{count_phrase(int((sizes > 1).sum()), unit)} written more than once, e.g. "
-            f"{example(largest)}): each is kept in one split with its copies"
-        )
+        if plain.max(initial=0) > 1:
+            summary.warnings.append(
+                f"{count_phrase(int((plain - 1).clip(0).sum()), 'copy', 'copies')} of "
+                f"{count_phrase(int((plain > 1).sum()), unit)} written more than once (e.g. "
+                f"{example(int(np.argmax(plain)))}): each {unit} and its copies are kept in "
+                "one split"
+            )
         if self.earlier_copy.any():
             group = int(self.group[np.flatnonzero(self.earlier_copy)[0]])
             summary.warnings.append(
@@ -293,7 +294,7 @@ def row_duplicates(
 
     if not classes:
         return find_duplicates(frame_keys(frame[[*features, target]]), given=given)
-    keys = frame_keys(frame[features])
+    keys = frame_keys(frame[features]).copy()
     written = frame[target].astype(str).str.strip()
     missing = (written == "") | written.str.casefold().isin(markers) | frame[target].isna()
     keys[missing.to_numpy()] = np.arange(int(missing.sum()), dtype=keys.dtype)  # all apart

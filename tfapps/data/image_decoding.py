@@ -109,7 +109,7 @@ def decode_folder(root: Path, config: ImageClassifyConfig) -> DecodedFolder:
         seconds = progress.finish()
     _check_every_class_left(folder, labels, rows, reader.skipped)
     summary = _summary(folder, labels, rows, reader.skipped, too_small, shape, config, cache)
-    duplicates.summarize(summary, "image", path_of)
+    duplicates.summarize(summary, "image", path_of, folder.class_names, labels)
     summary.facts["decode_seconds"] = round(seconds, 2)
     info = DatasetInfo(
         name=config.dataset,
