@@ -158,9 +158,16 @@ class Duplicates:
             )
         if self.earlier_copy.any():
             group = int(self.group[np.flatnonzero(self.earlier_copy)[0]])
+            where = np.bincount(self.given[self.earlier_copy], minlength=2)
+            origin = ", ".join(
+                f"{count:,} from {split}"
+                for split, count in zip(("train", "validation"), where, strict=False)
+                if count
+            )
             summary.warnings.append(
-                f"left out {count_phrase(int(self.earlier_copy.sum()), unit)} of a split "
-                f"that are copies of {unit}s of a later given split (e.g. {example(group)})"
+                f"left out {count_phrase(int(self.earlier_copy.sum()), unit)} already in a "
+                f"given validation or test split ({origin}; e.g. {example(group)}): a given "
+                "split is kept as given"
             )
         if self.conflicting.any():
             group = int(self.group[np.flatnonzero(self.conflicting)[0]])
