@@ -333,7 +333,7 @@ CASES = [
         lambda t, r: _train(
             "image-classify", write_png_folder(t / "imgs", {"a": 4}, size=(8, 8)) / "a", t
         ),
-        fragments=("No images found", "4 files lie directly in it"),
+        fragments=("No images found", "4 files directly in it"),
     ),
     Case(
         "image: a class made only of copies of another's images",

@@ -238,7 +238,7 @@ REFUSED_LAYOUTS = {
         lambda r: (_images(r / "train"), _images(r / "test", ("a", "c"))),
         ("class folder 'c' that the train folder lacks", "['a', 'b']"),
     ),
-    "loose files only": (_loose_files, ("No images found", "10 files lie directly in it")),
+    "loose files only": (_loose_files, ("No images found", "10 files directly in it")),
     "empty train": (
         lambda r: (_images(r / "train" / "x", count=0), _images(r / "test")),
         ("holds no class folder with files",),

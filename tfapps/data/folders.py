@@ -1,43 +1,36 @@
 """Folder layouts of labelled files: the rules image folders and text folders share.
 
-A folder given as `--dataset` is read in one of two layouts:
+A folder given as `--dataset` is `root/<class>/...` (the files of a class folder and of its
+sub-folders are its examples; tfapps carves train, validation and test) or
+`root/<split>/<class>/...`, with split folders named in any case and common spelling, alone
+or as a word of a longer name (`SPLIT_SPELLINGS`: `train`, `Training`, `seg_train`,
+`20news-bydate-train`, `TrainSet`, `val`, `valid`, `dev`, `test`, `Testing`, ...). A train
+folder is needed; a validation or test folder is that split, as given; a split without a
+folder is carved from train. In both layouts:
 
-* `root/<class>/...`: one sub-folder a class; the files in it, and in its own sub-folders,
-  are that class's examples, and tfapps carves train, validation and test from them.
-* `root/<split>/<class>/...`: split folders, each laid out as above. Their names are
-  recognised in any case and common spelling, alone or as a word of a longer name
-  (`SPLIT_SPELLINGS`: `train`, `Training`, `seg_train`, `20news-bydate-train`, `TrainSet`,
-  `val`, `valid`, `validation`, `dev`, `test`, `Testing`, ...). A train folder is needed; a
-  validation or test folder is used as that split, and a split without a folder is carved
-  from train.
-
-In both layouts:
-
-* Symbolic links are followed, to files and to folders; a link back to a folder above it (a
-  loop) is left out and reported, so every walk ends.
-* Hidden entries (a name starting with `.`) and the leftovers of other systems (`__MACOSX`,
-  `@eaDir`, `Thumbs.db`, `desktop.ini`) are not data and are passed over.
-* A folder that holds nothing but one folder of folders (an archive's top folder, as in
+* Links are followed, to files and to folders; a link back to a folder above it (a loop)
+  is left out and reported, so every walk ends.
+* Hidden entries (`.` first) and other systems' leftovers (`__MACOSX`, `@eaDir`,
+  `Thumbs.db`, `desktop.ini`) are passed over.
+* A folder holding nothing but one folder of folders (an archive's top folder, as in
   `chest_xray/chest_xray/train/`) is looked through, and the summary says so.
-* Unlabelled folders (aclImdb's `unsup`, `seg_pred`, `unlabeled`: `UNLABELLED_WORDS`) and
-  files outside the class folders are left out, and the summary says so.
-* Refused in one line: split folders beside class folders, class folders that hold split
-  folders (`cats/train/`), two folders for one split, split folders without a train folder,
-  a validation or test class that train lacks, no class folder with files.
-* Explained in one line: class folders that hold only sub-folders (their files count for the
-  class), empty class or split folders (left out), a class a given split lacks, another
+* Unlabelled folders (aclImdb's `unsup`, `seg_pred`: `UNLABELLED_WORDS`), files outside the
+  class folders and empty class or split folders are left out, and the summary says so;
+  so are class folders holding only sub-folders, a class a given split lacks, and another
   split's class folder matched to train's by case.
+* Refused in one line: split folders beside class folders, class folders holding split
+  folders (`cats/train/`), two folders for one split, split folders without train, a
+  validation or test class train lacks, no class folder with files.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tfapps.data.summary import count_phrase
+from tfapps.data.summary import Skipped, count_phrase
 from tfapps.errors import InvalidInput
 
 SPLIT_SPELLINGS = {
@@ -49,38 +42,19 @@ SPLIT_SUFFIXES = ("set", "data", "split")  # `trainset`, `testdata`: one word, t
 UNLABELLED_WORDS = ("unsup", "unsupervised", "unlabeled", "unlabelled", "pred", "predict")
 NOT_DATA = {"__macosx", "@eadir", "thumbs.db", "desktop.ini"}  # compared case-folded
 
-# Why an entry of the folder is left out (Skipped reasons), with the noun for the summary.
-OUTSIDE = "outside the class folders"
-UNLABELLED = "an unlabelled folder"
-LOOP = "a link back to a folder above it (a loop)"
-BROKEN_LINK = "a broken link"
-UNLISTED = "a folder that cannot be listed"
-NOUNS = {
-    OUTSIDE: ("file outside the class folders", "files outside the class folders"),
-    UNLABELLED: ("unlabelled folder", "unlabelled folders"),
-    LOOP: ("link back to a folder above it (a loop)", "links back to a folder above them"),
-    BROKEN_LINK: ("broken link", "broken links"),
-    UNLISTED: ("folder that cannot be listed", "folders that cannot be listed"),
+# Why an entry of the folder is left out (`Skipped` reasons), and their plurals.
+OUTSIDE = "file outside the class folders"
+UNLABELLED = "unlabelled folder"
+LOOP = "link back to a folder above it (a loop)"
+BROKEN_LINK = "broken link"
+UNLISTED = "folder that cannot be listed"
+PLURALS = {
+    OUTSIDE: "files outside the class folders",
+    UNLABELLED: "unlabelled folders",
+    LOOP: "links back to folders above them (loops)",
+    BROKEN_LINK: "broken links",
+    UNLISTED: "folders that cannot be listed",
 }
-
-
-@dataclass
-class Skipped:
-    """Files left out, grouped by reason: how many, and one example path per reason."""
-
-    counts: Counter = field(default_factory=Counter)
-    examples: dict[str, str] = field(default_factory=dict)
-
-    def add(self, reason: str, path: Path) -> None:
-        self.counts[reason] += 1
-        self.examples.setdefault(reason, str(path))
-
-    def to_dict(self) -> dict[str, dict]:
-        """`{reason: {"files": n, "example": path}}` for run.json."""
-        return {
-            reason: {"files": count, "example": self.examples[reason]}
-            for reason, count in self.counts.most_common()
-        }
 
 
 @dataclass
@@ -110,7 +84,7 @@ class FolderLayout:
         splits: the given split folders by split name (empty: `root/<class>/`).
         class_names: sorted class folder names (train's, when split folders are given).
         files: every file of a class folder, class by class, in a stable order.
-        left_out: entries left out of the layout, by reason (`NOUNS`).
+        left_out: entries left out of the layout, by reason (`PLURALS`).
         lines: how the folder was read, beyond the layout (folders looked through).
         warnings: what looks wrong about the layout.
     """
@@ -137,8 +111,9 @@ class FolderLayout:
         """The layout's warnings and, when anything was left out, one line saying what."""
         if not self.left_out.counts:
             return list(self.warnings)
+        examples = self.left_out.examples
         parts = [
-            f"{count_phrase(count, *NOUNS[reason])} (e.g. {self.left_out.examples[reason]})"
+            f"{count_phrase(count, reason, PLURALS[reason])} (e.g. {examples[reason]})"
             for reason, count in self.left_out.counts.most_common()
         ]
         return [*self.warnings, f"left out of {self.root}: {'; '.join(parts)}"]
@@ -180,18 +155,18 @@ def read_layout(root: Path, unit: str, expected: str) -> FolderLayout:
             layout.left_out.add(OUTSIDE if entry in files else UNLABELLED, entry)
         _read_splits(top, split_named, layout, unit)
     elif holding_classes:
-        others = sorted(f.name for f in candidates if f not in split_named)
+        others = ", ".join(sorted(f.name for f in candidates if f not in split_named)[:5])
         raise InvalidInput(
             f"{top} holds split folders ({', '.join(sorted(f.name for f in split_named))}) "
-            f"beside other folders ({', '.join(others[:5])}); expected either "
-            "root/<class>/... or root/<split>/<class>/... (train, validation, test)."
+            f"beside other folders ({others}); expected either root/<class>/... or "
+            "root/<split>/<class>/... (train, validation, test)."
         )
     else:
         classes = _read_classes(top, layout, unit)
         layout.class_names = sorted(classes)
         layout.files = [file for name in layout.class_names for file in classes[name]]
     if not layout.files:
-        loose = f" ({count_phrase(len(files), 'file')} lie directly in it)" if files else ""
+        loose = f" ({count_phrase(len(files), 'file')} directly in it)" if files else ""
         raise InvalidInput(
             f"No {unit}s found under {root}{loose}; expected a folder {expected} with one "
             "sub-folder a class (or train/ and test/ folders of them)."
@@ -235,14 +210,12 @@ def _read_splits(top: Path, folders: list[Path], layout: FolderLayout, unit: str
         if split in by_split:
             raise InvalidInput(
                 f"{top} has two {split} folders, {by_split[split].name} and {folder.name}; "
-                f"keep one (or merge them)."
+                "keep one (or merge them)."
             )
         by_split[split] = folder
     if "train" not in by_split:
-        raise InvalidInput(
-            f"{top} holds {' and '.join(f.name for f in by_split.values())} but no train "
-            "folder (train, training, ...): the model needs examples to train on."
-        )
+        names = " and ".join(folder.name for folder in by_split.values())
+        raise InvalidInput(f"{top} holds {names} but no train folder (train, training, ...).")
     classes: dict[str, dict[str, list[LabelledFile]]] = {}
     for split in (name for name in SPLIT_SPELLINGS if name in by_split):
         inner = _looked_through(by_split[split], layout, within_split=True)
@@ -278,19 +251,19 @@ def _read_splits(top: Path, folders: list[Path], layout: FolderLayout, unit: str
 def _train_class(name: str, layout: FolderLayout, split: str) -> str:
     """Train's class folder for another split's class folder `name` (exactly, else by
     case); refuses a class train lacks."""
-    if name in layout.class_names:
-        return name
-    matches = [train for train in layout.class_names if train.casefold() == name.casefold()]
-    if len(matches) == 1:
-        note = f"the {split} class folder {name!r} is read as train's {matches[0]!r}"
-        if note not in layout.warnings:
-            layout.warnings.append(note)
-        return matches[0]
-    raise InvalidInput(
-        f"The {split} folder {layout.splits.get(split, layout.root)} has a class folder "
-        f"{name!r} that the train folder lacks (train's classes: {layout.class_names}); "
-        "every class must have training examples."
-    )
+    matches = [train for train in layout.class_names if train == name] or [
+        train for train in layout.class_names if train.casefold() == name.casefold()
+    ]
+    if len(matches) != 1:
+        raise InvalidInput(
+            f"The {split} folder {layout.splits[split]} has a class folder {name!r} that the "
+            f"train folder lacks (train's classes: {layout.class_names}); every class needs "
+            "training examples."
+        )
+    note = f"the {split} class folder {name!r} is read as train's {matches[0]!r}"
+    if matches[0] != name and note not in layout.warnings:
+        layout.warnings.append(note)
+    return matches[0]
 
 
 def _read_classes(
@@ -327,7 +300,7 @@ def _read_classes(
             f"left out: {', '.join(empty[:5])}"
         )
     if found and len(only_folders) == len(found):
-        example = next(iter(sorted(_listed(only_folders[0], Skipped())[0])))
+        example = _listed(only_folders[0], Skipped())[0][0]
         layout.warnings.append(
             f"every class folder of {where} holds only sub-folders (e.g. "
             f"{example.relative_to(folder)}); their {unit}s count for the class folder "
@@ -343,11 +316,10 @@ def _looked_through(folder: Path, layout: FolderLayout, within_split: bool = Fal
         folders, files = _listed(folder, Skipped())
         if files or len(folders) != 1 or (split_of(folders[0].name) and not within_split):
             return folder
-        inner = folders[0]
-        if not _holds_only_folders(inner):
+        if not _holds_only_folders(folders[0]):
             return folder
-        layout.lines.append(f"read {inner} (the only folder in {folder})")
-        folder = inner
+        layout.lines.append(f"read {folders[0]} (the only folder in {folder})")
+        folder = folders[0]
 
 
 def _holds_only_folders(folder: Path) -> bool:
@@ -367,26 +339,23 @@ def _listed(folder: Path, left_out: Skipped) -> tuple[list[Path], list[Path]]:
     for entry in entries:
         if entry.name.startswith(".") or entry.name.casefold() in NOT_DATA:
             continue
-        path = Path(entry.path)
         try:
-            if entry.is_dir():
-                folders.append(path)
-            elif entry.is_file():
-                files.append(path)
-            elif entry.is_symlink():
-                left_out.add(BROKEN_LINK, path)
+            is_dir, is_file = entry.is_dir(), entry.is_file()
         except OSError:
-            left_out.add(BROKEN_LINK, path)
+            is_dir = is_file = False
+        if is_dir or is_file:
+            (folders if is_dir else files).append(Path(entry.path))
+        elif entry.is_symlink():
+            left_out.add(BROKEN_LINK, Path(entry.path))
     return folders, files
 
 
 def _identity(folder: Path) -> tuple[int, int]:
     """The folder the path leads to, links followed: `(device, inode)`."""
     try:
-        status = os.stat(folder)
+        return os.stat(folder).st_dev, os.stat(folder).st_ino
     except OSError:
         return (-1, hash(str(folder)))
-    return status.st_dev, status.st_ino
 
 
 def _unlabelled(name: str) -> bool:

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tfapps.data.duplicates import file_keys
-from tfapps.data.folders import FolderLayout, Skipped, read_layout
+from tfapps.data.folders import FolderLayout, read_layout
 from tfapps.data.images import CORRUPT, ImageReadError, is_grayscale, open_image
-from tfapps.data.summary import count_phrase, skipped_line
+from tfapps.data.summary import Skipped, count_phrase, skipped_line
 from tfapps.errors import InvalidInput
 
 # The input size chosen for photos (large or of varied sizes), as in TensorFlow's image

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tfapps.data.folders import FolderLayout, Skipped, read_layout, walk_files
-from tfapps.data.summary import count_phrase, skipped_line
+from tfapps.data.folders import FolderLayout, read_layout, walk_files
+from tfapps.data.summary import Skipped, count_phrase, skipped_line
 from tfapps.errors import InvalidInput
 
 if TYPE_CHECKING:

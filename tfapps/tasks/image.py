@@ -202,9 +202,9 @@ class ImageClassifyTask(ClassifierTask):
         (`data.images.read_image`) with the run's input size, channels and resize rule."""
         import numpy as np
 
-        from tfapps.data.folders import Skipped, walk_files
+        from tfapps.data.folders import walk_files
         from tfapps.data.images import ImageReadError, read_image
-        from tfapps.data.summary import skipped_line
+        from tfapps.data.summary import Skipped, skipped_line
 
         spec = record.dataset.spec
         height, width, channels = spec.input_shape
