@@ -97,7 +97,8 @@ def load_arrays(
 
 
 def split_folders(root: Path, scratch: Path, seed: int) -> dict[str, Path]:
-    """tfapps' split of an image folder (same seed, class by class, `stratified_rows`) laid out
+    """tfapps' split of an image folder (same seed, class by class, copies of a file in one
+    split: `stratified_groups`) laid out
     as folders of symbolic links, `scratch/split/<split>/<class>/`, for recipes that read
     folders; every class has a folder in every split.
 
@@ -105,13 +106,15 @@ def split_folders(root: Path, scratch: Path, seed: int) -> dict[str, Path]:
         The folder of each split.
     """
     from tfapps.config import ImageConfig
+    from tfapps.data.duplicates import GIVEN, find_duplicates
     from tfapps.data.image_scan import scan_folder
-    from tfapps.data.stratify import stratified_rows
+    from tfapps.data.stratify import stratified_groups
 
     folder = scan_folder(root)
     labels = np.array([image.label for image in folder.images])
-    given = np.array([image.given_test for image in folder.images])
-    rows, _ = stratified_rows(labels, seed, ImageConfig.validation_split, given)
+    given = np.array([GIVEN[image.split] for image in folder.images])
+    duplicates = find_duplicates([image.key for image in folder.images], labels, given)
+    rows, _ = stratified_groups(labels, duplicates, seed, ImageConfig.validation_split)
     splits = {split: Path(scratch) / "split" / split for split in rows}
     for split, indices in rows.items():
         for name in folder.class_names:

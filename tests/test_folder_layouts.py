@@ -261,7 +261,9 @@ def test_layouts_that_cannot_be_read_as_meant_are_refused_in_one_line(tmp_path, 
 
 def test_a_class_named_like_a_split_that_holds_files_is_a_class(tmp_path):
     root = _images(tmp_path / "vehicles", ("bus", "car", "train"), 4)
-    assert scan_folder(root).class_names == ["bus", "car", "train"]
+    folder = scan_folder(root)
+    assert folder.class_names == ["bus", "car", "train"]
+    assert "class folder 'train' is named like a split folder" in folder.layout.warnings[0]
 
 
 def test_every_text_file_is_read_whatever_its_suffix_or_case(tmp_path, caplog):

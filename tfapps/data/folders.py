@@ -163,6 +163,11 @@ def read_layout(root: Path, unit: str, expected: str) -> FolderLayout:
         )
     else:
         classes = _read_classes(top, layout, unit)
+        if split_named:
+            layout.warnings.append(
+                f"class folder {split_named[0].name!r} is named like a split folder but holds "
+                f"{unit}s, not class folders: it is read as a class"
+            )
         layout.class_names = sorted(classes)
         layout.files = [file for name in layout.class_names for file in classes[name]]
     if not layout.files:
