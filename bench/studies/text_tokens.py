@@ -66,14 +66,14 @@ def accuracy_of(texts, labels, split, standardize, architecture="conv", seed=0, 
     import keras
     import tensorflow as tf
 
-    from tfapps import models
+    from tfapps.tasks import text_model as models
 
     keras.utils.set_random_seed(seed)
     train, validation = split
     tokens, count = variant
     words = tf.strings.split(standardize(tf.constant(texts[:train]))).row_lengths().numpy()
     counts = np.maximum(count(words), 0)
-    length = models.auto_sequence_length(counts)
+    length = models.auto_sequence_length(float(np.quantile(counts, 0.99)))
     vectorizer = keras.layers.TextVectorization(
         max_tokens=20000, output_sequence_length=length, standardize=standardize, **tokens
     )
@@ -84,7 +84,7 @@ def accuracy_of(texts, labels, split, standardize, architecture="conv", seed=0, 
         length,
         2,
         architecture=architecture,
-        conv_layout=models.auto_conv_layout(counts),
+        conv_layout=models.auto_conv_layout(float(np.median(counts))),
     )
     classifier.compile("adam", "binary_crossentropy", metrics=["accuracy"])
     stop = keras.callbacks.EarlyStopping(

@@ -105,14 +105,15 @@ def served_column(values: list, name: str, schema: TableSchema) -> np.ndarray:
     training file's format, null and missing markers imputed.
 
     Raises:
-        BadRequest: a value that is not a number or a string, or not a finite number.
+        BadRequest: a value that is not a number or a string, or not a finite float32.
     """
     from tfapps.data.table_columns import category_string
-    from tfapps.serving_requests import BadRequest
+    from tfapps.serving_bodies import BadRequest
+    from tfapps.serving_requests import as_float, in_float32_range, shown
 
     if any(isinstance(v, (list, dict, bool)) for v in values):
         raise BadRequest(
-            f"Input {name!r} takes a number or a string a row. Received: {values!r:.100}"
+            f"Input {name!r} takes a number or a string a row. Received: {shown(values, 100)}"
         )
     column = schema.by_input()[name]
     markers = set(schema.na_values)
@@ -120,13 +121,15 @@ def served_column(values: list, name: str, schema: TableSchema) -> np.ndarray:
         return np.array(  # strings and numbers as they come: no format to read
             ["" if _missing(v, markers) else category_string(v) for v in values], dtype=object
         )
-    if all(_is_number(v) or v is None for v in values):
-        return np.array([column.median if v is None else v for v in values], np.float32)
-    cells = pd.Series([None if v is None else str(v) for v in values], dtype=object)
-    try:
-        return column_values(column, cells, schema)
-    except ValueError as error:
-        raise BadRequest(str(error)) from None
+    with np.errstate(over="ignore"):  # a number past float32's range is refused below
+        if all(_is_number(v) or v is None for v in values):
+            numbers = [column.median if v is None else as_float(v) for v in values]
+            return in_float32_range(np.array(numbers, np.float32), values, name)
+        cells = pd.Series([None if v is None else str(v) for v in values], dtype=object)
+        try:
+            return in_float32_range(column_values(column, cells, schema), values, name)
+        except ValueError as error:
+            raise BadRequest(str(error)) from None
 
 
 def _missing(value, markers: set[str]) -> bool:
@@ -134,4 +137,4 @@ def _missing(value, markers: set[str]) -> bool:
 
 
 def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value)
+    return isinstance(value, (int, float)) and not isinstance(value, bool)

@@ -267,7 +267,8 @@ def _texts(splits: Splits) -> tf.data.Dataset:
 
 
 def _served_text(value, name: str) -> str:
-    from tfapps.serving_requests import BadRequest, kind_of
+    from tfapps.serving_bodies import BadRequest
+    from tfapps.serving_requests import kind_of
 
     if isinstance(value, dict) and set(value) == {"b64"}:
         try:
@@ -276,6 +277,14 @@ def _served_text(value, name: str) -> str:
             raise BadRequest(f'Input {name!r}: "b64" must hold base64 UTF-8 text.') from None
     if not isinstance(value, str):
         raise BadRequest(f"Input {name!r} takes strings. Received: {kind_of(value)}")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as error:  # JSON's "\ud800" escapes decode to lone surrogates
+            raise BadRequest(
+                f"Input {name!r} takes Unicode text; {error.object[error.start]!r} at "
+                f"character {error.start} is half of a UTF-16 surrogate pair."
+            ) from None
     return value.removeprefix("\ufeff")
 
 
