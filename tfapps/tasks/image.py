@@ -159,7 +159,7 @@ class ImageClassifyTask(ClassifierTask):
     )
     local_formats = (
         "a folder root/<class>/ of images (jpg, png, bmp, gif, webp, tif, ...; or "
-        "root/train|test/<class>/...)"
+        "root/train|val|test/<class>/...)"
     )
     quick = {"epochs": 10}
     variants = ({"architecture": "dense"},)
