@@ -264,11 +264,15 @@ def text_keys(texts: pd.Series) -> np.ndarray:
 
 
 def frame_keys(frame: pd.DataFrame) -> np.ndarray:
-    """Keys of a table's rows (pandas' 64-bit row hash over the cells as written): equal
-    for rows whose every cell is equal."""
+    """Keys of a table's rows (pandas' 64-bit row hash over the cells as read: a CSV's
+    strings, a TFDS dataset's values): equal for rows whose every cell is equal."""
     import pandas as pd
 
-    return pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy()
+    try:
+        hashed = pd.util.hash_pandas_object(frame, index=False, categorize=False)
+    except (TypeError, ValueError):  # cells pandas cannot hash (arrays): by their text
+        hashed = pd.util.hash_pandas_object(frame.astype(str), index=False, categorize=False)
+    return hashed.to_numpy()
 
 
 def row_duplicates(
