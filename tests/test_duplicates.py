@@ -273,16 +273,16 @@ def test_tfds_examples_copied_within_and_across_splits(tmp_path):
     assert "train example 1 (pos) = train example 50 (neg)" in warnings
 
 
-def test_digits_and_rotten_tomatoes_keep_their_splits(data_dir):
-    from tfapps.data.embedded import EmbeddedDataset  # noqa: F401
+def test_embedded_digits_and_auto_mpg_keep_their_splits(data_dir):
     from tfapps.data.tfds_source import CARVE_SEED, embedded_builder, read_classified_splits
     from tfapps.tasks import get_task
 
     digits = {d.name: d for d in get_task("image-classify").embedded}["digits"]
-    builder = embedded_builder(digits, data_dir)
-    carved = read_classified_splits(builder, 0.1)
-    assert carved.summarize is not None
+    carved = read_classified_splits(embedded_builder(digits, data_dir), 0.1)
     assert not carved.duplicates.conflicting.any() and not carved.duplicates.earlier_copy.any()
     labels = carved.labels[: carved.sizes["train"]]
     plain, _ = stratified_rows(labels, CARVE_SEED, 0.1, test_fraction=0.0)
     np.testing.assert_array_equal(carved.train_labels, labels[plain["train"]])
+    cars = _load(RegressConfig(dataset="auto_mpg", data_dir=data_dir, quiet=True))
+    assert cars.info.summary.facts["duplicates"]["copies"] == 0
+    assert sum(cars.info.sizes.values()) == 406 - cars.info.spec.rows_without_target
