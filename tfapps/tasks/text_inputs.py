@@ -46,7 +46,7 @@ def text_inputs(record: RunRecord, input_name: str, inputs: list[str], text_per:
             raise InvalidInput(
                 f"{shown(item)!r} looks like a file or folder but does not exist; this "
                 "sentiment model takes texts (with at least one space), .txt and .csv files "
-                "and folders of .txt files."
+                "and folders of text files."
             )
         if path is None:
             names.append(shown(item))
