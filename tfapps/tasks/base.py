@@ -52,6 +52,10 @@ class TaskModel:
         serving_model: the model exported, taking raw input. Defaults to `model`.
         preprocess: maps a batch of raw inputs to `model`'s inputs; applied once before the
             data is cached (e.g. text vectorization). `None` when `model` takes raw input.
+        train_examples: the training split as `preprocess` makes it, unbatched, when
+            building the model already did part of that work (the text task standardizes
+            its training texts once, to count tokens and adapt its vocabulary); `None`
+            applies `preprocess` to `splits.train`.
         assets: extra files written beside the model, name to text (e.g. vocabulary.txt).
         batcher: batches the preprocessed examples (see `pipeline.batched`); `None` for
             plain batching.
@@ -64,6 +68,7 @@ class TaskModel:
     model: keras.Model
     serving_model: keras.Model | None = None
     preprocess: Callable | None = None
+    train_examples: tf.data.Dataset | None = None
     assets: dict[str, str] = field(default_factory=dict)
     batcher: Batcher | None = None
     architecture: dict = field(default_factory=dict)

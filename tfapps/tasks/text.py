@@ -146,20 +146,27 @@ class SentimentTask(ClassifierTask):
 
     def inspect(self, splits: Splits) -> None:
         """Counts the training texts' tokens as the model's vectorizer makes them (recorded
-        in the `TextSpec`), and refuses a training split that leaves no token."""
+        in the `TextSpec`), and refuses a training split that leaves no token.
+
+        The training texts are standardized once here, and kept (cached) as
+        `splits.prepared_train` for `build`: its token counts, vocabulary and training
+        batches all come from them; the model standardizes every other text itself.
+        """
         from tfapps.tasks.text_standardization import check_tokens, count_tokens
 
-        counts = count_tokens(_texts(splits))
+        splits.prepared_train = standardized(splits.train).cache()
+        counts = count_tokens(_texts(splits.prepared_train), standardize=False)
         check_tokens(counts, splits.info.name)
         counts.describe(splits.info.spec)
 
     def build(self, config: SentimentConfig, splits: Splits) -> TaskModel:
         from tfapps import runs
+        from tfapps.pipeline import PREPROCESS_BATCH, map_in_batches
         from tfapps.tasks import text_model
         from tfapps.token_batches import TokenCut
 
-        spec = splits.info.spec
-        texts = _texts(splits)
+        spec, train = splits.info.spec, splits.prepared_train  # standardized by `inspect`
+        texts = _texts(train)
         sequence_length = config.sequence_length or text_model.auto_sequence_length(
             spec.long_tokens
         )
@@ -167,8 +174,10 @@ class SentimentTask(ClassifierTask):
         if layout == "auto":
             layout = text_model.auto_conv_layout(spec.median_tokens)
         vectorizer = text_model.build_text_vectorizer(config.max_tokens, sequence_length)
-        vectorizer.adapt(texts)
-        vocabulary = vectorizer.get_vocabulary()
+        tokenizer = without_standardization(vectorizer)
+        tokenizer.adapt(texts)
+        vocabulary = tokenizer.get_vocabulary()
+        vectorizer.set_vocabulary(vocabulary)
         num_classes = len(splits.info.class_names)
         classifier = text_model.build_text_classifier(
             len(vocabulary),
@@ -190,6 +199,9 @@ class SentimentTask(ClassifierTask):
                 vectorizer, classifier, "sentiment_classifier", trim
             ),
             preprocess=lambda texts, labels: (vectorizer(texts), labels),
+            train_examples=map_in_batches(
+                train, lambda texts, labels: (tokenizer(texts), labels), PREPROCESS_BATCH
+            ),
             assets={runs.VOCABULARY_TXT: "\n".join(vocabulary) + "\n"},
             batcher=batcher,
             architecture={
@@ -259,11 +271,32 @@ def text_batcher(
     return TokenCut.for_model(classifier, sequence_length).batch
 
 
-def _texts(splits: Splits) -> tf.data.Dataset:
-    """The training texts in batches of `pipeline.PREPROCESS_BATCH`."""
+def standardized(examples: tf.data.Dataset) -> tf.data.Dataset:
+    """`(text, label)` examples with each text standardized as the model's vectorizer does
+    (`text_standardization.standardize_text`), in batches of `pipeline.PREPROCESS_BATCH`."""
+    from tfapps.pipeline import PREPROCESS_BATCH, map_in_batches
+    from tfapps.tasks.text_standardization import standardize_text
+
+    return map_in_batches(
+        examples, lambda texts, labels: (standardize_text(texts), labels), PREPROCESS_BATCH
+    )
+
+
+def without_standardization(vectorizer: keras.layers.TextVectorization):
+    """A TextVectorization like `vectorizer` but for texts already standardized: adapted, it
+    learns the vocabulary `vectorizer` would from the raw texts, and then maps the
+    standardized texts to the token ids `vectorizer` maps the raw ones to."""
+    import keras
+
+    config = {**vectorizer.get_config(), "standardize": None}
+    return keras.layers.TextVectorization.from_config(config)
+
+
+def _texts(examples: tf.data.Dataset) -> tf.data.Dataset:
+    """The texts of `(text, label)` examples in batches of `pipeline.PREPROCESS_BATCH`."""
     from tfapps.pipeline import PREPROCESS_BATCH
 
-    return splits.train.map(lambda text, _: text).batch(PREPROCESS_BATCH)
+    return examples.map(lambda text, _: text).batch(PREPROCESS_BATCH)
 
 
 def _served_text(value, name: str) -> str:

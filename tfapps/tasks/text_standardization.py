@@ -210,11 +210,13 @@ class TokenCounts:
         spec.symbol_share = round(self.symbols / max(total, 1), 4)
 
 
-def count_tokens(texts) -> TokenCounts:
+def count_tokens(texts, standardize: bool = True) -> TokenCounts:
     """Counts the tokens of batches of texts as the model's vectorizer splits them.
 
     Args:
         texts: a `tf.data.Dataset` of `tf.string` batches `[batch]`.
+        standardize: whether to standardize the texts first (`standardize_text`); False for
+            texts it already made. Defaults to True.
 
     Returns:
         A `TokenCounts`.
@@ -222,7 +224,7 @@ def count_tokens(texts) -> TokenCounts:
     import tensorflow as tf
 
     def count(batch):
-        tokens = tf.strings.split(standardize_text(batch))
+        tokens = tf.strings.split(standardize_text(batch) if standardize else batch)
         flat = tokens.flat_values
         characters = tf.strings.regex_full_match(flat, f"{UNSPACED}\\p{{M}}*")
         symbols = tf.strings.regex_full_match(flat, f"{FLAG}|\\p{{So}}\\p{{M}}*")
