@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -73,7 +74,10 @@ def train_on_mocked_catalog(
     import tensorflow_datasets as tfds
 
     output_dir = tmp_path / "saved_models"
-    with tfds.testing.mock_data(num_examples=num_examples):
+    with (
+        tfds.testing.mock_data(num_examples=num_examples * MOCKED_SPLITS),
+        _distinct_splits(num_examples),
+    ):
         result = run_cli(
             command,
             "--dataset",
@@ -91,6 +95,29 @@ def train_on_mocked_catalog(
     run_dir = next((output_dir / command / dataset).iterdir())
     assert (run_dir / "saved_model" / "saved_model.pb").is_file()
     return json.loads((run_dir / "run.json").read_text())
+
+
+MOCKED_SPLITS = 4  # distinct parts of the mocked examples, one a split (or split slice)
+
+
+@contextlib.contextmanager
+def _distinct_splits(num_examples: int):
+    """Gives each split (or slice) that `tfds.testing.mock_data` mocks examples of its own:
+    the mock yields the same examples for every split, which tfapps would read as copies of
+    the test split (`data.duplicates`)."""
+    from unittest import mock
+
+    from tensorflow_datasets.core.dataset_builder import FileReaderBuilder
+
+    mocked, parts = FileReaderBuilder._as_dataset, {}
+
+    def distinct(self, split, *args, **kwargs):
+        part = parts.setdefault(str(split), len(parts) % MOCKED_SPLITS)
+        dataset = mocked(self, split, *args, **kwargs)
+        return dataset.skip(part * num_examples).take(num_examples)
+
+    with mock.patch.object(FileReaderBuilder, "_as_dataset", distinct):
+        yield
 
 
 def fabricate_run(
@@ -149,13 +176,14 @@ def tiny_table(rows: int = 40, seed: int = 0):
 
 
 def tiny_reviews(rows: int = 40):
-    """Reviews whose words give their label away."""
+    """Reviews whose words give their label away (each a different text: copies of a text
+    are kept in one split)."""
     import pandas as pd
 
     words = {"pos": "great fun loved", "neg": "dull awful boring"}
     return pd.DataFrame(
         {
-            "text": [words["pos" if i % 2 else "neg"] for i in range(rows)],
+            "text": [f"{words['pos' if i % 2 else 'neg']} number {i}" for i in range(rows)],
             "label": ["pos" if i % 2 else "neg" for i in range(rows)],
         }
     )

@@ -63,6 +63,7 @@ def from_tfds(
     read = f"TFDS {builder.name} {builder.version}"
     too_small = [class_names[i] for i in carved.too_small]
     summary = tfds_classes_summary(read, counts, too_small, "image")
+    carved.summarize(summary, "image")
     summary.lines.append(f"model input {'x'.join(map(str, shape))} (resize {config.resize})")
     note = config.model_note(own_size, backbone)
     summary.lines += [note] if note else []

@@ -70,6 +70,8 @@ class ImageSpec:
         backbone: the model's pretrained backbone (`tfapps.backbones.BACKBONES`), or
             `"none"`, as chosen for these images (`--backbone`, automatic for photos); `None`
             in runs older than backbones (none).
+        layout: a folder's layout as read, such as `"train/ test/ folders given"`
+            (`folders.FolderLayout.describe`).
     """
 
     kind: ClassVar[str] = "image"
@@ -81,6 +83,7 @@ class ImageSpec:
     cache: str | None = None
     cache_bytes: int | None = None
     backbone: str | None = None
+    layout: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, **_record(self)}
@@ -106,6 +109,8 @@ class TextSpec:
         unspaced_share: the share of tokens that are characters of scripts written
             without spaces (Chinese, Japanese, Thai, ...).
         symbol_share: the share of tokens that are emoji or other symbols.
+        layout: a folder's layout as read, such as `"train/ test/ folders given"`
+            (`folders.FolderLayout.describe`).
     """
 
     kind: ClassVar[str] = "text"
@@ -119,6 +124,7 @@ class TextSpec:
     long_tokens: float | None = None
     unspaced_share: float | None = None
     symbol_share: float | None = None
+    layout: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, **_record(self)}

@@ -62,9 +62,16 @@ def cap_and_check_splits(splits: Splits, max_examples: int | None) -> Splits:
     sizes = capped
     for name, size in sizes.items():
         if size == 0:
+            copies = splits.info.summary.facts.get("duplicates", {}).get("copies", 0)
             raise InvalidInput(
                 f"Dataset {splits.info.name!r} has no examples in its {name} split; "
-                "it needs at least one example in train, validation and test."
+                "it needs at least one example in train, validation and test"
+                + (
+                    f" ({copies:,} of its examples are copies of others, and an example "
+                    "and its copies go to one split)."
+                    if copies
+                    else "."
+                )
             )
     splits.info.sizes = sizes
     return splits

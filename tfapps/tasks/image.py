@@ -164,7 +164,7 @@ class ImageClassifyTask(ClassifierTask):
     )
     local_formats = (
         "a folder root/<class>/ of images (jpg, png, bmp, gif, webp, tif, ...; or "
-        "root/train|test/<class>/...)"
+        "root/train|val|test/<class>/...)"
     )
     quick = {"epochs": 10}
     variants = ({"architecture": "dense"},)
@@ -212,17 +212,19 @@ class ImageClassifyTask(ClassifierTask):
         return TaskModel(model, architecture=architecture, epochs=epochs)
 
     def read_inputs(self, record: RunRecord, input_names, inputs, text_per=None):
-        """Image files of any format and size Pillow reads, and the images in folders (other
-        files there are skipped with a warning), read by the training reader
+        """Image files of any format and size Pillow reads, and the images in folders (walked
+        as training walks them, `folders.walk_files`; other files there are skipped with a
+        warning), read by the training reader
         (`data.images.read_image`) with the run's input size, channels and resize rule."""
         import numpy as np
 
-        from tfapps.data.image_scan import image_files
+        from tfapps.data.folders import walk_files
         from tfapps.data.images import ImageReadError, read_image
+        from tfapps.data.summary import Skipped, skipped_line
 
         spec = record.dataset.spec
         height, width, channels = spec.input_shape
-        names, arrays, skipped = [], [], []
+        names, arrays, skipped = [], [], Skipped()
         for item in inputs:
             path = as_path(item)
             if path is None:
@@ -230,19 +232,17 @@ class ImageClassifyTask(ClassifierTask):
                     f"{shown(item)!r} is not an image file or folder; this image-classify "
                     f"model ({record.run_id}) takes images (png, jpg, bmp, gif, webp, tif, ...)."
                 )
-            for file in image_files(path) if path.is_dir() else [path]:
+            for file in walk_files(path, skipped) if path.is_dir() else [path]:
                 try:
                     arrays.append(read_image(file, (height, width), channels, spec.resize))
                 except ImageReadError as error:
                     if not path.is_dir():
                         raise InvalidInput(str(error)) from None
-                    skipped.append(f"{file} ({error.reason})")
+                    skipped.add(error.reason, file)
                     continue
                 names.append(str(file))
-        if skipped:
-            log.warning(
-                "skipped %d files that are not readable images: %s", len(skipped), skipped[0]
-            )
+        if skipped.counts:
+            log.warning(skipped_line(skipped.to_dict(), "file"))
         if not arrays:
             raise InvalidInput(f"No readable images in {', '.join(map(shown, inputs))}.")
         return names, {input_names[0]: np.stack(arrays)}

@@ -97,10 +97,14 @@ class NumericTarget:
     Args:
         task: the command, named in messages.
         transform: `--target-transform`. Defaults to `"none"`.
+        classes: whether the target is a class (rows of the same features with another
+            target are contradictions); numbers are not: such rows are noise. Defaults to
+            False.
     """
 
     task: str = "regress"
     transform: str = "none"
+    classes: bool = False  # numbers: the same features with another target are noise
 
     def carve(self, table, target, config, number_format, markers) -> dict[str, np.ndarray]:
         from tfapps.data.stratify import carve_local_splits
