@@ -25,7 +25,7 @@ from tfapps.keras_internals import idf_weights
 from tfapps.runs import IDF_WEIGHTS_TXT, VOCABULARY_TXT
 from tfapps.tasks.base import TaskModel, compile_model
 from tfapps.tasks.classifiers import classifier_head, classifier_loss
-from tfapps.tasks.text_model import build_end_to_end, without_standardization
+from tfapps.tasks.text_model import build_end_to_end
 from tfapps.tasks.text_standardization import standardize_text, tokenization_note
 
 if TYPE_CHECKING:
@@ -81,10 +81,10 @@ def ngram_task_model(
     """
     from tfapps.pipeline import PREPROCESS_BATCH, map_in_batches
 
-    vectorizer = build_ngram_vectorizer(config.max_tokens)
-    adapted = without_standardization(vectorizer)
+    adapted = build_ngram_vectorizer(config.max_tokens, standardize=None)
     adapted.adapt(train.map(lambda text, _: text).batch(PREPROCESS_BATCH))
     vocabulary, weights = adapted.get_vocabulary(), idf_weights(adapted)
+    vectorizer = build_ngram_vectorizer(config.max_tokens)
     vectorizer.set_vocabulary(vocabulary, idf_weights=weights)
     features = len(vocabulary)
     classifier = build_ngram_classifier(features, num_classes, config.ngram_units, config.dropout)
@@ -103,19 +103,23 @@ def ngram_task_model(
     )
 
 
-def build_ngram_vectorizer(max_tokens: int = 20000) -> layers.TextVectorization:
+def build_ngram_vectorizer(
+    max_tokens: int = 20000, standardize=standardize_text
+) -> layers.TextVectorization:
     """Returns an unadapted TextVectorization layer giving TF-IDF vectors over word uni- and
-    bigrams (`standardize_text`, then whitespace), `float32 [batch, features]`.
+    bigrams (`standardize`, then whitespace), `float32 [batch, features]`.
 
     Args:
         max_tokens: the most frequent n-grams kept, the out-of-vocabulary entry included.
             Defaults to 20000.
+        standardize: the texts' standardization; `None` for texts standardized already.
+            Defaults to `text_standardization.standardize_text`.
     """
     return layers.TextVectorization(
         max_tokens=max_tokens,
         output_mode="tf_idf",
         ngrams=NGRAMS,
-        standardize=standardize_text,
+        standardize=standardize,
         name="vectorizer",
     )
 
