@@ -83,15 +83,11 @@ def train(config: RunConfig, resume: str | None = None, callbacks: Sequence[Any]
         if not setup.is_chief:
             return _train_as_worker(config, setup, splits, callbacks, started)
         recorder = recording.RunRecorder.start(
-            output, config, setup.describe(), splits.info, _versions(), timings
+            output, config, setup.describe(), splits.info, versions(), timings
         )
         with recorder:
-            task_model, metrics = _train_report_export(config, setup, splits, recorder, callbacks)
-            final = recorder.complete(
-                _training_facts(recorder.directory, config, setup, task_model, splits),
-                _headline(config, metrics),
-                time.perf_counter() - started,
-            )
+            task_model, metrics = train_report_export(config, setup, splits, recorder, callbacks)
+            final = complete(recorder, config, setup, splits, task_model, metrics, started)
     from tfapps.summary import rebuild_summary
 
     rebuild_summary(output.output_dir)
@@ -100,8 +96,13 @@ def train(config: RunConfig, resume: str | None = None, callbacks: Sequence[Any]
     )
 
 
-def _train_report_export(config, setup, splits, recorder, callbacks):
-    """The steps that write into the run directory; returns `(task model, metrics table)`."""
+def train_report_export(config, setup, splits, recorder, callbacks=()):
+    """The steps that write into the run directory: training (or loading the weights a run
+    interrupted after training kept), the report, the export.
+
+    Returns:
+        `(task model, metrics table)`.
+    """
     from tfapps import export
     from tfapps.tasks import get_task
     from tfapps.training import build_and_train
@@ -135,10 +136,27 @@ def _train_as_worker(config, setup, splits, callbacks, started: float) -> RunRes
     return RunResult(None, {}, pd.DataFrame(), task_model.serving_model, _elapsed(started))
 
 
+def complete(recorder, config, setup, splits, task_model, metrics, started: float) -> Path:
+    """Records what training did and the headline metric, and publishes the run.
+
+    Args:
+        started: `time.perf_counter()` when the run started.
+
+    Returns:
+        The published run directory.
+    """
+    return recorder.complete(
+        _training_facts(recorder.directory, config, setup, task_model, splits),
+        _headline(config, metrics),
+        time.perf_counter() - started,
+    )
+
+
 def _training_facts(directory: Path, config, setup, task_model, splits) -> dict[str, Any]:
-    """run.json's `training`: epochs, best epoch, batch sizes, throughput and parameters."""
+    """run.json's `training`: epochs, best epoch, batch sizes, throughput and parameters
+    (no best epoch without a validation split)."""
     history = pd.read_csv(directory / runs.HISTORY_CSV)  # all epochs, across resumes
-    losses = history["val_loss"]
+    losses = history.get("val_loss", pd.Series(dtype=float))
     return {
         "epochs_run": len(history),
         "epochs_planned": task_model.epochs or config.epochs,
@@ -172,7 +190,8 @@ def _elapsed(started: float) -> float:
     return time.perf_counter() - started
 
 
-def _versions() -> dict[str, str]:
+def versions() -> dict[str, str]:
+    """Versions of Python, tfapps and the packages a run depends on (run.json)."""
     from importlib.metadata import version
 
     packages = ("tensorflow", "keras", "tensorflow-datasets", "numpy", "pandas", "scikit-learn")

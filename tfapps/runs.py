@@ -32,6 +32,8 @@ METRICS_CSV = "metrics.csv"
 CONFUSION_MATRIX_CSV = "confusion_matrix.csv"
 PER_CLASS_CSV = "per_class.csv"
 PREDICTIONS_CSV = "predictions.csv"
+TRIALS_CSV = "trials.csv"  # a `tfapps tune` run's trials
+SEARCH_DIR = "search"  # a `tfapps tune` run's KerasTuner project and trial directories
 PLOTS_DIR = "plots"
 TENSORBOARD_DIR = "tensorboard"
 EVALUATIONS_DIR = "evaluations"  # `tfapps evaluate` results, one folder per dataset and split
@@ -73,6 +75,10 @@ class RunRecord:
         interrupted_at: UTC time of the last interruption.
         error: `"Type: message"` of the failure that stopped the run.
         exports: the formats `tfapps export` wrote, with how they agreed with the SavedModel.
+        tune: for a run of `tfapps tune`: the search's options (`options`, `argv`), its
+            objective, knobs and outcome (trials, the best trial, the defaults' score); the
+            run's `config` is the best trial's, trained on train + validation. Empty for a
+            training command's run.
         extra: keys of run.json this version does not know, kept as they are.
         directory: the run directory the record was read from (not written to run.json).
     """
@@ -95,6 +101,7 @@ class RunRecord:
     interrupted_at: str | None = None
     error: str | None = None
     exports: list[dict[str, Any]] = field(default_factory=list)
+    tune: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
     directory: Path | None = field(default=None, compare=False, repr=False)
 
@@ -129,6 +136,7 @@ class RunRecord:
             "training",
             "headline",
             "exports",
+            "tune",
         )
         values = {k: v for k, v in values.items() if not (k in optional and not v)}
         return {**values, **self.extra}
@@ -260,7 +268,7 @@ def describe_runs(directory: Path, incomplete: bool = False) -> list[str]:
         if incomplete and record.config:
             run_id = run_dir.name.removesuffix(INCOMPLETE_SUFFIX)
             try:
-                command = record.run_config.resume_command(run_id)
+                command = record.run_config.resume_command(run_id, record.tune.get("argv"))
             except InvalidInput as error:
                 command = f"cannot be resumed ({error})"
             line += f"  epochs done: {finished_epochs(run_dir)}  resume: {command}"

@@ -53,8 +53,12 @@ def build_and_train(
             file exists, training finished before an interruption (during evaluation or
             export): the weights are loaded instead of trained. Defaults to none.
 
+    A split that is `None` is not prepared: the trials of `tfapps tune` have no test split,
+    and the final training of a tuned run no validation split (it then trains `epochs`
+    epochs without early stopping).
+
     Returns:
-        `(task model, {"validation": batches, "test": batches})`.
+        `(task model, {"validation": batches, "test": batches})` for the splits there are.
     """
     global_batch = config.batch_size * setup.replicas
     # Seeded again here: preparing a dataset for the first time draws random numbers, and
@@ -77,7 +81,11 @@ def build_and_train(
             cache=splits.cache.target(split),
         )
 
-    eval_batches = {"validation": prepare("validation"), "test": prepare("test")}
+    eval_batches = {
+        split: prepare(split)
+        for split in ("validation", "test")
+        if getattr(splits, split) is not None
+    }
     if config.steps_per_execution is None and setup.replicas == 1:
         task_model.model.steps_per_execution = auto_steps_per_execution(
             task_model, global_batch, gpu=setup.device != "CPU"
@@ -93,7 +101,7 @@ def build_and_train(
     fit(
         task_model.model,
         prepare("train", shuffle_seed=config.seed),
-        eval_batches["validation"],
+        eval_batches.get("validation"),
         dataclasses.replace(config, epochs=task_model.epochs or config.epochs),
         run_dir,
         setup.strategy,
@@ -184,7 +192,7 @@ def align_history(run_dir: Path) -> int:
 def fit(
     model: keras.Model,
     train: tf.data.Dataset,
-    validation: tf.data.Dataset,
+    validation: tf.data.Dataset | None,
     config: RunConfig,
     run_dir: Path | None,
     strategy: tf.distribute.Strategy | None = None,
@@ -207,7 +215,8 @@ def fit(
     Args:
         model: a compiled model.
         train: batched training data (global batch size).
-        validation: batched validation data.
+        validation: batched validation data; `None` trains every epoch, without early
+            stopping.
         config: the run's options (`epochs`, `patience`, `start_from_epoch`,
             `checkpoint_seconds`, `quiet`).
         run_dir: the (temporary) run directory receiving history.csv and tensorboard/;
@@ -241,7 +250,8 @@ def fit(
                 str(run_dir / runs.BACKUP_DIR), config.checkpoint_seconds
             )
         )
-    callbacks.append(tfapps_callbacks.early_stopping(config))
+    if validation is not None:
+        callbacks.append(tfapps_callbacks.early_stopping(config))
     if run_dir is not None:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / runs.TENSORBOARD_DIR)))
     callbacks.extend(extra_callbacks)

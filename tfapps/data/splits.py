@@ -18,11 +18,15 @@ from tfapps.errors import InvalidInput
 @dataclass
 class Splits:
     """Unbatched `(input, label)` datasets for train, validation and test, their `info`, and
-    how the pipeline caches them (`cache`, in memory by default)."""
+    how the pipeline caches them (`cache`, in memory by default).
+
+    A `tfapps tune` trial has no test split, and the final training of a tuned run no
+    validation split (`None`); every split a data source reads is there.
+    """
 
     train: tf.data.Dataset
-    validation: tf.data.Dataset
-    test: tf.data.Dataset
+    validation: tf.data.Dataset | None
+    test: tf.data.Dataset | None
     info: DatasetInfo
     cache: CachePlan = field(default_factory=CachePlan)
 

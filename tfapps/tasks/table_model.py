@@ -91,8 +91,10 @@ def build_regressor(
     categorical: Sequence[str] = (),
     hidden_units: Sequence[int] = (64, 64),
     target_scale: tuple[float, float] | None = None,
+    dropout: float = 0.0,
+    batch_norm: bool = False,
 ) -> keras.Model:
-    """Builds `encoded_features` → Dense(relu) × n → Dense(1) [→ Rescaling].
+    """Builds `encoded_features` → `hidden_layers` → Dense(1) [→ Rescaling].
 
     Args:
         train_features: input name to the training split's values (float32 for numeric
@@ -103,10 +105,11 @@ def build_regressor(
             Dense(1) predicts the standardized target and a Rescaling layer maps it back
             (`y = z * std + mean`), so the model still outputs the target in its units.
             Defaults to `None` (no Rescaling).
+        dropout: dropout rate after each hidden layer. Defaults to 0 (no Dropout layers).
+        batch_norm: batch normalization in each hidden layer. Defaults to False.
     """
     inputs, x = encoded_features(train_features, categorical)
-    for index, units in enumerate(hidden_units, start=1):
-        x = layers.Dense(units, activation="relu", name=f"dense{index}")(x)
+    x = hidden_layers(x, hidden_units, dropout, batch_norm)
     if target_scale is None:
         outputs = layers.Dense(1, dtype="float32", name="predictions")(x)
     else:
@@ -114,6 +117,29 @@ def build_regressor(
         x = layers.Dense(1, dtype="float32", name="standardized")(x)
         outputs = layers.Rescaling(std, offset=mean, dtype="float32", name="predictions")(x)
     return keras.Model(inputs, outputs, name="regressor")
+
+
+def hidden_layers(x, hidden_units: Sequence[int], dropout: float = 0.0, batch_norm: bool = False):
+    """Dense(relu) × n on the encoded features; with `batch_norm`, each as Dense (without
+    bias) → BatchNormalization → ReLU, as Ioffe and Szegedy (2015) place it before the
+    nonlinearity; with `dropout`, a Dropout layer after each.
+
+    Args:
+        x: the encoded features.
+        hidden_units: units of each hidden layer.
+        dropout: dropout rate after each hidden layer. Defaults to 0 (no Dropout layers).
+        batch_norm: batch normalization in each hidden layer. Defaults to False.
+    """
+    for index, units in enumerate(hidden_units, start=1):
+        if batch_norm:
+            x = layers.Dense(units, use_bias=False, name=f"dense{index}")(x)
+            x = layers.BatchNormalization(name=f"batch_norm{index}")(x)
+            x = layers.ReLU(name=f"relu{index}")(x)
+        else:
+            x = layers.Dense(units, activation="relu", name=f"dense{index}")(x)
+        if dropout:
+            x = layers.Dropout(dropout, name=f"dropout{index}")(x)
+    return x
 
 
 def encoded_part(model: keras.Model, record: RunRecord, classifier: bool) -> Part:

@@ -25,11 +25,13 @@ if TYPE_CHECKING:
     import numpy as np
     import tensorflow as tf
 
+    from tfapps.data.info import DatasetInfo
     from tfapps.data.splits import Splits
     from tfapps.export_parts import Part
     from tfapps.pipeline import Batcher
     from tfapps.runs import RunRecord
     from tfapps.serving_requests import InputSpec
+    from tfapps.tune.space import Space
 
 TEXT_PREVIEW_CHARS = 200  # of each test text in predictions.csv
 ARCHITECTURES = ("conv", "dense")
@@ -66,6 +68,19 @@ class SentimentConfig(ClassifierOptions, CsvOptions, RunConfig):
         "when the training texts' median length is at most 50 tokens.",
         choices=CONV_LAYOUTS,
     )
+    conv_filters: int | None = option(
+        None,
+        "filters of each Conv1D layer of the conv model.",
+        automatic="128 stacked, 100 parallel (`text_model.auto_conv_shape`)",
+        minimum=1,
+    )
+    kernel_sizes: tuple[int, ...] | None = option(
+        None,
+        "kernel sizes of the conv model's Conv1D layers: one stacked layer per size, or "
+        "one side-by-side branch per size (`--kernel-sizes 3,4,5`).",
+        automatic="7,7 stacked, 3,4,5 parallel (`text_model.auto_conv_shape`)",
+        example="3,4,5",
+    )
     embedding_dim: int = option(128, "width of the Embedding layer.", minimum=1)
     dropout: float = option(
         0.5, "dropout rate after the embedding and before the classifier.", rate=True
@@ -88,6 +103,16 @@ class SentimentConfig(ClassifierOptions, CsvOptions, RunConfig):
         "`sequence_length`; IMDB trains about 1.4x faster); `--no-length-batches` pads every "
         "batch to `sequence_length`, as the dense model and multi-worker runs always do.",
     )
+
+    def validate(self) -> None:
+        """Raises `InvalidInput` naming the first option whose value cannot be used."""
+        from tfapps.config import checks
+
+        super().validate()
+        if self.kernel_sizes is not None:
+            self.kernel_sizes = checks.check_positive_ints(
+                self.kernel_sizes, "kernel-sizes", "3,4,5"
+            )
 
 
 class SentimentTask(ClassifierTask):
@@ -163,9 +188,7 @@ class SentimentTask(ClassifierTask):
         sequence_length = config.sequence_length or text_model.auto_sequence_length(
             spec.long_tokens
         )
-        layout = config.conv_layout
-        if layout == "auto":
-            layout = text_model.auto_conv_layout(spec.median_tokens)
+        layout = _layout(config, spec.median_tokens)
         vectorizer = text_model.build_text_vectorizer(config.max_tokens, sequence_length)
         vectorizer.adapt(texts)
         vocabulary = vectorizer.get_vocabulary()
@@ -178,6 +201,8 @@ class SentimentTask(ClassifierTask):
             dropout=config.dropout,
             architecture=config.architecture,
             conv_layout=layout,
+            filters=config.conv_filters,
+            kernel_sizes=config.kernel_sizes,
         )
         stacked = config.architecture == "conv" and layout == "stacked"
         trim = TokenCut.for_model(classifier, sequence_length) if stacked else None
@@ -194,9 +219,37 @@ class SentimentTask(ClassifierTask):
             batcher=batcher,
             architecture={
                 "sequence_length": sequence_length,
-                **({"conv_layout": layout} if config.architecture == "conv" else {}),
+                **(_conv_shape(config, layout) if config.architecture == "conv" else {}),
             },
         )
+
+    def search_space(
+        self, space: Space, config: SentimentConfig, info: DatasetInfo
+    ) -> SentimentConfig:
+        """The conv model's layout, filters and kernel size (parallel: kernels k, k+1, k+2;
+        stacked: two layers of k), the vocabulary size, embedding width, dropout and
+        learning rate."""
+        knobs, derived = {}, {}
+        if config.architecture == "conv":
+            # Hook: once `--architecture` has more model families (ngram, auto), they are a
+            # knob here, and the conv knobs only shape the conv model.
+            start = _conv_shape(config, _layout(config, info.spec.median_tokens))
+            layout = space.choice("layout", CONV_LAYOUTS[1:], start["conv_layout"])
+            filters = space.choice("filters", (64, 100, 128, 256), start["conv_filters"])
+            kernel = space.choice("kernel_size", (2, 3, 5, 7), start["kernel_sizes"][0])
+            if space.changed("layout", "filters", "kernel_size"):
+                parallel = layout == "parallel"
+                kernels = (kernel, kernel + 1, kernel + 2) if parallel else (kernel, kernel)
+                derived = {"conv_layout": layout, "conv_filters": filters, "kernel_sizes": kernels}
+        knobs["max_tokens"] = space.choice(
+            "max_tokens", (5000, 10000, 20000, 40000), config.max_tokens
+        )
+        knobs["embedding_dim"] = space.choice("embedding_dim", (64, 128, 256), config.embedding_dim)
+        knobs["dropout"] = space.number("dropout", 0.0, 0.6, config.dropout)
+        knobs["learning_rate"] = space.number(
+            "learning_rate", 1e-4, 1e-2, config.learning_rate, log=True
+        )
+        return space.apply(config, knobs, derived)
 
     def report_inputs(self, examples: tf.data.Dataset) -> dict[str, list]:
         """The start of each test text, for predictions.csv."""
@@ -257,6 +310,27 @@ def text_batcher(
     if config.architecture != "conv" or layout != "stacked" or not config.length_batches:
         return None
     return TokenCut.for_model(classifier, sequence_length).batch
+
+
+def _layout(config: SentimentConfig, median_tokens: float) -> str:
+    """`--conv-layout`, with auto decided by the texts' median length."""
+    from tfapps.tasks import text_model
+
+    if config.conv_layout == "auto":
+        return text_model.auto_conv_layout(median_tokens)
+    return config.conv_layout
+
+
+def _conv_shape(config: SentimentConfig, layout: str) -> dict:
+    """The conv model's layout, filters and kernel sizes as built (run.json's `training`)."""
+    from tfapps.tasks import text_model
+
+    filters, kernels = text_model.auto_conv_shape(layout)
+    return {
+        "conv_layout": layout,
+        "conv_filters": config.conv_filters or filters,
+        "kernel_sizes": list(config.kernel_sizes or kernels),
+    }
 
 
 def _texts(splits: Splits) -> tf.data.Dataset:
