@@ -307,6 +307,8 @@ def write_search_report(
             for trial in trials
         ]
     )
+    counts = ["best_epoch", "epochs", "from_trial", "resumed_at_epoch"]
+    table[counts] = table[counts].astype("Int64")  # whole numbers, empty where none
     table.to_csv(run_dir / runs.TRIALS_CSV, index=False)
     plots = run_dir / runs.PLOTS_DIR
     plots.mkdir(exist_ok=True)
