@@ -37,9 +37,10 @@ class RunView:
     @property
     def title(self) -> str:
         record = self.record
+        tuned = f" · tuned ({record.tune['trials']} trials)" if record.tune else ""
         return (
             f"{record.task} · {record.dataset.name} · "
-            f"{record.config.get('architecture', 'dense')} · {record.run_id}"
+            f"{record.config.get('architecture', 'dense')}{tuned} · {record.run_id}"
         )
 
 

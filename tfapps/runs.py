@@ -247,7 +247,8 @@ def is_running(run_dir: Path) -> bool:
 
 def describe_runs(directory: Path, incomplete: bool = False) -> list[str]:
     """One line per run under `directory`, for `tfapps runs`: path and status, and for
-    incomplete runs the epochs done and the command that resumes each.
+    incomplete runs the epochs done (a search's trials done) and the command that resumes
+    each.
 
     Args:
         directory: an `--output-dir`.
@@ -271,6 +272,11 @@ def describe_runs(directory: Path, incomplete: bool = False) -> list[str]:
                 command = record.run_config.resume_command(run_id, record.tune.get("argv"))
             except InvalidInput as error:
                 command = f"cannot be resumed ({error})"
-            line += f"  epochs done: {finished_epochs(run_dir)}  resume: {command}"
+            done = (
+                f"trials done: {len(list((run_dir / SEARCH_DIR).glob('trial_*/record.json')))}"
+                if record.tune
+                else f"epochs done: {finished_epochs(run_dir)}"
+            )
+            line += f"  {done}  resume: {command}"
         lines.append(line)
     return lines

@@ -65,7 +65,8 @@ for _task in TASKS.values():
 @main.command("tune-trial", hidden=True)
 @click.argument("spec", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def tune_trial(spec: Path) -> None:
-    """Run one trial of a search (started by `tfapps tune`, in its own process)."""
+    """Run the trial of a search that SPEC (its spec.json) describes, in this process
+    (`tfapps tune` starts one such process per trial)."""
     import json
 
     values = json.loads(spec.read_text())
