@@ -7,8 +7,6 @@ built in `text_model`; texts a finished run is given are read by `text_inputs`.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -273,7 +271,9 @@ class SentimentTask(ClassifierTask):
         """Strings, or `{"b64": <UTF-8 text>}`; a byte-order mark is never part of a text."""
         import numpy as np
 
-        return np.array([_served_text(value, spec.name) for value in values], dtype=object)
+        from tfapps.tasks.text_inputs import served_text
+
+        return np.array([served_text(value, spec.name) for value in values], dtype=object)
 
     def export_part(self, model: keras.Model, record: RunRecord, fmt: str) -> Part:
         """ONNX and LiteRT lack TensorFlow's string ops: they hold the token-id part
@@ -338,28 +338,6 @@ def _texts(splits: Splits) -> tf.data.Dataset:
     from tfapps.pipeline import PREPROCESS_BATCH
 
     return splits.train.map(lambda text, _: text).batch(PREPROCESS_BATCH)
-
-
-def _served_text(value, name: str) -> str:
-    from tfapps.serving_bodies import BadRequest
-    from tfapps.serving_requests import kind_of
-
-    if isinstance(value, dict) and set(value) == {"b64"}:
-        try:
-            return base64.b64decode(value["b64"], validate=True).decode("utf-8")
-        except (binascii.Error, TypeError, ValueError):
-            raise BadRequest(f'Input {name!r}: "b64" must hold base64 UTF-8 text.') from None
-    if not isinstance(value, str):
-        raise BadRequest(f"Input {name!r} takes strings. Received: {kind_of(value)}")
-    if not value.isascii():
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError as error:  # JSON's "\ud800" escapes decode to lone surrogates
-            raise BadRequest(
-                f"Input {name!r} takes Unicode text; {error.object[error.start]!r} at "
-                f"character {error.start} is half of a UTF-16 surrogate pair."
-            ) from None
-    return value.removeprefix("\ufeff")
 
 
 TASK = SentimentTask()

@@ -112,6 +112,7 @@ def tune(config: RunConfig, options: TuneOptions, resume: str | None = None) -> 
                     raise RunFailed("No trial of the search finished; there is nothing to train.")
                 recorder.record.tune["final_trial"] = best["trial"]  # the search is over
                 recorder.record.write(recorder.directory)
+                search.drop_trial_weights(directory)
             trials = search.trial_records(directory)
             best = next(t for t in trials if t["trial"] == recorder.record.tune["final_trial"])
             best_config = config_from_dict(

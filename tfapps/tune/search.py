@@ -306,6 +306,13 @@ def trial_records(directory: Path) -> list[dict[str, Any]]:
     return sorted(found, key=lambda record: record["trial"])
 
 
+def drop_trial_weights(directory: Path) -> None:
+    """Deletes the weights Hyperband's trials kept for their next round, once the search is
+    over (the final model is trained anew)."""
+    for path in directory.glob(f"trial_*/**/{TRIAL_WEIGHTS}"):
+        path.unlink()
+
+
 def best_record(records: list[dict[str, Any]], direction: str) -> dict[str, Any] | None:
     """The trial with the best score (the earliest of equals, so the defaults win a tie);
     `None` when no trial scored."""
