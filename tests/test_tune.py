@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -333,8 +334,8 @@ def test_a_table_hyperband_search_keeps_memory_flat_and_its_run_works_everywhere
     run_cli, tmp_path, data_dir
 ):
     """Hyperband's rounds continue earlier trials; every trial's process peaks alike (only
-    the dropout and learning rate vary); predict, evaluate, export and the report page take
-    the tuned run as any run."""
+    the dropout and learning rate vary); predict, evaluate, export, serve and the report page
+    take the tuned run as any run."""
     table = tmp_path / "table.csv"
     tiny_table(80).to_csv(table, index=False)
     fixed = [f"--space={k}" for k in ("layers=2", "units=32", "batch_norm=false", "loss=mae")]
@@ -351,7 +352,7 @@ def test_a_table_hyperband_search_keeps_memory_flat_and_its_run_works_everywhere
         "--tuner",
         "hyperband",
         "--max-trials",
-        "7",
+        "6",
         "--space",
         "batch_size=16",
         *fixed,
@@ -374,6 +375,16 @@ def test_a_table_hyperband_search_keeps_memory_flat_and_its_run_works_everywhere
     assert run_cli("export", run_dir, "--format", "onnx").exit_code == 0
     assert run_cli("report", tmp_path / "out").exit_code == 0
     assert "<figcaption>search</figcaption>" in (tmp_path / "out" / "report.html").read_text()
+    from test_serve import serving
+
+    from tfapps import serve
+
+    with serving(serve.load_models([run_dir])) as running:
+        body = json.dumps({"instances": [{"x": 1.0, "kind": "a"}, {"x": 2.0, "kind": "b"}]})
+        url = f"http://127.0.0.1:{running['port']}/v1/models/regress:predict"
+        request = urllib.request.Request(url, body.encode(), {"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=60) as reply:
+            assert len(json.loads(reply.read())["predictions"]) == 2
 
 
 def _search_process(output_dir: Path, data_dir: str, table: Path, *extra) -> list[str]:
