@@ -365,6 +365,12 @@ def test_a_table_hyperband_search_keeps_memory_flat_and_its_run_works_everywhere
     assert continued and all(r["initial_epoch"] == 3 for r in continued)
     peaks = [r["peak_rss_mb"] for r in records if r["from_trial"] is None]
     assert max(peaks[1:]) <= 1.1 * peaks[1], peaks  # no trial grows on the last ones' leftovers
+    from tfapps.api import train
+    from tfapps.tasks import config_from_dict
+
+    options = {**records[0]["config"], "output_dir": str(tmp_path / "plain")}
+    plain = train(config_from_dict(options)).metrics.set_index(["split", "metric"])["value"]
+    assert records[0]["score"] == plain["validation", "mae"]  # a trial is a plain run
 
     out = tmp_path / "predictions.csv"
     tiny_table(5, seed=1).drop(columns="y").to_csv(tmp_path / "rows.csv", index=False)

@@ -68,6 +68,7 @@ def tune_trial(spec: Path) -> None:
     """Run the trial of a search that SPEC (its spec.json) describes, in this process
     (`tfapps tune` starts one such process per trial)."""
     import json
+    import sys
 
     values = json.loads(spec.read_text())
     debug = values["config"]["debug"]
@@ -78,4 +79,5 @@ def tune_trial(spec: Path) -> None:
         runtime.import_tensorflow(debug)  # before the trial's modules import Keras
         from tfapps.tune.trial import run_trial
 
-        run_trial(spec)
+        if not run_trial(spec, debug):  # the search prints the trial's error
+            sys.exit(1)

@@ -20,7 +20,7 @@ from tfapps.errors import InvalidInput
 from tfapps.pipeline import untuned
 
 SAVED_SPLITS = ("train", "validation")
-INFO_JSON, FOLDS_NPY = "info.json", "folds.npy"
+INFO_JSON, FOLDS_NPY, INPUTS_JSON = "info.json", "folds.npy", "inputs.json"
 
 
 def save_search_data(
@@ -49,6 +49,8 @@ def save_search_data(
         split.save(str(temp / name))
     if folds is not None:
         np.save(temp / FOLDS_NPY, folds)
+    inputs = train.element_spec[0]
+    (temp / INPUTS_JSON).write_text(json.dumps(list(inputs) if isinstance(inputs, dict) else None))
     (temp / INFO_JSON).write_text(json.dumps(info.to_dict(), indent=2))
     os.replace(temp, directory)
 
@@ -90,12 +92,23 @@ def load_search_splits(directory: Path) -> list[Splits]:
         directory: what `save_search_data` wrote.
     """
     info = DatasetInfo.from_dict(json.loads((directory / INFO_JSON).read_text()))
-    train, validation = (untuned(tf.data.Dataset.load(str(directory / s))) for s in SAVED_SPLITS)
+    order = json.loads((directory / INPUTS_JSON).read_text())
+    train, validation = (_load(directory / split, order) for split in SAVED_SPLITS)
     if not (directory / FOLDS_NPY).is_file():
         return [Splits(train, validation, None, info)]
     folds = np.load(directory / FOLDS_NPY)
     pool = train.concatenate(validation)
     return [_fold(pool, folds, fold, info) for fold in range(int(folds.max()) + 1)]
+
+
+def _load(path: Path, order: list[str] | None) -> tf.data.Dataset:
+    """A saved split, its named inputs in their order when saved: `Dataset.load` gives a
+    dict of inputs in another order, and a table model concatenates its columns in the
+    order it is given them (the same model would train to other numbers)."""
+    dataset = tf.data.Dataset.load(str(path))
+    if order is not None:
+        dataset = dataset.map(lambda inputs, label: ({k: inputs[k] for k in order}, label))
+    return untuned(dataset)
 
 
 def _fold(pool: tf.data.Dataset, folds: np.ndarray, fold: int, info: DatasetInfo) -> Splits:

@@ -3,7 +3,8 @@ is the space's defaults (so a search never ends worse on validation than the opt
 started from), and a new trial starts only while the search's budget admits one.
 
 What KerasTuner keeps private is used here only (tests/test_tune.py fails when a release
-moves it): every oracle draws a new trial's random values in `Oracle._random_values`
+moves it): its `config.DEBUG` prints each failed trial's traceback (tfapps prints one line);
+every oracle draws a new trial's random values in `Oracle._random_values`
 (random search, Bayesian initial points, Hyperband's new brackets), which the first trial
 replaces with the defaults; Hyperband keeps its shortest trial in `min_epochs` and plans its
 brackets from it in `__init__` (KerasTuner 1.4.8, `keras_tuner/src/tuners/hyperband.py`).
@@ -14,10 +15,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import keras_tuner
+from keras_tuner.src import config as keras_tuner_config
 
 from tfapps.tune.space import default_values
 
 HYPERBAND_FACTOR = 3  # KerasTuner's default reduction factor
+keras_tuner_config.DEBUG = False  # a failed trial is one line of tfapps', not a traceback
 
 
 class _DefaultsFirst:

@@ -51,7 +51,6 @@ def tune(config: RunConfig, options: TuneOptions, resume: str | None = None) -> 
         Interrupted: Ctrl-C or SIGTERM; the message holds the command that resumes it.
         RunFailed: no trial finished, or three in a row failed.
     """
-    from tfapps.data.splits import Splits
     from tfapps.summary import rebuild_summary
 
     started = time.perf_counter()
@@ -65,6 +64,7 @@ def tune(config: RunConfig, options: TuneOptions, resume: str | None = None) -> 
             _check_same_search(output.record, options)
         runtime.import_tensorflow(config.debug)
         from tfapps.data.load import load_splits
+        from tfapps.data.splits import Splits
         from tfapps.tasks import config_from_dict, get_task
         from tfapps.tune import data, search
 

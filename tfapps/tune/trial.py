@@ -18,6 +18,7 @@ import signal
 import statistics
 import threading
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -103,13 +104,19 @@ class TrialProgress(TrainingProgress):
         return f"{self.title.split(',')[0]}: {super()._epoch_line()}"
 
 
-def run_trial(spec_path: Path) -> None:
+def run_trial(spec_path: Path, debug: bool = False) -> bool:
     """Runs the trial `spec_path` describes and writes its `result.json` beside it.
+
+    Args:
+        spec_path: the trial's spec.json.
+        debug: print the traceback of a failure. Defaults to False.
+
+    Returns:
+        Whether the trial finished; a failed one's result says how (the search prints it).
 
     Raises:
         KeyboardInterrupt: Ctrl-C or SIGTERM (also when the search's process is gone); the
             trial keeps its checkpoint and writes no result.
-        Exception: the trial failed; its result says so (and how) before it is raised.
     """
     spec = json.loads(spec_path.read_text())
     directory = spec_path.parent
@@ -119,10 +126,13 @@ def run_trial(spec_path: Path) -> None:
         try:
             result = _train_each(spec, directory)
         except Exception as error:
+            if debug:
+                traceback.print_exc()
             failed = {"status": "failed", "error": explain(error).message}
             runs.write_json(directory / RESULT_JSON, failed)
-            raise
+            return False
         runs.write_json(directory / RESULT_JSON, result)
+        return True
 
 
 def _train_each(spec: dict[str, Any], directory: Path) -> dict[str, Any]:
@@ -159,6 +169,7 @@ def _train_one(spec, config, setup, splits, where: Path, trial_dir: Path, title:
         budget = spec["budget"] and (spec["budget"], spec["budget_end"])
         callbacks.append(TrialProgress(title, budget, config.batch_size * setup.replicas))
     task = get_task(config.task)
+    epochs = task.max_epochs(config, splits.info)
     task_model, batches = build_and_train(config, setup, splits, where, callbacks)
     metrics = task.evaluate_and_report(
         task_model, {"validation": batches["validation"]}, splits, where
@@ -166,7 +177,7 @@ def _train_one(spec, config, setup, splits, where: Path, trial_dir: Path, title:
     history = pd.read_csv(where / runs.HISTORY_CSV)
     if spec["save_weights"]:
         task_model.model.save_weights(where / TRIAL_WEIGHTS)
-    status = "complete" if len(history) >= config.epochs else "early_stopped"
+    status = "complete" if len(history) >= epochs else "early_stopped"
     fit = {
         "status": "time_limit" if deadline.reached else status,
         "score": _value(metrics, task.headline_metric),
