@@ -186,6 +186,15 @@ def _nothing_written(tmp, result) -> None:
     assert not (tmp / "out" / "image-classify").exists()
 
 
+def _tune(tmp, *extra) -> list:
+    """`tfapps tune regress` on a 30-row table."""
+    return ["tune", *_regress_csv(tmp, "a,b,y\n" + ROWS, "--target", "y", *extra)]
+
+
+def _no_search_written(tmp, result) -> None:
+    assert not (tmp / "out" / "regress").exists()
+
+
 def _blocker_untouched(tmp, result) -> None:
     assert (tmp / "file").read_text() == "I am a file, not a directory"
 
@@ -805,6 +814,55 @@ CASES = [
         "train-all: malformed --datasets",
         lambda t, r: ["train-all", "--datasets", "pictures=mnist", "--output-dir", t / "o"],
         fragments=("--datasets", "'pictures=mnist'"),
+    ),
+    Case(
+        "tune: --time-budget of another form",
+        lambda t, r: _tune(t, "--time-budget", "5 minutes"),
+        fragments=("--time-budget", "(300, 5m, 1h)", "'5 minutes'"),
+        after=_no_search_written,
+    ),
+    Case(
+        "tune: --time-budget 0",
+        lambda t, r: _tune(t, "--time-budget", "0s"),
+        fragments=("--time-budget", "above 0", "'0s'"),
+    ),
+    Case(
+        "tune: --space without NAME=",
+        lambda t, r: _tune(t, "--space", "dropout"),
+        fragments=("--space", "NAME=VALUE, NAME=LOW..HIGH or NAME=A,B,C", "'dropout'"),
+    ),
+    Case(
+        "tune: --space range out of order",
+        lambda t, r: _tune(t, "--space", "dropout=0.5..0.1"),
+        fragments=("--space", "LOW <= HIGH", "'dropout=0.5..0.1'"),
+    ),
+    Case(
+        "tune: --space unknown knob",
+        lambda t, r: _tune(t, "--space", "dropuot=0.2"),
+        fragments=("--space", "a knob of regress", "dropout: 0..0.5", "'dropuot=0.2'"),
+        after=_no_search_written,
+    ),
+    Case(
+        "tune: --space range for a named choice",
+        lambda t, r: _tune(t, "--space", "loss=0..1"),
+        fragments=("--space", "loss taking one of mae,mse,huber", "'loss=0..1'"),
+    ),
+    Case(
+        "tune: --space value the option refuses",
+        lambda t, r: _tune(t, "--space", "dropout=0.2..1.5"),
+        fragments=("--space: dropout=0.2..1.5 gives dropout 1.5", "--dropout", "[0, 1)"),
+        after=_no_search_written,
+    ),
+    Case(
+        "tune: more --folds than examples",
+        lambda t, r: _tune(t, "--folds", "50"),
+        fragments=("--folds", "at most 24", "Received: 50"),
+        after=_no_search_written,
+    ),
+    Case(
+        "tune: --strategy multi-worker",
+        lambda t, r: _tune(t, "--strategy", "multi-worker"),
+        fragments=("--strategy", "'multi-worker'"),
     ),
     Case(
         "any: output dir is a file",

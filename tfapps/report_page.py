@@ -38,7 +38,11 @@ class RunView:
     @property
     def title(self) -> str:
         record = self.record
-        return f"{record.task} · {record.dataset.name} · {record.architecture} · {record.run_id}"
+        tuned = f" · tuned ({record.tune['trials']} trials)" if record.tune else ""
+        return (
+            f"{record.task} · {record.dataset.name} · {record.architecture}{tuned} · "
+            f"{record.run_id}"
+        )
 
 
 def collect(output_dir: Path) -> tuple[pd.DataFrame, list[RunView]]:

@@ -33,6 +33,8 @@ METRICS_CSV = "metrics.csv"
 CONFUSION_MATRIX_CSV = "confusion_matrix.csv"
 PER_CLASS_CSV = "per_class.csv"
 PREDICTIONS_CSV = "predictions.csv"
+TRIALS_CSV = "trials.csv"  # a `tfapps tune` run's trials
+SEARCH_DIR = "search"  # a `tfapps tune` run's KerasTuner project and trial directories
 PLOTS_DIR = "plots"
 TENSORBOARD_DIR = "tensorboard"
 EVALUATIONS_DIR = "evaluations"  # `tfapps evaluate` results, one folder per dataset and split
@@ -75,6 +77,10 @@ class RunRecord:
         interrupted_at: UTC time of the last interruption.
         error: `"Type: message"` of the failure that stopped the run.
         exports: the formats `tfapps export` wrote, with how they agreed with the SavedModel.
+        tune: for a run of `tfapps tune`: the search's options (`options`, `argv`), its
+            objective, knobs and outcome (trials, the best trial, the defaults' score); the
+            run's `config` is the best trial's, trained on train + validation. Empty for a
+            training command's run.
         extra: keys of run.json this version does not know, kept as they are.
         directory: the run directory the record was read from (not written to run.json).
     """
@@ -97,6 +103,7 @@ class RunRecord:
     interrupted_at: str | None = None
     error: str | None = None
     exports: list[dict[str, Any]] = field(default_factory=list)
+    tune: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
     directory: Path | None = field(default=None, compare=False, repr=False)
 
@@ -144,6 +151,7 @@ class RunRecord:
             "training",
             "headline",
             "exports",
+            "tune",
         )
         values = {k: v for k, v in values.items() if not (k in optional and not v)}
         return {**values, **self.extra}
@@ -306,7 +314,8 @@ def is_running(run_dir: Path) -> bool:
 
 def describe_runs(directory: Path, incomplete: bool = False) -> list[str]:
     """One line per run under `directory`, for `tfapps runs`: path and status, and for
-    incomplete runs the epochs done and the command that resumes each.
+    incomplete runs the epochs done (a search's trials done) and the command that resumes
+    each.
 
     Args:
         directory: an `--output-dir`.
@@ -327,9 +336,14 @@ def describe_runs(directory: Path, incomplete: bool = False) -> list[str]:
         if incomplete and record.config:
             run_id = run_dir.name.removesuffix(INCOMPLETE_SUFFIX)
             try:
-                command = record.run_config.resume_command(run_id)
+                command = record.run_config.resume_command(run_id, record.tune.get("argv"))
             except InvalidInput as error:
                 command = f"cannot be resumed ({error})"
-            line += f"  epochs done: {finished_epochs(run_dir)}  resume: {command}"
+            done = (
+                f"trials done: {len(list((run_dir / SEARCH_DIR).glob('trial_*/record.json')))}"
+                if record.tune
+                else f"epochs done: {finished_epochs(run_dir)}"
+            )
+            line += f"  {done}  resume: {command}"
         lines.append(line)
     return lines

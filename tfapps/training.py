@@ -74,8 +74,13 @@ def build_and_train(
             file exists, training finished before an interruption (during evaluation or
             export): the weights are loaded instead of trained. Defaults to none.
 
+    A split that is `None` is not prepared: the trials of `tfapps tune` have no test split,
+    and the final training of a tuned run no validation split (it then trains `epochs`
+    epochs without early stopping).
+
     Returns:
-        The trained model, the evaluation batches and the facts training went by.
+        The trained model, the evaluation batches of the splits there are and the facts
+        training went by.
     """
     batch = global_batch_size(config, setup.replicas)
     # Seeded again here: preparing a dataset for the first time draws random numbers, and
@@ -106,7 +111,11 @@ def build_and_train(
 
     trained = Trained(
         task_model,
-        {"validation": prepare("validation"), "test": prepare("test")},
+        {
+            split: prepare(split)
+            for split in ("validation", "test")
+            if getattr(splits, split) is not None
+        },
         epochs=sum(p.epochs for p in task_model.phases) or task_model.epochs or config.epochs,
         global_batch_size=batch,
         class_weight=class_weights(config, splits),
@@ -150,7 +159,7 @@ def build_and_train(
         train_in_phases(
             task_model,
             lambda once: prepare("train", None if once else config.seed, once=once),
-            trained.batches["validation"],
+            trained.batches.get("validation"),
             config,
             batch,
             splits.info.sizes,
@@ -163,7 +172,7 @@ def build_and_train(
         fit(
             task_model.model,
             prepare("train", shuffle_seed=config.seed),
-            trained.batches["validation"],
+            trained.batches.get("validation"),
             config,
             run_dir,
             setup.strategy,
@@ -273,7 +282,7 @@ def align_history(run_dir: Path, backup_dir: Path | None = None, start: int = 0)
 def fit(
     model: keras.Model,
     train: tf.data.Dataset,
-    validation: tf.data.Dataset,
+    validation: tf.data.Dataset | None,
     config: RunConfig,
     run_dir: Path | None,
     strategy: tf.distribute.Strategy | None = None,
@@ -300,7 +309,8 @@ def fit(
     Args:
         model: a compiled model.
         train: batched training data (global batch size).
-        validation: batched validation data.
+        validation: batched validation data; `None` trains every epoch, without early
+            stopping.
         config: the run's options (`patience`, `start_from_epoch`, `checkpoint_seconds`,
             `quiet`, and `epochs` and `batch_size` unless given below).
         run_dir: the (temporary) run directory receiving history.csv and tensorboard/;
@@ -341,7 +351,8 @@ def fit(
         callbacks.append(
             tfapps_callbacks.PeriodicBackupAndRestore(str(backup_dir), config.checkpoint_seconds)
         )
-    callbacks.append(tfapps_callbacks.early_stopping(config, epochs))
+    if validation is not None:
+        callbacks.append(tfapps_callbacks.early_stopping(config, epochs))
     if run_dir is not None:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / runs.TENSORBOARD_DIR)))
     callbacks.extend(extra_callbacks)

@@ -23,11 +23,14 @@ class Splits:
 
     `prepared_train` is the training split as the task's `inspect` prepared it on the way for
     its `build` (the text task: texts standardized once, cached), or `None`.
+
+    A `tfapps tune` trial has no test split, and the final training of a tuned run no
+    validation split (`None`); every split a data source reads is there.
     """
 
     train: tf.data.Dataset
-    validation: tf.data.Dataset
-    test: tf.data.Dataset
+    validation: tf.data.Dataset | None
+    test: tf.data.Dataset | None
     info: DatasetInfo
     cache: CachePlan = field(default_factory=CachePlan)
     prepared_train: tf.data.Dataset | None = None

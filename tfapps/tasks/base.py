@@ -13,7 +13,9 @@ training, predict, serve, export, suite, cli) looks the task up and calls it:
   `evaluation_options` (evaluate), `serving_values` and `serving_aliases` (serve),
   `export_part` (export);
 - **train-all**: the options it fixes (`suite_options`), `quick` options and the `variants`
-  of `--compare-architectures`.
+  of `--compare-architectures`;
+- **tune**: `search_space` (the knobs `tfapps tune` searches, around the config's own
+  values), `max_epochs` and `headline_direction`.
 
 Nothing here imports TensorFlow: a task module imports its heavy parts inside its methods, so
 `tfapps --help` can list every task and its options instantly.
@@ -29,6 +31,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from tfapps.config import RunConfig
 from tfapps.data.embedded import EmbeddedDataset
+from tfapps.errors import InvalidInput
 
 if TYPE_CHECKING:
     import keras
@@ -43,6 +46,7 @@ if TYPE_CHECKING:
     from tfapps.pipeline import Batcher
     from tfapps.runs import RunRecord
     from tfapps.serving_requests import InputSpec
+    from tfapps.tune.space import Space
 
 
 @dataclass
@@ -164,6 +168,8 @@ class Task(abc.ABC):
         config_class: the task's options, a `RunConfig` subclass.
         description: the command's help text (its first line is the summary).
         headline_metric: the test metric that summary.csv and the CLI show.
+        headline_direction: `"max"` when a higher headline metric is better, else `"min"`
+            (what `tfapps tune` optimizes on the validation split).
         classifier: whether the model outputs class probabilities.
         embedded: datasets shipped inside installed packages, prepared offline through TFDS.
         catalog: TFDS catalog names known to fit (any other is checked once read).
@@ -178,6 +184,7 @@ class Task(abc.ABC):
     config_class: ClassVar[type[RunConfig]]
     description: ClassVar[str]
     headline_metric: ClassVar[str]
+    headline_direction: ClassVar[str]
     classifier: ClassVar[bool]
     embedded: ClassVar[tuple[EmbeddedDataset, ...]] = ()
     catalog: ClassVar[tuple[str, ...]] = ()
@@ -232,6 +239,29 @@ class Task(abc.ABC):
     @abc.abstractmethod
     def build(self, config: RunConfig, splits: Splits) -> TaskModel:
         """The compiled model for these options and data (built under the run's strategy)."""
+
+    def max_epochs(self, config: RunConfig, info: DatasetInfo) -> int:
+        """The most epochs training runs for these options and data (Hyperband's longest
+        trial). Defaults to `config.epochs`."""
+        return config.epochs
+
+    def search_space(self, space: Space, config: RunConfig, info: DatasetInfo) -> RunConfig:
+        """The options one trial of `tfapps tune` trains: `config` with the values `space`
+        draws for the task's knobs (`space.choice`, `space.integer`, ...).
+
+        Every knob's default is `config`'s own value and options are changed only for
+        knobs drawn away from their defaults, so the trial at the defaults (the search's
+        first) trains `config` itself. Building the returned config validates it.
+
+        Args:
+            space: the search space being declared or a trial's values (`tune.space.Space`).
+            config: the options the search starts from.
+            info: the data (its spec decides automatic values, such as an image's filters).
+
+        Raises:
+            InvalidInput: the task has no search space (the default).
+        """
+        raise InvalidInput(f"tfapps tune has no search space for {self.name} yet.")
 
     @abc.abstractmethod
     def evaluate_and_report(

@@ -36,6 +36,7 @@ class ClassifierTask(Task):
     per-class table."""
 
     headline_metric: ClassVar[str] = "accuracy"
+    headline_direction: ClassVar[str] = "max"
     classifier: ClassVar[bool] = True
 
     def evaluate_and_report(

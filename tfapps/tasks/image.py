@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from tfapps.export_parts import Part
     from tfapps.runs import RunRecord
     from tfapps.serving_requests import InputSpec
+    from tfapps.tune.space import Space
 
 log = logging.getLogger("tfapps")
 ARCHITECTURES = ("conv", "dense")
@@ -67,6 +68,7 @@ class ImageClassifyConfig(BackboneOptions, ClassifierOptions, RunConfig):
         "64, 64, ... filters (`image_model.auto_filters`)",
         example="32,64",
     )
+    kernel_size: int = option(3, "side of every Conv2D kernel (3 for 3x3 kernels).", minimum=1)
     dropout: float = option(0.5, "dropout rate before the softmax layer.", rate=True)
     architecture: str = option(
         "conv",
@@ -203,13 +205,49 @@ class ImageClassifyTask(ClassifierTask):
             dropout=config.dropout,
             architecture=config.architecture,
             augment=augment,
+            kernel_size=config.kernel_size,
         )
         compile_model(model, config, "sparse_categorical_crossentropy", ["accuracy"])
         architecture = {"augment": augment}
         if config.architecture == "conv":
             architecture["filters"] = list(filters)
-        epochs = config.epochs or image_model.auto_epochs(shape)
-        return TaskModel(model, architecture=architecture, epochs=epochs)
+        return TaskModel(
+            model, architecture=architecture, epochs=self.max_epochs(config, splits.info)
+        )
+
+    def max_epochs(self, config: ImageClassifyConfig, info: DatasetInfo) -> int:
+        """`--epochs`, else 40 for small images and 15 for photos (`image_model.auto_epochs`)."""
+        from tfapps.tasks import image_model
+
+        return config.epochs or image_model.auto_epochs(info.spec.input_shape)
+
+    def search_space(
+        self, space: Space, config: ImageClassifyConfig, info: DatasetInfo
+    ) -> ImageClassifyConfig:
+        """The convnet's blocks (one fewer to one more than the default), the first block's
+        filters (doubling in each next block, `image_model.block_filters`), kernel size,
+        dropout, augmentation and learning rate; the dense model's dropout, augmentation and
+        learning rate."""
+        from tfapps.tasks import image_model
+
+        shape = info.spec.input_shape
+        knobs, derived = {}, {}
+        if config.architecture == "conv":
+            filters = config.filters or image_model.auto_filters(shape)
+            count = len(filters)
+            blocks = space.integer("blocks", max(1, count - 1), count + 1, count)
+            first = space.choice("filters", (16, 32, 64), filters[0])
+            if space.changed("blocks", "filters"):
+                derived["filters"] = image_model.block_filters(first, blocks)
+            knobs["kernel_size"] = space.choice("kernel_size", (3, 5), config.kernel_size)
+        # Hook: a backbone (`--backbone`) and its fine-tuning depth are knobs of their own.
+        knobs["dropout"] = space.number("dropout", 0.0, 0.6, config.dropout)
+        augment = image_model.auto_augment(shape) if config.augment is None else config.augment
+        knobs["augment"] = space.boolean("augment", augment)
+        knobs["learning_rate"] = space.number(
+            "learning_rate", 1e-4, 1e-2, config.learning_rate, log=True
+        )
+        return space.apply(config, knobs, derived)
 
     def read_inputs(self, record: RunRecord, input_names, inputs, text_per=None):
         """Image files of any format and size Pillow reads, and the images in folders (walked

@@ -36,11 +36,23 @@ def auto_filters(input_shape: Sequence[int]) -> tuple[int, ...]:
     """
     height, width = input_shape[:2]
     if max(height, width) <= SMALL_IMAGE:
-        return (32, 64)
+        return block_filters(32, 2)
     side, blocks = max(height, width), 0
     while side > FEATURE_MAP:
         side, blocks = side // 2, blocks + 1
-    return tuple(min(16 * 2**block, WIDEST_BLOCK) for block in range(max(2, blocks)))
+    return block_filters(16, max(2, blocks))
+
+
+def block_filters(first: int, blocks: int) -> tuple[int, ...]:
+    """Conv2D filters of `blocks` blocks: `first` in the first block, twice as many in each
+    next one, at most `WIDEST_BLOCK` (or `first`, when wider): `block_filters(16, 4)` is
+    `(16, 32, 64, 64)`, the photos' default (`auto_filters`).
+
+    Args:
+        first: filters of the first block.
+        blocks: the number of Conv2D → MaxPooling2D blocks.
+    """
+    return tuple(min(first * 2**block, max(WIDEST_BLOCK, first)) for block in range(blocks))
 
 
 PHOTO_EPOCHS = 15  # TensorFlow's image classification tutorial trains its flowers 15 epochs
@@ -75,6 +87,7 @@ def build_image_classifier(
     dropout: float = 0.5,
     architecture: str = "conv",
     augment: bool = False,
+    kernel_size: int = 3,
 ) -> keras.Model:
     """Builds Rescaling → [augmentation] → [Conv2D → MaxPooling2D] × k → Flatten → Dropout →
     Dense(softmax).
@@ -94,6 +107,7 @@ def build_image_classifier(
         dropout: dropout rate before the classifier. Defaults to 0.5.
         architecture: `"conv"` or `"dense"`. Defaults to `"conv"`.
         augment: add the augmentation layers. Defaults to False.
+        kernel_size: the side of every Conv2D kernel. Defaults to 3.
 
     Example:
 
@@ -107,7 +121,9 @@ def build_image_classifier(
         x = augmentation(x)
     if architecture == "conv":
         for block, units in enumerate(filters or auto_filters(input_shape), start=1):
-            x = layers.Conv2D(units, 3, padding="same", activation="relu", name=f"conv{block}")(x)
+            x = layers.Conv2D(
+                units, kernel_size, padding="same", activation="relu", name=f"conv{block}"
+            )(x)
             if min(x.shape[1], x.shape[2]) >= 2:
                 x = layers.MaxPooling2D(2, name=f"pool{block}")(x)
         x = layers.Flatten(name="flatten")(x)

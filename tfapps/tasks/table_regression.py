@@ -64,6 +64,11 @@ class RegressConfig(TableOptions, RunConfig):
     hidden_units: tuple[int, ...] = option(
         (64, 64), "units of each hidden Dense(relu) layer (`--hidden-units 64,64`)."
     )
+    dropout: float = option(0.0, "dropout rate after each hidden layer.", rate=True)
+    batch_norm: bool = option(
+        False,
+        "batch normalization in each hidden layer: Dense → BatchNormalization → ReLU.",
+    )
     loss: str = option(
         "mae",
         "the training loss: mae (mean absolute error), mse (mean squared error) or huber.",
@@ -205,6 +210,7 @@ class RegressTask(TableTask, Task):
       tfapps regress --dataset houses.csv --target price --drop id --categorical zipcode
     """
     headline_metric = "mae"
+    headline_direction = "min"
     classifier = False
     embedded = (
         EmbeddedDataset(
@@ -253,6 +259,8 @@ class RegressTask(TableTask, Task):
             target_scale=scale,
             medians={c.input: c.median for c in spec.columns if c.kind != CATEGORICAL},
             output_name="log1p_predictions" if log_target else "predictions",
+            dropout=config.dropout,
+            batch_norm=config.batch_norm,
         )
         rmse = keras.metrics.RootMeanSquaredError(name="rmse")
         compile_model(model, config, LOSSES[config.loss], ["mae", rmse])

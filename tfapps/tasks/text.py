@@ -8,8 +8,6 @@ average of embeddings); texts a finished run is given are read by `text_inputs`.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,10 +25,12 @@ if TYPE_CHECKING:
     import numpy as np
     import tensorflow as tf
 
+    from tfapps.data.info import DatasetInfo
     from tfapps.data.splits import Splits
     from tfapps.export_parts import Part
     from tfapps.runs import RunRecord
     from tfapps.serving_requests import InputSpec
+    from tfapps.tune.space import Space
 
 TEXT_PREVIEW_CHARS = 200  # of each test text in predictions.csv
 log = logging.getLogger("tfapps")
@@ -70,6 +70,19 @@ class SentimentConfig(ClassifierOptions, CsvOptions, RunConfig):
         "when the training texts' median length is at most 50 tokens.",
         choices=CONV_LAYOUTS,
     )
+    conv_filters: int | None = option(
+        None,
+        "filters of each Conv1D layer of the conv model.",
+        automatic="128 stacked, 100 parallel (`text_model.auto_conv_shape`)",
+        minimum=1,
+    )
+    kernel_sizes: tuple[int, ...] | None = option(
+        None,
+        "kernel sizes of the conv model's Conv1D layers: one stacked layer per size, or "
+        "one side-by-side branch per size (`--kernel-sizes 3,4,5`).",
+        automatic="7,7 stacked, 3,4,5 parallel (`text_model.auto_conv_shape`)",
+        example="3,4,5",
+    )
     embedding_dim: int = option(128, "width of the Embedding layer.", minimum=1)
     dropout: float = option(
         0.5,
@@ -100,6 +113,16 @@ class SentimentConfig(ClassifierOptions, CsvOptions, RunConfig):
         "`sequence_length`; IMDB trains about 1.4x faster); `--no-length-batches` pads every "
         "batch to `sequence_length`, as the dense model and multi-worker runs always do.",
     )
+
+    def validate(self) -> None:
+        """Raises `InvalidInput` naming the first option whose value cannot be used."""
+        from tfapps.config import checks
+
+        super().validate()
+        if self.kernel_sizes is not None:
+            self.kernel_sizes = checks.check_positive_ints(
+                self.kernel_sizes, "kernel-sizes", "3,4,5"
+            )
 
 
 class SentimentTask(ClassifierTask):
@@ -205,6 +228,48 @@ class SentimentTask(ClassifierTask):
         }
         return task_model
 
+    def search_space(
+        self, space: Space, config: SentimentConfig, info: DatasetInfo
+    ) -> SentimentConfig:
+        """For the architecture `--architecture` gives (auto: as `build` would choose it):
+        the conv model's layout, filters and kernel size (parallel: kernels k, k+1, k+2;
+        stacked: two layers of k), or the n-gram model's hidden units; the vocabulary size,
+        the embedding width (conv, dense), dropout and learning rate."""
+        from tfapps.tasks import text_model, text_ngram
+
+        knobs, derived = {}, {}
+        architecture = config.architecture
+        if architecture == "auto":
+            architecture, _ = text_ngram.auto_architecture(
+                info.sizes["train"], info.spec.median_tokens
+            )
+        if architecture == "conv":
+            layout = text_model.conv_layout_for(config, info.spec.median_tokens)
+            start = text_model.conv_shape(config, layout)
+            layout = space.choice("layout", CONV_LAYOUTS[1:], start["conv_layout"])
+            filters = space.choice("filters", (64, 100, 128, 256), start["conv_filters"])
+            kernel = space.choice("kernel_size", (2, 3, 5, 7), start["kernel_sizes"][0])
+            if space.changed("layout", "filters", "kernel_size"):
+                parallel = layout == "parallel"
+                kernels = (kernel, kernel + 1, kernel + 2) if parallel else (kernel, kernel)
+                derived = {"conv_layout": layout, "conv_filters": filters, "kernel_sizes": kernels}
+        if architecture == "ngram":
+            knobs["ngram_units"] = space.choice(
+                "ngram_units", (32, 64, 128, 256), config.ngram_units
+            )
+        else:
+            knobs["embedding_dim"] = space.choice(
+                "embedding_dim", (64, 128, 256), config.embedding_dim
+            )
+        knobs["max_tokens"] = space.choice(
+            "max_tokens", (5000, 10000, 20000, 40000), config.max_tokens
+        )
+        knobs["dropout"] = space.number("dropout", 0.0, 0.6, config.dropout)
+        knobs["learning_rate"] = space.number(
+            "learning_rate", 1e-4, 1e-2, config.learning_rate, log=True
+        )
+        return space.apply(config, knobs, derived)
+
     def report_inputs(self, examples: tf.data.Dataset) -> dict[str, list]:
         """The start of each test text, for predictions.csv."""
         from tfapps.raw_inputs import preview
@@ -227,7 +292,9 @@ class SentimentTask(ClassifierTask):
         """Strings, or `{"b64": <UTF-8 text>}`; a byte-order mark is never part of a text."""
         import numpy as np
 
-        return np.array([_served_text(value, spec.name) for value in values], dtype=object)
+        from tfapps.tasks.text_inputs import served_text
+
+        return np.array([served_text(value, spec.name) for value in values], dtype=object)
 
     def export_part(self, model: keras.Model, record: RunRecord, fmt: str) -> Part:
         """ONNX and LiteRT lack TensorFlow's string ops: they hold the part after the
@@ -264,28 +331,6 @@ def _texts(examples: tf.data.Dataset) -> tf.data.Dataset:
     from tfapps.pipeline import PREPROCESS_BATCH
 
     return examples.map(lambda text, _: text).batch(PREPROCESS_BATCH)
-
-
-def _served_text(value, name: str) -> str:
-    from tfapps.serving_bodies import BadRequest
-    from tfapps.serving_requests import kind_of
-
-    if isinstance(value, dict) and set(value) == {"b64"}:
-        try:
-            return base64.b64decode(value["b64"], validate=True).decode("utf-8")
-        except (binascii.Error, TypeError, ValueError):
-            raise BadRequest(f'Input {name!r}: "b64" must hold base64 UTF-8 text.') from None
-    if not isinstance(value, str):
-        raise BadRequest(f"Input {name!r} takes strings. Received: {kind_of(value)}")
-    if not value.isascii():
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError as error:  # JSON's "\ud800" escapes decode to lone surrogates
-            raise BadRequest(
-                f"Input {name!r} takes Unicode text; {error.object[error.start]!r} at "
-                f"character {error.start} is half of a UTF-16 surrogate pair."
-            ) from None
-    return value.removeprefix("\ufeff")
 
 
 TASK = SentimentTask()

@@ -1,4 +1,5 @@
-"""Texts for a finished sentiment run, from what a user gives `tfapps predict`.
+"""Texts for a finished sentiment run, from what a user gives `tfapps predict` or sends
+`tfapps serve` (`served_text`).
 
 A folder is read as training reads folders (each file under it is one text, whatever its
 suffix, links followed: `text_folders.read_texts_under`); a `.txt` file is one text for a
@@ -10,6 +11,8 @@ itself, unless it is one word that looks like a missing file or folder
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 from pathlib import Path
 
@@ -99,3 +102,31 @@ def read_text(path: Path) -> str:
     if not clean:
         log.warning("%s is not UTF-8: read with the bytes that are not UTF-8 as U+FFFD", path)
     return text
+
+
+def served_text(value, name: str) -> str:
+    """One text of a TF Serving request: a string, or `{"b64": <UTF-8 text>}`; a byte-order
+    mark is never part of a text.
+
+    Raises:
+        BadRequest: a value that is not a text, named.
+    """
+    from tfapps.serving_bodies import BadRequest
+    from tfapps.serving_requests import kind_of
+
+    if isinstance(value, dict) and set(value) == {"b64"}:
+        try:
+            return base64.b64decode(value["b64"], validate=True).decode("utf-8")
+        except (binascii.Error, TypeError, ValueError):
+            raise BadRequest(f'Input {name!r}: "b64" must hold base64 UTF-8 text.') from None
+    if not isinstance(value, str):
+        raise BadRequest(f"Input {name!r} takes strings. Received: {kind_of(value)}")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as error:  # JSON's "\ud800" escapes decode to lone surrogates
+            raise BadRequest(
+                f"Input {name!r} takes Unicode text; {error.object[error.start]!r} at "
+                f"character {error.start} is half of a UTF-16 surrogate pair."
+            ) from None
+    return value.removeprefix("\ufeff")
