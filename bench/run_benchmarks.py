@@ -428,11 +428,9 @@ def main() -> None:
     parser.add_argument(
         "--mnist", type=Path, help="root/{train,test}/<digit>/*.png for the mnist section"
     )
-    parser.add_argument("--bbc", type=Path, help="BBC News as a text,label CSV (text_baselines)")
-    parser.add_argument("--adult", type=Path, help="UCI Adult as one CSV (table_baselines, tune)")
-    parser.add_argument(
-        "--cats-dogs", type=Path, help="root/{train,test}/<class>/*.jpg (backbones)"
-    )
+    parser.add_argument("--bbc", type=Path, help="BBC News, a text,label CSV (text_baselines)")
+    parser.add_argument("--adult", type=Path, help="UCI Adult, one CSV (table_baselines, tune)")
+    parser.add_argument("--cats-dogs", type=Path, help="root/{train,test}/<class>/ (backbones)")
     options = parser.parse_args()
     settings = SMOKE if options.smoke else FULL
     if options.seeds:
