@@ -378,7 +378,7 @@ def test_steps_per_call_keep_a_call_near_a_second_and_do_not_depend_on_timing():
     from tfapps.tasks import TaskModel
     from tfapps.tasks.image_model import build_image_classifier
     from tfapps.tasks.text_model import build_text_classifier
-    from tfapps.training import (
+    from tfapps.steps_per_execution import (
         MAX_STEPS_PER_EXECUTION,
         auto_steps_per_execution,
         model_multiply_adds,
