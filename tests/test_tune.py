@@ -106,7 +106,8 @@ def _infos():
     specs = {"image-classify": ImageSpec([8, 8, 1]), "sentiment": TextSpec(median_tokens=12)}
     for task in TASKS.values():
         spec = TableSchema("y", []) if isinstance(task, TableTask) else specs[task.name]
-        info = DatasetInfo(name="d", source="local", spec=spec)
+        sizes = {"train": 2000, "validation": 250, "test": 250}
+        info = DatasetInfo(name="d", source="local", sizes=sizes, spec=spec)
         yield pytest.param(task, info, id=task.name)
 
 
