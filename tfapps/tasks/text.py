@@ -209,6 +209,8 @@ class SentimentTask(ClassifierTask):
         from tfapps.tasks import text_model, text_ngram
 
         spec, train = splits.info.spec, splits.prepared_train  # standardized by `inspect`
+        if train is None:  # splits made without `inspect` (a tune trial's, train + validation)
+            train = standardized(splits.train).cache()
         architecture, reason = config.architecture, "--architecture"
         if architecture == "auto":
             samples = splits.info.sizes["train"]
