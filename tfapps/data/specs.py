@@ -122,7 +122,8 @@ class ColumnSpec:
         missing: missing values over all splits.
         imputed: the value missing numbers got (the training median), if any were missing.
         median: a numeric column's training median, which missing values get when the model
-            predicts (`tfapps predict`, `tfapps serve`) even if training had none.
+            predicts (`tfapps predict`, `tfapps serve`) even if training had none (inside
+            the model when the schema says `model_imputes`).
         markers: values of this column that count as missing besides the file's markers.
         reason: why an ignored column is ignored.
         categories: distinct values of a categorical column in the training split.
@@ -175,6 +176,9 @@ class TableSchema:
         sep: a CSV's delimiter. Defaults to none.
         target_mean: the training split's mean target (regression: the baseline that
             metrics.csv compares with). Defaults to none.
+        model_imputes: missing numbers reach the model as NaN and the model imputes them
+            (table-classify); False: tfapps imputes each column's training `median` before
+            the model, in training, `predict` and `serve` alike (regress). Defaults to False.
     """
 
     kind: ClassVar[str] = "table"
@@ -188,6 +192,7 @@ class TableSchema:
     na_values: list[str] = field(default_factory=list)
     sep: str | None = None
     target_mean: float | None = None
+    model_imputes: bool = False
 
     def by_input(self) -> dict[str, ColumnSpec]:
         """The feature columns by model input name."""

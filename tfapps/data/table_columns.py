@@ -10,7 +10,8 @@ Kinds, in order:
 - **numeric**: columns whose values read as numbers (`numbers.NumberFormat`), missing markers
   aside. A mostly numeric column (at most `STRAY_SHARE` of its values, and at most
   `STRAY_VALUES` distinct ones, are not numbers) stays numeric: those values count as missing
-  and a warning names them. Missing numbers are imputed with the training split's median.
+  and a warning names them. Missing numbers are imputed with the training split's median
+  (or left NaN for a model that imputes them itself, with that median recorded).
 
 Each feature is one named input of the model, its name the column's with every character other
 than ASCII letters, digits and "_" replaced by "_" (and "col_" in front when it would not start
@@ -93,9 +94,12 @@ def clean(
     number_format: NumberFormat,
     markers: tuple[str, ...],
     dataset: str,
+    impute: bool = True,
 ) -> dict[str, pd.DataFrame]:
     """Turns each split's feature columns into model values: numbers (missing ones imputed with
-    the training median) or category strings; fills in each column's missing counts.
+    the training median, or NaN when `impute` is False: the model imputes that median itself)
+    or category strings; fills in each column's missing counts and each numeric column's
+    training median.
 
     Raises:
         InvalidInput: a numeric feature holds infinity.
@@ -125,7 +129,8 @@ def clean(
         if column.missing:
             column.imputed = median
         for split in frames:
-            cleaned[split][column.input] = parsed[split][0].fillna(median)
+            numbers = parsed[split][0]
+            cleaned[split][column.input] = numbers.fillna(median) if impute else numbers
     return cleaned
 
 

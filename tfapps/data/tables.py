@@ -10,8 +10,9 @@ Whatever the source, the table goes through the same steps, recorded in run.json
 3. The task's `TargetRule` reads the target (regress: numbers; table-classify: classes) and carves
    the rows into splits; rows without a target are dropped and counted.
 4. Each feature column is numeric, categorical or ignored, decided on the training split
-   (`table_columns`), and cleaned: missing numbers are imputed with the training median;
-   any infinity left in a feature is refused.
+   (`table_columns`), and cleaned: missing numbers are imputed with the training median,
+   or kept as NaN for a model that imputes them itself (`model_imputes`, recorded in the
+   schema); any infinity left in a feature is refused.
 """
 
 from __future__ import annotations
@@ -97,7 +98,11 @@ class TargetRule(Protocol):
 
 
 def from_tfds(
-    builder: tfds.core.DatasetBuilder, source: str, config: TableOptions, rule: TargetRule
+    builder: tfds.core.DatasetBuilder,
+    source: str,
+    config: TableOptions,
+    rule: TargetRule,
+    model_imputes: bool = False,
 ) -> Splits:
     """Reads a TFDS dataset of feature columns (nested dicts are flattened to their leaves).
 
@@ -108,6 +113,8 @@ def from_tfds(
         source: `"embedded"` or `"catalog"`, recorded in the dataset info.
         config: the run's options.
         rule: how the task reads its target.
+        model_imputes: missing numbers stay NaN, for a model that imputes them itself.
+            Defaults to False (imputed with the training median before the model).
     """
     keys = builder.info.supervised_keys
     default_target = getattr(builder, "TARGET", None) or (
@@ -125,10 +132,14 @@ def from_tfds(
     _check_columns(list(frames["train"].columns), target, config)
     read = f"TFDS {builder.name} {builder.version}"
     origin = tfds_origin(builder)
-    return _clean_and_encode(frames, target, config, rule, source, origin, NumberFormat(), read)
+    return _clean_and_encode(
+        frames, target, config, rule, source, origin, NumberFormat(), read, None, model_imputes
+    )
 
 
-def from_path(path: Path, config: TableOptions, rule: TargetRule) -> Splits:
+def from_path(
+    path: Path, config: TableOptions, rule: TargetRule, model_imputes: bool = False
+) -> Splits:
     """Reads a CSV file and splits its rows reproducibly by `config.seed`.
 
     Args:
@@ -136,6 +147,8 @@ def from_path(path: Path, config: TableOptions, rule: TargetRule) -> Splits:
         config: the run's options (target, categorical, drop, CSV format, seed, validation
             split).
         rule: how the task reads its target and carves the rows.
+        model_imputes: missing numbers stay NaN, for a model that imputes them itself.
+            Defaults to False (imputed with the training median before the model).
     """
     if path.is_dir():
         raise InvalidInput(
@@ -152,7 +165,16 @@ def from_path(path: Path, config: TableOptions, rule: TargetRule) -> Splits:
     origin = DataOrigin(path=str(path.resolve()))
     read = f"{path.name} (delimiter {csv.sep_name}, {number_format.describe()})"
     return _clean_and_encode(
-        frames, config.target, config, rule, "local", origin, number_format, read, csv.sep
+        frames,
+        config.target,
+        config,
+        rule,
+        "local",
+        origin,
+        number_format,
+        read,
+        csv.sep,
+        model_imputes,
     )
 
 
@@ -229,6 +251,7 @@ def _clean_and_encode(
     number_format: NumberFormat,
     read: str,
     sep: str | None = None,
+    model_imputes: bool = False,
 ) -> Splits:
     """Checks, cleans and turns the three split tables into named-column datasets."""
     markers = _markers(config)
@@ -245,7 +268,7 @@ def _clean_and_encode(
             + "; ".join(column.describe() for column in decided)
             + "."
         )
-    values = clean(frames, used, number_format, markers, config.dataset)
+    values = clean(frames, used, number_format, markers, config.dataset, impute=not model_imputes)
     schema = TableSchema(
         target=target,
         columns=used,
@@ -256,6 +279,7 @@ def _clean_and_encode(
         na_values=list(markers),
         sep=sep,
         target_mean=read_target.mean,
+        model_imputes=model_imputes,
     )
     info = DatasetInfo(
         name=config.dataset,

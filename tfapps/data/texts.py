@@ -6,7 +6,8 @@ out as `root/<label>/*.txt`, one text a file, with `root/train/<label>/` and
 `root/test/<label>/` honoured when present (the aclImdb layout; its unlabelled `unsup` folder
 is skipped). A byte-order mark is never part of a text. Rows with empty text or no label (a
 missing marker such as `NA`, or `--na-values`) are dropped and counted; labels that differ only
-in case, surrounding spaces or number spelling are one class (`labels`); splits are stratified.
+in case, surrounding spaces, a final full stop or number spelling are one class (`labels`);
+splits are stratified.
 """
 
 from __future__ import annotations

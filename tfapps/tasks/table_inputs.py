@@ -2,7 +2,8 @@
 
 Both are read as training read the table (the run's `TableSchema`): columns by name, numbers
 in the training file's number format with its missing markers, missing numbers imputed with
-the training medians, categories as the strings the model looks up.
+the training medians (or passed as NaN to a model that imputes them itself:
+`TableSchema.model_imputes`), categories as the strings the model looks up.
 """
 
 from __future__ import annotations
@@ -69,7 +70,8 @@ def column_values(
 ) -> np.ndarray:
     """One column's cells as the model's input, read as training read them: numbers in the
     training file's format with its missing markers, missing ones imputed with the training
-    median; category strings for categorical columns (missing ones as "").
+    median (NaN when the model imputes them, `schema.model_imputes`); category strings for
+    categorical columns (missing ones as "").
 
     Args:
         column: the column as the run recorded it.
@@ -97,12 +99,13 @@ def column_values(
             f"Column {column.name!r} must hold finite numbers; {rows[row]} holds "
             f"{cells.iloc[row]!r}."
         )
-    return numbers.fillna(column.median).to_numpy(np.float32)
+    return _missing_number(numbers, column, schema).to_numpy(np.float32)
 
 
 def served_column(values: list, name: str, schema: TableSchema) -> np.ndarray:
     """A served request's column, read as `tfapps predict` reads a CSV's: numbers in the
-    training file's format, null and missing markers imputed.
+    training file's format, null and missing markers imputed (or NaN for a model that
+    imputes them).
 
     Raises:
         BadRequest: a value that is not a number or a string, or not a finite number.
@@ -121,12 +124,19 @@ def served_column(values: list, name: str, schema: TableSchema) -> np.ndarray:
             ["" if _missing(v, markers) else category_string(v) for v in values], dtype=object
         )
     if all(_is_number(v) or v is None for v in values):
-        return np.array([column.median if v is None else v for v in values], np.float32)
+        filled = _missing_number(pd.Series(values, dtype=np.float64), column, schema)
+        return filled.to_numpy(np.float32)
     cells = pd.Series([None if v is None else str(v) for v in values], dtype=object)
     try:
         return column_values(column, cells, schema)
     except ValueError as error:
         raise BadRequest(str(error)) from None
+
+
+def _missing_number(numbers: pd.Series, column: ColumnSpec, schema: TableSchema) -> pd.Series:
+    """Missing numbers (NaN) as the model takes them: NaN when it imputes them, else the
+    column's training median."""
+    return numbers if schema.model_imputes else numbers.fillna(column.median)
 
 
 def _missing(value, markers: set[str]) -> bool:

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from tfapps.data.tables import Target
     from tfapps.runs import RunRecord
 
+SHOWN_VALUES = 3  # distinct target values the few-values warning quotes
 LOSSES = {"mae": "mean_absolute_error", "mse": "mean_squared_error", "huber": "huber"}
 
 
@@ -89,7 +90,10 @@ class NumericTarget:
         return carve_local_splits(len(table), config.seed, config.validation_split)
 
     def read(self, frames, target, dataset, number_format: NumberFormat, markers) -> Target:
-        """Reads the target as numbers, drops rows without one, and refuses unusable targets."""
+        """Reads the target as numbers, drops rows without one, and refuses unusable targets;
+        warns when it holds so few distinct values (`labels.NUMERIC_CLASSES_AT_MOST`, 20)
+        that they may be classes."""
+        from tfapps.data.labels import NUMERIC_CLASSES_AT_MOST
         from tfapps.data.summary import count_phrase
         from tfapps.data.tables import Target
 
@@ -113,12 +117,21 @@ class NumericTarget:
                 f"({targets['train'].iloc[0]:g}); there is nothing to learn."
             )
         rows = count_phrase(dropped, "row")
+        warnings = [f"dropped {rows} without a {target} value"] if dropped else []
+        distinct = np.unique(np.concatenate([values.to_numpy() for values in targets.values()]))
+        if len(distinct) <= NUMERIC_CLASSES_AT_MOST:
+            shown = ", ".join(f"{value:g}" for value in distinct[:SHOWN_VALUES])
+            more = ", ..." if len(distinct) > SHOWN_VALUES else ""
+            warnings.append(
+                f"target {target} holds only {len(distinct)} distinct values ({shown}{more}): "
+                "if they are classes, `tfapps table-classify` predicts them as classes"
+            )
         return Target(
             values=targets,
             dropped=dropped,
             line=f"target {target}: numeric"
             + (f", {rows} without a value dropped" if dropped else ""),
-            warnings=[f"dropped {rows} without a {target} value"] if dropped else [],
+            warnings=warnings,
             mean=float(targets["train"].mean()),
         )
 

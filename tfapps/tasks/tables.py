@@ -32,20 +32,24 @@ class TableTask:
 
     Attributes:
         target_rule: how the task reads its target and carves a table's rows.
+        model_imputes: the model imputes missing numbers itself, so they reach it as NaN in
+            training, `predict` and `serve` (`TableSchema.model_imputes`); otherwise tfapps
+            imputes the training median before the model.
     """
 
     local_formats: ClassVar[str] = TABLE_FORMATS
     target_rule: ClassVar[TargetRule]
+    model_imputes: ClassVar[bool] = False
 
     def read_tfds(self, builder, source: str, config: TableOptions) -> Splits:
         from tfapps.data.tables import from_tfds
 
-        return from_tfds(builder, source, config, self.target_rule)
+        return from_tfds(builder, source, config, self.target_rule, self.model_imputes)
 
     def read_path(self, path: Path, config: TableOptions) -> Splits:
         from tfapps.data.tables import from_path
 
-        return from_path(path, config, self.target_rule)
+        return from_path(path, config, self.target_rule, self.model_imputes)
 
     def read_inputs(self, record: RunRecord, input_names, inputs, text_per=None):
         """CSV files with the model's columns by name, read as training read the table."""
@@ -58,7 +62,8 @@ class TableTask:
         return {column.name: column.input for column in record.dataset.spec.columns}
 
     def serving_values(self, values: list, spec: InputSpec, record: RunRecord) -> np.ndarray:
-        """A column's values: numbers or strings as the CSV held them, missing ones imputed."""
+        """A column's values: numbers or strings as the CSV held them, missing ones imputed
+        (or NaN, for a model that imputes them)."""
         from tfapps.tasks.table_inputs import served_column
 
         return served_column(values, spec.name, record.dataset.spec)
