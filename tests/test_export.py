@@ -20,6 +20,9 @@ EXPECTED_FILES = {
     ("table", "onnx"): ["encoded_model.onnx", "categories.json", "preprocessing.txt"],
     ("table", "litert"): ["model.tflite"],
     ("table", "saved_model"): ["model"],
+    ("classes", "onnx"): ["encoded_model.onnx", "categories.json", "preprocessing.txt"],
+    ("classes", "litert"): ["model.tflite"],
+    ("classes", "saved_model"): ["model"],
 }
 
 

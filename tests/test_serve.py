@@ -1,4 +1,4 @@
-"""`tfapps serve`: TensorFlow Serving's REST API for all three tasks, on a local port.
+"""`tfapps serve`: TensorFlow Serving's REST API for every task, on a local port.
 
 The server runs in a thread of this process on a free loopback port; every request goes
 through real HTTP (`http.client`), is compared with `tfapps predict` on the same inputs, and
@@ -37,7 +37,8 @@ def server(tiny_runs):
 
     from tfapps import serve
 
-    models = serve.load_models([tiny_runs["image"], tiny_runs["text"], tiny_runs["table"]])
+    runs = [tiny_runs[name] for name in ("image", "text", "table", "classes")]
+    models = serve.load_models(runs)
     port = _free_port()
     app = serve.create_app(models)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
@@ -145,6 +146,21 @@ def test_table_rows_by_input_or_column_name_with_missing_values(server, tiny_run
     columnar = {"inputs": {"x": ["2.5", "?"], "kind": ["a", "b"]}}
     status, body = call(server, "POST", "/v1/models/regress:predict", columnar)
     np.testing.assert_allclose(body["outputs"], expected, rtol=1e-5)
+
+
+def test_table_classes_by_column_name_with_missing_numbers_as_nan(server, tiny_runs, tmp_path):
+    (tmp_path / "rows.csv").write_text("x,kind,city\n8.5,a,c1\n,b,nowhere\n")
+    expected = predicted(tiny_runs, "classes", [str(tmp_path / "rows.csv")])
+    instances = [{"x": 8.5, "kind": "a", "city": "c1"}, {"kind": "b", "city": "nowhere"}]
+    path = "/v1/models/table-classify:predict?class_names=true"
+    status, body = call(server, "POST", path, {"instances": instances})
+    assert status == 200, body
+    np.testing.assert_allclose(body["predictions"], expected, rtol=1e-5)
+    assert body["classes"] == ["yes" if p[0] > 0.5 else "no" for p in expected]
+    status, body = call(server, "POST", path, {"inputs": {"x": ["8.5", "?"], "kind": ["a", "b"]}})
+    assert status == 200, body  # city absent: missing for every row
+    status, body = call(server, "POST", path, {"instances": [{"x": "many"}]})
+    assert status == 400 and "'x'" in body["error"]
 
 
 @pytest.mark.parametrize(
