@@ -152,13 +152,19 @@ def test_table_classes_by_column_name_with_missing_numbers_as_nan(server, tiny_r
     (tmp_path / "rows.csv").write_text("x,kind,city\n8.5,a,c1\n,b,nowhere\n")
     expected = predicted(tiny_runs, "classes", [str(tmp_path / "rows.csv")])
     instances = [{"x": 8.5, "kind": "a", "city": "c1"}, {"kind": "b", "city": "nowhere"}]
-    path = "/v1/models/table-classify:predict?class_names=true"
+    classes = ["yes" if p[0] > 0.5 else "no" for p in expected]
+    path = "/v1/models/table-classify:predict"
     status, body = call(server, "POST", path, {"instances": instances})
+    assert status == 200, body  # two outputs: one object a row, as TF Serving answers
+    np.testing.assert_allclose([row["predictions"] for row in body["predictions"]], expected)
+    assert [row["classes"] for row in body["predictions"]] == classes
+    columnar = {"inputs": {"x": ["8.5", "?"], "kind": ["a", "b"]}}  # city: missing everywhere
+    status, body = call(server, "POST", f"{path}?class_names=true", columnar)
     assert status == 200, body
-    np.testing.assert_allclose(body["predictions"], expected, rtol=1e-5)
-    assert body["classes"] == ["yes" if p[0] > 0.5 else "no" for p in expected]
-    status, body = call(server, "POST", path, {"inputs": {"x": ["8.5", "?"], "kind": ["a", "b"]}})
-    assert status == 200, body  # city absent: missing for every row
+    assert len(body["outputs"]["classes"]) == 2 and len(body["probabilities"]) == 2
+    status, body = call(server, "GET", "/v1/models/table-classify/metadata")
+    outputs = body["metadata"]["signature_def"]["signature_def"]["serving_default"]["outputs"]
+    assert outputs["classes"]["dtype"] == "DT_STRING"
     status, body = call(server, "POST", path, {"instances": [{"x": "many"}]})
     assert status == 400 and "'x'" in body["error"]
 

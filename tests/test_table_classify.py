@@ -194,9 +194,11 @@ def test_saved_model_takes_raw_columns_with_nan_and_unseen_categories(churn_run)
     signature = tf.saved_model.load(str(result.run_dir / "saved_model")).signatures[
         "serving_default"
     ]
-    served = signature(**feed)["predictions"].numpy()
+    outputs = signature(**feed)
+    served = outputs["predictions"].numpy()
     np.testing.assert_allclose(served, result.model.predict(feed, verbose=0), atol=1e-6)
     assert np.isfinite(served).all() and served[0, 0] > 0.5 > served[1, 0]
+    assert [c.decode() for c in outputs["classes"].numpy()[:2]] == ["yes", "no"]
 
 
 @pytest.mark.slow

@@ -117,7 +117,13 @@ def _train_report_export(config, setup, splits, recorder, callbacks):
             task_model, eval_batches, splits, directory
         )
     with recorder.timed("export_seconds"):
-        export.export_model(task_model.serving_model, directory, task_model.assets, splits.test)
+        export.export_model(
+            task_model.serving_model,
+            directory,
+            task_model.assets,
+            splits.test,
+            _served_class_names(config, splits),
+        )
     return task_model, metrics
 
 
@@ -131,8 +137,20 @@ def _train_as_worker(config, setup, splits, callbacks, started: float) -> RunRes
     with tempfile.TemporaryDirectory(prefix="tfapps-worker-") as scratch:
         task_model, eval_batches = build_and_train(config, setup, splits, None, callbacks)
         get_task(config.task).evaluate_and_report(task_model, eval_batches, splits, Path(scratch))
-        export.export_model(task_model.serving_model, Path(scratch), task_model.assets)
+        export.export_model(
+            task_model.serving_model,
+            Path(scratch),
+            task_model.assets,
+            class_names=_served_class_names(config, splits),
+        )
     return RunResult(None, {}, pd.DataFrame(), task_model.serving_model, _elapsed(started))
+
+
+def _served_class_names(config, splits) -> list[str] | None:
+    """The class names the SavedModel outputs, when its task serves them."""
+    from tfapps.tasks import get_task
+
+    return splits.info.class_names if get_task(config.task).serves_class_names else None
 
 
 def _training_facts(directory: Path, config, setup, task_model, splits) -> dict[str, Any]:

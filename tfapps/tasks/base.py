@@ -121,6 +121,8 @@ class Task(abc.ABC):
         description: the command's help text (its first line is the summary).
         headline_metric: the test metric that summary.csv and the CLI show.
         classifier: whether the model outputs class probabilities.
+        serves_class_names: whether the SavedModel's `serving_default` also outputs each
+            example's class name (`"classes"`, `string [batch]`) beside the probabilities.
         embedded: datasets shipped inside installed packages, prepared offline through TFDS.
         catalog: TFDS catalog names known to fit (any other is checked once read).
         local_formats: what a local `--dataset` path may hold, in words.
@@ -133,6 +135,7 @@ class Task(abc.ABC):
     description: ClassVar[str]
     headline_metric: ClassVar[str]
     classifier: ClassVar[bool]
+    serves_class_names: ClassVar[bool] = False
     embedded: ClassVar[tuple[EmbeddedDataset, ...]] = ()
     catalog: ClassVar[tuple[str, ...]] = ()
     local_formats: ClassVar[str]

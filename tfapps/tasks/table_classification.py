@@ -93,7 +93,8 @@ class TableClassifyTask(TableTask, ClassifierTask):
     [Dense(relu) → Dropout] ×n → Dense(sigmoid) for 2 classes, Dense(softmax) for more.
 
     The exported SavedModel takes a dict of named raw columns (float32 numbers, NaN where
-    missing; strings for categorical columns) and returns the class probabilities.
+    missing; strings for categorical columns) and returns the class probabilities
+    ("predictions") and the most probable class's name ("classes").
 
     \b
     Examples:
@@ -117,6 +118,7 @@ class TableClassifyTask(TableTask, ClassifierTask):
     target_rule = ClassTarget()
     model_imputes = True
     probability_columns = True
+    serves_class_names = True
 
     def build(self, config: TableClassifyConfig, splits: Splits) -> TaskModel:
         from tfapps.data.splits import count_examples
