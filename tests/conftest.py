@@ -204,6 +204,11 @@ def tiny_runs(tmp_path_factory) -> dict[str, Path]:
             RegressConfig(dataset=str(root / "table.csv"), target="y", **common)
         ).run_dir,
         "classes": train(
-            TableClassifyConfig(dataset=str(root / "classes.csv"), target="label", **common)
+            TableClassifyConfig(
+                dataset=str(root / "classes.csv"),
+                target="label",
+                numeric_encoding="periodic",  # every layer the exports must hold
+                **common,
+            )
         ).run_dir,
     }

@@ -12,6 +12,7 @@ from conftest import ARTIFACTS, fabricate_run
 from tfapps import suite
 from tfapps.errors import InvalidInput
 from tfapps.tasks.image import ImageClassifyConfig
+from tfapps.tasks.table_classification import TableClassifyConfig
 from tfapps.tasks.table_regression import RegressConfig
 from tfapps.tasks.text import SentimentConfig
 
@@ -75,6 +76,7 @@ def test_train_all_quick_trains_every_task_and_both_architectures(quick_suite):
         ("regress", "auto_mpg", "dense"),
         ("sentiment", "movie_reviews", "conv"),
         ("sentiment", "movie_reviews", "dense"),
+        ("table-classify", "penguins", "dense"),
     ]
     assert summary["parameters"].gt(0).all() and summary["examples_per_second"].gt(0).all()
     assert "Summary:" in result.output and "report.html" in result.output
@@ -183,6 +185,7 @@ def test_plan_applies_quick_datasets_and_architectures():
         (SentimentConfig, "movie_reviews", "conv"),
         (SentimentConfig, "movie_reviews", "dense"),
         (RegressConfig, "diabetes", None),
+        (TableClassifyConfig, "penguins", None),
     ]
     assert configs[2].max_examples == 2000 and all(c.seed == 3 for c in configs)
 

@@ -140,6 +140,7 @@ def churn_run(tmp_path_factory):
         dataset=str(root / "churn.csv"),
         target="churn",
         drop=("id",),
+        numeric_encoding="periodic",  # auto would choose normalized for 240 rows
         epochs=60,
         learning_rate=3e-3,
         output_dir=str(root / "runs"),
