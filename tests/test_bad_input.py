@@ -628,6 +628,12 @@ CASES = [
         "runs: missing directory", lambda t, r: ["runs", t / "none"], fragments=("does not exist",)
     ),
     Case(
+        "serve: a --name that cannot be part of a URL",
+        lambda t, r: ["serve", r["text"], "--name", "reviews:v2"],
+        fragments=("--name", "'reviews:v2'", "'/' or ':'"),
+        needs_runs=True,
+    ),
+    Case(
         "train-all: malformed --datasets",
         lambda t, r: ["train-all", "--datasets", "pictures=mnist", "--output-dir", t / "o"],
         fragments=("--datasets", "'pictures=mnist'"),

@@ -268,9 +268,10 @@ def test_short_texts_get_parallel_convolutions_and_a_short_sequence():
 
     sentences = np.random.default_rng(0).integers(5, 40, 1000)
     reviews = np.random.default_rng(0).integers(50, 2000, 1000)
-    assert auto_conv_layout(sentences) == "parallel" and auto_conv_layout(reviews) == "stacked"
-    assert 35 <= auto_sequence_length(sentences) <= 40
-    assert auto_sequence_length(reviews) == 500
+    assert auto_conv_layout(np.median(sentences)) == "parallel"
+    assert auto_conv_layout(np.median(reviews)) == "stacked"
+    assert 35 <= auto_sequence_length(np.quantile(sentences, 0.99)) <= 40
+    assert auto_sequence_length(np.quantile(reviews, 0.99)) == 500
 
 
 @pytest.mark.slow

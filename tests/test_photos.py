@@ -156,12 +156,48 @@ def test_a_folder_reads_the_same_through_memory_disk_or_no_cache(tmp_path, monke
     assert directory.startswith(image_decoding.tempfile.gettempdir()) and str(root) not in directory
     monkeypatch.setattr(image_decoding, "DISK_HEADROOM", float("inf"))  # and no room on disk
     uncached = load_splits(_config(root))
-    assert uncached.info.spec.cache == "none" and uncached.cache.target("test") is None
+    assert uncached.info.spec.cache == "none" and uncached.cache.target() is None
     for split in ("validation", "test"):
         expected = _arrays(getattr(in_memory, split))
         assert _arrays(getattr(on_disk, split)) == expected
         assert _arrays(getattr(uncached, split)) == expected
     assert sorted(_arrays(on_disk.train), key=str) == sorted(_arrays(in_memory.train), key=str)
+
+
+@pytest.mark.parametrize("plan", ["memory", "disk"])
+def test_a_folder_with_room_is_decoded_once_and_skips_what_does_not_decode(
+    tmp_path, monkeypatch, plan
+):
+    """The check that every image decodes keeps what it decoded, in memory or on disk, so an
+    epoch reads no photo again; a file that does not decode is still skipped and reported."""
+    from tfapps.data.load import load_splits
+    from tfapps.pipeline import batched
+
+    root = write_photo_folder(tmp_path / "photos", per_class=6)
+    photo(COLOURS["red"], seed=9).save(tmp_path / "whole.jpg", quality=95)
+    whole = (tmp_path / "whole.jpg").read_bytes()
+    cut = root / "red" / "cut.jpg"
+    cut.write_bytes(whole[: len(whole) * 2 // 3])  # its header reads; its pixels do not
+    reads = []
+
+    def counted(path, *args, **kwargs):
+        reads.append(str(path))
+        return read_image(path, *args, **kwargs)
+
+    monkeypatch.setattr(image_decoding, "read_image", counted)
+    if plan == "disk":
+        monkeypatch.setattr(image_decoding, "MEMORY_BUDGET_LIMIT", 0)
+    splits = load_splits(_config(root))
+    assert splits.info.spec.cache == plan
+    skipped = splits.info.summary.facts["skipped"].values()
+    assert [(why["files"], why["example"]) for why in skipped] == [(1, str(cut))]
+    photos = sorted(str(path) for path in root.rglob("*.*"))
+    assert sorted(reads) == photos  # each decoded once, the cut file tried once
+    for _ in range(2):  # two epochs, through the pipeline as training batches them
+        for name, split in splits.items():
+            cache = splits.cache.target()
+            list(batched(split, 4, 0 if name == "train" else None, cache=cache))
+    assert sorted(reads) == photos
 
 
 def test_splits_keep_every_class_and_warn_of_tiny_ones(tmp_path, caplog):

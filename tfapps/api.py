@@ -86,36 +86,40 @@ def train(config: RunConfig, resume: str | None = None, callbacks: Sequence[Any]
             output, config, setup.describe(), splits.info, _versions(), timings
         )
         with recorder:
-            task_model, metrics = _train_report_export(config, setup, splits, recorder, callbacks)
+            trained, history, metrics = _train_report_export(
+                config, setup, splits, recorder, callbacks
+            )
             final = recorder.complete(
-                _training_facts(recorder.directory, config, setup, task_model, splits),
+                _training_facts(config, trained, splits, history),
                 _headline(config, metrics),
                 time.perf_counter() - started,
             )
     from tfapps.summary import rebuild_summary
 
     rebuild_summary(output.output_dir)
-    return RunResult(
-        final, recorder.record.headline, metrics, task_model.serving_model, _elapsed(started)
-    )
+    model = trained.task_model.serving_model
+    return RunResult(final, recorder.record.headline, metrics, model, _elapsed(started))
 
 
 def _train_report_export(config, setup, splits, recorder, callbacks):
-    """The steps that write into the run directory; returns `(task model, metrics table)`."""
-    from tfapps import export
+    """The steps that write into the run directory; returns `(Trained, history, metrics)`."""
+    from tfapps import export, reports
     from tfapps.tasks import get_task
     from tfapps.training import build_and_train
 
     directory = recorder.directory
     with recorder.timed("train_seconds"):
-        task_model, eval_batches = build_and_train(
+        trained = build_and_train(
             config, setup, splits, directory, callbacks, recorder.trained_weights
         )
     recorder.set_status("reporting")  # a resume from here skips training
+    task_model = trained.task_model
     with recorder.timed("evaluate_seconds"):
         metrics = get_task(config.task).evaluate_and_report(
-            task_model, eval_batches, splits, directory
+            task_model, trained.batches, splits, directory
         )
+        history = _history(directory)  # every epoch, across resumes
+        reports.write_learning_curves(history, directory)
     with recorder.timed("export_seconds"):
         export.export_model(
             task_model.serving_model,
@@ -124,7 +128,7 @@ def _train_report_export(config, setup, splits, recorder, callbacks):
             splits.test,
             _served_class_names(config, splits),
         )
-    return task_model, metrics
+    return trained, history, metrics
 
 
 def _train_as_worker(config, setup, splits, callbacks, started: float) -> RunResult:
@@ -135,15 +139,16 @@ def _train_as_worker(config, setup, splits, callbacks, started: float) -> RunRes
     from tfapps.training import build_and_train
 
     with tempfile.TemporaryDirectory(prefix="tfapps-worker-") as scratch:
-        task_model, eval_batches = build_and_train(config, setup, splits, None, callbacks)
-        get_task(config.task).evaluate_and_report(task_model, eval_batches, splits, Path(scratch))
+        trained = build_and_train(config, setup, splits, None, callbacks)
+        model = trained.task_model
+        get_task(config.task).evaluate_and_report(model, trained.batches, splits, Path(scratch))
         export.export_model(
-            task_model.serving_model,
+            model.serving_model,
             Path(scratch),
-            task_model.assets,
+            model.assets,
             class_names=_served_class_names(config, splits),
         )
-    return RunResult(None, {}, pd.DataFrame(), task_model.serving_model, _elapsed(started))
+    return RunResult(None, {}, pd.DataFrame(), model.serving_model, _elapsed(started))
 
 
 def _served_class_names(config, splits) -> list[str] | None:
@@ -153,30 +158,32 @@ def _served_class_names(config, splits) -> list[str] | None:
     return splits.info.class_names if get_task(config.task).serves_class_names else None
 
 
-def _training_facts(directory: Path, config, setup, task_model, splits) -> dict[str, Any]:
+def _history(directory: Path) -> pd.DataFrame:
+    """history.csv: one row per epoch, across resumes (empty when no epoch ran)."""
+    path = directory / runs.HISTORY_CSV
+    return pd.read_csv(path) if path.is_file() and path.stat().st_size else pd.DataFrame()
+
+
+def _training_facts(config, trained, splits, history: pd.DataFrame) -> dict[str, Any]:
     """run.json's `training`: epochs, best epoch, batch sizes, throughput and parameters."""
-    history = pd.read_csv(directory / runs.HISTORY_CSV)  # all epochs, across resumes
+    task_model = trained.task_model
     losses = history["val_loss"]
+    weights = trained.class_weight
     return {
         "epochs_run": len(history),
-        "epochs_planned": task_model.epochs or config.epochs,
+        "epochs_planned": trained.epochs,
         "best_epoch": int(losses.idxmin()) + 1 if losses.notna().any() else None,
         "per_replica_batch_size": config.batch_size,
-        "global_batch_size": config.batch_size * setup.replicas,
+        "global_batch_size": trained.global_batch_size,
         "length_batches": task_model.batcher is not None,
         "examples_per_second": splits.info.sizes["train"] * len(history) / history["seconds"].sum(),
         "parameters": int(task_model.serving_model.count_params()),
         "steps_per_execution": int(task_model.model.steps_per_execution),
-        "class_weight": _class_weight_record(config, splits),
+        "class_weight": None
+        if weights is None
+        else dict(zip(splits.info.class_names, weights, strict=True)),
         **task_model.architecture,
     }
-
-
-def _class_weight_record(config, splits) -> dict[str, float] | None:
-    from tfapps.training import class_weights
-
-    weights = class_weights(config, splits)
-    return None if weights is None else dict(zip(splits.info.class_names, weights, strict=True))
 
 
 def _headline(config: RunConfig, metrics: pd.DataFrame) -> dict[str, Any]:

@@ -14,7 +14,7 @@ import keras
 
 from tfapps.config import RunConfig
 from tfapps.errors import TerminationRequest
-from tfapps.progress import LOG_SECONDS, ProgressDisplay, bar, clock
+from tfapps.progress import LOG_SECONDS, ProgressDisplay, bar, clock, figure
 
 log = logging.getLogger("tfapps")
 
@@ -117,7 +117,7 @@ class TrainingProgress(keras.callbacks.Callback):
 
     def _metrics(self) -> str:
         shown = {k: v for k, v in self.last.items() if k not in ("learning_rate", "seconds")}
-        return " ".join(f"{name} {value:.4g}" for name, value in shown.items())
+        return " ".join(f"{name} {figure(value)}" for name, value in shown.items())
 
 
 class StopAtStepEnd(keras.callbacks.Callback):
@@ -205,20 +205,21 @@ class EpochStats(keras.callbacks.Callback):
             logs["seconds"] = round(time.perf_counter() - self._started, 3)
 
 
-def early_stopping(config: RunConfig) -> keras.callbacks.EarlyStopping:
+def early_stopping(config: RunConfig, epochs: int) -> keras.callbacks.EarlyStopping:
     """Early stopping on the validation loss, restoring the best epoch's weights.
 
     Warns when `config.start_from_epoch` covers every epoch, which turns it off.
 
     Args:
-        config: the run's options (`epochs`, `patience`, `start_from_epoch`).
+        config: the run's options (`patience`, `start_from_epoch`).
+        epochs: the most epochs the run trains.
     """
-    if config.start_from_epoch >= config.epochs:
+    if config.start_from_epoch >= epochs:
         log.warning(
             "early stopping is off: --start-from-epoch %d ignores all %d epochs (--epochs), "
             "so every epoch runs and the last one's weights are kept",
             config.start_from_epoch,
-            config.epochs,
+            epochs,
         )
     return keras.callbacks.EarlyStopping(
         monitor="val_loss",

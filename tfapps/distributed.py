@@ -8,14 +8,12 @@ from collections.abc import Sequence
 import keras
 import tensorflow as tf
 
-from tfapps.config import RunConfig
-
 
 def fit_distributed(
     model: keras.Model,
     train: tf.data.Dataset,
     validation: tf.data.Dataset,
-    config: RunConfig,
+    epochs: int,
     callbacks: list[keras.callbacks.Callback],
     strategy: tf.distribute.Strategy,
     chief: bool = True,
@@ -37,7 +35,7 @@ def fit_distributed(
         model: a compiled model built under `strategy`'s scope.
         train: batched training data (global batch size; auto-sharded by data across workers).
         validation: batched validation data.
-        config: the run's options (`epochs`, `quiet`).
+        epochs: the most epochs to run (early stopping may end sooner).
         callbacks: the callbacks `fit` would get.
         strategy: the distribution strategy.
         chief: whether this process is the chief, whose checkpoint the workers resume from.
@@ -58,7 +56,7 @@ def fit_distributed(
         add_progbar=False,  # TrainingProgress, among the callbacks, shows progress
         model=model,
         verbose=2,
-        epochs=config.epochs,
+        epochs=epochs,
         steps=None,
     )
     model.stop_training = False
@@ -69,7 +67,7 @@ def fit_distributed(
         [*model.variables, *model.optimizer.variables],
         initial_epoch,
     )
-    for epoch in range(int(start), config.epochs):
+    for epoch in range(int(start), epochs):
         hooks.on_epoch_begin(epoch)
         logs = _run_epoch(model, train_step, distributed["train"], hooks.on_train_batch_end)
         validation_logs = _run_epoch(

@@ -17,15 +17,17 @@ SAMPLE_EXAMPLES = 256  # raw test examples kept in test_sample.npz
 
 
 def raw_input_signature(model: keras.Model) -> list:
-    """Returns the `tf.TensorSpec`s of the model's raw inputs, named after its `keras.Input`s.
+    """Returns the `tf.TensorSpec`s of the model's raw inputs, named after its `keras.Input`s,
+    in the structure the model was built on (Keras warns when a call's inputs differ).
 
-    A model with one input gets one spec; a model with several gets one dict of specs.
+    A model built on inputs by name (a table's columns, even a single one) gets one dict of
+    specs; a model with one unnamed input gets one spec.
     """
     specs = {
         tensor.name: tf.TensorSpec((None, *tensor.shape[1:]), tensor.dtype, name=tensor.name)
         for tensor in model.inputs
     }
-    return [next(iter(specs.values()))] if len(specs) == 1 else [specs]
+    return [specs] if isinstance(model.input, dict) else list(specs.values())
 
 
 def write_saved_model(

@@ -31,6 +31,12 @@ def bar(fraction: float, width: int = BAR_WIDTH) -> str:
     return "[" + "=" * max(0, filled - len(head)) + head + "." * (width - filled) + "]"
 
 
+def figure(value: float) -> str:
+    """A number as a table or a log line shows it: 4 significant digits (`0.6849`, `1317`),
+    whole with thousands separators from 10,000 on (`13,170`, never `1.317e+04`)."""
+    return f"{value:,.0f}" if abs(value) >= 1e4 else f"{value:.4g}"
+
+
 def clock(seconds: float) -> str:
     """Seconds as `m:ss`, or `h:mm:ss` from an hour on."""
     seconds = max(0, int(round(seconds)))

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from tfapps import runs
+from tfapps.progress import figure
 from tfapps.summary import SUMMARY_COLUMNS, rebuild_summary
 
 REPORT_FILES = {"html": "report.html", "markdown": "report.md", "csv": runs.SUMMARY_CSV}
@@ -110,9 +111,7 @@ def _groups(summary: pd.DataFrame):
 
 def _render_html(output_dir: Path, summary: pd.DataFrame, views: list[RunView]) -> str:
     def table(frame: pd.DataFrame) -> str:
-        return frame.to_html(
-            index=False, float_format=lambda v: f"{v:.4g}", border=0, classes="data"
-        )
+        return frame.to_html(index=False, float_format=figure, border=0, classes="data")
 
     parts = [
         f"<h1>tfapps report</h1><p>{len(views)} finished runs in "
@@ -180,7 +179,7 @@ def _render_markdown(output_dir: Path, summary: pd.DataFrame, views: list[RunVie
 
 def _markdown_table(frame: pd.DataFrame) -> str:
     def cell(value) -> str:
-        text = f"{value:.4g}" if isinstance(value, float) else str(value)
+        text = figure(value) if isinstance(value, float) else str(value)
         return text.replace("|", "\\|")
 
     rows = [list(frame.columns)] + frame.values.tolist()

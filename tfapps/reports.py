@@ -75,11 +75,11 @@ def write_classification_report(
     test_inputs: Mapping[str, list] | None = None,
     probability_columns: bool = False,
 ) -> pd.DataFrame:
-    """Writes metrics.csv, confusion_matrix.csv, per_class.csv, predictions.csv and plots.
+    """Writes metrics.csv, confusion_matrix.csv, per_class.csv, predictions.csv and the
+    confusion-matrix plot.
 
     Args:
-        run_dir: the (temporary) run directory; learning curves are drawn when it holds a
-            history.csv.
+        run_dir: the (temporary) run directory, or an evaluation's.
         results: per split (`"validation"`, `"test"`), `(labels, probabilities)`; the last
             split feeds the confusion matrix, the per-class table and predictions.csv.
         class_names: names of the classes in label-index order.
@@ -140,7 +140,6 @@ def write_classification_report(
 
     plots = run_dir / runs.PLOTS_DIR
     plots.mkdir(exist_ok=True)
-    _plot_history(run_dir, plots)
     plot_confusion_matrix(confusion, plots / "confusion_matrix.png")
     return metrics
 
@@ -164,12 +163,10 @@ def regression_metrics(
 def write_regression_report(
     run_dir: Path, results: Mapping[str, tuple[np.ndarray, np.ndarray]], baseline: float
 ) -> pd.DataFrame:
-    """Writes metrics.csv, predictions.csv and the learning-curve, predicted-vs-true and
-    residual plots.
+    """Writes metrics.csv, predictions.csv and the predicted-vs-true and residual plots.
 
     Args:
-        run_dir: the (temporary) run directory; learning curves are drawn when it holds a
-            history.csv.
+        run_dir: the (temporary) run directory, or an evaluation's.
         results: per split (`"validation"`, `"test"`), `(targets, predictions)`; the last
             split feeds predictions.csv and the plots.
         baseline: the training split's mean target, the prediction the model must beat.
@@ -196,7 +193,6 @@ def write_regression_report(
     ).to_csv(run_dir / runs.PREDICTIONS_CSV, index=False)
     plots = run_dir / runs.PLOTS_DIR
     plots.mkdir(exist_ok=True)
-    _plot_history(run_dir, plots)
     plot_regression(targets, predictions, plots)
     return metrics
 
@@ -232,10 +228,17 @@ def headline(metrics: pd.DataFrame, metric: str) -> dict:
     return {"split": HEADLINE_SPLIT, "metric": metric, "value": float(row["value"].iloc[0])}
 
 
-def _plot_history(run_dir: Path, plots: Path) -> None:
-    history = run_dir / runs.HISTORY_CSV
-    if history.is_file() and history.stat().st_size:
-        plot_learning_curves(pd.read_csv(history), plots / "learning_curves.png")
+def write_learning_curves(history: pd.DataFrame, run_dir: Path) -> None:
+    """Draws plots/learning_curves.png from a run's history (nothing when no epoch ran).
+
+    Args:
+        history: history.csv's rows, one per epoch.
+        run_dir: the (temporary) run directory.
+    """
+    if len(history):
+        plots = run_dir / runs.PLOTS_DIR
+        plots.mkdir(exist_ok=True)
+        plot_learning_curves(history, plots / "learning_curves.png")
 
 
 def plot_learning_curves(history: pd.DataFrame, path: Path) -> None:

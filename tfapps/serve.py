@@ -1,7 +1,7 @@
 """`tfapps serve`: TensorFlow Serving's REST API over finished runs' SavedModels.
 
 A Starlette application served by uvicorn. For each run, under a name a person can type (the
-task, or `--name`):
+task, or `--name`), Starlette routes TF Serving's URLs (`ROUTES`):
 
 - `GET /v1/models/NAME` (status) and `GET /v1/models/NAME/metadata` (the `serving_default`
   signature: input and output names, dtypes and shapes), as TF Serving answers them;
@@ -10,19 +10,20 @@ task, or `--name`):
   version path (`/versions/1`) is accepted too. `?class_names=true` adds each example's
   class name and probability for classifiers.
 
-Requests that arrive while the model is busy wait in a queue and run together in one model
-call (`Batcher`): a lone request runs at once, and under load the batches grow with the
-clients. Errors answer HTTP 400 (a request the model cannot take) or 404 (an unknown model or
-path) with `{"error": "..."}`, naming what was received and what is accepted; the server
-keeps serving.
+A request larger than `--max-batch-size` runs as several model calls of at most that size;
+requests that arrive while the model is busy wait in a queue and run together in one model
+call (`serving_batcher`). Bodies are held to `--max-body-bytes` and `--max-instances`
+(`serving_bodies`). Errors answer HTTP 400 (a request the model cannot take), 404 (an unknown
+model or path), 405 (another method) or 413 (a limit) with `{"error": "..."}`, naming what was
+received and what is accepted; the server keeps serving.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
-import json
+import gc
 import logging
+import re
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,85 +33,33 @@ import numpy as np
 
 from tfapps import runs
 from tfapps.errors import InvalidInput
-from tfapps.serving_requests import BadRequest, InputSpec, format_response, parse_request
+from tfapps.serving_batcher import Batcher
+from tfapps.serving_bodies import (
+    BadRequest,
+    ServingOptions,
+    TooLarge,
+    check_finite,
+    decode_request,
+    read_body,
+    render,
+    split_examples,
+)
+from tfapps.serving_requests import InputSpec, format_response, parse_request
 
 log = logging.getLogger("tfapps")
 
 VERSION = "1"  # a run directory holds one version of its model
 DEFAULT_PORT = 8501  # TensorFlow Serving's REST port
-MAX_BATCH = 64
-BATCH_WAIT_SECONDS = 0.002
+MODEL_NAME = "[^/:]+"  # a model's name or version in a URL: no "/", nor ":" (before a verb)
+BASE = "/v1/models/{name:model}"
+ROUTES = (  # (path, endpoint, method); each path also under /versions/{version}
+    ("", "status", "GET"),
+    ("/metadata", "metadata", "GET"),
+    (":predict", "predict", "POST"),
+)
+INLINE_BYTES = 64 * 2**10  # bodies up to this size are read on the event loop, at once
+ACCEPTED = "GET /v1/models/NAME[/versions/1][/metadata], POST /v1/models/NAME[/versions/1]:predict"
 DTYPES = {"uint8": "DT_UINT8", "string": "DT_STRING", "float32": "DT_FLOAT"}
-
-
-class Batcher:
-    """Runs a model on queued requests, one call at a time, several requests a call.
-
-    When the model is free, a request runs at once; requests arriving meanwhile queue and run
-    together in the next call, up to `max_batch` examples (a larger request runs alone). When
-    other requests are still being read as a call is about to start, it waits up to `wait`
-    seconds for them, so that requests arriving together share a call.
-
-    Args:
-        call: runs the model on a batch, `{input: array} -> {output: array}` (blocking; it
-            runs in a worker thread).
-        max_batch: examples per call at most. Defaults to `MAX_BATCH`.
-        wait: seconds to wait for requests being read. Defaults to `BATCH_WAIT_SECONDS`.
-    """
-
-    def __init__(self, call, max_batch: int = MAX_BATCH, wait: float = BATCH_WAIT_SECONDS):
-        self.call, self.max_batch, self.wait = call, max_batch, wait
-        self.arriving = 0  # requests being read, not yet queued
-        self.calls = 0  # model calls so far
-        self._queue: collections.deque = collections.deque()
-        self._wake = asyncio.Event()
-        self._worker: asyncio.Task | None = None
-
-    def start(self) -> None:
-        """Starts the worker on the running event loop."""
-        self._worker = asyncio.get_running_loop().create_task(self._run())
-
-    async def stop(self) -> None:
-        if self._worker is not None:
-            self._worker.cancel()
-
-    async def predict(self, inputs: dict[str, np.ndarray], count: int) -> dict[str, np.ndarray]:
-        """Queues one request of `count` examples and returns its outputs."""
-        future = asyncio.get_running_loop().create_future()
-        self._queue.append((inputs, count, future))
-        self._wake.set()
-        return await future
-
-    async def _run(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._queue:
-                if self.wait and self.arriving:
-                    await asyncio.sleep(self.wait)
-                batch = [self._queue.popleft()]
-                total = batch[0][1]
-                while self._queue and total + self._queue[0][1] <= self.max_batch:
-                    batch.append(self._queue.popleft())
-                    total += batch[-1][1]
-                await self._call(batch)
-
-    async def _call(self, batch: list) -> None:
-        names = batch[0][0].keys()
-        inputs = {name: np.concatenate([request[0][name] for request in batch]) for name in names}
-        self.calls += 1
-        try:
-            outputs = await asyncio.to_thread(self.call, inputs)
-        except Exception as error:  # the model refused the batch: each request hears why
-            for _, _, future in batch:
-                if not future.done():
-                    future.set_exception(BadRequest(f"The model could not run: {error}"))
-            return
-        start = 0
-        for _, count, future in batch:
-            if not future.done():
-                future.set_result({k: v[start : start + count] for k, v in outputs.items()})
-            start += count
 
 
 @dataclass
@@ -146,7 +95,8 @@ def load_models(paths: list[Path], names: list[str] | None = None) -> list[Serve
 
     Raises:
         InvalidInput: a path that is not a finished run, a SavedModel that does not load,
-            more names than runs, or two runs under one name.
+            more names than runs, a name that cannot be part of a URL, or two runs under one
+            name.
     """
     from tfapps.predict import load_run
 
@@ -155,6 +105,12 @@ def load_models(paths: list[Path], names: list[str] | None = None) -> list[Serve
         raise InvalidInput(
             f"Invalid value for --name: {len(names)} names for {len(paths)} runs; give at most "
             "one name a run, in the order of the runs."
+        )
+    unusable = [name for name in names if not re.fullmatch(MODEL_NAME, name)]
+    if unusable:
+        raise InvalidInput(
+            f"Invalid value for --name: {unusable[0]!r}; a model's name is part of its URLs, "
+            "so it cannot be empty or hold '/' or ':'."
         )
     loaded = [load_run(path) for path in paths]
     chosen = names + [_default_name(run.record, loaded) for run in loaded[len(names) :]]
@@ -168,7 +124,7 @@ def _default_name(record: runs.RunRecord, loaded: list) -> str:
     if len(same_task) == 1:
         return record.task
     same_data = [r for r in same_task if r.dataset.name == record.dataset.name]
-    name = f"{record.task}-{record.dataset.name}"
+    name = re.sub("[/:]", "-", f"{record.task}-{record.dataset.name}")  # TFDS' wine_quality/red
     return name if len(same_data) == 1 else f"{name}-{record.run_id}"
 
 
@@ -185,105 +141,149 @@ def _served(name: str, run) -> ServedModel:
     return ServedModel(name, run.record, run.signature, inputs, outputs)
 
 
-def create_app(
-    models: list[ServedModel], max_batch: int = MAX_BATCH, wait: float = BATCH_WAIT_SECONDS
-):
+class NotServed(Exception):
+    """An unknown model or version (HTTP 404)."""
+
+
+def create_app(models: list[ServedModel], options: ServingOptions | None = None):
     """The Starlette application serving `models`.
 
     Args:
         models: from `load_models`.
-        max_batch: examples per model call at most. Defaults to `MAX_BATCH`.
-        wait: seconds a call waits for requests being read. Defaults to `BATCH_WAIT_SECONDS`.
+        options: batching and request limits. Defaults to `ServingOptions()`.
+
+    Returns:
+        A Starlette application; its lifespan starts one `Batcher` a model.
     """
     from starlette.applications import Starlette
-    from starlette.responses import JSONResponse
+    from starlette.convertors import StringConvertor, register_url_convertor
+    from starlette.requests import ClientDisconnect
+    from starlette.responses import JSONResponse, Response
     from starlette.routing import Route
 
+    class ModelNameConvertor(StringConvertor):
+        regex = MODEL_NAME
+
+    register_url_convertor("model", ModelNameConvertor())
+    options = options or ServingOptions()
     by_name = {model.name: model for model in models}
 
     @asynccontextmanager
     async def lifespan(app):
         for model in models:
-            model.batcher = Batcher(model.run, max_batch, wait)
+            model.batcher = Batcher(model.run, options.max_batch_size, options.batch_wait)
             model.batcher.start()
+        # TensorFlow and the loaded models leave hundreds of thousands of objects that every
+        # full collection walks, stalling all requests in flight (issue 30's p99): they live
+        # as long as the server, so they leave the collector's generations.
+        gc.collect()
+        gc.freeze()
         yield
+        gc.unfreeze()
         for model in models:
             await model.batcher.stop()
 
-    def error(status: int, message: str) -> JSONResponse:
-        return JSONResponse({"error": message}, status_code=status)
-
-    async def models_route(request):
-        path = request.path_params["path"]
-        name, version, verb = _parse_path(path)
+    def served(request) -> ServedModel:
+        name, version = request.path_params["name"], request.path_params.get("version")
         model = by_name.get(name)
         if model is None:
             served = ", ".join(sorted(by_name))
-            return error(404, f"Servable not found for request: Latest({name}); served: {served}")
+            raise NotServed(f"Servable not found for request: Latest({name}); served: {served}")
         if version not in (None, VERSION):
-            return error(
-                404,
+            raise NotServed(
                 f"Servable not found for request: Specific({name}, {version}); "
-                f"version {VERSION} is served",
+                f"version {VERSION} is served"
             )
-        if verb is None and request.method == "GET":
-            return JSONResponse(_status())
-        if verb == "metadata" and request.method == "GET":
-            return JSONResponse(_metadata(model))
-        if verb == "predict" and request.method == "POST":
-            return await _predict(request, model, error)
-        return error(
-            404,
-            f"Unknown path or method: {request.method} /v1/models/{path}; "
-            "accepted: GET .../NAME, GET .../NAME/metadata, POST .../NAME:predict",
+        return model
+
+    async def status(request):
+        served(request)
+        return JSONResponse(_status())
+
+    async def metadata(request):
+        return JSONResponse(_metadata(served(request)))
+
+    async def predict(request):
+        model = served(request)
+        body = await _predict(request, model, options)
+        return Response(body, media_type="application/json")
+
+    def answer(status: int):
+        async def handler(request, error):
+            return JSONResponse({"error": str(error) or type(error).__name__}, status)
+
+        return handler
+
+    async def unrouted(request, error):
+        message = (
+            f"Unknown path or method: {request.method} {request.url.path}; accepted: {ACCEPTED}"
         )
+        return JSONResponse({"error": message}, error.status_code, headers=error.headers)
 
-    routes = [Route("/v1/models/{path:path}", models_route, methods=["GET", "POST"])]
-    return Starlette(routes=routes, lifespan=lifespan)
+    endpoints = {"status": status, "metadata": metadata, "predict": predict}
+    routes = [
+        Route(prefix + suffix, endpoints[endpoint], methods=[method])
+        for prefix in (BASE, BASE + "/versions/{version:model}")
+        for suffix, endpoint, method in ROUTES
+    ]
+    handlers = {
+        BadRequest: answer(400),
+        NotServed: answer(404),
+        TooLarge: answer(413),
+        ClientDisconnect: answer(400),  # no one hears it; no traceback in the log either
+        404: unrouted,
+        405: unrouted,
+        Exception: answer(500),  # a fault of the server's (uvicorn logs its traceback)
+    }
+    return Starlette(routes=routes, lifespan=lifespan, exception_handlers=handlers)
 
 
-async def _predict(request, model: ServedModel, error):
-    from starlette.responses import JSONResponse
-
-    model.batcher.arriving += 1  # a call about to start waits a moment for this request
+async def _predict(request, model: ServedModel, options: ServingOptions) -> bytes:
+    """Reads, runs and answers one predict request, in model calls of at most
+    `options.max_batch_size` examples. The JSON work of a body over `INLINE_BYTES` runs on
+    worker threads, so that a large body never holds the event loop (nor the other clients)
+    up; a small one is read at once, sparing its thread hops."""
+    batcher = model.batcher
+    batcher.arriving += 1  # a call about to start waits a moment for this request
+    arriving = True
     try:
-        try:
-            body = json.loads(await request.body())
-        except (json.JSONDecodeError, UnicodeDecodeError) as failure:
-            return error(400, f"JSON Parse error: {failure}")
-        signature = body.get("signature_name", "serving_default") if isinstance(body, dict) else ""
-        if signature not in ("", "serving_default"):
-            return error(
-                400,
-                f"Serving signature name: {signature!r} not found in signature def; the "
-                "served signature is 'serving_default'",
+        raw = await read_body(
+            request.stream(), request.headers.get("content-length"), options.max_body_bytes
+        )
+        content_type = request.headers.get("content-type")
+        offload = len(raw) > INLINE_BYTES
+        body = await _worker(offload, decode_request, raw, content_type, options.max_instances)
+        del raw
+        outputs, row_format = [], True
+        for first, piece in split_examples(body, options.max_batch_size):
+            inputs, count, row_format = await _worker(
+                offload, parse_request, piece, model.inputs, model.record
             )
-        inputs, count, row_format = parse_request(body, model.inputs, model.record)
-    except BadRequest as failure:
-        return error(400, str(failure))
+            if arriving:
+                batcher.arriving, arriving = batcher.arriving - 1, False
+            result = await batcher.predict(inputs, count)
+            check_finite(result, piece, first)
+            outputs.append(result)
     finally:
-        model.batcher.arriving -= 1
-    try:
-        outputs = await model.batcher.predict(inputs, count)
-    except BadRequest as failure:
-        return error(400, str(failure))
+        if arriving:
+            batcher.arriving -= 1
     wanted = request.query_params.get("class_names", "").lower() in ("1", "true", "yes")
     names = model.record.dataset.class_names if wanted else None
-    return JSONResponse(format_response(outputs, row_format, names))
+    return await _worker(offload, _answer, outputs, row_format, names)
 
 
-def _parse_path(path: str) -> tuple[str, str | None, str | None]:
-    """`NAME[/versions/V][/metadata | :predict]` → `(name, version, verb)`."""
-    verb = None
-    if path.endswith("/metadata"):
-        path, verb = path[: -len("/metadata")], "metadata"
-    elif ":" in path:
-        path, verb = path.rsplit(":", 1)
-    name, _, rest = path.partition("/")
-    version = rest.removeprefix("versions/") if rest.startswith("versions/") else None
-    if rest and version is None:
-        name = f"{name}/{rest}"  # no such model; reported as unknown
-    return name, version, verb
+async def _worker(offload: bool, function, *args):
+    """`function(*args)`, on a worker thread if `offload`; a value too deep for Python is a
+    bad request."""
+    try:
+        return await asyncio.to_thread(function, *args) if offload else function(*args)
+    except RecursionError:
+        raise BadRequest("The request is nested too deeply to read.") from None
+
+
+def _answer(outputs: list[dict[str, np.ndarray]], row_format: bool, names) -> bytes:
+    joined = {name: np.concatenate([part[name] for part in outputs]) for name in outputs[0]}
+    return render(format_response(joined, row_format, names))
 
 
 def _status() -> dict:
@@ -332,8 +332,7 @@ def serve(
     models: list[ServedModel],
     host: str = "127.0.0.1",
     port: int = DEFAULT_PORT,
-    max_batch: int = MAX_BATCH,
-    wait: float = BATCH_WAIT_SECONDS,
+    options: ServingOptions | None = None,
 ) -> None:
     """Serves `models` until Ctrl-C or SIGTERM (uvicorn stops cleanly on either).
 
@@ -341,10 +340,9 @@ def serve(
         models: from `load_models`.
         host: the address to bind; 127.0.0.1 keeps the server to this machine. Defaults to it.
         port: the port. Defaults to 8501, TensorFlow Serving's REST port.
-        max_batch: examples per model call at most. Defaults to `MAX_BATCH`.
-        wait: seconds a call waits for requests being read. Defaults to `BATCH_WAIT_SECONDS`.
+        options: batching and request limits. Defaults to `ServingOptions()`.
     """
     import uvicorn
 
-    app = create_app(models, max_batch, wait)
+    app = create_app(models, options)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

@@ -19,17 +19,17 @@ exactly as in training; a table model also takes its columns by their names in t
 
 from __future__ import annotations
 
+import math
+import reprlib
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from tfapps.runs import OUTPUT_NAME, RunRecord
+from tfapps.serving_bodies import BadRequest
 
-
-class BadRequest(Exception):
-    """A request the model cannot take; the message names what was received and what is
-    accepted (HTTP 400)."""
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ def parse_request(
     else:
         inputs = body["inputs"]
         known = {**aliases, **{name: name for name in names}}
-        if len(names) > 1 or isinstance(inputs, dict) and aliases and set(inputs) <= set(known):
+        if len(names) > 1 or isinstance(inputs, dict) and set(inputs) <= set(known):
             columns = _named_columns(inputs, names, known)
         else:
             columns = {names[0]: inputs}
@@ -169,9 +169,9 @@ def _named_columns(inputs: Any, names: list[str], known: dict[str, str]) -> dict
         )
     renamed = _by_input_name(inputs, names, known)
     lengths = {len(v) if isinstance(v, list) else None for v in renamed.values()}
-    if None in lengths or len(lengths) > 1:
+    if None in lengths or len(lengths) != 1:
         raise BadRequest(
-            f'Columnar "inputs" must be lists of one length. Received: {inputs!r:.200}'
+            f'Columnar "inputs" must be lists of one length. Received: {shown(inputs, 200)}'
         )
     count = lengths.pop()
     return {name: renamed.get(name, [None] * count) for name in names}
@@ -187,9 +187,52 @@ def _count(columns: dict[str, Any]) -> int:
 
 
 def _keys(body: Any) -> str:
-    return repr(sorted(body)) if isinstance(body, dict) else kind_of(body)
+    return shown(sorted(body), 200) if isinstance(body, dict) else kind_of(body)
 
 
 def kind_of(value: Any) -> str:
     """A received value in messages: its type and the start of its text."""
-    return f"{type(value).__name__} {value!r:.80}"
+    return f"{type(value).__name__} {shown(value, 80)}"
+
+
+def shown(value: Any, chars: int) -> str:
+    """`repr(value)` cut to `chars`, without building the repr of a large or deep value."""
+    return _SHORT_REPR.repr(value)[:chars]
+
+
+_SHORT_REPR = reprlib.Repr()
+_SHORT_REPR.maxlevel, _SHORT_REPR.maxstring, _SHORT_REPR.maxother = 4, 80, 80
+
+
+def as_float(value: int | float) -> float:
+    """A JSON number as a float; an integer past float64's range (JSON has none) is infinite."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
+
+
+def in_float32_range(
+    array: np.ndarray, values: list, name: str, missing_allowed: bool = False
+) -> np.ndarray:
+    """A column's numbers, refused when one is not finite in float32 (past ±3.4e38).
+
+    Args:
+        array: the column as the model takes it.
+        values: the values received, for the message.
+        name: the input's name.
+        missing_allowed: NaN stands for a missing value (a model that imputes missing
+            numbers itself, `TableSchema.model_imputes`) and is kept; infinities are still
+            refused. Defaults to False.
+
+    Raises:
+        BadRequest: naming the input, the range and the value received.
+    """
+    bad = np.isinf(array) if missing_allowed else ~np.isfinite(array)
+    if array.dtype.kind == "f" and bad.any():
+        index = int(np.flatnonzero(bad)[0])
+        raise BadRequest(
+            f"Input {name!r} takes numbers between -{FLOAT32_MAX:.4g} and {FLOAT32_MAX:.4g} "
+            f"(float32), or null for a missing value. Received: {shown(values[index], 100)}"
+        )
+    return array

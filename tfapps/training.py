@@ -8,8 +8,8 @@ before an interruption, loads the trained weights instead.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import keras
@@ -32,6 +32,27 @@ MULTIPLY_ADDS_PER_SECOND = 1e11
 GPU_SPEED_UP = 100
 
 
+@dataclass
+class Trained:
+    """What the training step hands on to evaluation, export and run.json.
+
+    Args:
+        task_model: the trained task model.
+        batches: the prepared `"validation"` and `"test"` batches, for evaluation.
+        epochs: the most epochs training could run: `--epochs`, or the task's choice for this
+            data (`TaskModel.epochs`).
+        global_batch_size: examples per training step (`global_batch_size`).
+        class_weight: each class's weight in the training loss, in class order
+            (`class_weights`); `None` weighs every example alike.
+    """
+
+    task_model: TaskModel
+    batches: dict[str, tf.data.Dataset]
+    epochs: int
+    global_batch_size: int
+    class_weight: list[float] | None
+
+
 def build_and_train(
     config: RunConfig,
     setup: RuntimeSetup,
@@ -39,9 +60,9 @@ def build_and_train(
     run_dir: Path | None,
     callbacks: Sequence[keras.callbacks.Callback] = (),
     trained_weights: Path | None = None,
-) -> tuple[TaskModel, dict[str, tf.data.Dataset]]:
+) -> Trained:
     """Builds the task's model under the run's strategy, batches the data with the global
-    batch size (per-replica batch × replicas) and trains.
+    batch size and trains.
 
     Args:
         config: the run's options.
@@ -54,9 +75,9 @@ def build_and_train(
             export): the weights are loaded instead of trained. Defaults to none.
 
     Returns:
-        `(task model, {"validation": batches, "test": batches})`.
+        The trained model, the evaluation batches and the facts training went by.
     """
-    global_batch = config.batch_size * setup.replicas
+    batch = global_batch_size(config, setup.replicas)
     # Seeded again here: preparing a dataset for the first time draws random numbers, and
     # the initial weights must not depend on whether the data was already prepared.
     keras.utils.set_random_seed(config.seed)
@@ -68,42 +89,58 @@ def build_and_train(
         task_model.batcher = None
 
     def prepare(split: str, shuffle_seed: int | None = None) -> tf.data.Dataset:
+        examples, preprocess = getattr(splits, split), task_model.preprocess
+        if split == "train" and task_model.train_examples is not None:
+            examples, preprocess = task_model.train_examples, None
         return batched(
-            getattr(splits, split),
-            global_batch,
+            examples,
+            batch,
             shuffle_seed,
-            preprocess=task_model.preprocess,
+            preprocess=preprocess,
             batcher=task_model.batcher,
-            cache=splits.cache.target(split),
+            cache=splits.cache.target(),
         )
 
-    eval_batches = {"validation": prepare("validation"), "test": prepare("test")}
+    trained = Trained(
+        task_model,
+        {"validation": prepare("validation"), "test": prepare("test")},
+        epochs=task_model.epochs or config.epochs,
+        global_batch_size=batch,
+        class_weight=class_weights(config, splits),
+    )
     if config.steps_per_execution is None and setup.replicas == 1:
         task_model.model.steps_per_execution = auto_steps_per_execution(
-            task_model, global_batch, gpu=setup.device != "CPU"
+            task_model, batch, gpu=setup.device != "CPU"
         )
-    trained = trained_weights is not None and trained_weights.is_file()
-    if trained:
+    done = trained_weights is not None and trained_weights.is_file()
+    if done:
         task_model.model.load_weights(trained_weights)
     if setup.workers > 1:  # every worker takes the chief's path, with the chief's weights
         variables = task_model.model.variables
-        trained = bool(adopt_chief_state(setup.strategy, setup.is_chief, variables, trained))
-    if trained:
-        return task_model, eval_batches
+        done = bool(adopt_chief_state(setup.strategy, setup.is_chief, variables, done))
+    if done:
+        return trained
     fit(
         task_model.model,
         prepare("train", shuffle_seed=config.seed),
-        eval_batches["validation"],
-        dataclasses.replace(config, epochs=task_model.epochs or config.epochs),
+        trained.batches["validation"],
+        config,
         run_dir,
         setup.strategy,
         callbacks,
-        class_weights(config, splits),
+        trained.class_weight,
+        epochs=trained.epochs,
+        global_batch=batch,
     )
     if trained_weights is not None:
         trained_weights.parent.mkdir(exist_ok=True)
         task_model.model.save_weights(trained_weights)
-    return task_model, eval_batches
+    return trained
+
+
+def global_batch_size(config: RunConfig, replicas: int) -> int:
+    """Examples per training step: `--batch-size` (per replica) × the replicas in sync."""
+    return config.batch_size * replicas
 
 
 def auto_steps_per_execution(task_model: TaskModel, batch: int, gpu: bool = False) -> int:
@@ -190,6 +227,8 @@ def fit(
     strategy: tf.distribute.Strategy | None = None,
     extra_callbacks: Sequence[keras.callbacks.Callback] = (),
     class_weight: Sequence[float] | None = None,
+    epochs: int | None = None,
+    global_batch: int | None = None,
 ) -> keras.callbacks.History:
     """Trains `model` with early stopping, writing history.csv and TensorBoard logs as it goes.
 
@@ -208,19 +247,23 @@ def fit(
         model: a compiled model.
         train: batched training data (global batch size).
         validation: batched validation data.
-        config: the run's options (`epochs`, `patience`, `start_from_epoch`,
-            `checkpoint_seconds`, `quiet`).
+        config: the run's options (`patience`, `start_from_epoch`, `checkpoint_seconds`,
+            `quiet`, and `epochs` and `batch_size` unless given below).
         run_dir: the (temporary) run directory receiving history.csv and tensorboard/;
             `None` on a worker that writes nothing (not the chief).
         strategy: the strategy the model was built under. Defaults to the current one.
         extra_callbacks: the caller's callbacks, run after tfapps' own. Defaults to none.
         class_weight: each class's weight in the training loss, in class order; `None`
             weighs every example alike. Defaults to `None`.
+        epochs: the most epochs to run. Defaults to `config.epochs`.
+        global_batch: examples per step of `train`, for the progress display's rate.
+            Defaults to `global_batch_size` for `config` and `strategy`.
 
     Returns:
         Keras' `History`.
     """
     strategy = strategy or tf.distribute.get_strategy()
+    epochs = epochs or config.epochs
     multi_worker = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
     if class_weight is not None:  # as sample weights, which both training loops take
         weights = tf.constant(class_weight, tf.float32)
@@ -229,8 +272,8 @@ def fit(
     callbacks = [stop, tfapps_callbacks.EpochStats()]
     progress = contextlib.nullcontext()
     if not config.quiet:
-        global_batch = config.batch_size * strategy.num_replicas_in_sync
-        progress = tfapps_callbacks.TrainingProgress(global_batch)
+        examples_per_step = global_batch or global_batch_size(config, strategy.num_replicas_in_sync)
+        progress = tfapps_callbacks.TrainingProgress(examples_per_step)
         callbacks.append(progress)
     resumed_epochs = 0  # on workers, the chief's number arrives in fit_distributed
     if run_dir is not None:
@@ -241,7 +284,7 @@ def fit(
                 str(run_dir / runs.BACKUP_DIR), config.checkpoint_seconds
             )
         )
-    callbacks.append(tfapps_callbacks.early_stopping(config))
+    callbacks.append(tfapps_callbacks.early_stopping(config, epochs))
     if run_dir is not None:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / runs.TENSORBOARD_DIR)))
     callbacks.extend(extra_callbacks)
@@ -249,13 +292,13 @@ def fit(
         if multi_worker:
             chief = run_dir is not None
             history = fit_distributed(
-                model, train, validation, config, callbacks, strategy, chief, resumed_epochs
+                model, train, validation, epochs, callbacks, strategy, chief, resumed_epochs
             )
         else:
             history = model.fit(
                 train,
                 validation_data=validation,
-                epochs=config.epochs,
+                epochs=epochs,
                 callbacks=callbacks,
                 shuffle=False,
                 verbose=0,  # TrainingProgress shows progress

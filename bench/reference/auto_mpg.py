@@ -11,7 +11,7 @@ layer has one more one-hot column (for a category not seen in training), constan
 training, which its Normalization only centres.
 
 Usage:
-    python -m bench.reference.auto_mpg --scratch /tmp/auto_mpg --result auto_mpg.json --seed 1
+    python -m bench.reference.auto_mpg --comparison auto_mpg --scratch /tmp/a --result a.json
 """
 
 from __future__ import annotations
@@ -20,15 +20,17 @@ import keras
 import numpy as np
 from keras import layers
 
-from bench import measure
-from tfapps.config import RegressConfig
+from bench import measure, tfapps_internals
 
-BATCH_SIZE = 32
-EPOCHS = 1000
-PATIENCE = 100
-START_FROM_EPOCH = 100
-LEARNING_RATE = 1e-3
-HIDDEN_UNITS = (64, 64)
+RECIPE = {
+    "batch_size": 32,
+    "epochs": 1000,
+    "patience": 100,
+    "start_from_epoch": 100,
+    "learning_rate": 1e-3,
+    "hidden_units": (64, 64),
+    "loss": "mae",
+}
 
 
 def to_matrix(
@@ -49,7 +51,7 @@ def build_model(x_train: np.ndarray) -> keras.Model:
         [
             keras.Input(shape=x_train.shape[1:]),
             normalizer,
-            *(layers.Dense(units, activation="relu") for units in HIDDEN_UNITS),
+            *(layers.Dense(units, activation="relu") for units in RECIPE["hidden_units"]),
             layers.Dense(1),
         ]
     )
@@ -57,56 +59,17 @@ def build_model(x_train: np.ndarray) -> keras.Model:
 
 def main() -> None:
     options = measure.parse_options(__doc__.splitlines()[0], steps_per_execution=1)
-    measure.check_defaults(
-        RegressConfig,
-        batch_size=BATCH_SIZE,
-        epochs=EPOCHS,
-        patience=PATIENCE,
-        start_from_epoch=START_FROM_EPOCH,
-        learning_rate=LEARNING_RATE,
-        hidden_units=HIDDEN_UNITS,
-        loss="mae",
-    )
-    data, info = measure.load_arrays(measure.config_for(RegressConfig, options))
-    columns = info.details["columns"]
-    numeric = [c["input"] for c in columns if c["kind"] == "numeric"]
-    train_features, y_train = data["train"]
-    categories = {
-        c["input"]: np.unique(train_features[c["input"]])
-        for c in columns
-        if c["kind"] == "categorical"
-    }
-    x_train, x_val, x_test = (
-        to_matrix(data[split][0], numeric, categories) for split in ("train", "validation", "test")
-    )
-    (_, y_val), (_, y_test) = data["validation"], data["test"]
-
+    data = tfapps_internals.load_arrays(measure.config_for(options))
+    measure.check_defaults(options, data, **RECIPE)
+    train_features = data.splits["train"][0]
+    categories = {name: np.unique(train_features[name]) for name in data.categorical}
+    splits = [
+        (to_matrix(x, data.numeric, categories), y)
+        for x, y in (data.splits[name] for name in tfapps_internals.SPLITS)
+    ]
     keras.utils.set_random_seed(options.seed)
-    model = build_model(x_train)
-    model.compile(
-        optimizer=keras.optimizers.Adam(LEARNING_RATE),
-        loss="mean_absolute_error",
-        steps_per_execution=options.steps_per_execution,
-    )
-    early_stopping = keras.callbacks.EarlyStopping(
-        monitor="val_loss",
-        patience=PATIENCE,
-        start_from_epoch=START_FROM_EPOCH,
-        restore_best_weights=True,
-    )
-    clock = measure.epoch_clock(options)
-    model.fit(
-        x_train,
-        y_train,
-        batch_size=BATCH_SIZE,
-        epochs=options.epochs or EPOCHS,
-        validation_data=(x_val, y_val),
-        callbacks=[early_stopping, clock],
-        verbose=0,
-    )
-    measure.finish_reference(
-        options, RegressConfig.task, clock, model, x_test, y_test, len(x_train)
-    )
+    model = build_model(splits[0][0])
+    measure.fit_arrays(options, model, "mean_absolute_error", splits, RECIPE)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ optimizer, epochs, early stopping and data split are those of `tfapps sentiment`
 the reviews come from tfapps' data layer, so both sides see the same examples.
 
 Usage:
-    python -m bench.reference.imdb --scratch /tmp/imdb --result imdb.json --seed 1
+    python -m bench.reference.imdb --comparison imdb --scratch /tmp/imdb --result imdb.json
 """
 
 from __future__ import annotations
@@ -19,20 +19,20 @@ import keras
 import tensorflow as tf
 from keras import layers
 
-from bench import measure
-from tfapps import models
-from tfapps.config import TextConfig
-from tfapps.tasks import token_counts
+from bench import measure, tfapps_internals
 
-BATCH_SIZE = 32
-EPOCHS = 10
-PATIENCE = 2
-START_FROM_EPOCH = 0
-LEARNING_RATE = 1e-3
-MAX_TOKENS = 20000
-SEQUENCE_LENGTH = 500
-EMBEDDING_DIM = 128
-DROPOUT = 0.5
+RECIPE = {
+    "batch_size": 32,
+    "epochs": 10,
+    "patience": 2,
+    "start_from_epoch": 0,
+    "learning_rate": 1e-3,
+    "max_tokens": 20000,
+    "sequence_length": 500,
+    "embedding_dim": 128,
+    "dropout": 0.5,
+    "conv_layout": "stacked",
+}
 
 
 def standardize(texts):
@@ -46,14 +46,14 @@ def build_model(vocabulary_size: int) -> keras.Model:
     """Embedding → Dropout → Conv1D ×2 → GlobalMaxPooling1D → Dense → Dropout → sigmoid."""
     return keras.Sequential(
         [
-            keras.Input(shape=(SEQUENCE_LENGTH,), dtype="int64"),
-            layers.Embedding(vocabulary_size, EMBEDDING_DIM),
-            layers.Dropout(DROPOUT),
+            keras.Input(shape=(RECIPE["sequence_length"],), dtype="int64"),
+            layers.Embedding(vocabulary_size, RECIPE["embedding_dim"]),
+            layers.Dropout(RECIPE["dropout"]),
             layers.Conv1D(128, 7, strides=3, padding="same", activation="relu"),
             layers.Conv1D(128, 7, strides=3, padding="same", activation="relu"),
             layers.GlobalMaxPooling1D(),
             layers.Dense(128, activation="relu"),
-            layers.Dropout(DROPOUT),
+            layers.Dropout(RECIPE["dropout"]),
             layers.Dense(1, activation="sigmoid"),
         ]
     )
@@ -61,68 +61,26 @@ def build_model(vocabulary_size: int) -> keras.Model:
 
 def main() -> None:
     options = measure.parse_options(__doc__.splitlines()[0], steps_per_execution=1)
-    data, _ = measure.load_arrays(measure.config_for(TextConfig, options))
-    (texts_train, y_train), (texts_val, y_val) = data["train"], data["validation"]
-    texts_test, y_test = data["test"]
-    counts = token_counts(tf.data.Dataset.from_tensor_slices(texts_train).batch(1024))
-    measure.check_defaults(
-        TextConfig,
-        {"sequence_length": models.auto_sequence_length(counts)},
-        batch_size=BATCH_SIZE,
-        epochs=EPOCHS,
-        patience=PATIENCE,
-        start_from_epoch=START_FROM_EPOCH,
-        learning_rate=LEARNING_RATE,
-        max_tokens=MAX_TOKENS,
-        sequence_length=SEQUENCE_LENGTH,
-        embedding_dim=EMBEDDING_DIM,
-        dropout=DROPOUT,
+    data = tfapps_internals.load_arrays(measure.config_for(options))
+    measure.check_defaults(options, data, **RECIPE)
+    (texts_train, y_train), (texts_val, y_val), (texts_test, y_test) = (
+        data.splits[name] for name in tfapps_internals.SPLITS
     )
-    if models.auto_conv_layout(counts) != "stacked":
-        raise ValueError("tfapps would train these texts with parallel convolutions")
-
     keras.utils.set_random_seed(options.seed)
     vectorizer = layers.TextVectorization(
-        max_tokens=MAX_TOKENS, output_sequence_length=SEQUENCE_LENGTH, standardize=standardize
+        max_tokens=RECIPE["max_tokens"],
+        output_sequence_length=RECIPE["sequence_length"],
+        standardize=standardize,
     )
     vectorizer.adapt(texts_train, batch_size=1024)
     started = time.perf_counter()
     x_train = vectorizer(texts_train).numpy()
     vectorize_seconds = time.perf_counter() - started  # tfapps does this inside its first epoch
     x_val, x_test = vectorizer(texts_val).numpy(), vectorizer(texts_test).numpy()
-
     model = build_model(vectorizer.vocabulary_size())
-    model.compile(
-        optimizer=keras.optimizers.Adam(LEARNING_RATE),
-        loss="binary_crossentropy",
-        metrics=["accuracy"],
-        steps_per_execution=options.steps_per_execution,
-    )
-    early_stopping = keras.callbacks.EarlyStopping(
-        monitor="val_loss",
-        patience=PATIENCE,
-        start_from_epoch=START_FROM_EPOCH,
-        restore_best_weights=True,
-    )
-    clock = measure.epoch_clock(options)
-    model.fit(
-        x_train,
-        y_train,
-        batch_size=BATCH_SIZE,
-        epochs=options.epochs or EPOCHS,
-        validation_data=(x_val, y_val),
-        callbacks=[early_stopping, clock],
-        verbose=0,
-    )
-    measure.finish_reference(
-        options,
-        TextConfig.task,
-        clock,
-        model,
-        x_test,
-        y_test,
-        len(x_train),
-        prepare_seconds=vectorize_seconds,
+    splits = [(x_train, y_train), (x_val, y_val), (x_test, y_test)]
+    measure.fit_arrays(
+        options, model, "binary_crossentropy", splits, RECIPE, prepare_seconds=vectorize_seconds
     )
 
 

@@ -11,7 +11,8 @@ as folders of symbolic links, which `image_dataset_from_directory` reads as it r
 folder.
 
 Usage:
-    python -m bench.reference.photos --dataset ~/flower_photos --scratch /tmp/p --result p.json
+    python -m bench.reference.photos --comparison photos --dataset ~/flower_photos \
+        --scratch /tmp/p --result p.json
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from bench import measure
+from bench import measure, tfapps_internals
 
 IMAGE_SIZE = (180, 180)
 BATCH_SIZE = 32
@@ -63,7 +64,9 @@ def folder_dataset(directory: Path, shuffle: bool, seed: int) -> tf.data.Dataset
 
 def main() -> None:
     options = measure.parse_options(__doc__.splitlines()[0], steps_per_execution=1)
-    splits = measure.split_folders(Path(options.dataset), Path(options.scratch), options.seed)
+    splits = tfapps_internals.split_folders(
+        Path(options.dataset), Path(options.scratch), options.seed
+    )
     keras.utils.set_random_seed(options.seed)
     train = folder_dataset(splits["train"], shuffle=True, seed=options.seed)
     validation = folder_dataset(splits["validation"], shuffle=False, seed=options.seed)
@@ -95,7 +98,6 @@ def main() -> None:
     measure.write_result(
         options,
         end,
-        "image-classify",
         clock,
         model.set_weights,
         lambda: measure.predict(model, x_test),

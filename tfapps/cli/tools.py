@@ -10,6 +10,13 @@ from tfapps import run_dirs, runtime
 from tfapps.cli import main
 from tfapps.cli.options import reporting_errors
 from tfapps.errors import InvalidInput
+from tfapps.serving_bodies import (
+    BATCH_WAIT_SECONDS,
+    MAX_BATCH,
+    MAX_BODY_BYTES,
+    MAX_INSTANCES,
+    ServingOptions,
+)
 from tfapps.tasks import TASKS
 
 REPORT_FORMATS = ("html", "markdown", "csv")
@@ -203,14 +210,28 @@ def report(directory: Path, fmt: str) -> None:
 @click.option(
     "--max-batch-size",
     type=click.IntRange(min=1),
-    default=64,
+    default=MAX_BATCH,
     help="Examples per model call at most; requests arriving while the model is busy share a call.",
 )
 @click.option(
     "--batch-wait-ms",
     type=click.FloatRange(min=0),
-    default=2.0,
+    default=BATCH_WAIT_SECONDS * 1000,
     help="How long a model call waits for requests still being read; a lone request never waits.",
+)
+@click.option(
+    "--max-body-bytes",
+    type=click.IntRange(min=1),
+    default=MAX_BODY_BYTES,
+    help="Bytes a request body may hold (33554432 is 32 MiB); a larger one is answered 413 "
+    "as soon as it passes.",
+)
+@click.option(
+    "--max-instances",
+    type=click.IntRange(min=1),
+    default=MAX_INSTANCES,
+    help="Examples a request may hold; more are answered 413. A request larger than "
+    "--max-batch-size runs as several model calls.",
 )
 @click.option("--debug", is_flag=True, help="Show tracebacks and TensorFlow's logs.")
 def serve(
@@ -220,6 +241,8 @@ def serve(
     port: int,
     max_batch_size: int,
     batch_wait_ms: float,
+    max_body_bytes: int,
+    max_instances: int,
     debug: bool,
 ) -> None:
     """Serve finished runs with TensorFlow Serving's REST API until Ctrl-C.
@@ -244,7 +267,8 @@ def serve(
         click.echo(f"Serving {model.name} ({model.record.directory})")
         click.echo(f"  http://{host}:{port}/v1/models/{model.name}:predict")
     click.echo("Press Ctrl-C to stop.")
-    serving.serve(models, host, port, max_batch_size, batch_wait_ms / 1000)
+    options = ServingOptions(max_batch_size, batch_wait_ms / 1000, max_body_bytes, max_instances)
+    serving.serve(models, host, port, options)
 
 
 @main.command("export")

@@ -1,7 +1,7 @@
 """Image-classification splits: TFDS datasets with (image, label) keys, and local image folders.
 
 A local folder is read by `image_decoding` (its headers scanned, every image decoded at the
-model's input size in parallel threads, kept in memory, cached on disk or read every epoch);
+model's input size in parallel threads, kept in memory or on disk, or read every epoch);
 this module turns what it read into tf.data datasets. Unreadable files are skipped and
 reported; splits are stratified by class.
 """
@@ -125,8 +125,12 @@ def from_folder(root: Path, config: ImageClassifyConfig) -> Splits:
     datasets = {}
     for split in SPLIT_NAMES:
         labels = decoded.labels[decoded.rows[split]]
-        if decoded.cache.mode == "memory":
-            seed = config.seed if split == "train" else None
+        if split in decoded.arrays:
+            # In memory, the training images come in a new order every epoch; on disk, in the
+            # seeded order they were written (reads stay sequential), mixed by the pipeline's
+            # shuffle buffer.
+            in_memory = decoded.cache.mode == "memory"
+            seed = config.seed if split == "train" and in_memory else None
             datasets[split] = _from_arrays(decoded.arrays[split], labels, seed)
         else:
             paths = decoded.paths[decoded.rows[split]]
@@ -136,8 +140,9 @@ def from_folder(root: Path, config: ImageClassifyConfig) -> Splits:
 
 
 def _from_arrays(images: np.ndarray, labels: np.ndarray, shuffle_seed: int | None):
-    """Examples from decoded arrays, which stay NumPy's (a tensor would be a second copy);
-    with `shuffle_seed`, in a new random order every epoch (only the indices are shuffled)."""
+    """Examples from decoded arrays, in memory or memory-mapped, which stay NumPy's (a tensor
+    would be a second copy); with `shuffle_seed`, in a new random order every epoch (only the
+    indices are shuffled)."""
     count = len(images)
     order = tf.data.Dataset.range(count)
     if shuffle_seed is not None:
@@ -156,8 +161,8 @@ def _from_arrays(images: np.ndarray, labels: np.ndarray, shuffle_seed: int | Non
 
 
 def _streamed(paths: np.ndarray, labels: np.ndarray, reader: ImageReader) -> tf.data.Dataset:
-    """Reads each image when the pipeline asks for it (files are decoded every epoch unless
-    the pipeline caches them)."""
+    """Reads each image when the pipeline asks for it, every epoch (for folders that fit
+    neither in memory nor on disk)."""
     shape = (*reader.size, reader.channels)
 
     def load(path, label):

@@ -2,11 +2,11 @@
 
 Its headers are scanned (`image_scan`), then every image is decoded, converted and fitted to
 the input size right after it is read (`images.read_image`, in parallel threads), so memory
-grows with images × input size only, never with the photos' pixel count. When the decoded
-folder fits the memory budget it is kept in memory; otherwise each image is only checked
-here, then read again every epoch by the pipeline, with a cache on local disk when there is
-room (`CachePlan`). Nothing here imports TensorFlow; `image_data.from_folder` makes the
-datasets.
+grows with images × input size only, never with the photos' pixel count. Each image is read
+once, and kept where the check put it (`CachePlan`): in memory when the decoded folder fits
+the memory budget, else in one NumPy file per split on local disk when there is room; only
+when neither has room is each image checked here and read again every epoch. Nothing here
+imports TensorFlow; `image_data.from_folder` makes the datasets.
 """
 
 from __future__ import annotations
@@ -59,7 +59,8 @@ class DecodedFolder:
         paths: every image's path, in scan order.
         rows: each split's rows (train in a seeded random order), unreadable ones removed.
         cache: where the decoded images are kept.
-        arrays: each split's decoded images, when kept in memory; else empty.
+        arrays: each split's decoded images `[n, height, width, channels]` (uint8), in
+            memory or memory-mapped from the disk cache; empty when not kept.
         reader: reads one image at the input shape (for reading again every epoch).
     """
 
@@ -97,8 +98,8 @@ def decode_folder(root: Path, config: ImageClassifyConfig) -> DecodedFolder:
     arrays = {}
     with Progress("decoding images", len(paths), "images", quiet=config.quiet) as progress:
         for split in SPLIT_NAMES:
-            keep = cache.mode == "memory"
-            kept, images = reader.read_all(paths[rows[split]], keep=keep, on=progress)
+            into = _storage(cache, split, (len(rows[split]), *shape))
+            kept, images = reader.read_all(paths[rows[split]], into, on=progress)
             if images is not None:
                 arrays[split] = images
             rows[split] = rows[split][kept]
@@ -135,14 +136,14 @@ class ImageReader:
     def read(self, path: str) -> np.ndarray:
         return read_image(Path(path), self.size, self.channels, self.resize)
 
-    def read_all(self, paths: np.ndarray, keep: bool, on: Progress):
+    def read_all(self, paths: np.ndarray, into: np.ndarray | None, on: Progress):
         """Reads every file; returns `(mask of readable files, their arrays or None)`.
 
-        With `keep`, the arrays are stacked (memory grows with files × input size only);
-        otherwise each is dropped once read, which checks that it decodes.
+        The arrays are decoded into `into` (`[len(paths), height, width, channels]` uint8, in
+        memory or memory-mapped), the readable ones moved to its start in place, and its
+        start returned; with `into=None`, each array is dropped once read, which checks that
+        it decodes.
         """
-        height, width = self.size
-        arrays = np.zeros((len(paths), height, width, self.channels), np.uint8) if keep else None
         readable = np.ones(len(paths), bool)
 
         def one(index: int) -> None:
@@ -152,15 +153,30 @@ class ImageReader:
                 readable[index] = False
                 self.skipped.add(error.reason, Path(paths[index]))
                 return
-            if keep:
-                arrays[index] = image
+            if into is not None:
+                into[index] = image
 
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
             for _ in pool.map(one, range(len(paths))):
                 on.advance()
-        if not keep:
+        if into is None:
             return readable, None
-        return readable, arrays if readable.all() else arrays[readable]
+        kept = np.flatnonzero(readable)
+        for target, source in enumerate(kept):  # no copy of the whole array
+            if target != source:
+                into[target] = into[source]
+        return readable, into[: len(kept)]
+
+
+def _storage(cache: CachePlan, split: str, shape: tuple[int, ...]) -> np.ndarray | None:
+    """Where a split's decoded images go: an array in memory, a NumPy file in the disk
+    cache's directory (memory-mapped), or nowhere (`None`) when there is no cache."""
+    if cache.mode == "memory":
+        return np.zeros(shape, np.uint8)
+    if cache.mode == "disk":
+        path = Path(cache.directory) / f"{split}.npy"
+        return np.lib.format.open_memmap(path, mode="w+", dtype=np.uint8, shape=shape)
+    return None
 
 
 def _cache_plan(needed: int) -> CachePlan:
@@ -231,6 +247,6 @@ def _train_counts(folder: ImageFolder, labels, rows) -> dict[str, int]:
 def _cache_words(cache: CachePlan) -> str:
     return {
         "memory": "decoded once into memory",
-        "disk": f"on disk in {cache.directory}",
+        "disk": f"decoded once onto disk in {cache.directory}",
         "none": "none (decoded every epoch)",
     }[cache.mode]

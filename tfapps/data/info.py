@@ -4,7 +4,6 @@ cached (`CachePlan`); no TensorFlow import."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from tfapps.data.specs import DataOrigin, DataSpec, spec_from_dict
@@ -70,20 +69,17 @@ class CachePlan:
     """How the input pipeline keeps each split's examples once read.
 
     Args:
-        mode: `"memory"` (tf.data's cache in RAM, the default), `"disk"` (cache files in
-            `directory`) or `"none"` (read every epoch: the examples are already decoded in
-            memory, or they would fit neither in memory nor on disk).
-        directory: where `"disk"` caches go. Defaults to none.
+        mode: `"memory"` (tf.data's cache in RAM, the default), `"disk"` (the examples were
+            decoded into files in `directory` as they were read, and the pipeline reads them
+            from there) or `"none"` (no cache: the examples are already decoded in memory, or
+            they would fit neither in memory nor on disk and are read every epoch).
+        directory: where a `"disk"` cache is. Defaults to none.
     """
 
     mode: str = "memory"
     directory: str | None = None
 
-    def target(self, split: str) -> str | None:
-        """The `cache` argument of `pipeline.batched` for one split: `""` (in memory), a file
-        name (on disk) or `None` (no cache)."""
-        if self.mode == "memory":
-            return ""
-        if self.mode == "disk":
-            return str(Path(self.directory) / split)
-        return None
+    def target(self) -> str | None:
+        """The `cache` argument of `pipeline.batched`: `""` (tf.data's cache in
+        memory) or `None` (no cache by the pipeline)."""
+        return "" if self.mode == "memory" else None

@@ -55,6 +55,7 @@ def load_splits(config: RunConfig) -> Splits:
         )
     splits = cap_and_check_splits(splits, config.max_examples)
     splits = dataclasses.replace(splits, **{name: untuned(data) for name, data in splits.items()})
+    task.inspect(splits)
     for line in splits.info.summary.lines:
         log.info(line)
     for warning in splits.info.summary.warnings:

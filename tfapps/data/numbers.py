@@ -62,10 +62,27 @@ class NumberFormat:
             return self.thousands
         return ("," if self.decimal == "." else ".") + "".join(SPACES)
 
-    def describe(self) -> str:
-        """The format in words, such as `decimal comma, thousands '.'`."""
+    def describe(self, cells: Iterable) -> str:
+        """The format in words as a file's cells show it: `decimal comma, thousands '.'`,
+        naming only the thousands separators that numbers among `cells` use (`1.234`), so
+        `decimal point` for a file that groups no digits.
+
+        Args:
+            cells: the file's cells (a sample is enough).
+        """
+        import pandas as pd
+
         mark = "point" if self.decimal == "." else "comma"
-        return f"decimal {mark}, thousands {self.grouping[0]!r}"
+        bodies = _bodies(pd.Series([c.strip() for c in cells if isinstance(c, str)], dtype=str))
+        used = [c for c in self.grouping if bodies.str.fullmatch(self._grouped(c)).any()]
+        if not used:
+            return f"decimal {mark}"
+        return f"decimal {mark}, thousands {' or '.join(map(repr, used))}"
+
+    def _grouped(self, marks: str) -> str:
+        """A number grouped by thousands with any of `marks`: `1,234,567.5`."""
+        decimals = rf"(?:{re.escape(self.decimal)}\d+)?"
+        return rf"[+-]?\d{{1,3}}(?:[{re.escape(marks)}]\d{{3}})+{decimals}"
 
     def to_dict(self) -> dict[str, str]:
         return {"decimal": self.decimal, "thousands": self.grouping}
@@ -95,16 +112,20 @@ class NumberFormat:
             return numbers, numbers.isna(), pd.Series(False, index=values.index)
         text = values.astype(str).str.strip()
         missing = text.str.casefold().isin(set(markers)) | values.isna()
-        body = text.str.replace(_CURRENCY, r"\1", regex=True).str.replace(_PERCENT, "", regex=True)
+        body = _bodies(text)
         if self.grouping:
+            grouped = body.str.fullmatch(self._grouped(self.grouping))
             group = f"[{re.escape(self.grouping)}]"
-            decimals = rf"(?:{re.escape(self.decimal)}\d+)?"
-            grouped = body.str.fullmatch(rf"[+-]?\d{{1,3}}(?:{group}\d{{3}})+{decimals}")
             body = body.where(~grouped, body.str.replace(group, "", regex=True))
         if self.decimal != ".":
             body = body.where(body.str.contains(".", regex=False), body.str.replace(",", "."))
         numbers = pd.to_numeric(body.where(~missing), errors="coerce").astype(np.float64)
         return numbers, missing, numbers.isna() & ~missing
+
+
+def _bodies(text: pd.Series) -> pd.Series:
+    """Stripped cells without a currency sign before or a percent sign after."""
+    return text.str.replace(_CURRENCY, r"\1", regex=True).str.replace(_PERCENT, "", regex=True)
 
 
 # Cells that can only be read one way (a decimal mark followed by other than 3 digits, or

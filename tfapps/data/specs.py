@@ -95,6 +95,13 @@ class TextSpec:
             or `"example"` (a TFDS example).
         sep: a CSV's delimiter. Defaults to none.
         dropped_rows: rows left out (empty text or no label). Defaults to 0.
+        standardize: the registered name of the standardizer that made the tokens.
+        tokens: the training texts' tokens in all.
+        median_tokens: the training texts' median length in tokens.
+        long_tokens: the 0.99 quantile of their lengths in tokens (`--sequence-length`).
+        unspaced_share: the share of tokens that are characters of scripts written
+            without spaces (Chinese, Japanese, Thai, ...).
+        symbol_share: the share of tokens that are emoji or other symbols.
     """
 
     kind: ClassVar[str] = "text"
@@ -102,6 +109,12 @@ class TextSpec:
     unit: str = "example"
     sep: str | None = None
     dropped_rows: int = 0
+    standardize: str | None = None
+    tokens: int = 0
+    median_tokens: float | None = None
+    long_tokens: float | None = None
+    unspaced_share: float | None = None
+    symbol_share: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, **_record(self)}

@@ -18,13 +18,18 @@ from tfapps.errors import InvalidInput
 @dataclass
 class Splits:
     """Unbatched `(input, label)` datasets for train, validation and test, their `info`, and
-    how the pipeline caches them (`cache`, in memory by default)."""
+    how the pipeline caches them (`cache`, in memory by default).
+
+    `prepared_train` is the training split as the task's `inspect` prepared it on the way for
+    its `build` (the text task: texts standardized once, cached), or `None`.
+    """
 
     train: tf.data.Dataset
     validation: tf.data.Dataset
     test: tf.data.Dataset
     info: DatasetInfo
     cache: CachePlan = field(default_factory=CachePlan)
+    prepared_train: tf.data.Dataset | None = None
 
     def items(self) -> list[tuple[str, tf.data.Dataset]]:
         """Returns `(split name, dataset)` pairs in train, validation, test order."""
@@ -49,11 +54,15 @@ def cap_and_check_splits(splits: Splits, max_examples: int | None) -> Splits:
     """
     sizes = {name: count_examples(dataset) for name, dataset in splits.items()}
     if max_examples is not None and sizes["train"] > max_examples:
-        fraction = max_examples / sizes["train"]
+        fraction, read = max_examples / sizes["train"], dict(sizes)
         for name, dataset in splits.items():
             keep = max(1, math.ceil(sizes[name] * fraction)) if name != "train" else max_examples
             setattr(splits, name, dataset.take(keep))
             sizes[name] = min(keep, sizes[name])
+        splits.info.summary.lines.append(
+            f"--max-examples {max_examples:,}: "
+            + ", ".join(f"{name} {sizes[name]:,} of {read[name]:,}" for name in sizes)
+        )
     for name, size in sizes.items():
         if size == 0:
             raise InvalidInput(

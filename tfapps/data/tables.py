@@ -158,12 +158,13 @@ def from_path(
     table = csv.frame
     if table.empty:
         raise InvalidInput(f"{path} has a header but no data rows.")
-    number_format = table_number_format(table, csv.sep, config)
+    cells = _sample(table)
+    number_format = table_number_format(cells, csv.sep, config)
     _check_columns(list(table.columns), config.target, config)
     rows = rule.carve(table, config.target, config, number_format, _markers(config))
     frames = {name: table.iloc[rows[name]].reset_index(drop=True) for name in SPLIT_NAMES}
     origin = DataOrigin(path=str(path.resolve()))
-    read = f"{path.name} (delimiter {csv.sep_name}, {number_format.describe()})"
+    read = f"{path.name} (delimiter {csv.sep_name}, {number_format.describe(cells)})"
     return _clean_and_encode(
         frames,
         config.target,
@@ -178,14 +179,17 @@ def from_path(
     )
 
 
-def table_number_format(table: pd.DataFrame, sep: str, config: TableOptions) -> NumberFormat:
-    """The number format `--decimal` and `--thousands` give, detected where they are not."""
-    if config.decimal is None:
-        cells = table.to_numpy().ravel()[:SAMPLE_CELLS]
-        decimal = detect_number_format(cells, sep).decimal
-    else:
-        decimal = config.decimal
+def table_number_format(cells, sep: str, config: TableOptions) -> NumberFormat:
+    """The number format `--decimal` and `--thousands` give, detected from a sample of the
+    file's `cells` where they are not."""
+    decimal = config.decimal or detect_number_format(cells, sep).decimal
     return NumberFormat(decimal, config.thousands)
+
+
+def _sample(table: pd.DataFrame):
+    """The first `SAMPLE_CELLS` cells, row by row."""
+    rows = -(-SAMPLE_CELLS // max(1, len(table.columns)))
+    return table.head(rows).to_numpy().ravel()[:SAMPLE_CELLS]
 
 
 def _to_frame(dataset: tf.data.Dataset, features: tfds.features.FeaturesDict) -> pd.DataFrame:

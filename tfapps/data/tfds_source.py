@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
+import io
+import logging
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,12 +22,17 @@ from tfapps.data.stratify import stratified_rows
 from tfapps.errors import InvalidInput, RunFailed
 from tfapps.pipeline import untuned
 
+log = logging.getLogger("tfapps")
+
 CARVED_TEST_PERCENT = 20.0
 CARVE_SEED = 0  # classifier splits carved from train: the same on every machine and --seed
 
 
 def embedded_builder(dataset: EmbeddedDataset, data_dir: str | None) -> tfds.core.DatasetBuilder:
     """Instantiates the in-package builder of an embedded dataset and prepares it (offline).
+
+    The first use says so in one line; TFDS' own messages, which speak of a download of
+    unknown size, and its progress bars, which flash by, are not shown.
 
     Args:
         dataset: the registry entry.
@@ -34,7 +42,7 @@ def embedded_builder(dataset: EmbeddedDataset, data_dir: str | None) -> tfds.cor
     builder_class = getattr(importlib.import_module(module_name), class_name)
     kwargs = {"config": dataset.builder_config} if dataset.builder_config else {}
     return _download_and_prepare_locked(
-        lambda: builder_class(data_dir=data_dir, **kwargs), dataset.name, data_dir
+        lambda: builder_class(data_dir=data_dir, **kwargs), dataset.name, data_dir, dataset
     )
 
 
@@ -65,15 +73,30 @@ def is_catalog_name(name: str) -> bool:
 
 
 def _download_and_prepare_locked(
-    make_builder, name: str, data_dir: str | None
+    make_builder, name: str, data_dir: str | None, embedded: EmbeddedDataset | None = None
 ) -> tfds.core.DatasetBuilder:
     """Creates and prepares a builder while holding a lock per (data dir, dataset), so that
-    processes sharing a data dir (several workers on one host) never prepare it twice."""
+    processes sharing a data dir (several workers on one host) never prepare it twice; an
+    `embedded` dataset is prepared quietly (`embedded_builder`)."""
     key = hashlib.sha1(f"{data_dir}|{name}".encode()).hexdigest()[:16]
     try:
         with filelock.FileLock(Path(tempfile.gettempdir()) / f"tfapps-prepare-{key}.lock"):
             builder = make_builder()
-            builder.download_and_prepare()
+            if embedded is None or builder.is_prepared():
+                builder.download_and_prepare()
+                return builder
+            log.info(
+                "preparing the embedded dataset %s from %s in %s (first use; nothing is "
+                "downloaded)",
+                name,
+                embedded.origin,
+                builder.data_dir,
+            )
+            with (
+                contextlib.redirect_stdout(io.StringIO()),
+                contextlib.redirect_stderr(io.StringIO()),
+            ):
+                builder.download_and_prepare()
             return builder
     except PermissionError as error:
         raise InvalidInput(

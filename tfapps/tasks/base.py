@@ -5,8 +5,8 @@ its config class and a `Task` subclass; `tfapps.tasks` registers it. Shared code
 training, predict, serve, export, suite, cli) looks the task up and calls it:
 
 - **identity and CLI**: `name`, `config_class`, `description`, `headline_metric`;
-- **data**: the embedded datasets, catalog names and local formats it accepts, and its
-  readers (`read_tfds`, `read_path`);
+- **data**: the embedded datasets, catalog names and local formats it accepts, its
+  readers (`read_tfds`, `read_path`) and `inspect` (facts of the final training split);
 - **model**: `build` (the compiled `TaskModel`) and `evaluate_and_report`;
 - **finished runs**: `read_inputs` (predict), `prediction_table`, `check_fits` and
   `evaluation_options` (evaluate), `serving_values` and `serving_aliases` (serve),
@@ -52,6 +52,10 @@ class TaskModel:
         serving_model: the model exported, taking raw input. Defaults to `model`.
         preprocess: maps a batch of raw inputs to `model`'s inputs; applied once before the
             data is cached (e.g. text vectorization). `None` when `model` takes raw input.
+        train_examples: the training split as `preprocess` makes it, unbatched, when
+            building the model already did part of that work (the text task standardizes
+            its training texts once, to count tokens and adapt its vocabulary); `None`
+            applies `preprocess` to `splits.train`.
         assets: extra files written beside the model, name to text (e.g. vocabulary.txt).
         batcher: batches the preprocessed examples (see `pipeline.batched`); `None` for
             plain batching.
@@ -64,6 +68,7 @@ class TaskModel:
     model: keras.Model
     serving_model: keras.Model | None = None
     preprocess: Callable | None = None
+    train_examples: tf.data.Dataset | None = None
     assets: dict[str, str] = field(default_factory=dict)
     batcher: Batcher | None = None
     architecture: dict = field(default_factory=dict)
@@ -172,6 +177,17 @@ class Task(abc.ABC):
         Raises:
             InvalidInput: the path holds nothing the task can read.
         """
+
+    def inspect(self, splits: Splits) -> None:
+        """Facts of the final training split that the model needs, recorded in the dataset's
+        spec, and a refusal of data the task cannot learn from, before any run directory
+        exists (`data.load.load_splits` calls it after `--max-examples`). Defaults to
+        nothing.
+
+        Raises:
+            InvalidInput: the data leaves the task nothing to learn from.
+        """
+        return None
 
     # --- model ------------------------------------------------------------------------------
 

@@ -256,7 +256,8 @@ class ImageClassifyTask(ClassifierTask):
         import numpy as np
 
         from tfapps.data.images import ImageReadError, read_image
-        from tfapps.serving_requests import BadRequest
+        from tfapps.serving_bodies import BadRequest
+        from tfapps.serving_requests import kind_of, shown
 
         height, width, channels = spec.shape
         if isinstance(value, dict) and set(value) == {"b64"}:
@@ -268,17 +269,23 @@ class ImageClassifyTask(ClassifierTask):
                 raise BadRequest(f'Input {spec.name!r}: "b64" must hold base64 text.') from None
             except ImageReadError as error:
                 raise BadRequest(f"Input {spec.name!r}: the b64 image {error.reason}.") from None
-        array = np.asarray(value, dtype=object)
+        accepted = f'uint8 images of shape {list(spec.shape)} or {{"b64": <an image file>}}'
+        try:
+            array = np.asarray(value, dtype=object)
+        except ValueError:  # nested deeper than NumPy's 64 dimensions
+            raise BadRequest(
+                f"Input {spec.name!r} takes {accepted}. Received: {kind_of(value)}"
+            ) from None
         if array.shape != spec.shape:
             raise BadRequest(
-                f"Input {spec.name!r} takes uint8 images of shape {list(spec.shape)} or "
-                f'{{"b64": <an image file>}}. Received: an array of shape {list(array.shape)}'
+                f"Input {spec.name!r} takes {accepted}. Received: an array of shape "
+                f"{shown(list(array.shape), 100)}"
             )
         try:
             numbers = array.astype(np.float64)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise BadRequest(
-                f"Input {spec.name!r} takes integers 0-255. Received: {value!r:.100}"
+                f"Input {spec.name!r} takes integers 0-255. Received: {shown(value, 100)}"
             ) from None
         if not ((numbers >= 0) & (numbers <= 255) & (numbers == np.round(numbers))).all():
             raise BadRequest(f"Input {spec.name!r} takes integers 0-255.")

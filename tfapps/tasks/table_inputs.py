@@ -108,14 +108,15 @@ def served_column(values: list, name: str, schema: TableSchema) -> np.ndarray:
     imputes them).
 
     Raises:
-        BadRequest: a value that is not a number or a string, or not a finite number.
+        BadRequest: a value that is not a number or a string, or not a finite float32.
     """
     from tfapps.data.table_columns import category_string
-    from tfapps.serving_requests import BadRequest
+    from tfapps.serving_bodies import BadRequest
+    from tfapps.serving_requests import as_float, in_float32_range, shown
 
     if any(isinstance(v, (list, dict, bool)) for v in values):
         raise BadRequest(
-            f"Input {name!r} takes a number or a string a row. Received: {values!r:.100}"
+            f"Input {name!r} takes a number or a string a row. Received: {shown(values, 100)}"
         )
     column = schema.by_input()[name]
     markers = set(schema.na_values)
@@ -123,14 +124,18 @@ def served_column(values: list, name: str, schema: TableSchema) -> np.ndarray:
         return np.array(  # strings and numbers as they come: no format to read
             ["" if _missing(v, markers) else category_string(v) for v in values], dtype=object
         )
-    if all(_is_number(v) or v is None for v in values):
-        filled = _missing_number(pd.Series(values, dtype=np.float64), column, schema)
-        return filled.to_numpy(np.float32)
-    cells = pd.Series([None if v is None else str(v) for v in values], dtype=object)
-    try:
-        return column_values(column, cells, schema)
-    except ValueError as error:
-        raise BadRequest(str(error)) from None
+    with np.errstate(over="ignore"):  # a number past float32's range is refused below
+        if all(_is_number(v) or v is None for v in values):
+            numbers = pd.Series([None if v is None else as_float(v) for v in values], dtype=float)
+            numbers = _missing_number(numbers, column, schema).to_numpy(np.float32)
+        else:
+            cells = pd.Series([None if v is None else str(v) for v in values], dtype=object)
+            try:
+                numbers = column_values(column, cells, schema)
+            except ValueError as error:
+                raise BadRequest(str(error)) from None
+    # NaN is a missing number the model fills in; it came from a null or a missing marker
+    return in_float32_range(numbers, values, name, missing_allowed=schema.model_imputes)
 
 
 def _missing_number(numbers: pd.Series, column: ColumnSpec, schema: TableSchema) -> pd.Series:
@@ -144,4 +149,4 @@ def _missing(value, markers: set[str]) -> bool:
 
 
 def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value)
+    return isinstance(value, (int, float)) and not isinstance(value, bool)

@@ -129,8 +129,7 @@ class NumericTarget:
         return Target(
             values=targets,
             dropped=dropped,
-            line=f"target {target}: numeric"
-            + (f", {rows} without a value dropped" if dropped else ""),
+            line=f"target {target}: numeric",  # rows dropped: said once, as a warning
             warnings=warnings,
             mean=float(targets["train"].mean()),
         )

@@ -144,23 +144,40 @@ class SentimentTask(ClassifierTask):
 
         return from_path(path, config)
 
-    def build(self, config: SentimentConfig, splits: Splits) -> TaskModel:
-        import numpy as np
+    def inspect(self, splits: Splits) -> None:
+        """Counts the training texts' tokens as the model's vectorizer makes them (recorded
+        in the `TextSpec`), and refuses a training split that leaves no token.
 
+        The training texts are standardized once here, and kept (cached) as
+        `splits.prepared_train` for `build`: its token counts, vocabulary and training
+        batches all come from them; the model standardizes every other text itself.
+        """
+        from tfapps.tasks.text_standardization import check_tokens, count_tokens
+
+        splits.prepared_train = standardized(splits.train).cache()
+        counts = count_tokens(_texts(splits.prepared_train), standardize=False)
+        check_tokens(counts, splits.info.name)
+        counts.describe(splits.info.spec)
+
+    def build(self, config: SentimentConfig, splits: Splits) -> TaskModel:
         from tfapps import runs
-        from tfapps.pipeline import PREPROCESS_BATCH
+        from tfapps.pipeline import PREPROCESS_BATCH, map_in_batches
         from tfapps.tasks import text_model
         from tfapps.token_batches import TokenCut
 
-        texts = splits.train.map(lambda text, _: text).batch(PREPROCESS_BATCH)
-        counts = token_counts(texts)
-        sequence_length = config.sequence_length or text_model.auto_sequence_length(counts)
+        spec, train = splits.info.spec, splits.prepared_train  # standardized by `inspect`
+        texts = _texts(train)
+        sequence_length = config.sequence_length or text_model.auto_sequence_length(
+            spec.long_tokens
+        )
         layout = config.conv_layout
         if layout == "auto":
-            layout = text_model.auto_conv_layout(counts)
+            layout = text_model.auto_conv_layout(spec.median_tokens)
         vectorizer = text_model.build_text_vectorizer(config.max_tokens, sequence_length)
-        vectorizer.adapt(texts)
-        vocabulary = vectorizer.get_vocabulary()
+        tokenizer = without_standardization(vectorizer)
+        tokenizer.adapt(texts)
+        vocabulary = tokenizer.get_vocabulary()
+        vectorizer.set_vocabulary(vocabulary)
         num_classes = len(splits.info.class_names)
         classifier = text_model.build_text_classifier(
             len(vocabulary),
@@ -182,11 +199,13 @@ class SentimentTask(ClassifierTask):
                 vectorizer, classifier, "sentiment_classifier", trim
             ),
             preprocess=lambda texts, labels: (vectorizer(texts), labels),
+            train_examples=map_in_batches(
+                train, lambda texts, labels: (tokenizer(texts), labels), PREPROCESS_BATCH
+            ),
             assets={runs.VOCABULARY_TXT: "\n".join(vocabulary) + "\n"},
             batcher=batcher,
             architecture={
                 "sequence_length": sequence_length,
-                "median_tokens": float(np.median(counts)),
                 **({"conv_layout": layout} if config.architecture == "conv" else {}),
             },
         )
@@ -252,20 +271,37 @@ def text_batcher(
     return TokenCut.for_model(classifier, sequence_length).batch
 
 
-def token_counts(texts: tf.data.Dataset) -> np.ndarray:
-    """Tokens in each text as the model's vectorizer splits them (`text_model.standardize_text`,
-    then whitespace), over batches of texts."""
-    import numpy as np
-    import tensorflow as tf
+def standardized(examples: tf.data.Dataset) -> tf.data.Dataset:
+    """`(text, label)` examples with each text standardized as the model's vectorizer does
+    (`text_standardization.standardize_text`), in batches of `pipeline.PREPROCESS_BATCH`."""
+    from tfapps.pipeline import PREPROCESS_BATCH, map_in_batches
+    from tfapps.tasks.text_standardization import standardize_text
 
-    from tfapps.tasks.text_model import standardize_text
+    return map_in_batches(
+        examples, lambda texts, labels: (standardize_text(texts), labels), PREPROCESS_BATCH
+    )
 
-    counts = texts.map(lambda batch: tf.strings.split(standardize_text(batch)).row_lengths())
-    return np.concatenate([c for c in counts.as_numpy_iterator()] or [np.zeros(0, np.int64)])
+
+def without_standardization(vectorizer: keras.layers.TextVectorization):
+    """A TextVectorization like `vectorizer` but for texts already standardized: adapted, it
+    learns the vocabulary `vectorizer` would from the raw texts, and then maps the
+    standardized texts to the token ids `vectorizer` maps the raw ones to."""
+    import keras
+
+    config = {**vectorizer.get_config(), "standardize": None}
+    return keras.layers.TextVectorization.from_config(config)
+
+
+def _texts(examples: tf.data.Dataset) -> tf.data.Dataset:
+    """The texts of `(text, label)` examples in batches of `pipeline.PREPROCESS_BATCH`."""
+    from tfapps.pipeline import PREPROCESS_BATCH
+
+    return examples.map(lambda text, _: text).batch(PREPROCESS_BATCH)
 
 
 def _served_text(value, name: str) -> str:
-    from tfapps.serving_requests import BadRequest, kind_of
+    from tfapps.serving_bodies import BadRequest
+    from tfapps.serving_requests import kind_of
 
     if isinstance(value, dict) and set(value) == {"b64"}:
         try:
@@ -274,6 +310,14 @@ def _served_text(value, name: str) -> str:
             raise BadRequest(f'Input {name!r}: "b64" must hold base64 UTF-8 text.') from None
     if not isinstance(value, str):
         raise BadRequest(f"Input {name!r} takes strings. Received: {kind_of(value)}")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as error:  # JSON's "\ud800" escapes decode to lone surrogates
+            raise BadRequest(
+                f"Input {name!r} takes Unicode text; {error.object[error.start]!r} at "
+                f"character {error.start} is half of a UTF-16 surrogate pair."
+            ) from None
     return value.removeprefix("\ufeff")
 
 

@@ -17,6 +17,7 @@ from keras import layers
 
 from tfapps.runs import VOCABULARY_TXT
 from tfapps.tasks.classifiers import classifier_head
+from tfapps.tasks.text_standardization import preprocessing_note, standardize_text
 from tfapps.token_batches import TokenCut
 
 if TYPE_CHECKING:
@@ -26,18 +27,9 @@ if TYPE_CHECKING:
 DENSE_UNITS = 128
 
 
-@keras.saving.register_keras_serializable(package="tfapps", name="standardize_text")
-def standardize_text(texts):
-    """Lower-cases, turns HTML line breaks (`<br />`) and punctuation into spaces."""
-    import tensorflow as tf
-
-    texts = tf.strings.lower(texts)
-    texts = tf.strings.regex_replace(texts, r"<br\s*/?>", " ")
-    return tf.strings.regex_replace(texts, r"[^\w\s]", " ")
-
-
 def build_text_vectorizer(max_tokens: int = 20000, sequence_length: int = 500):
-    """Returns an unadapted TextVectorization layer using `standardize_text`.
+    """Returns an unadapted TextVectorization layer using `text_standardization.standardize_text`
+    (tokens in every script, inside the model).
 
     Args:
         max_tokens: vocabulary size, padding and out-of-vocabulary tokens included.
@@ -55,21 +47,29 @@ def build_text_vectorizer(max_tokens: int = 20000, sequence_length: int = 500):
 SHORT_TEXT_TOKENS = 50  # texts whose median length is at most this many tokens are short
 PARALLEL_KERNELS = (3, 4, 5)  # Kim (2014), "Convolutional Neural Networks for Sentence
 PARALLEL_FILTERS = 100  # Classification", EMNLP 2014: 100 feature maps per kernel size
-SEQUENCE_QUANTILE = 0.99  # the automatic --sequence-length keeps 99% of texts whole...
-SEQUENCE_LIMITS = (16, 500)  # ...within these bounds
+SEQUENCE_LIMITS = (16, 500)  # the automatic --sequence-length keeps 99% of texts whole within
 
 
-def auto_conv_layout(token_counts: np.ndarray) -> str:
+def auto_conv_layout(median_tokens: float) -> str:
     """`"parallel"` for short texts (a median of at most `SHORT_TEXT_TOKENS` tokens, such as
-    sentences), `"stacked"` for longer ones (reviews)."""
-    return "parallel" if np.median(token_counts) <= SHORT_TEXT_TOKENS else "stacked"
+    sentences), `"stacked"` for longer ones (reviews).
+
+    Args:
+        median_tokens: the training texts' median length in tokens (`TextSpec`).
+    """
+    return "parallel" if median_tokens <= SHORT_TEXT_TOKENS else "stacked"
 
 
-def auto_sequence_length(token_counts: np.ndarray) -> int:
-    """Tokens kept per text: the `SEQUENCE_QUANTILE` of the training texts' lengths, within
-    `SEQUENCE_LIMITS` (IMDB reviews: 500; one-line sentences: a few dozen)."""
+def auto_sequence_length(long_tokens: float) -> int:
+    """Tokens kept per text: the 0.99 quantile of the training texts' lengths, within
+    `SEQUENCE_LIMITS` (IMDB reviews: 500; one-line sentences: a few dozen).
+
+    Args:
+        long_tokens: the 0.99 quantile of the training texts' lengths in tokens
+            (`TextSpec.long_tokens`).
+    """
     low, high = SEQUENCE_LIMITS
-    return int(min(high, max(low, np.ceil(np.quantile(token_counts, SEQUENCE_QUANTILE)))))
+    return int(min(high, max(low, np.ceil(long_tokens))))
 
 
 def build_text_classifier(
@@ -213,16 +213,7 @@ def token_part(model: keras.Model, record: RunRecord) -> Part:
     note = (
         f"token_model takes token ids, int64 [batch, {length}], and returns what the run's "
         f"model returns ({outputs}; classes in order: {', '.join(names)}).\n\n"
-        "A text becomes token ids exactly as the run's TextVectorization layer does it:\n"
-        "1. lower-case it;\n"
-        "2. replace every HTML line break (the regular expression <br\\s*/?>) by a space;\n"
-        "3. replace every character that is neither a word character nor white space (the\n"
-        "   regular expression [^\\w\\s], Unicode-aware) by a space;\n"
-        "4. split on white space;\n"
-        "5. map each word to its line number in vocabulary.txt, counting from 0 (line 0 is the\n"
-        "   padding token, line 1 the out-of-vocabulary token [UNK], used for any word not in\n"
-        "   the file);\n"
-        f"6. keep the first {length} ids, and pad with 0 to {length}.\n"
+        + preprocessing_note(length)
     )
     return Part(
         model=classifier,
