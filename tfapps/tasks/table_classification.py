@@ -44,10 +44,14 @@ PERIODIC_MIN_ROWS = 1000
 class TableClassifyConfig(ClassifierOptions, TableOptions, RunConfig):
     """Options of `tfapps table-classify`, on top of `RunConfig`.
 
-    The defaults were chosen on UCI Adult (48,842 rows) and the Palmer penguins (344), on
-    tfapps' own stratified split (bench/NOTES.md): batches of 64 and early stopping after 10
-    epochs without a better validation loss let the 275 training penguins take the hundred
-    epochs they need, while Adult stops after 10 to 30.
+    The defaults were measured on UCI Adult (35,167 training rows) and the Palmer penguins
+    (248), on tfapps' own splits, beside scikit-learn's gradient boosting and logistic
+    regression: batches of 64 and early stopping after 10 epochs without a better
+    validation loss let the penguins take the 20 to 100 epochs they need while Adult stops
+    after 25 to 35. In a prototype of this model (mean test accuracy on Adult over 3 seeds),
+    Dropout(0.2) after each Dense(64) scored 0.867 against 0.864 without, and embedding the
+    categorical columns of more than 5 values (Adult's education, occupation, native
+    country, ...) 0.868, as embedding them all, against 0.866 for more than 10.
     """
 
     task: ClassVar[str] = "table-classify"
