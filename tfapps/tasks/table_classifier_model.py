@@ -45,7 +45,8 @@ EMBEDDING_UNITS = 8  # outputs of each categorical column's Embedding
 
 @dataclass
 class TableClassifier:
-    """The trained and the served model, and what turns raw columns into encoded ones.
+    """The trained and the served model, and the lookups that turn raw columns into encoded
+    ones (`encode_columns`).
 
     Args:
         encoded_model: the classifier on encoded columns (what `fit` trains).
@@ -60,10 +61,6 @@ class TableClassifier:
     lookups: dict[str, layers.StringLookup]
     embedded: list[str]
     indicated: list[str]
-
-    def encode(self, features: dict) -> dict:
-        """Raw columns (tensors or arrays) as `encoded_model` takes them."""
-        return encode_columns(self.lookups, features)
 
 
 def encode_columns(lookups: dict[str, layers.StringLookup], features: dict) -> dict:
@@ -80,7 +77,7 @@ def build_table_classifier(
     num_classes: int,
     hidden_units: Sequence[int] = (64, 64),
     dropout: float = 0.2,
-    embed_above: int = 10,
+    embed_above: int = 5,
     numeric_encoding: str = "periodic",
 ) -> TableClassifier:
     """Builds the classifier for a table's columns (see the module docstring).
@@ -93,7 +90,7 @@ def build_table_classifier(
         hidden_units: units of each hidden Dense(relu) layer. Defaults to `(64, 64)`.
         dropout: rate of the Dropout after each hidden layer. Defaults to 0.2.
         embed_above: categorical columns with more training categories than this go through
-            an Embedding of `EMBEDDING_UNITS`, the others one-hot. Defaults to 10.
+            an Embedding of `EMBEDDING_UNITS`, the others one-hot. Defaults to 5.
         numeric_encoding: `"periodic"` (`PeriodicEmbedding` of the normalized numbers) or
             `"normalized"` (the normalized numbers as they are). Defaults to `"periodic"`.
     """
