@@ -66,6 +66,7 @@ SECTIONS = (
     "scale",
     "startup",
     "predict",
+    "big_csv",
 )
 # Where tfapps' median quality is worse, a confirmation on fresh seeds may stand in for the
 # median rule: tfapps no worse by more than this share of the reference's median, with 95%
@@ -84,6 +85,10 @@ SHORT_TEXTS_LAYOUTS = ("auto", "stacked")  # tfapps' choice, and the long-text l
 # `tfapps image-classify` with its defaults: the bar photo support had to keep (issue 20).
 MNIST_FOLDER_BAR = 0.98
 SCALE_FRACTIONS = (0.25, 0.5, 1.0)
+# A large CSV (issue 30): tfapps' reader on a million rows of 8 columns, against pandas reading
+# the same file as strings; the goal is a read in under 15 s and a process under 1 GB.
+BIG_CSV_GOAL = (15.0, 1000.0)  # seconds of the read, peak RSS MB of the process
+BIG_CSV_SAMPLE = 10_000  # the --max-examples of a third read
 
 
 @dataclass(frozen=True)
@@ -105,6 +110,7 @@ class Settings:
     http_seconds: float = 5.0  # time of each `tfapps serve` load
     photo_counts: tuple[int, ...] = (80, 400)  # synthetic photos of each memory run
     photo_size: tuple[int, int] = (4000, 3000)  # their width and height in pixels
+    big_csv_rows: int = 1_000_000  # rows of the large CSV
 
 
 # Auto MPG's test MAE spreads over about 0.13 between seeds (standard deviation 0.025-0.04),
@@ -125,4 +131,5 @@ SMOKE = Settings(
     mnist_seeds=1,
     http_seconds=1.0,
     photo_counts=(8, 24),
+    big_csv_rows=20_000,
 )

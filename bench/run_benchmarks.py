@@ -34,6 +34,7 @@ from bench import render, runner, tfapps_internals
 from bench.figures import run_summary
 from bench.plan import (
     ALL_COMPARISONS,
+    BIG_CSV_SAMPLE,
     COMPARISONS,
     FULL,
     PHOTOS,
@@ -312,6 +313,30 @@ class Bench:
                 flush=True,
             )
             self.results.save("predict", entry)
+
+    def big_csv(self) -> None:
+        """tfapps' table reader on a generated CSV of a million rows (`runner.write_big_csv`,
+        in the scratch folder), whole and with `--max-examples`, against plain pandas."""
+        rows = self.settings.big_csv_rows
+        path = runner.write_big_csv(self.scratch / "big.csv", rows)
+        entry = self.entry(rows=rows, columns=8, file_mb=path.stat().st_size / 2**20, runs=[])
+        reads = [("pandas", None), ("tfapps", None), ("tfapps", BIG_CSV_SAMPLE)]
+        for reader, sample in reads:
+            args = [sys.executable, "-m", "bench.csv_reading", reader, str(path)]
+            finished = runner.run_process(
+                args + (["--max-examples", str(sample)] if sample else [])
+            )
+            read = json.loads(finished.stdout.strip().splitlines()[-1])
+            run = {"reader": reader, "max_examples": sample, "read_seconds": read["read_seconds"]}
+            run.update(imported_rss_mb=read["imported_rss_mb"], peak_rss_mb=finished.peak_rss_mb)
+            entry["runs"].append({**run, "wall_seconds": finished.wall_seconds})
+            print(
+                f"big csv, {reader}{f' --max-examples {sample}' if sample else ''}: read "
+                f"{run['read_seconds']:.1f}s, peak RSS {run['peak_rss_mb']:.0f} MB "
+                f"({run['imported_rss_mb']:.0f} MB after imports)",
+                flush=True,
+            )
+            self.results.save("big_csv", entry)
 
     def train(self, side: str, name: str, seed: int, keep: bool = False, **options) -> dict:
         """One training run with the settings' epochs and example caps, unless `options` say;

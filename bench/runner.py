@@ -168,6 +168,30 @@ def write_mnist_folder(folder: Path) -> Path:
     return folder
 
 
+def write_big_csv(path: Path, rows: int, seed: int = 0) -> Path:
+    """Writes a CSV of `rows` rows and 8 columns, as a large export holds them: five columns
+    of decimals (`a`, `b`, `d`, `e`: 1-4 decimal places), two of integers (`c`, `f`), one of
+    words (`city`, 5 values) and the target `y` (a noisy sum); returns `path`. About 42 MB
+    for a million rows."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    table = pd.DataFrame(
+        {
+            "a": rng.normal(0, 1, rows).round(4),
+            "b": rng.uniform(0, 100, rows).round(2),
+            "c": rng.integers(0, 1000, rows),
+            "d": rng.exponential(5, rows).round(3),
+            "e": rng.normal(50, 10, rows).round(1),
+            "city": rng.choice(["north", "south", "east", "west", "centre"], rows),
+            "f": rng.integers(1, 6, rows),
+        }
+    )
+    table["y"] = (3 * table.a + 0.1 * table.b + table.f + rng.normal(0, 1, rows)).round(3)
+    table.to_csv(path, index=False)
+    return path
+
+
 def code_commit() -> str | None:
     """The git commit of the code the runs use, with "+changes" when tracked code (tfapps/,
     bench/ or pyproject.toml, but not their markdown) differs from it; `None` outside a git

@@ -50,7 +50,9 @@ def make_config(task: str, seed: int = 1, **options: Any):
 
 
 def load_arrays(config, names: tuple[str, ...] = SPLITS) -> Arrays:
-    """Reads the splits `names` of `config`'s dataset through tfapps' data layer."""
+    """Reads the splits `names` of `config`'s dataset through tfapps' data layer; a table's
+    missing numbers (NaN, which tfapps' model replaces by the training median) are the
+    training medians already, as a recipe without tfapps would impute them."""
     from tfapps.data.load import load_splits
 
     splits = load_splits(config)
@@ -60,6 +62,11 @@ def load_arrays(config, names: tuple[str, ...] = SPLITS) -> Arrays:
         for name in names
     }
     columns = getattr(info.spec, "columns", [])
+    for inputs, _ in arrays.values():
+        for column in columns:
+            if column.kind == "numeric":
+                values = inputs[column.input]
+                inputs[column.input] = np.where(np.isnan(values), column.median, values)
     shape = getattr(info.spec, "input_shape", None)
     return Arrays(
         arrays,
@@ -138,6 +145,24 @@ def split_folders(root: Path, scratch: Path, seed: int) -> dict[str, Path]:
             link = splits[split] / folder.class_names[image.label] / f"{index:06d}"
             link.with_suffix(image.path.suffix).symlink_to(image.path.resolve())
     return splits
+
+
+def import_table_reader() -> None:
+    """Imports what reading a table takes (TensorFlow included), so that a timed read that
+    follows pays for none of it."""
+    import tfapps.data.tables  # noqa: F401
+    import tfapps.tasks.table_regression  # noqa: F401
+
+
+def read_table(path: Path, target: str, max_examples: int | None = None) -> dict[str, int]:
+    """Reads a CSV as `tfapps regress --dataset PATH --target TARGET [--max-examples N]`
+    does, to its three tf.data splits; returns the examples of each split."""
+    from tfapps.data.splits import cap_and_check_splits
+    from tfapps.tasks import get_task
+
+    config = make_config("regress", dataset=str(path), target=target, max_examples=max_examples)
+    splits = get_task("regress").read_path(Path(path), config)
+    return cap_and_check_splits(splits, max_examples).info.sizes
 
 
 def train(config, callbacks: list) -> tuple[Path, Any]:

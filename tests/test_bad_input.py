@@ -24,6 +24,17 @@ from conftest import write_png_folder
 
 SMALL_TEXT = ["--max-tokens", "200", "--sequence-length", "20", "--embedding-dim", "8"]
 ROWS = "".join(f"{i},{i % 3},{i * 2.5}\n" for i in range(30))
+# Prices near 300,000, the 4th and 21st typed with three extra zeros.
+PRICES = "".join(
+    f"{i},{i % 3},{(300_000 + 997 * i) * (1000 if i in (3, 20) else 1)}\n" for i in range(40)
+)
+SPREAD = "".join(f"{i},{i % 3},{10 ** (i / 6.5):.3f}\n" for i in range(40))  # 1 to 1.4e6
+CODES = "".join(
+    f"{('00501', '501', '01234', '1234')[i % 4]},{i % 5},{i % 4 + i / 10}\n" for i in range(40)
+)
+MANY_CLASSES = "".join(
+    f"word{c} token{c} more words,l{c:03d}\n" for c in range(300) for _ in range(2 if c % 2 else 6)
+)
 
 
 def _png_claiming(width: int, height: int) -> bytes:
@@ -520,6 +531,60 @@ CASES = [
             "y",
         ),
         refused=False,
+    ),
+    Case(
+        "table: --target-transform log with a target below -1",
+        lambda t, r: _regress_csv(
+            t,
+            "a,b,y\n" + ROWS + "3,1,-5\n",
+            "--target",
+            "y",
+            "--target-transform",
+            "log",
+        ),
+        fragments=("--target-transform log", "above -1", "-5"),
+    ),
+    Case(
+        "table: --target-transform logarithm",
+        lambda t, r: _regress_csv(
+            t, "a,b,y\n" + ROWS, "--target", "y", "--target-transform", "logarithm"
+        ),
+        fragments=("--target-transform", "logarithm"),
+        click_usage=True,
+    ),
+    Case(
+        "table: two targets typed with three extra zeros (named)",
+        lambda t, r: _regress_csv(t, "a,b,y\n" + PRICES, "--target", "y"),
+        refused=False,
+        warns=("2 values far from the rest", "table.csv:4 (", "table.csv:21 ("),
+    ),
+    Case(
+        "table: a target spanning six orders of magnitude (fitted as log1p)",
+        lambda t, r: _regress_csv(t, "a,b,y\n" + SPREAD, "--target", "y"),
+        refused=False,
+    ),
+    Case(
+        "table: codes with leading zeros read as numbers (warned)",
+        lambda t, r: _regress_csv(t, "zip,b,y\n" + CODES, "--target", "y"),
+        refused=False,
+        warns=("column 'zip' is read as numbers", "begin with a 0", "--categorical zip"),
+    ),
+    Case(
+        "table: one number written two ways in a category (warned)",
+        lambda t, r: _regress_csv(t, "zip,b,y\n" + CODES, "--target", "y", "--categorical", "zip"),
+        refused=False,
+        warns=("column 'zip' keeps its values as written", "'00501' and '501'"),
+    ),
+    Case(
+        "text: 300 classes, half too small (one warning line)",
+        lambda t, r: _train(
+            "sentiment",
+            _write(t / "many.csv", "text,label\n" + MANY_CLASSES),
+            t,
+            *SMALL_TEXT,
+        ),
+        refused=False,
+        warns=("150 classes have too few texts", "and 145 more"),
     ),
     # predict
     Case(

@@ -201,3 +201,34 @@ def test_code_commit_is_the_head_commit_marked_when_code_differs_from_it(tmp_pat
     assert runner.code_commit() == head
     (tmp_path / "tfapps/a.py").write_text("x = 2\n")
     assert runner.code_commit() == head + "+changes"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "peak", "goal"),
+    [(9.0, 950.0, "**met**"), (16.0, 950.0, "**not met**"), (9.0, 1200.0, "**not met**")],
+)
+def test_the_big_csv_goal_is_on_tfapps_whole_read(seconds, peak, goal):
+    def run(reader, sample, read_seconds, peak_rss_mb):
+        return {
+            "reader": reader,
+            "max_examples": sample,
+            "read_seconds": read_seconds,
+            "peak_rss_mb": peak_rss_mb,
+            "imported_rss_mb": 700.0,
+            "wall_seconds": read_seconds + 20,
+        }
+
+    runs = [run("pandas", None, 3.5, 350.0), run("tfapps", None, seconds, peak)]
+    runs.append(run("tfapps", 10_000, 4.0, 800.0))  # the sample's figures do not decide
+    text = render.render({"big_csv": _entry(rows=1_000_000, columns=8, file_mb=40.2, runs=runs)})
+    assert goal in _goal_line(text)
+    assert "| tfapps --max-examples 10,000 | 4.0 | 800 | 700 |" in text
+    assert "1,000,000 rows and 8 columns (40 MB" in text
+
+
+def test_the_big_csv_is_written_as_described(tmp_path):
+    import pandas as pd
+
+    table = pd.read_csv(runner.write_big_csv(tmp_path / "big.csv", 500))
+    assert table.shape == (500, 8) and table["city"].nunique() == 5
+    assert table.drop(columns="city").dtypes.map(lambda t: t.kind in "if").all()

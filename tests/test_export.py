@@ -18,7 +18,7 @@ EXPECTED_FILES = {
     ("text", "litert"): ["token_model.tflite", "preprocessing.txt", "vocabulary.txt"],
     ("text", "saved_model"): ["model"],
     ("table", "onnx"): ["encoded_model.onnx", "categories.json", "preprocessing.txt"],
-    ("table", "litert"): ["model.tflite"],
+    ("table", "litert"): ["encoded_model.tflite", "categories.json", "preprocessing.txt"],
     ("table", "saved_model"): ["model"],
     ("classes", "onnx"): ["encoded_model.onnx", "categories.json", "preprocessing.txt"],
     ("classes", "litert"): ["model.tflite"],

@@ -36,7 +36,7 @@ def test_auto_mpg_beats_the_mean_baseline_by_far(auto_mpg_run):
     assert test["mae"] < 2.6
     assert test["mae"] < 0.5 * test["baseline_mae"]
     assert test["r2"] > 0.75
-    assert {"rmse", "mape"} <= set(test.index)
+    assert {"rmse", "mape", "mdape", "median_baseline_mae"} <= set(test.index)
     assert auto_mpg_run.headline["metric"] == "mae"
 
 
@@ -155,7 +155,18 @@ def test_only_large_targets_are_standardized(targets, standardized):
     scale = target_scaling(targets)
     assert (scale is not None) == standardized
     if scale:
-        assert scale[0] == pytest.approx(targets.mean()) and scale[1] > 0
+        assert scale[0] == pytest.approx(np.median(targets)) and scale[1] > 0
+
+
+def test_target_scaling_is_not_squeezed_by_two_typed_prices():
+    from tfapps.tasks.table_model import target_scaling
+
+    prices = np.random.default_rng(0).normal(3e5, 8e4, 200)
+    typed = prices.copy()
+    typed[[17, 123]] *= 1000
+    (center, scale), (typed_center, typed_scale) = target_scaling(prices), target_scaling(typed)
+    assert typed_center == pytest.approx(center, rel=0.02)
+    assert typed_scale == pytest.approx(scale, rel=0.05)  # the standard deviation grew 300 times
 
 
 @pytest.mark.slow
@@ -170,9 +181,10 @@ def test_prices_in_the_millions_train_as_well_as_small_targets(run_cli, output_d
     test = _test_metrics(run_dir)
     assert test["mae"] < 0.4 * test["baseline_mae"]  # unscaled, it stayed near the baseline
     training = json.loads((run_dir / "run.json").read_text())["training"]
-    assert training["target_standardized"]["mean"] == pytest.approx(
-        table["price"].mean() * 5000, rel=0.2
+    assert training["target_scaling"]["center"] == pytest.approx(
+        table["price"].median() * 5000, rel=0.2
     )
+    assert training["target_transform"] is None  # 0.6 to 6 million: one order of magnitude
 
 
 def test_diabetes(data_dir, tmp_path):

@@ -86,24 +86,11 @@ def test_local_rows_are_carved_class_by_class():
 def test_layers_fill_indicate_and_embed_numbers():
     from tfapps.tasks.table_layers import FillMissing, MissingIndicator, PeriodicEmbedding
 
-    numbers = np.array([[1.0, np.nan], [np.nan, 4.0]], np.float32)
-    np.testing.assert_array_equal(FillMissing([7.0, 8.0])(numbers), [[1, 8], [7, 4]])
-    np.testing.assert_array_equal(MissingIndicator([1])(numbers), [[1], [0]])
+    column = np.array([1.0, np.nan, 4.0], np.float32)
+    np.testing.assert_array_equal(FillMissing(7.0)(column), [1, 7, 4])
+    np.testing.assert_array_equal(MissingIndicator()(column), [[0], [1], [0]])
     embedded = PeriodicEmbedding(frequencies=3, units=4)(np.zeros((5, 2), np.float32))
     assert embedded.shape == (5, 8) and np.isfinite(np.asarray(embedded)).all()
-
-
-def test_predict_and_serve_pass_missing_numbers_as_nan_when_the_model_imputes():
-    from tfapps.data.specs import ColumnSpec, TableSchema
-    from tfapps.tasks.table_inputs import column_values, served_column
-
-    column = ColumnSpec("x", "numeric", "x", median=2.0)
-    for model_imputes, filled in ((True, np.nan), (False, 2.0)):
-        schema = TableSchema("y", [column], na_values=list(NA_MARKERS), model_imputes=model_imputes)
-        read = column_values(column, pd.Series(["1.5", "?", ""]), schema)
-        np.testing.assert_array_equal(read, np.array([1.5, filled, filled], np.float32))
-        served = served_column([1.5, None], "x", schema)
-        np.testing.assert_array_equal(served, np.array([1.5, filled], np.float32))
 
 
 # --- trained runs ---------------------------------------------------------------------------
@@ -163,7 +150,8 @@ def test_a_binary_csv_with_gaps_and_many_cities_learns_and_reports(churn_run):
     assert {"balanced_accuracy", "f1_macro", "precision", "recall"} <= set(test.index)
     record = json.loads((run_dir / "run.json").read_text())
     assert record["dataset"]["class_names"] == ["no", "yes"]
-    assert record["dataset"]["spec"]["model_imputes"] is True
+    tenure = next(c for c in record["dataset"]["spec"]["columns"] if c["name"] == "tenure")
+    assert tenure["missing"] == 30 and tenure["imputed"] == tenure["median"]
     summary = record["dataset"]["summary"]
     assert any("are one class, 'yes'" in w for w in summary["warnings"])
     assert "positive class 'yes'" in summary["lines"][1]
@@ -239,7 +227,7 @@ def test_onnx_note_says_exactly_how_to_encode_a_row(churn_run, tmp_path):
     exported = export(result.run_dir, "onnx", tmp_path)
     assert exported.same_classes == 1.0
     note = (tmp_path / "preprocessing.txt").read_text()
-    assert "NaN" in note and "city: the index" in note and "plan: one-hot" in note
+    assert "NaN" in note and "- city: the category's position" in note and "- plan: one-hot" in note
     categories = json.loads((tmp_path / "categories.json").read_text())
     rows = table.head(20)
     feeds = {  # what the note says, done by hand

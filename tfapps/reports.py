@@ -17,6 +17,9 @@ from sklearn import metrics as skm
 from tfapps import runs
 
 HEADLINE_SPLIT = "test"
+SHOWN_CLASSES = 30  # classes a confusion-matrix figure shows, the others added up in one
+CELL_COUNT_CLASSES = 20  # past this many rows, the figure's cells carry no counts
+FIGURE_INCHES = 16.0  # the largest side of a confusion-matrix figure
 
 
 def class_probabilities(outputs: np.ndarray) -> np.ndarray:
@@ -145,23 +148,38 @@ def write_classification_report(
 
 
 def regression_metrics(
-    split: str, targets: np.ndarray, predictions: np.ndarray, baseline: float
+    split: str, targets: np.ndarray, predictions: np.ndarray, baselines: Mapping[str, float]
 ) -> list[dict]:
     """Returns `(split, metric, value)` rows: mae, rmse, r2, mape (in percent, as Keras reports
-    it) and baseline_mae, the MAE of always predicting `baseline` (the training mean).
+    it), mdape (the median absolute percentage error, in percent, over targets other than 0:
+    the error on a typical row, which r2 can hide on a target spanning orders of magnitude),
+    and for each baseline the MAE of always predicting it.
+
+    Args:
+        split: the split name recorded in each row.
+        targets: the true values, `[n]`.
+        predictions: the model's, `[n]`.
+        baselines: metric name to the constant it predicts, such as `{"baseline_mae":
+            training mean, "median_baseline_mae": training median}`.
     """
+    nonzero = targets != 0
+    relative = np.abs(predictions - targets)[nonzero] / np.abs(targets[nonzero])
     values = {
         "mae": skm.mean_absolute_error(targets, predictions),
         "rmse": skm.root_mean_squared_error(targets, predictions),
         "r2": skm.r2_score(targets, predictions) if len(targets) > 1 else float("nan"),
         "mape": 100 * skm.mean_absolute_percentage_error(targets, predictions),
-        "baseline_mae": skm.mean_absolute_error(targets, np.full_like(targets, baseline)),
+        "mdape": 100 * float(np.median(relative)) if relative.size else float("nan"),
     }
+    for name, constant in baselines.items():
+        values[name] = skm.mean_absolute_error(targets, np.full_like(targets, constant))
     return [{"split": split, "metric": name, "value": float(v)} for name, v in values.items()]
 
 
 def write_regression_report(
-    run_dir: Path, results: Mapping[str, tuple[np.ndarray, np.ndarray]], baseline: float
+    run_dir: Path,
+    results: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    baselines: Mapping[str, float],
 ) -> pd.DataFrame:
     """Writes metrics.csv, predictions.csv and the predicted-vs-true and residual plots.
 
@@ -169,7 +187,8 @@ def write_regression_report(
         run_dir: the (temporary) run directory, or an evaluation's.
         results: per split (`"validation"`, `"test"`), `(targets, predictions)`; the last
             split feeds predictions.csv and the plots.
-        baseline: the training split's mean target, the prediction the model must beat.
+        baselines: metric name to the constant prediction the model must beat
+            (`regression_metrics`).
 
     Returns:
         The metrics table.
@@ -178,7 +197,7 @@ def write_regression_report(
         [
             row
             for split, (targets, predictions) in results.items()
-            for row in regression_metrics(split, targets, predictions, baseline)
+            for row in regression_metrics(split, targets, predictions, baselines)
         ]
     )
     metrics.to_csv(run_dir / runs.METRICS_CSV, index=False)
@@ -260,21 +279,70 @@ def plot_learning_curves(history: pd.DataFrame, path: Path) -> None:
 
 
 def plot_confusion_matrix(confusion: pd.DataFrame, path: Path) -> None:
-    """Draws the confusion matrix with counts in the cells (rows true, columns predicted)."""
+    """Draws the confusion matrix (rows true, columns predicted), with counts in the cells up to
+    `CELL_COUNT_CLASSES` classes.
+
+    Past `SHOWN_CLASSES` classes, the figure shows the most frequent ones (by true examples)
+    and one row and column that add up the others, so its size, time and memory do not grow
+    with the classes (300 classes drawn whole took 6.7 GB and two minutes); the whole matrix
+    is in confusion_matrix.csv.
+
+    Args:
+        confusion: counts, rows the true classes and columns the predicted ones, in class
+            order (as confusion_matrix.csv).
+        path: the PNG file to write.
+    """
     plt = _pyplot()
-    size = max(4.0, 0.5 * len(confusion) + 2)
+    shown = _most_frequent_classes(confusion, SHOWN_CLASSES)
+    cells = shown.to_numpy()
+    grouped = len(shown) < len(confusion)
+    # The colours span the shown classes' cells: the others' own block would wash them out.
+    scale = np.delete(cells.ravel(), -1) if grouped else cells
+    size = min(FIGURE_INCHES, max(4.0, 0.5 * len(shown) + 2))
     figure, axis = plt.subplots(figsize=(size + 1, size))
-    skm.ConfusionMatrixDisplay(confusion.to_numpy(), display_labels=list(confusion.columns)).plot(
+    skm.ConfusionMatrixDisplay(cells, display_labels=list(shown.columns)).plot(
         ax=axis,
         colorbar=True,
         cmap="Blues",
+        include_values=len(shown) <= CELL_COUNT_CLASSES,
         values_format="d",
-        xticks_rotation=45 if len(confusion) > 6 else "horizontal",
+        xticks_rotation=45 if len(shown) > 6 else "horizontal",
+        im_kw={"vmin": 0, "vmax": max(1, int(scale.max()))},
     )
-    axis.set_title("Confusion matrix")
+    title = "Confusion matrix"
+    if grouped:
+        title += (
+            f": the {len(shown) - 1} most frequent of {len(confusion):,} classes\n"
+            "(the others added up; all of them in confusion_matrix.csv)"
+        )
+    axis.set_title(title)
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
+
+
+def _most_frequent_classes(confusion: pd.DataFrame, count: int) -> pd.DataFrame:
+    """The confusion of the `count` classes with the most true examples (in class order),
+    plus a row and a column adding up the other classes; the whole matrix when it has no
+    more than `count + 1` classes."""
+    if len(confusion) <= count + 1:
+        return confusion
+    support = confusion.sum(axis=1).to_numpy()
+    kept = np.sort(np.argsort(-support, kind="stable")[:count])
+    others = np.setdiff1d(np.arange(len(confusion)), kept)
+    matrix = confusion.to_numpy()
+    label = f"{len(others):,} others"
+    block = np.block(
+        [
+            [matrix[np.ix_(kept, kept)], matrix[np.ix_(kept, others)].sum(1, keepdims=True)],
+            [
+                matrix[np.ix_(others, kept)].sum(0, keepdims=True),
+                matrix[np.ix_(others, others)].sum(),
+            ],
+        ]
+    )
+    names = [*confusion.columns[kept], label]
+    return pd.DataFrame(block, index=pd.Index(names, name="true"), columns=names)
 
 
 def _pyplot():

@@ -14,7 +14,8 @@ The request's shape is read here; each input's values are read by the run's task
 (`Task.serving_values`), as `tfapps predict` reads them: an image model also takes a
 `{"b64": ...}` image file (PNG, JPEG, any format and size Pillow reads), decoded and fitted
 exactly as in training; a table model also takes its columns by their names in the CSV
-(`Task.serving_aliases`), and missing or null values (imputed with the training median).
+(`Task.serving_aliases`), and missing or null values (NaN, which the model replaces by the
+training median).
 """
 
 from __future__ import annotations
@@ -212,25 +213,20 @@ def as_float(value: int | float) -> float:
         return math.inf if value > 0 else -math.inf
 
 
-def in_float32_range(
-    array: np.ndarray, values: list, name: str, missing_allowed: bool = False
-) -> np.ndarray:
-    """A column's numbers, refused when one is not finite in float32 (past ±3.4e38).
+def in_float32_range(array: np.ndarray, values: list, name: str) -> np.ndarray:
+    """A column's numbers, refused when one is infinite in float32 (past ±3.4e38); NaN, a
+    missing value (null), passes.
 
     Args:
         array: the column as the model takes it.
         values: the values received, for the message.
         name: the input's name.
-        missing_allowed: NaN stands for a missing value (a model that imputes missing
-            numbers itself, `TableSchema.model_imputes`) and is kept; infinities are still
-            refused. Defaults to False.
 
     Raises:
         BadRequest: naming the input, the range and the value received.
     """
-    bad = np.isinf(array) if missing_allowed else ~np.isfinite(array)
-    if array.dtype.kind == "f" and bad.any():
-        index = int(np.flatnonzero(bad)[0])
+    if array.dtype.kind == "f" and np.isinf(array).any():
+        index = int(np.flatnonzero(np.isinf(array))[0])
         raise BadRequest(
             f"Input {name!r} takes numbers between -{FLOAT32_MAX:.4g} and {FLOAT32_MAX:.4g} "
             f"(float32), or null for a missing value. Received: {shown(values[index], 100)}"

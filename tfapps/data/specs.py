@@ -135,8 +135,7 @@ class ColumnSpec:
         missing: missing values over all splits.
         imputed: the value missing numbers got (the training median), if any were missing.
         median: a numeric column's training median, which missing values get when the model
-            predicts (`tfapps predict`, `tfapps serve`) even if training had none (inside
-            the model when the schema says `model_imputes`).
+            predicts (`tfapps predict`, `tfapps serve`) even if training had none.
         markers: values of this column that count as missing besides the file's markers.
         reason: why an ignored column is ignored.
         categories: distinct values of a categorical column in the training split.
@@ -187,11 +186,12 @@ class TableSchema:
         number_format: the file's decimal mark and thousands separators.
         na_values: cells (case-folded) that mean "missing".
         sep: a CSV's delimiter. Defaults to none.
-        target_mean: the training split's mean target (regression: the baseline that
-            metrics.csv compares with). Defaults to none.
-        model_imputes: missing numbers reach the model as NaN and the model imputes them
-            (table-classify); False: tfapps imputes each column's training `median` before
-            the model, in training, `predict` and `serve` alike (regress). Defaults to False.
+        target_mean: the training split's mean target (regression: metrics.csv's
+            `baseline_mae` predicts it). Defaults to none.
+        target_median: the training split's median target (regression: metrics.csv's
+            `median_baseline_mae` predicts it). Defaults to none.
+        target_transform: what the target is fitted as (regression: `"log1p"`, the model
+            predicting through expm1); none for the target as it is.
     """
 
     kind: ClassVar[str] = "table"
@@ -205,7 +205,8 @@ class TableSchema:
     na_values: list[str] = field(default_factory=list)
     sep: str | None = None
     target_mean: float | None = None
-    model_imputes: bool = False
+    target_median: float | None = None
+    target_transform: str | None = None
 
     def by_input(self) -> dict[str, ColumnSpec]:
         """The feature columns by model input name."""

@@ -6,12 +6,13 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import tensorflow as tf
 
 from tfapps.data.info import SPLIT_NAMES, CachePlan, DatasetInfo
+from tfapps.data.stratify import capped_sizes
+from tfapps.data.summary import max_examples_line
 from tfapps.errors import InvalidInput
 
 
@@ -50,19 +51,15 @@ def cap_and_check_splits(splits: Splits, max_examples: int | None) -> Splits:
     Args:
         splits: the splits as the source produced them.
         max_examples: cap on training examples; validation and test shrink in proportion
-            (at least one example each). `None` keeps everything.
+            (at least one example each, `stratify.capped_sizes`). `None` keeps everything.
     """
     sizes = {name: count_examples(dataset) for name, dataset in splits.items()}
-    if max_examples is not None and sizes["train"] > max_examples:
-        fraction, read = max_examples / sizes["train"], dict(sizes)
+    capped = capped_sizes(sizes, max_examples)
+    if capped != sizes:
         for name, dataset in splits.items():
-            keep = max(1, math.ceil(sizes[name] * fraction)) if name != "train" else max_examples
-            setattr(splits, name, dataset.take(keep))
-            sizes[name] = min(keep, sizes[name])
-        splits.info.summary.lines.append(
-            f"--max-examples {max_examples:,}: "
-            + ", ".join(f"{name} {sizes[name]:,} of {read[name]:,}" for name in sizes)
-        )
+            setattr(splits, name, dataset.take(capped[name]))
+        splits.info.summary.lines.append(max_examples_line(max_examples, capped, sizes))
+    sizes = capped
     for name, size in sizes.items():
         if size == 0:
             raise InvalidInput(

@@ -5,6 +5,9 @@ Plain NumPy (no TensorFlow): the splits depend only on the labels and the seed.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
+
 import numpy as np
 
 from tfapps.data.info import SPLIT_NAMES
@@ -87,3 +90,42 @@ def stratified_rows(
 
 def _at_least_one(share: float, allowed: bool) -> int:
     return max(1, round(share)) if allowed and share > 0 else 0
+
+
+def capped_sizes(sizes: Mapping[str, int], max_examples: int | None) -> dict[str, int]:
+    """The examples each split keeps under `--max-examples`: `max_examples` training
+    examples, validation and test in proportion (at least one each); all when `None` or
+    when the training split is no larger.
+
+    Args:
+        sizes: examples per split.
+        max_examples: the cap on training examples.
+    """
+    if max_examples is None or sizes["train"] <= max_examples:
+        return dict(sizes)
+    fraction = max_examples / sizes["train"]
+    return {
+        name: max_examples if name == "train" else min(size, max(1, math.ceil(size * fraction)))
+        for name, size in sizes.items()
+    }
+
+
+def sample_rows(
+    rows: Mapping[str, np.ndarray], max_examples: int | None, seed: int
+) -> dict[str, np.ndarray]:
+    """A random sample (seeded by `seed`) of each split's rows, of the sizes `capped_sizes`
+    gives, in the order the rows came in: `--max-examples` before any column is parsed.
+
+    Args:
+        rows: each split's row indices.
+        max_examples: the cap on training rows (`None`: every row).
+        seed: the run's `--seed`.
+    """
+    sizes = capped_sizes({name: len(indices) for name, indices in rows.items()}, max_examples)
+    rng = np.random.default_rng(seed)
+    return {
+        name: indices
+        if sizes[name] == len(indices)
+        else indices[np.sort(rng.choice(len(indices), sizes[name], replace=False))]
+        for name, indices in rows.items()
+    }

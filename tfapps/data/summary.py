@@ -13,6 +13,7 @@ from typing import Any
 
 SHOWN_CLASSES = 12  # classes listed by name in the printed line; run.json holds them all
 IMBALANCE_RATIO = 3  # classes are imbalanced when the largest has this many times the smallest
+SHOWN_EXAMPLES = 5  # classes a warning about many of them names
 
 
 @dataclass
@@ -48,6 +49,18 @@ def count_phrase(count: int, singular: str, plural: str | None = None) -> str:
     return f"{count:,} {singular if count == 1 else plural or singular + 's'}"
 
 
+def number_text(value: float) -> str:
+    """A number as a summary line shows it: `321,656`, `3,251,310,000`, `1.225`, `0.0042`."""
+    return f"{value:,.0f}" if abs(value) >= 10_000 else f"{value:.4g}"
+
+
+def max_examples_line(max_examples: int, kept: Mapping[str, int], read: Mapping[str, int]) -> str:
+    """`--max-examples 1,000: train 1,000 of 3,200, validation 250 of 800, test 313 of 1,000`."""
+    return f"--max-examples {max_examples:,}: " + ", ".join(
+        f"{name} {kept[name]:,} of {read[name]:,}" for name in kept
+    )
+
+
 def classes_line(counts: Mapping[str, int], unit: str) -> str:
     """`3,670 images in 5 classes (daisy 633, dandelion 898, ...)`."""
     shown = [f"{name} {count:,}" for name, count in list(counts.items())[:SHOWN_CLASSES]]
@@ -72,12 +85,23 @@ def skipped_line(skipped: Mapping[str, Mapping[str, Any]], unit: str) -> str:
 
 def class_warnings(counts: Mapping[str, int], too_small: list[str], unit: str) -> list[str]:
     """Warnings about a classifier's classes: imbalance (the largest class at least
-    `IMBALANCE_RATIO` times the smallest) and classes too small for every split."""
-    warnings = [
-        f"class {name!r} has {count_phrase(counts[name], unit)}: too few to reach both "
-        "validation and test"
-        for name in too_small
-    ]
+    `IMBALANCE_RATIO` times the smallest) and classes too small for every split (one line
+    however many: their number and the smallest of them)."""
+    warnings = []
+    if len(too_small) == 1:
+        name = too_small[0]
+        warnings.append(
+            f"class {name!r} has {count_phrase(counts[name], unit)}: too few to reach both "
+            "validation and test"
+        )
+    elif too_small:
+        smallest = sorted(too_small, key=lambda name: (counts[name], name))
+        shown = ", ".join(f"{name!r} ({counts[name]:,})" for name in smallest[:SHOWN_EXAMPLES])
+        more = len(too_small) - SHOWN_EXAMPLES
+        warnings.append(
+            f"{len(too_small):,} classes have too few {unit}s to reach both validation and "
+            f"test, such as {shown}" + (f" and {more:,} more" if more > 0 else "")
+        )
     if is_imbalanced(counts):
         largest, smallest = max(counts, key=counts.get), min(counts, key=counts.get)
         warnings.append(
@@ -86,6 +110,22 @@ def class_warnings(counts: Mapping[str, int], too_small: list[str], unit: str) -
             "balanced_accuracy and f1_macro; --class-weight balanced weighs classes evenly"
         )
     return warnings
+
+
+def merged_labels_warnings(merged: Mapping[str, list[str]]) -> list[str]:
+    """The warning about labels spelled several ways that became one class each
+    (`labels.canonical_labels`): one line however many, the first classes named."""
+    if not merged:
+        return []
+    shown = [f"{spellings} are one class, {name!r}" for name, spellings in merged.items()]
+    if len(shown) == 1:
+        return [f"labels {shown[0]}"]
+    more = len(shown) - SHOWN_EXAMPLES
+    return [
+        f"labels spelled several ways are one class each ({len(shown):,} classes): "
+        + "; ".join(shown[:SHOWN_EXAMPLES])
+        + (f"; and {more:,} more" if more > 0 else "")
+    ]
 
 
 def is_imbalanced(counts: Mapping[str, int]) -> bool:

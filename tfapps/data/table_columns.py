@@ -1,17 +1,25 @@
-"""What each column of a table is, decided on the training split, and its values made clean.
+"""What each column of a table is, decided on the training split, and the values the model
+takes, each column parsed once (`read_features`).
 
 Kinds, in order:
 
 - **ignored**: no value in the training split, a single value (constant), or strings that are
   nearly all different (free text or an identifier, more than `TEXT_MIN_VALUES` values with
   more than `TEXT_UNIQUE_SHARE` of them distinct): they cannot help, and a warning says so.
-- **categorical**: `--categorical` columns, and columns of strings; one-hot in the model.
-  Whole numbers lose any ".0" (`5` and `5.0` are one category), missing values become "".
+- **categorical**: `--categorical` columns, and columns of strings; one-hot in the model. A
+  category is the cell as written but for the ASCII spaces around it, which the model strips
+  itself (`table_model.StripSpaces`), so a TF Serving client sending the file's cells gets
+  what tfapps computes: `01234` and `1234`, `0042` and `42`, `1E3` and `1000`, `5` and `5.0`,
+  `NA` and an empty cell are different categories. Values that read as one number, one word
+  in another case, or two ways of writing "missing", are named in a warning. A number from a
+  TFDS source is written as Python writes it (`str`); a missing one (None, NaN) is "".
 - **numeric**: columns whose values read as numbers (`numbers.NumberFormat`), missing markers
   aside. A mostly numeric column (at most `STRAY_SHARE` of its values, and at most
   `STRAY_VALUES` distinct ones, are not numbers) stays numeric: those values count as missing
-  and a warning names them. Missing numbers are imputed with the training split's median
-  (or left NaN for a model that imputes them itself, with that median recorded).
+  and a warning names them. A missing number is NaN, which the model replaces by the training
+  split's median (`table_model.FillMissing`). A column of numbers written with leading zeros
+  (`01234`: zip codes, part numbers) is numeric too, with a warning that `--categorical` keeps
+  them as written.
 
 Each feature is one named input of the model, its name the column's with every character other
 than ASCII letters, digits and "_" replaced by "_" (and "col_" in front when it would not start
@@ -20,9 +28,8 @@ with a letter), as TensorFlow signature names require.
 
 from __future__ import annotations
 
-import math
 import re
-from typing import Any
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -35,122 +42,184 @@ STRAY_SHARE = 0.05
 STRAY_VALUES = 3
 TEXT_MIN_VALUES = 50
 TEXT_UNIQUE_SHARE = 0.5
+ASCII_SPACES = " \t\n\r\x0b\x0c"  # what tf.strings.strip removes (and so the model)
+SHOWN_EXAMPLES = 3  # spellings or values a warning shows
+LEADING_ZERO = r"[+-]?0\d"
 
 
-def decide_columns(
-    train: pd.DataFrame,
+@dataclass
+class Features:
+    """A table's feature columns as read.
+
+    Args:
+        columns: every feature column, ignored ones too, in the file's order.
+        values: per split, the used columns' model inputs by input name: float32 numbers (NaN
+            where missing) or strings as written.
+        warnings: what looks wrong about the columns.
+    """
+
+    columns: list[ColumnSpec]
+    values: dict[str, pd.DataFrame]
+    warnings: list[str] = field(default_factory=list)
+
+
+def read_features(
+    frames: dict[str, pd.DataFrame],
     features: list[str],
     categorical: tuple[str, ...],
     number_format: NumberFormat,
     markers: tuple[str, ...],
-) -> list[ColumnSpec]:
-    """Decides each feature column's kind on the training split (see the module docstring).
+    dataset: str,
+) -> Features:
+    """Decides each feature column's kind on the training split and reads every split's
+    values, parsing each column once (see the module docstring).
 
     Args:
-        train: the training rows.
+        frames: the rows of each split (cells as strings, or numbers from TFDS); each
+            feature column is taken out of them once read, so that a large table is not
+            held twice.
         features: the feature columns, in order.
         categorical: columns forced categorical (`--categorical`).
         number_format: how the file writes numbers.
         markers: the file's missing markers (case-folded).
-    """
-    inputs = input_names(features)
-    columns = []
-    for name in features:
-        numbers, missing, bad = number_format.parse(train[name], markers)
-        present = ~missing
-        strays = sorted(set(train[name][bad].astype(str).str.strip()))
-        column = ColumnSpec(name, NUMERIC, inputs[name])
-        if not present.any():
-            column.kind, column.reason = IGNORED, "no value in the training split"
-        elif name in categorical or _mostly_not_numbers(bad, present, strays):
-            column.kind = CATEGORICAL
-        elif strays:
-            column.markers = strays
-        if column.kind == CATEGORICAL:
-            values = category_strings(train[name].where(present))
-            distinct = values[present].nunique()
-            column.categories = int(distinct)
-            if distinct > TEXT_MIN_VALUES and distinct > TEXT_UNIQUE_SHARE * present.sum():
-                column.kind, column.reason = IGNORED, "nearly every value differs (text or an ID)"
-        elif column.kind == NUMERIC and numbers[present].nunique() < 2:
-            column.kind, column.reason = IGNORED, "a single value (constant)"
-        if column.kind == IGNORED:
-            column.input = ""
-        columns.append(column)
-    return columns
-
-
-def _mostly_not_numbers(bad: pd.Series, present: pd.Series, strays: list[str]) -> bool:
-    """More than `STRAY_SHARE` of the values, or more than `STRAY_VALUES` distinct ones, are
-    not numbers."""
-    return bool(bad.any()) and (
-        bad.sum() > STRAY_SHARE * present.sum() or len(strays) > STRAY_VALUES
-    )
-
-
-def clean(
-    frames: dict[str, pd.DataFrame],
-    columns: list[ColumnSpec],
-    number_format: NumberFormat,
-    markers: tuple[str, ...],
-    dataset: str,
-    impute: bool = True,
-) -> dict[str, pd.DataFrame]:
-    """Turns each split's feature columns into model values: numbers (missing ones imputed with
-    the training median, or NaN when `impute` is False: the model imputes that median itself)
-    or category strings; fills in each column's missing counts and each numeric column's
-    training median.
+        dataset: the dataset, named in messages.
 
     Raises:
         InvalidInput: a numeric feature holds infinity.
     """
-    cleaned = {split: pd.DataFrame(index=frame.index) for split, frame in frames.items()}
-    for column in columns:
-        if column.kind == IGNORED:
-            continue
-        parsed = {
-            split: number_format.parse(frame[column.name], (*markers, *_folded(column.markers)))
-            for split, frame in frames.items()
-        }
-        column.missing = sum(int(missing.sum()) for _, missing, _ in parsed.values())
+    inputs = input_names(features)
+    read = Features([], {split: pd.DataFrame(index=frame.index) for split, frame in frames.items()})
+    for name in features:
+        parsed = {split: number_format.parse(f[name], markers) for split, f in frames.items()}
+        column = ColumnSpec(name, NUMERIC, inputs[name])
+        _decide(column, frames["train"][name], parsed["train"], name in categorical)
+        read.columns.append(column)
         if column.kind == CATEGORICAL:
             for split, frame in frames.items():
-                present = ~parsed[split][1]
-                cleaned[split][column.input] = category_strings(frame[column.name].where(present))
-            continue
-        median = float(parsed["train"][0].median())
-        infinite = sum(int(np.isinf(numbers).sum()) for numbers, _, _ in parsed.values())
-        if infinite:
-            raise InvalidInput(
-                f"Feature column {column.name!r} of {dataset!r} holds infinity in {infinite} "
-                "rows; replace or drop those rows."
-            )
-        column.median = median
-        if column.missing:
-            column.imputed = median
-        for split in frames:
-            numbers = parsed[split][0]
-            cleaned[split][column.input] = numbers.fillna(median) if impute else numbers
-    return cleaned
+                read.values[split][column.input] = category_text(frame[name])
+            column.missing = sum(int(missing.sum()) for _, missing, _ in parsed.values())
+            read.warnings += _spellings(column, frames["train"][name], parsed["train"])
+        elif column.kind == NUMERIC:
+            _read_numbers(column, parsed, read, dataset)
+            read.warnings += _leading_zeros(column, frames["train"][name], parsed["train"][1])
+        else:
+            column.input = ""
+            read.warnings.append(f"column {name!r} ignored: {column.reason}" + _use_anyway(column))
+        for frame in frames.values():
+            del frame[name]
+    return read
 
 
-def category_strings(values: pd.Series) -> pd.Series:
-    """`category_string` of every value of a column."""
-    return values.astype(object).map(category_string)
+def _decide(column: ColumnSpec, cells: pd.Series, parsed: tuple, forced: bool) -> None:
+    """Sets the column's kind (and its reason, strays or categories) from the training
+    split's cells and their parse (`NumberFormat.parse`); `forced`: `--categorical`."""
+    numbers, missing, bad = parsed
+    present = ~missing
+    bad_count = int(bad.sum())
+    mostly_numbers = bad_count <= STRAY_SHARE * present.sum()
+    strays = sorted(set(cells[bad].astype(str).str.strip())) if mostly_numbers else []
+    if not present.any():
+        column.kind, column.reason = IGNORED, "no value in the training split"
+    elif forced or not mostly_numbers or len(strays) > STRAY_VALUES:
+        column.kind = CATEGORICAL
+        distinct = int(category_text(cells[present]).str.strip(ASCII_SPACES).nunique())
+        column.categories = distinct
+        if distinct > TEXT_MIN_VALUES and distinct > TEXT_UNIQUE_SHARE * present.sum():
+            column.kind, column.reason = IGNORED, "nearly every value differs (text or an ID)"
+    elif numbers[present].nunique() < 2:
+        column.kind, column.reason = IGNORED, "a single value (constant)"
+    elif bad_count:
+        column.markers = strays
 
 
-def category_string(value: Any) -> str:
-    """The string a categorical value is looked up by, the same in training, `predict` and
-    `serve`: surrounding spaces go, whole numbers lose any ".0" (`5`, `5.0` and ` 5 ` are
-    `"5"`; a column with gaps reads as floats), missing values (`None`, NaN) are ""."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    text = str(value).strip()
-    try:
-        number = float(text)
-    except ValueError:
-        return text
-    return str(int(number)) if math.isfinite(number) and number.is_integer() else text
+def _read_numbers(column: ColumnSpec, parsed: dict, read: Features, dataset: str) -> None:
+    """A numeric column's values (strays count as missing), its median and missing count.
+
+    Raises:
+        InvalidInput: the column holds infinity.
+    """
+    infinite = sum(int(np.isinf(numbers).sum()) for numbers, _, _ in parsed.values())
+    if infinite:
+        raise InvalidInput(
+            f"Feature column {column.name!r} of {dataset!r} holds infinity in {infinite} "
+            "rows; replace or drop those rows."
+        )
+    column.missing = sum(int((missing | bad).sum()) for _, missing, bad in parsed.values())
+    column.median = float(parsed["train"][0].median())
+    if column.missing:
+        column.imputed = column.median
+    for split, (numbers, _, _) in parsed.items():
+        read.values[split][column.input] = numbers.astype(np.float32)
+    if column.markers:
+        read.warnings.append(
+            f"column {column.name!r}: read {', '.join(map(repr, column.markers))} as missing "
+            "(the rest of it is numbers); pass --categorical to keep them as categories"
+        )
+
+
+def _spellings(column: ColumnSpec, cells: pd.Series, parsed: tuple) -> list[str]:
+    """A warning naming training values of a categorical column that may mean the same but
+    are different categories: one number written two ways (`0042`, `42`), one word in two
+    cases (`Paris`, `paris`), two ways of writing "missing" (`NA`, an empty cell)."""
+    numbers, missing, _ = parsed
+    codes, distinct = pd.factorize(category_text(cells).str.strip(ASCII_SPACES))
+    first = np.unique(codes, return_index=True)[1]  # a row of each distinct value
+    written = pd.Series(np.asarray(distinct, dtype=object), dtype=object)
+    number = numbers.to_numpy()[first]
+    keys = np.where(
+        missing.to_numpy()[first],
+        "missing",
+        np.where(np.isnan(number), "word " + written.str.casefold(), number.astype(str)),
+    )
+    groups = written.groupby(keys, sort=True).agg(sorted)
+    groups = groups[groups.map(len) > 1]
+    if groups.empty:
+        return []
+    shown = [
+        " and ".join(map(repr, spellings)) + f" ({_meaning(key)})"
+        for key, spellings in groups.head(SHOWN_EXAMPLES).items()
+    ]
+    more = f"; and {len(groups) - SHOWN_EXAMPLES} more" if len(groups) > SHOWN_EXAMPLES else ""
+    return [
+        f"column {column.name!r} keeps its values as written, so these are different "
+        f"categories: {'; '.join(shown)}{more}; write each value one way if they mean the same"
+    ]
+
+
+def _meaning(key: str) -> str:
+    if key == "missing":
+        return "missing"
+    if key.startswith("word "):
+        return "one word in other cases"
+    return f"the number {float(key):g}"
+
+
+def _leading_zeros(column: ColumnSpec, cells: pd.Series, missing: pd.Series) -> list[str]:
+    """A warning when a numeric column's training values are written with leading zeros, as
+    codes are (zip codes, part numbers): as numbers, `01234` is 1234."""
+    written = pd.Series(cells[~missing].unique()).astype(str).str.strip()
+    zeros = sorted(written[written.str.match(LEADING_ZERO)])
+    if not zeros:
+        return []
+    return [
+        f"column {column.name!r} is read as numbers, but {len(zeros):,} of its values begin "
+        f"with a 0 ({', '.join(map(repr, zeros[:SHOWN_EXAMPLES]))}), as codes do: "
+        f"--categorical {column.name} keeps them as written"
+    ]
+
+
+def _use_anyway(column: ColumnSpec) -> str:
+    if column.reason.startswith("nearly every value"):
+        return "; --drop it to silence this, or --categorical to use it anyway"
+    return ""
+
+
+def category_text(values: pd.Series) -> pd.Series:
+    """A categorical column's cells as the model takes them: strings as written, numbers as
+    Python writes them (`str`), missing cells (None, NaN) as ""."""
+    if isinstance(values.dtype, pd.StringDtype):
+        return values.fillna("")
+    return values.astype(object).where(values.notna(), "").astype(str)
 
 
 def input_names(columns: list[str]) -> dict[str, str]:
@@ -162,7 +231,3 @@ def input_names(columns: list[str]) -> dict[str, str]:
     if len(set(names.values())) < len(names):
         raise InvalidInput(f"Column names {columns} collide once made safe: {names}.")
     return names
-
-
-def _folded(values: list[str]) -> list[str]:
-    return [value.casefold() for value in values]

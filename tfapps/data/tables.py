@@ -8,11 +8,15 @@ Whatever the source, the table goes through the same steps, recorded in run.json
    `--thousands` say it, and `--na-values` adds missing markers to `numbers.NA_MARKERS`.
 2. `--drop` columns are removed; the `--target` column must exist.
 3. The task's `TargetRule` reads the target (regress: numbers; table-classify: classes) and carves
-   the rows into splits; rows without a target are dropped and counted.
-4. Each feature column is numeric, categorical or ignored, decided on the training split
-   (`table_columns`), and cleaned: missing numbers are imputed with the training median,
-   or kept as NaN for a model that imputes them itself (`model_imputes`, recorded in the
-   schema); any infinity left in a feature is refused.
+   the rows into splits; rows without a target are dropped and counted. `--max-examples`
+   samples each split's rows (seeded) here, before any feature column is parsed.
+4. Each feature column is numeric, categorical or ignored, decided on the training split, and
+   parsed once (`table_columns.read_features`): numbers (NaN where missing: the model puts
+   the training median in their place) or categories as written; any infinity left in a
+   feature is refused.
+
+Rows keep their number in the file (the DataFrame index: 0 for the first data row), so a
+warning can name them as `tfapps predict` does (`houses.csv:18`).
 """
 
 from __future__ import annotations
@@ -28,13 +32,14 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from tfapps.config.options import TableOptions
-from tfapps.data.csv_files import read_csv_file
+from tfapps.data.csv_files import read_csv_file, release_arrow_memory
 from tfapps.data.info import DatasetInfo
 from tfapps.data.numbers import NA_MARKERS, NumberFormat, detect_number_format
 from tfapps.data.specs import IGNORED, NUMERIC, ColumnSpec, DataOrigin, TableSchema
 from tfapps.data.splits import SPLIT_NAMES, Splits
-from tfapps.data.summary import DataSummary, count_phrase
-from tfapps.data.table_columns import clean, decide_columns
+from tfapps.data.stratify import sample_rows
+from tfapps.data.table_columns import read_features
+from tfapps.data.table_summary import table_summary
 from tfapps.data.tfds_source import read_splits, tfds_origin
 from tfapps.errors import InvalidInput
 
@@ -55,6 +60,11 @@ class Target:
         class_names: class names in label order (classification), else empty.
         train_counts: training rows per class name (classification), else empty.
         mean: the training split's mean target (regression), else `None`.
+        median: the training split's median target (regression), else `None`.
+        extreme: per split, target values far from the rest (regression: typed with extra
+            zeros?), indexed by row; the splits without any are left out. The summary names
+            their rows.
+        transform: what the target is fitted as (regression: `"log1p"`), else `None`.
     """
 
     values: dict[str, pd.Series]
@@ -64,6 +74,9 @@ class Target:
     class_names: list[str] = field(default_factory=list)
     train_counts: dict[str, int] = field(default_factory=dict)
     mean: float | None = None
+    median: float | None = None
+    extreme: dict[str, pd.Series] = field(default_factory=dict)
+    transform: str | None = None
 
 
 class TargetRule(Protocol):
@@ -98,11 +111,7 @@ class TargetRule(Protocol):
 
 
 def from_tfds(
-    builder: tfds.core.DatasetBuilder,
-    source: str,
-    config: TableOptions,
-    rule: TargetRule,
-    model_imputes: bool = False,
+    builder: tfds.core.DatasetBuilder, source: str, config: TableOptions, rule: TargetRule
 ) -> Splits:
     """Reads a TFDS dataset of feature columns (nested dicts are flattened to their leaves).
 
@@ -113,8 +122,6 @@ def from_tfds(
         source: `"embedded"` or `"catalog"`, recorded in the dataset info.
         config: the run's options.
         rule: how the task reads its target.
-        model_imputes: missing numbers stay NaN, for a model that imputes them itself.
-            Defaults to False (imputed with the training median before the model).
     """
     keys = builder.info.supervised_keys
     default_target = getattr(builder, "TARGET", None) or (
@@ -130,16 +137,18 @@ def from_tfds(
         )
     }
     _check_columns(list(frames["train"].columns), target, config)
-    read = f"TFDS {builder.name} {builder.version}"
+    read_sizes = {name: len(frame) for name, frame in frames.items()}
+    positions = {name: np.arange(len(frame)) for name, frame in frames.items()}
+    sampled = sample_rows(positions, config.max_examples, config.seed)
+    frames = {name: frames[name].iloc[sampled[name]] for name in SPLIT_NAMES}
+    read_from = f"TFDS {builder.name} {builder.version}"
     origin = tfds_origin(builder)
     return _clean_and_encode(
-        frames, target, config, rule, source, origin, NumberFormat(), read, None, model_imputes
+        frames, read_sizes, target, config, rule, source, origin, NumberFormat(), read_from
     )
 
 
-def from_path(
-    path: Path, config: TableOptions, rule: TargetRule, model_imputes: bool = False
-) -> Splits:
+def from_path(path: Path, config: TableOptions, rule: TargetRule) -> Splits:
     """Reads a CSV file and splits its rows reproducibly by `config.seed`.
 
     Args:
@@ -147,8 +156,6 @@ def from_path(
         config: the run's options (target, categorical, drop, CSV format, seed, validation
             split).
         rule: how the task reads its target and carves the rows.
-        model_imputes: missing numbers stay NaN, for a model that imputes them itself.
-            Defaults to False (imputed with the training median before the model).
     """
     if path.is_dir():
         raise InvalidInput(
@@ -162,21 +169,28 @@ def from_path(
     number_format = table_number_format(cells, csv.sep, config)
     _check_columns(list(table.columns), config.target, config)
     rows = rule.carve(table, config.target, config, number_format, _markers(config))
-    frames = {name: table.iloc[rows[name]].reset_index(drop=True) for name in SPLIT_NAMES}
+    read_sizes = {name: len(part) for name, part in rows.items()}
+    rows = sample_rows(rows, config.max_examples, config.seed)
+    sep, sep_name = csv.sep, csv.sep_name
+    del csv
+    frames = _split_frames(table, rows)
     origin = DataOrigin(path=str(path.resolve()))
-    read = f"{path.name} (delimiter {csv.sep_name}, {number_format.describe(cells)})"
-    return _clean_and_encode(
-        frames,
-        config.target,
-        config,
-        rule,
-        "local",
-        origin,
-        number_format,
-        read,
-        csv.sep,
-        model_imputes,
-    )
+    read_from = f"{path.name} (delimiter {sep_name}, {number_format.describe(cells)})"
+    args = (config.target, config, rule, "local", origin, number_format, read_from, sep)
+    return _clean_and_encode(frames, read_sizes, *args, path.name)
+
+
+def _split_frames(table: pd.DataFrame, rows: dict[str, np.ndarray]) -> dict[str, pd.DataFrame]:
+    """Each split's rows of `table`, column by column, each column of `table` let go once
+    copied; `table` is left empty."""
+    columns: dict[str, dict[str, pd.Series]] = {name: {} for name in rows}
+    for column in list(table.columns):
+        cells = table.pop(column)
+        for name, indices in rows.items():
+            columns[name][column] = cells.iloc[indices]
+        del cells
+    release_arrow_memory()
+    return {name: pd.DataFrame(values) for name, values in columns.items()}
 
 
 def table_number_format(cells, sep: str, config: TableOptions) -> NumberFormat:
@@ -247,43 +261,55 @@ def _check_columns(columns: list[str], target: str | None, config: TableOptions)
 
 def _clean_and_encode(
     frames: dict[str, pd.DataFrame],
+    read_sizes: dict[str, int],
     target: str | None,
     config: TableOptions,
     rule: TargetRule,
     source: str,
     origin: DataOrigin,
     number_format: NumberFormat,
-    read: str,
+    read_from: str,
     sep: str | None = None,
-    model_imputes: bool = False,
+    file_name: str | None = None,
 ) -> Splits:
-    """Checks, cleans and turns the three split tables into named-column datasets."""
+    """Checks, cleans and turns the three split tables into named-column datasets.
+
+    Args:
+        frames: each split's rows (sampled by `--max-examples`), indexed by row number (in
+            the file, or in the TFDS split).
+        read_sizes: each split's rows before `--max-examples`.
+        file_name: a CSV's name, which names its rows (`houses.csv:18`); TFDS rows are
+            named by split (`train example 18`). Defaults to none.
+    """
     markers = _markers(config)
-    rows_read = sum(len(frame) for frame in frames.values())
-    frames = {split: frame.drop(columns=list(config.drop)) for split, frame in frames.items()}
+    sampled = {split: len(frame) for split, frame in frames.items()}
     read_target = rule.read(frames, target, config.dataset, number_format, markers)
-    frames = {split: frames[split].loc[read_target.values[split].index] for split in SPLIT_NAMES}
-    features = [c for c in frames["train"].columns if c != target]
-    decided = decide_columns(frames["train"], features, config.categorical, number_format, markers)
-    used = [column for column in decided if column.kind != IGNORED]
+    for split, kept in read_target.values.items():
+        if len(kept) < len(frames[split]):
+            frames[split] = frames[split].loc[kept.index]
+    features = [c for c in frames["train"].columns if c != target and c not in config.drop]
+    read = read_features(
+        frames, features, config.categorical, number_format, markers, config.dataset
+    )
+    used = [column for column in read.columns if column.kind != IGNORED]
     if not used:
         raise InvalidInput(
             f"{config.dataset!r} has no usable feature column besides the target: "
-            + "; ".join(column.describe() for column in decided)
+            + "; ".join(column.describe() for column in read.columns)
             + "."
         )
-    values = clean(frames, used, number_format, markers, config.dataset, impute=not model_imputes)
     schema = TableSchema(
         target=target,
         columns=used,
-        ignored=[column for column in decided if column.kind == IGNORED],
+        ignored=[column for column in read.columns if column.kind == IGNORED],
         dropped=list(config.drop),
         rows_without_target=read_target.dropped,
         number_format=number_format,
         na_values=list(markers),
         sep=sep,
         target_mean=read_target.mean,
-        model_imputes=model_imputes,
+        target_median=read_target.median,
+        target_transform=read_target.transform,
     )
     info = DatasetInfo(
         name=config.dataset,
@@ -292,49 +318,12 @@ def _clean_and_encode(
         class_names=read_target.class_names,
         train_class_counts=read_target.train_counts,
         spec=schema,
-        summary=_summary(read, rows_read, read_target, decided, config),
+        summary=table_summary(read_from, read_sizes, sampled, read_target, read, config, file_name),
     )
     datasets = [
-        _to_dataset(values[split], read_target.values[split], used) for split in SPLIT_NAMES
+        _to_dataset(read.values[split], read_target.values[split], used) for split in SPLIT_NAMES
     ]
     return Splits(*datasets, info)
-
-
-def _summary(read, rows_read, target: Target, columns: list[ColumnSpec], config) -> DataSummary:
-    lines = [
-        f"{count_phrase(rows_read, 'row')} from {read}",
-        target.line,
-        "columns: " + "; ".join(column.describe() for column in columns),
-    ]
-    if config.drop:
-        lines.append(f"dropped by --drop: {', '.join(config.drop)}")
-    warnings = [
-        f"column {c.name!r} ignored: {c.reason}" + _use_anyway(c)
-        for c in columns
-        if c.kind == IGNORED
-    ]
-    warnings += [
-        f"column {c.name!r}: read {', '.join(map(repr, c.markers))} as missing "
-        "(the rest of it is numbers); pass --categorical to keep them as categories"
-        for c in columns
-        if c.markers
-    ]
-    warnings += target.warnings
-    return DataSummary(
-        lines=lines,
-        warnings=warnings,
-        facts={
-            "rows": rows_read,
-            "rows_dropped_without_target": target.dropped,
-            "columns": [column.to_dict() for column in columns],
-        },
-    )
-
-
-def _use_anyway(column: ColumnSpec) -> str:
-    if column.reason.startswith("nearly every value"):
-        return "; --drop it to silence this, or --categorical to use it anyway"
-    return ""
 
 
 def _to_dataset(values: pd.DataFrame, target: pd.Series, columns: list[ColumnSpec]):

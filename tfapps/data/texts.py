@@ -31,6 +31,7 @@ from tfapps.data.summary import (
     class_counts,
     class_warnings,
     classes_line,
+    merged_labels_warnings,
     tfds_classes_summary,
 )
 from tfapps.data.tfds_source import read_classified_splits, tfds_origin
@@ -129,7 +130,7 @@ def from_path(path: Path, config: SentimentConfig) -> Splits:
         lines=[f"{classes_line(counts, 'text')} from {read}"],
         warnings=[
             *_dropped_warning(dropped, len(table) + sum(dropped.values()), path),
-            *(f"labels {spellings} are one class, {name!r}" for name, spellings in merged.items()),
+            *merged_labels_warnings(merged),
             *class_warnings(counts, [class_names[i] for i in too_small], "text"),
         ],
         facts={

@@ -2,7 +2,7 @@
 model.
 
 Tables are read by `data.tables` with the class target rule (`table_classes.ClassTarget`),
-missing numbers kept as NaN for the model to impute; the model is
+missing numbers kept as NaN for the model to impute (as for every table task); the model is
 `table_classifier_model.build_table_classifier`; the table half (predict, serve, the column
 check) is `tables.TableTask`'s, the classifier half (scores, report) `ClassifierTask`'s.
 """
@@ -10,7 +10,6 @@ check) is `tables.TableTask`'s, the classifier half (scores, report) `Classifier
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from tfapps.config import RunConfig
@@ -127,7 +126,6 @@ class TableClassifyTask(TableTask, ClassifierTask):
     catalog = ("titanic",)
     quick = {"epochs": 50}
     target_rule = ClassTarget()
-    model_imputes = True
     probability_columns = True
     serves_class_names = True
 
@@ -171,21 +169,15 @@ class TableClassifyTask(TableTask, ClassifierTask):
         ClassifierTask.check_fits(self, info, trained, dataset)
 
     def export_part(self, model: keras.Model, record: RunRecord, fmt: str) -> Part:
-        """ONNX has no StringLookup: it holds `encoded_model`
-        (`table_classifier_model.encoded_classifier_part`); the other formats hold the whole
-        model."""
-        from tfapps.export_parts import raw_part
+        """ONNX and LiteRT have no string ops (StripSpaces, StringLookup): they hold
+        `encoded_model` (`table_classifier_model.encoded_classifier_part`); a SavedModel
+        holds the whole model."""
+        from tfapps.export_parts import STRING_PREPROCESSING, raw_part
         from tfapps.tasks.table_classifier_model import encoded_classifier_part
 
-        if fmt == "onnx":
+        if fmt in STRING_PREPROCESSING:
             return encoded_classifier_part(model, record)
         return raw_part(model, classifier=True)
-
-    def load_model(self, path: Path) -> keras.Model:
-        """Registers the classifier's layers (`table_layers`) before Keras loads model.keras."""
-        import tfapps.tasks.table_layers  # noqa: F401
-
-        return super().load_model(path)
 
 
 TASK = TableClassifyTask()

@@ -5,15 +5,17 @@ Two models share their layers (`TableClassifier`):
 - `encoded_model`, the one `fit` trains: numeric columns as float32 (NaN where missing),
   categorical columns one-hot (`float32 [batch, categories]`) or, past `embed_above`
   categories, as their vocabulary index (`int64 [batch]`) →
-  FillMissing (training medians) → Normalization → PeriodicEmbedding (or the normalized
-  numbers as they are), with MissingIndicator columns where training had gaps, and
-  Embedding for the many-valued categorical columns → Concatenate → [Dense(relu) →
-  Dropout] × n → Dense(sigmoid) for 2 classes, Dense(softmax) for more;
-- the served model: one raw input per column (float32 numbers, strings for categories) →
-  StringLookup (`<input>_lookup`) → `encoded_model`.
+  FillMissing (`<input>_missing`, the training median, as the regressor's
+  `table_model.encoded_features`) → Normalization → PeriodicEmbedding (or the normalized
+  numbers as they are), with a MissingIndicator (`<input>_indicator`) for each column where
+  training had gaps, and Embedding for the many-valued categorical columns → Concatenate →
+  [Dense(relu) → Dropout] × n → Dense(sigmoid) for 2 classes, Dense(softmax) for more;
+- the served model: one raw input per column (float32 numbers, strings for categories as
+  written) → StripSpaces (`<input>_strip`) → StringLookup (`<input>_lookup`) →
+  `encoded_model`.
 
 The lookups run once on the training data before it is cached (`TaskModel.preprocess`),
-not at every step. ONNX, which has no StringLookup, holds `encoded_model`
+not at every step. ONNX and LiteRT, which have no string ops, hold `encoded_model`
 (`encoded_classifier_part`).
 """
 
@@ -30,7 +32,8 @@ from keras import layers
 
 from tfapps.data.specs import CATEGORICAL, ColumnSpec
 from tfapps.tasks.classifiers import classifier_head
-from tfapps.tasks.table_layers import FillMissing, MissingIndicator, PeriodicEmbedding
+from tfapps.tasks.table_layers import FillMissing, MissingIndicator, PeriodicEmbedding, StripSpaces
+from tfapps.tasks.table_model import CATEGORY_LOOKUP, normalization_as_dense
 
 if TYPE_CHECKING:
     from tfapps.export_parts import Part
@@ -45,28 +48,29 @@ EMBEDDING_UNITS = 8  # outputs of each categorical column's Embedding
 
 @dataclass
 class TableClassifier:
-    """The trained and the served model, and the lookups that turn raw columns into encoded
+    """The trained and the served model, and the layers that turn raw columns into encoded
     ones (`encode_columns`).
 
     Args:
         encoded_model: the classifier on encoded columns (what `fit` trains).
         model: the served model on raw columns, `encoded_model` after the lookups.
-        lookups: input name to the StringLookup of each categorical column.
+        lookups: input name to the StripSpaces and StringLookup of each categorical column.
         embedded: inputs of the categorical columns encoded by an Embedding.
         indicated: inputs of the numeric columns with a missing-indicator.
     """
 
     encoded_model: keras.Model
     model: keras.Model
-    lookups: dict[str, layers.StringLookup]
+    lookups: dict[str, tuple[StripSpaces, layers.StringLookup]]
     embedded: list[str]
     indicated: list[str]
 
 
-def encode_columns(lookups: dict[str, layers.StringLookup], features: dict) -> dict:
-    """Raw columns as the encoded model takes them: categorical ones through their lookup."""
+def encode_columns(lookups: dict[str, tuple[StripSpaces, layers.StringLookup]], features: dict):
+    """Raw columns as the encoded model takes them: categorical ones stripped and looked up
+    (`TableClassifier.lookups`)."""
     return {
-        name: lookups[name](values) if name in lookups else values
+        name: lookups[name][1](lookups[name][0](values)) if name in lookups else values
         for name, values in features.items()
     }
 
@@ -102,11 +106,12 @@ def build_table_classifier(
             inputs[name] = keras.Input(shape=(), dtype="float32", name=name)
             continue
         many = column.categories > embed_above
+        strip = StripSpaces(name=f"{name}_strip")
         lookup = layers.StringLookup(
             output_mode="int" if many else "one_hot", name=f"{name}_lookup"
         )
-        lookup.adapt(train_features[name])
-        lookups[name] = lookup
+        lookup.adapt(strip(keras.ops.convert_to_tensor(train_features[name])))
+        lookups[name] = (strip, lookup)
         if many:
             embedded.append(name)
             inputs[name] = keras.Input(shape=(), dtype="int64", name=name)
@@ -119,7 +124,7 @@ def build_table_classifier(
     for column in columns:
         name = column.input
         if name in embedded:
-            size = lookups[name].vocabulary_size()
+            size = lookups[name][1].vocabulary_size()
             parts.append(
                 layers.Embedding(size, EMBEDDING_UNITS, name=f"{name}_embedding")(inputs[name])
             )
@@ -146,32 +151,33 @@ def build_table_classifier(
 def _numbers(inputs, train_features, numeric: Sequence[ColumnSpec], encoding: str):
     """The numeric columns' part: `(encoded tensors, inputs with a missing-indicator)`."""
     names = [column.input for column in numeric]
-    stacked = [layers.Reshape((1,), name=f"{name}_column")(inputs[name]) for name in names]
-    numbers = layers.Concatenate(name="numbers")(stacked) if len(names) > 1 else stacked[0]
-    medians = [column.median for column in numeric]
+    filled = [
+        layers.Reshape((1,), name=f"{c.input}_column")(
+            FillMissing(c.median, name=f"{c.input}_missing")(inputs[c.input])
+        )
+        for c in numeric
+    ]
+    x = layers.Concatenate(name="numbers")(filled) if len(filled) > 1 else filled[0]
     train = np.stack([train_features[name] for name in names], axis=1).astype(np.float64)
     gaps = np.isnan(train)
-    filled = np.where(gaps, np.asarray(medians), train)
-    variance = filled.var(axis=0)
-    x = FillMissing(medians, name="imputation")(numbers)
+    train = np.where(gaps, np.asarray([c.median for c in numeric]), train)
+    variance = train.var(axis=0)
     x = layers.Normalization(
-        mean=filled.mean(axis=0),
+        mean=train.mean(axis=0),
         variance=np.where(variance > 0, variance, 1.0),
         name="normalization",
     )(x)
     if encoding == "periodic":
         x = PeriodicEmbedding(name="periodic")(x)
-    parts = [x]
-    indicated = [j for j in range(len(names)) if gaps[:, j].sum() >= INDICATOR_MIN_ROWS]
-    if indicated:
-        parts.append(MissingIndicator(indicated, name="missing_indicator")(numbers))
-    return parts, [names[j] for j in indicated]
+    indicated = [name for j, name in enumerate(names) if gaps[:, j].sum() >= INDICATOR_MIN_ROWS]
+    indicators = [MissingIndicator(name=f"{name}_indicator")(inputs[name]) for name in indicated]
+    return [x, *indicators], indicated
 
 
 def encoded_classifier_part(model: keras.Model, record: RunRecord) -> Part:
-    """The classifier for ONNX, whose graphs hold no StringLookup: its `encoded_model`, with
-    the Normalization as the Rescaling that computes it (Keras' ONNX exporter would make the
-    Normalization's mean and variance inputs of the graph); `categories.json` and
+    """The classifier for ONNX and LiteRT, which hold no string ops (StripSpaces,
+    StringLookup): its `encoded_model`, with the Normalization as the Dense layer that
+    computes it (`table_model.normalization_as_dense`); `categories.json` and
     `preprocessing.txt` say how to encode a row.
 
     Args:
@@ -188,11 +194,9 @@ def encoded_classifier_part(model: keras.Model, record: RunRecord) -> Part:
         if layer.weights and not isinstance(layer, layers.Normalization):
             part.get_layer(layer.name).set_weights(layer.get_weights())
     schema = record.dataset.spec
-    lookups = {
-        c.input: model.get_layer(f"{c.input}_lookup")
-        for c in schema.columns
-        if c.kind == CATEGORICAL
-    }
+    categorical = [c.input for c in schema.columns if c.kind == CATEGORICAL]
+    lookups = {name: model.get_layer(f"{name}_lookup") for name in categorical}
+    strips = {name: model.get_layer(f"{name}_strip") for name in categorical}
     signature = [
         {
             tensor.name: tf.TensorSpec((None, *tensor.shape[1:]), tensor.dtype, name=tensor.name)
@@ -207,7 +211,7 @@ def encoded_classifier_part(model: keras.Model, record: RunRecord) -> Part:
             if name not in lookups:
                 encoded_columns[name] = np.asarray(values, np.float32)
                 continue
-            codes = lookups[name](tf.constant(values)).numpy()
+            codes = lookups[name](strips[name](tf.constant(values))).numpy()
             encoded_columns[name] = codes.astype(np.int64 if name in embedded else np.float32)
         return encoded_columns
 
@@ -228,14 +232,11 @@ def encoded_classifier_part(model: keras.Model, record: RunRecord) -> Part:
 
 
 def _exportable(layer: keras.layers.Layer) -> keras.layers.Layer:
-    """A fresh copy of `layer` for the ONNX part; a Normalization becomes the Rescaling
-    `x / std - mean / std` (std = max(sqrt(variance), epsilon), as Keras computes it)."""
-    if not isinstance(layer, layers.Normalization):
-        return layer.__class__.from_config(layer.get_config())
-    mean = keras.ops.convert_to_numpy(layer.mean).reshape(-1).astype(np.float64)
-    variance = keras.ops.convert_to_numpy(layer.variance).reshape(-1).astype(np.float64)
-    scale = 1 / np.maximum(np.sqrt(variance), keras.config.epsilon())
-    return layers.Rescaling(scale.tolist(), offset=(-mean * scale).tolist(), name=layer.name)
+    """A fresh copy of `layer` for the exported part; a Normalization becomes the Dense
+    layer that computes it (`table_model.normalization_as_dense`)."""
+    if isinstance(layer, layers.Normalization):
+        return normalization_as_dense(layer)
+    return layer.__class__.from_config(layer.get_config())
 
 
 def _preprocessing_note(record: RunRecord, embedded: list[str]) -> str:
@@ -251,22 +252,21 @@ def _preprocessing_note(record: RunRecord, embedded: list[str]) -> str:
         f"encoded_model returns what the run's model returns ({returns}; classes in order: "
         f"{', '.join(names)}). It takes one input a column, named as in run.json "
         "(dataset.spec.columns[].input):",
-        "- each numeric column as float32 [batch], a missing number as NaN: the model fills "
-        "in the column's training median itself (dataset.spec.columns[].median);",
+        "- each numeric column as float32 [batch], the number as the file writes it (in the "
+        "number format of run.json's dataset.spec.number_format), a missing number as NaN: "
+        "the model fills in the column's training median itself "
+        "(dataset.spec.columns[].median);",
     ]
     if one_hot:
         lines.append(
-            f"- {', '.join(one_hot)}: one-hot encoded, float32 [batch, categories]: position i "
-            "is 1 for the i-th category of the column in categories.json, position 0 for any "
-            "category not there (the out-of-vocabulary slot, '[UNK]');"
+            f"- {', '.join(one_hot)}: one-hot encoded, float32 [batch, categories]: 1 at the "
+            "category's position in the column's list in categories.json (counting from 0), 0 "
+            "everywhere else;"
         )
     if embedded:
         lines.append(
-            f"- {', '.join(embedded)}: the index of the category in the column's list in "
-            "categories.json, int64 [batch], 0 for any category not there ('[UNK]');"
+            f"- {', '.join(embedded)}: the category's position in the column's list in "
+            "categories.json (counting from 0), int64 [batch];"
         )
-    lines.append(
-        "Categories are the strings tfapps looks up: surrounding spaces removed, whole numbers "
-        "without '.0', missing values as ''."
-    )
+    lines.append(f"A category's position: {CATEGORY_LOOKUP}")
     return "\n".join(lines) + "\n"

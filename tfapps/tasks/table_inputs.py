@@ -1,9 +1,10 @@
 """A finished table run's inputs: CSV rows for `tfapps predict`, columns of a served request.
 
 Both are read as training read the table (the run's `TableSchema`): columns by name, numbers
-in the training file's number format with its missing markers, missing numbers imputed with
-the training medians (or passed as NaN to a model that imputes them itself:
-`TableSchema.model_imputes`), categories as the strings the model looks up.
+in the training file's number format with its missing markers (NaN where missing, which the
+model replaces by the training median), categories as written (the model strips the spaces
+around them). What is done to a value beyond reading the file happens inside the model, so a
+`serving_default` caller gets the same predictions from the same cells.
 """
 
 from __future__ import annotations
@@ -69,9 +70,8 @@ def column_values(
     row_names: list[str] | None = None,
 ) -> np.ndarray:
     """One column's cells as the model's input, read as training read them: numbers in the
-    training file's format with its missing markers, missing ones imputed with the training
-    median (NaN when the model imputes them, `schema.model_imputes`); category strings for
-    categorical columns (missing ones as "").
+    training file's format with its missing markers (NaN where missing); categories as
+    written (`table_columns.category_text`).
 
     Args:
         column: the column as the run recorded it.
@@ -80,17 +80,17 @@ def column_values(
         row_names: names of the rows for messages. Defaults to `row 1`, `row 2`, ...
 
     Returns:
-        float32 numbers `[rows]`, or an object array of category strings.
+        float32 numbers `[rows]`, or an object array of strings.
 
     Raises:
         ValueError: a value that is not a finite number, named with its row.
     """
-    from tfapps.data.table_columns import category_strings
+    from tfapps.data.table_columns import category_text
 
-    markers = (*schema.na_values, *(m.casefold() for m in column.markers))
-    numbers, missing, bad = schema.number_format.parse(cells, markers)
     if column.kind == CATEGORICAL:
-        return category_strings(cells.where(~missing)).to_numpy(object)
+        return category_text(cells).to_numpy(object)
+    markers = (*schema.na_values, *(m.casefold() for m in column.markers))
+    numbers, _, bad = schema.number_format.parse(cells, markers)
     bad = bad | np.isinf(numbers)
     rows = row_names or [f"row {i + 1}" for i in range(len(cells))]
     if bad.any():
@@ -99,18 +99,17 @@ def column_values(
             f"Column {column.name!r} must hold finite numbers; {rows[row]} holds "
             f"{cells.iloc[row]!r}."
         )
-    return _missing_number(numbers, column, schema).to_numpy(np.float32)
+    return numbers.to_numpy(np.float32)
 
 
 def served_column(values: list, name: str, schema: TableSchema) -> np.ndarray:
     """A served request's column, read as `tfapps predict` reads a CSV's: numbers in the
-    training file's format, null and missing markers imputed (or NaN for a model that
-    imputes them).
+    training file's format, null and missing markers NaN; categories as sent (a number as
+    Python writes it, null as "").
 
     Raises:
         BadRequest: a value that is not a number or a string, or not a finite float32.
     """
-    from tfapps.data.table_columns import category_string
     from tfapps.serving_bodies import BadRequest
     from tfapps.serving_requests import as_float, in_float32_range, shown
 
@@ -119,33 +118,17 @@ def served_column(values: list, name: str, schema: TableSchema) -> np.ndarray:
             f"Input {name!r} takes a number or a string a row. Received: {shown(values, 100)}"
         )
     column = schema.by_input()[name]
-    markers = set(schema.na_values)
     if column.kind == CATEGORICAL:
-        return np.array(  # strings and numbers as they come: no format to read
-            ["" if _missing(v, markers) else category_string(v) for v in values], dtype=object
-        )
+        return np.array(["" if v is None else str(v) for v in values], dtype=object)
     with np.errstate(over="ignore"):  # a number past float32's range is refused below
         if all(_is_number(v) or v is None for v in values):
-            numbers = pd.Series([None if v is None else as_float(v) for v in values], dtype=float)
-            numbers = _missing_number(numbers, column, schema).to_numpy(np.float32)
-        else:
-            cells = pd.Series([None if v is None else str(v) for v in values], dtype=object)
-            try:
-                numbers = column_values(column, cells, schema)
-            except ValueError as error:
-                raise BadRequest(str(error)) from None
-    # NaN is a missing number the model fills in; it came from a null or a missing marker
-    return in_float32_range(numbers, values, name, missing_allowed=schema.model_imputes)
-
-
-def _missing_number(numbers: pd.Series, column: ColumnSpec, schema: TableSchema) -> pd.Series:
-    """Missing numbers (NaN) as the model takes them: NaN when it imputes them, else the
-    column's training median."""
-    return numbers if schema.model_imputes else numbers.fillna(column.median)
-
-
-def _missing(value, markers: set[str]) -> bool:
-    return value is None or (isinstance(value, str) and value.strip().casefold() in markers)
+            numbers = [np.nan if v is None else as_float(v) for v in values]
+            return in_float32_range(np.array(numbers, np.float32), values, name)
+        cells = pd.Series([None if v is None else str(v) for v in values], dtype=object)
+        try:
+            return in_float32_range(column_values(column, cells, schema), values, name)
+        except ValueError as error:
+            raise BadRequest(str(error)) from None
 
 
 def _is_number(value) -> bool:

@@ -1,67 +1,95 @@
-"""Layers of the table classifier that Keras lacks: missing numbers filled in, their
-missing-indicators, and periodic embeddings of numbers.
+"""The layers of a table model that Keras does not have, so that the SavedModel computes what
+tfapps computes to a raw value: the spaces around a category stripped (`StripSpaces`), a
+missing number replaced by the training median (`FillMissing`), and a target fitted as
+`log1p` predicted in its units (`Expm1`); and the table classifier's missing-indicators
+(`MissingIndicator`) and periodic embeddings of numbers (`PeriodicEmbedding`).
 
-They compute with ops that a SavedModel, an ONNX graph (tf2onnx) and a LiteRT model all
-hold, so that every export computes what the SavedModel computes: a missing number is a NaN,
-found as `x != x`. `import tfapps.tasks.table_layers` registers them for `model.keras`.
+They compute with ops that a SavedModel, an ONNX graph (tf2onnx) and a LiteRT model all hold
+(`StripSpaces` aside, which the encoded parts leave out), so every export computes what the
+SavedModel computes. `import tfapps.tasks.table_layers` registers them
+(`TableTask.load_model` does), so a table model.keras loads in Keras' safe mode.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
 import keras
 from keras import ops
 
 
-@keras.saving.register_keras_serializable(package="tfapps", name="FillMissing")
-class FillMissing(keras.layers.Layer):
-    """Replaces each NaN of column `j` of `[batch, columns]` numbers by `values[j]` (the
-    training medians: what `sklearn.impute.SimpleImputer(strategy="median")` does, inside
-    the model).
+@keras.saving.register_keras_serializable(package="tfapps", name="StripSpaces")
+class StripSpaces(keras.layers.Layer):
+    """Removes the ASCII whitespace (space, tab, line feed, carriage return, vertical tab,
+    form feed) around each string, as `tf.strings.strip` does; nothing else changes.
 
-    Args:
-        values: one value a column.
+    Input and output: `tf.string` tensors of the same shape.
     """
 
-    def __init__(self, values: Sequence[float], **kwargs):
-        super().__init__(**kwargs)
-        self.values = [float(value) for value in values]
+    def call(self, inputs):
+        import tensorflow as tf
 
-    def call(self, numbers):
-        filled = ops.cast(ops.convert_to_tensor(self.values), numbers.dtype)
-        return ops.where(ops.not_equal(numbers, numbers), filled, numbers)
+        return tf.strings.strip(inputs)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+@keras.saving.register_keras_serializable(package="tfapps", name="FillMissing")
+class FillMissing(keras.layers.Layer):
+    """Replaces NaN (a missing number) by `value`, the column's training median.
+
+    Args:
+        value: the number a missing value becomes.
+        **kwargs: `keras.layers.Layer` arguments (`name`, ...).
+
+    Input and output: float32 tensors of the same shape.
+    """
+
+    def __init__(self, value: float, **kwargs):
+        super().__init__(**kwargs)
+        self.value = float(value)
+
+    def call(self, inputs):
+        return keras.ops.where(keras.ops.isnan(inputs), self.value, inputs)
 
     def compute_output_shape(self, input_shape):
         return input_shape
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "values": self.values}
+        return {**super().get_config(), "value": self.value}
+
+
+@keras.saving.register_keras_serializable(package="tfapps", name="Expm1")
+class Expm1(keras.layers.Layer):
+    """`exp(x) - 1`, the inverse of `log1p`: a regressor fitted to `log1p(y)` outputs `y`.
+
+    Computed as `exp(x) - 1`, ops that every export format has (ONNX has no Expm1); for the
+    outputs of 1e-3 and more that a log target is chosen for, float32 holds it as closely.
+
+    Input and output: float32 tensors of the same shape.
+    """
+
+    def call(self, inputs):
+        return keras.ops.exp(inputs) - 1.0
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
 
 
 @keras.saving.register_keras_serializable(package="tfapps", name="MissingIndicator")
 class MissingIndicator(keras.layers.Layer):
-    """1.0 where a number is missing (NaN), else 0.0, for the chosen columns of
-    `[batch, columns]` numbers: `[batch, len(columns)]` (as `sklearn.impute.MissingIndicator`).
+    """1.0 where a number is missing (NaN), else 0.0 (as `sklearn.impute.MissingIndicator`
+    does for one column).
 
-    Args:
-        columns: the indices of the columns to indicate.
+    Input: float32 `[batch]`; output: `[batch, 1]`, to concatenate with other features.
     """
 
-    def __init__(self, columns: Sequence[int], **kwargs):
-        super().__init__(**kwargs)
-        self.columns = [int(column) for column in columns]
-
     def call(self, numbers):
-        chosen = ops.take(numbers, self.columns, axis=1)
-        return ops.cast(ops.not_equal(chosen, chosen), self.compute_dtype)
+        return ops.cast(ops.isnan(ops.expand_dims(numbers, -1)), self.compute_dtype)
 
     def compute_output_shape(self, input_shape):
-        return (input_shape[0], len(self.columns))
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "columns": self.columns}
+        return (*input_shape, 1)
 
 
 @keras.saving.register_keras_serializable(package="tfapps", name="PeriodicEmbedding")

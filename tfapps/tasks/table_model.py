@@ -1,58 +1,90 @@
 """Table models: the encoded, normalized columns every table model starts with
-(`encoded_features`), the classic regressor on top of them (Dense(relu) ×n → Dense(1)), and
-the part of a table model that ONNX holds (`encoded_part`).
+(`encoded_features`), the classic regressor on top of them (Dense(relu) ×n → Dense(1), and
+`predicting_expm1` for a target fitted as log1p), and the part of a table model that ONNX
+and LiteRT hold (`encoded_part`, with its note).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import keras
 import numpy as np
 from keras import layers
 
-from tfapps.data.specs import CATEGORICAL
+from tfapps.data.specs import CATEGORICAL, ColumnSpec
+from tfapps.tasks.regression_targets import robust_center_and_spread
+from tfapps.tasks.table_layers import Expm1, FillMissing, StripSpaces
 
 if TYPE_CHECKING:
     from tfapps.export_parts import Part
     from tfapps.runs import RunRecord
 
-# A target is standardized inside the model when its training mean or standard deviation is
-# larger than this: the plain Dense(1) head, starting near 0 and moved by Adam about 1e-3 a
-# step, reaches targets such as Auto MPG's (mean 23) and diabetes' (mean 152) within its
-# epochs, but not prices near 1,000,000 (it ended worse than predicting the mean).
+# The ASCII whitespace `tf.strings.strip` removes (`table_layers.StripSpaces`), in words.
+SPACE_NAMES = ("space", "tab", "line feed", "carriage return", "vertical tab", "form feed")
+
+# How a category's position in categories.json is found, for the preprocessing.txt of every
+# table model's encoded part (`StripSpaces`, then `StringLookup`, done by hand).
+CATEGORY_LOOKUP = (
+    "take the value as written (a missing value is the empty string), remove the ASCII "
+    f"whitespace around it ({', '.join(SPACE_NAMES)}), and find it in the column's list in "
+    "categories.json, counting from 0. A value not in the list is at position 0 (the first "
+    "entry, '[UNK]', stands for every value not seen in training). Nothing else changes a "
+    "value: '0042' and '42', '1E3' and '1000', 'NA' and '', 'a' and 'A' are different "
+    "categories."
+)
+
+# A target is standardized inside the model when its training median or spread is larger
+# than this: the plain Dense(1) head, starting near 0 and moved by Adam about 1e-3 a step,
+# reaches targets such as Auto MPG's (median 23) and diabetes' (median 140) within its epochs,
+# but not prices near 1,000,000 (it ended worse than predicting the mean).
 TARGET_SCALE_ABOVE = 1000.0
 
 
 def target_scaling(train_targets: np.ndarray) -> tuple[float, float] | None:
-    """`(mean, standard deviation)` of the training targets when either is beyond
-    `TARGET_SCALE_ABOVE` (1,000) in magnitude, else `None` (the model predicts the target
-    as it is)."""
-    mean, std = float(np.mean(train_targets)), float(np.std(train_targets))
-    if max(abs(mean), std) <= TARGET_SCALE_ABOVE:
+    """`(center, scale)` of the training targets when either is beyond `TARGET_SCALE_ABOVE`
+    (1,000) in magnitude, else `None` (the model predicts the target as it is).
+
+    Both are robust (`regression_targets.robust_center_and_spread`: the median, and the
+    MAD scaled to a standard deviation; the standard deviation, or 1, where the MAD is 0),
+    so two prices typed with three extra zeros do not squeeze the others into a sliver of
+    the head's range.
+    """
+    center, scale = robust_center_and_spread(np.asarray(train_targets, np.float64))
+    scale = scale or float(np.std(train_targets)) or 1.0
+    if max(abs(center), scale) <= TARGET_SCALE_ABOVE:
         return None
-    return mean, std if std > 0 else 1.0
+    return center, scale
 
 
 def encoded_features(
-    train_features: dict[str, np.ndarray], categorical: Sequence[str] = ()
+    train_features: dict[str, np.ndarray],
+    categorical: Sequence[str] = (),
+    medians: Mapping[str, float] | None = None,
 ) -> tuple[dict[str, keras.KerasTensor], keras.KerasTensor]:
-    """One named input per column → StringLookup(one-hot) for categorical columns →
-    Concatenate → Normalization: the front every table model shares.
+    """One named input per column → StripSpaces → StringLookup(one-hot) for categorical
+    columns, FillMissing for numeric ones → Concatenate → Normalization: the front every
+    table model shares.
+
+    What tfapps does to a raw value happens here, so a `serving_default` caller sending a
+    file's cells gets tfapps' prediction: a category is looked up as written but for the
+    ASCII spaces around it, and a missing number (NaN) becomes the training median.
 
     Every encoded column, numeric and one-hot alike, is scaled to the training split's mean
     and variance (as TensorFlow's regression tutorial does; on Auto MPG, unscaled one-hot
     columns gave a worse test MAE). A column constant in training (such as the
     out-of-vocabulary one) is only centred, so an unseen category cannot blow up. The layer
-    names (`<input>_lookup`, `<input>_column`, `features`, `normalization`) are what
-    `encoded_part` reads.
+    names (`<input>_lookup`, `<input>_missing`, `<input>_column`, `features`,
+    `normalization`) are what `encoded_part` reads.
 
     Args:
         train_features: input name to the training split's values (float32 for numeric
-            columns, strings for categorical ones).
+            columns, NaN where missing; strings for categorical ones).
         categorical: input names of the categorical columns. Defaults to none.
+        medians: input name to the training median of each numeric column (run.json's
+            `ColumnSpec.median`). Defaults to the median of `train_features`' numbers.
 
     Returns:
         `(the model's inputs by name, the normalized features, float32 [batch, width])`.
@@ -61,17 +93,28 @@ def encoded_features(
         name: keras.Input(shape=(), dtype="string" if name in categorical else "float32", name=name)
         for name in train_features
     }
+    medians = medians or {}
     encoders = {}
-    for name in train_features:
+    for name, values in train_features.items():
         if name in categorical:
+            strip = StripSpaces(name=f"{name}_strip")
             lookup = layers.StringLookup(output_mode="one_hot", name=f"{name}_lookup")
-            lookup.adapt(train_features[name])
-            encoders[name] = lookup
+            lookup.adapt(strip(keras.ops.convert_to_tensor(values)))
+            encoders[name] = [strip, lookup]
         else:
-            encoders[name] = layers.Reshape((1,), name=f"{name}_column")
+            median = medians.get(name, np.nanmedian(np.asarray(values, np.float64)))
+            encoders[name] = [
+                FillMissing(median, name=f"{name}_missing"),
+                layers.Reshape((1,), name=f"{name}_column"),
+            ]
 
     def encode(columns):
-        encoded = [encoders[name](columns[name]) for name in train_features]
+        encoded = []
+        for name in train_features:
+            x = columns[name]
+            for layer in encoders[name]:
+                x = layer(x)
+            encoded.append(x)
         return layers.Concatenate(name="features")(encoded) if len(encoded) > 1 else encoded[0]
 
     train_matrix = keras.ops.convert_to_numpy(
@@ -91,35 +134,50 @@ def build_regressor(
     categorical: Sequence[str] = (),
     hidden_units: Sequence[int] = (64, 64),
     target_scale: tuple[float, float] | None = None,
+    medians: Mapping[str, float] | None = None,
+    output_name: str = "predictions",
 ) -> keras.Model:
     """Builds `encoded_features` → Dense(relu) × n → Dense(1) [→ Rescaling].
 
     Args:
         train_features: input name to the training split's values (float32 for numeric
-            columns, strings for categorical ones).
+            columns, NaN where missing; strings for categorical ones).
         categorical: input names of the categorical columns. Defaults to none.
         hidden_units: units of each hidden Dense(relu) layer. Defaults to `(64, 64)`.
-        target_scale: `(mean, std)` of the training targets (`target_scaling`); when given,
-            Dense(1) predicts the standardized target and a Rescaling layer maps it back
-            (`y = z * std + mean`), so the model still outputs the target in its units.
-            Defaults to `None` (no Rescaling).
+        target_scale: `(center, scale)` of the training targets (`target_scaling`); when
+            given, Dense(1) predicts the standardized target and a Rescaling layer maps it
+            back (`y = z * scale + center`), so the model still outputs the target in its
+            units. Defaults to `None` (no Rescaling).
+        medians: the numeric columns' training medians (`encoded_features`). Defaults to
+            the medians of `train_features`.
+        output_name: the output layer's name. Defaults to `"predictions"`.
     """
-    inputs, x = encoded_features(train_features, categorical)
+    inputs, x = encoded_features(train_features, categorical, medians)
     for index, units in enumerate(hidden_units, start=1):
         x = layers.Dense(units, activation="relu", name=f"dense{index}")(x)
     if target_scale is None:
-        outputs = layers.Dense(1, dtype="float32", name="predictions")(x)
+        outputs = layers.Dense(1, dtype="float32", name=output_name)(x)
     else:
-        mean, std = target_scale
+        center, scale = target_scale
         x = layers.Dense(1, dtype="float32", name="standardized")(x)
-        outputs = layers.Rescaling(std, offset=mean, dtype="float32", name="predictions")(x)
+        outputs = layers.Rescaling(scale, offset=center, dtype="float32", name=output_name)(x)
     return keras.Model(inputs, outputs, name="regressor")
 
 
+def predicting_expm1(model: keras.Model) -> keras.Model:
+    """The model that serves a regressor fitted to `log1p(y)`: its output through `Expm1`
+    (named `predictions`), so it predicts `y`; the layers are shared."""
+    outputs = Expm1(dtype="float32", name="predictions")(model.output)
+    return keras.Model(model.input, outputs, name="regressor")
+
+
 def encoded_part(model: keras.Model, record: RunRecord, classifier: bool) -> Part:
-    """A table model for ONNX, whose graphs hold no StringLookup: the model after its lookup
-    layers (categorical columns one-hot), with its Normalization as an equal Dense layer
-    (`_as_dense`); `categories.json` and `preprocessing.txt` say how to encode a row.
+    """A table model for ONNX and LiteRT, which hold no string ops (ONNX no StringLookup,
+    LiteRT no `tf.strings.strip`): the model after its lookup layers (categorical columns
+    one-hot), with its Normalization as an equal Dense layer (`normalization_as_dense`);
+    `categories.json` and `preprocessing.txt` (`encoding_note`) say how to encode a row, and
+    tests/test_table_preprocessing.py does what they say. A model of numeric columns only is
+    the whole model.
 
     Args:
         model: the run's table model (built on `encoded_features`).
@@ -144,10 +202,11 @@ def encoded_part(model: keras.Model, record: RunRecord, classifier: bool) -> Par
             encoded.append(inputs[name])
         else:
             inputs[name] = keras.Input(shape=(), dtype="float32", name=name)
-            encoded.append(copy_layer(model.get_layer(f"{name}_column"), inputs[name]))
+            filled = copy_layer(model.get_layer(f"{name}_missing"), inputs[name])
+            encoded.append(copy_layer(model.get_layer(f"{name}_column"), filled))
     x = copy_layer(model.get_layer("features"), encoded) if len(encoded) > 1 else encoded[0]
     normalization = model.get_layer("normalization")
-    x = _as_dense(normalization, x)
+    x = normalization_as_dense(normalization)(x)
     for layer in model.layers[model.layers.index(normalization) + 1 :]:  # Dense, predictions
         x = copy_layer(layer, x)
     encoded_model = keras.Model(inputs, x, name="encoded_model")
@@ -164,9 +223,10 @@ def encoded_part(model: keras.Model, record: RunRecord, classifier: bool) -> Par
     ]
 
     def encode(columns: dict) -> dict[str, np.ndarray]:
+        strip = {name: model.get_layer(f"{name}_strip") for name in lookups}
         return {
             name: (
-                lookups[name](tf.constant(columns[name])).numpy().astype(np.float32)
+                lookups[name](strip[name](tf.constant(columns[name]))).numpy().astype(np.float32)
                 if name in lookups
                 else np.asarray(columns[name], np.float32)
             )
@@ -175,14 +235,7 @@ def encoded_part(model: keras.Model, record: RunRecord, classifier: bool) -> Par
 
     if not categorical:  # every column is a number: the model takes raw input after all
         return Part(encoded_model, signature, "model", RAW, encode, classifier)
-    note = (
-        "encoded_model takes each numeric column as float32 [batch] and each categorical "
-        "column one-hot encoded, float32 [batch, categories]: position i is 1 for the i-th "
-        "category of the column in categories.json, position 0 for any category not there "
-        "(the out-of-vocabulary slot, '[UNK]'). Categories are the strings tfapps looks up: "
-        "surrounding spaces removed, whole numbers without '.0', missing values as ''. "
-        "Missing numbers are the training medians in run.json (dataset.spec.columns).\n"
-    )
+    note = encoding_note(schema.columns, {name: len(v) for name, v in categories.items()})
     return Part(
         model=encoded_model,
         signature=signature,
@@ -197,15 +250,42 @@ def encoded_part(model: keras.Model, record: RunRecord, classifier: bool) -> Par
     )
 
 
-def _as_dense(normalization: keras.layers.Normalization, inputs):
-    """Normalization as the Dense layer that computes it exactly, `(x - mean) / std` with a
-    diagonal kernel of `1 / std` and a bias of `-mean / std` (std = max(sqrt(variance),
-    epsilon), as Keras computes it): Keras' ONNX exporter would make the mean and variance
-    inputs of the graph, a Dense layer's weights it keeps."""
+def encoding_note(columns: Sequence[ColumnSpec], categories: Mapping[str, int]) -> str:
+    """preprocessing.txt of a table model's encoded part: how a row becomes its inputs.
+
+    Args:
+        columns: the model's feature columns (`TableSchema.columns`).
+        categories: each categorical input's number of categories in categories.json.
+    """
+    numeric = [c.input for c in columns if c.kind != CATEGORICAL]
+    categorical = [f"{c.input} ({categories[c.input]})" for c in columns if c.kind == CATEGORICAL]
+    return (
+        "encoded_model takes one float32 input per feature column, by input name (run.json's "
+        "dataset.spec.columns maps the file's column names to them):\n\n"
+        "- numeric columns: float32 [batch], the number as the file writes it (in the number "
+        "format of run.json's dataset.spec.number_format); NaN for a missing value, which the "
+        "model replaces by the column's training median.\n"
+        "- categorical columns: float32 [batch, categories], one-hot: 1 at the category's "
+        "position in the column's list in categories.json and 0 everywhere else. A "
+        f"category's position: {CATEGORY_LOOKUP}\n\n"
+        f"Numeric columns: {', '.join(numeric) or 'none'}.\n"
+        f"Categorical columns (list length): {', '.join(categorical)}.\n"
+    )
+
+
+def normalization_as_dense(normalization: keras.layers.Normalization) -> keras.layers.Dense:
+    """The Dense layer (built, named `normalization`) that computes a Normalization exactly,
+    `(x - mean) / std`, with a diagonal kernel of `1 / std` and a bias of `-mean / std`
+    (std = max(sqrt(variance), epsilon), as Keras computes it): Keras' ONNX exporter would
+    make the mean and variance inputs of the graph, a Dense layer's weights it keeps.
+
+    Args:
+        normalization: an adapted or initialized Normalization over the last axis.
+    """
     mean = keras.ops.convert_to_numpy(normalization.mean).reshape(-1)
     variance = keras.ops.convert_to_numpy(normalization.variance).reshape(-1)
     scale = 1 / np.maximum(np.sqrt(variance), keras.config.epsilon())
     dense = keras.layers.Dense(len(mean), name="normalization")
-    outputs = dense(inputs)
+    dense.build((None, len(mean)))
     dense.set_weights([np.diag(scale).astype(np.float32), (-mean * scale).astype(np.float32)])
-    return outputs
+    return dense

@@ -1,6 +1,7 @@
 """`tfapps regress`: the Dense regressor for tables, from its options to its served model.
 
-Tables are read by `data.tables` with regress' `NumericTarget`; the model is
+Tables are read by `data.tables` with regress' `NumericTarget`, which names extreme target
+values and chooses the target's transform (`regression_targets`); the model is
 `table_model.build_regressor`; the table half (predict, serve, export, checks) is
 `tables.TableTask`'s.
 """
@@ -20,6 +21,7 @@ from tfapps.data.embedded import EmbeddedDataset
 from tfapps.data.specs import CATEGORICAL
 from tfapps.errors import InvalidInput
 from tfapps.tasks.base import Task, TaskModel, compile_model, predict_split
+from tfapps.tasks.regression_targets import LOG1P, TRANSFORMS
 from tfapps.tasks.tables import TableTask
 
 if TYPE_CHECKING:
@@ -68,6 +70,16 @@ class RegressConfig(TableOptions, RunConfig):
         "the training loss: mae (mean absolute error), mse (mean squared error) or huber.",
         choices=tuple(LOSSES),
     )
+    target_transform: str = option(
+        "auto",
+        "how the target is fitted: log fits log1p(target) and predicts expm1 of the model's "
+        "output, inside the model "
+        "(for targets of 0 or more spanning orders of magnitude, such as prices or counts: "
+        "errors count in proportion, and no prediction is below 0); none fits the target as "
+        "it is; auto takes log for a target of no negative value whose training values "
+        "(extreme ones aside) span 3 orders of magnitude or more, and says so.",
+        choices=TRANSFORMS,
+    )
 
     def validate(self) -> None:
         """Raises `InvalidInput` naming the first option whose value cannot be used."""
@@ -80,9 +92,16 @@ class RegressConfig(TableOptions, RunConfig):
 @dataclass(frozen=True)
 class NumericTarget:
     """Regress' target rule: numbers in the file's format; a local table's rows carved at
-    random (`stratify.carve_local_splits`)."""
+    random (`stratify.carve_local_splits`); extreme values named, and the transform chosen
+    (`regression_targets`).
+
+    Args:
+        task: the command, named in messages.
+        transform: `--target-transform`. Defaults to `"none"`.
+    """
 
     task: str = "regress"
+    transform: str = "none"
 
     def carve(self, table, target, config, number_format, markers) -> dict[str, np.ndarray]:
         from tfapps.data.stratify import carve_local_splits
@@ -90,12 +109,13 @@ class NumericTarget:
         return carve_local_splits(len(table), config.seed, config.validation_split)
 
     def read(self, frames, target, dataset, number_format: NumberFormat, markers) -> Target:
-        """Reads the target as numbers, drops rows without one, and refuses unusable targets;
-        warns when it holds so few distinct values (`labels.NUMERIC_CLASSES_AT_MOST`, 20)
-        that they may be classes."""
+        """Reads the target as numbers, drops rows without one, refuses unusable targets,
+        finds extreme values and chooses the transform; warns when it holds so few distinct
+        values (`labels.NUMERIC_CLASSES_AT_MOST`, 20) that they may be classes."""
         from tfapps.data.labels import NUMERIC_CLASSES_AT_MOST
         from tfapps.data.summary import count_phrase
         from tfapps.data.tables import Target
+        from tfapps.tasks import regression_targets
 
         targets, dropped = {}, 0
         for split, frame in frames.items():
@@ -116,6 +136,18 @@ class NumericTarget:
                 f"Target column {target!r} of {dataset!r} is constant "
                 f"({targets['train'].iloc[0]:g}); there is nothing to learn."
             )
+        train = targets["train"].to_numpy(np.float64)
+        masks = {
+            split: regression_targets.extreme_mask(values.to_numpy(np.float64), train)
+            for split, values in targets.items()
+        }
+        transform = regression_targets.chosen_transform(self.transform, train, masks["train"])
+        lowest = min(float(values.min()) for values in targets.values() if len(values))
+        if transform == LOG1P and lowest <= -1:
+            raise InvalidInput(
+                f"--target-transform log fits log1p({target}), which needs values above -1; "
+                f"{target!r} of {dataset!r} holds {lowest:g}. Pass --target-transform none."
+            )
         rows = count_phrase(dropped, "row")
         warnings = [f"dropped {rows} without a {target} value"] if dropped else []
         distinct = np.unique(np.concatenate([values.to_numpy() for values in targets.values()]))
@@ -129,10 +161,36 @@ class NumericTarget:
         return Target(
             values=targets,
             dropped=dropped,
-            line=f"target {target}: numeric",  # rows dropped: said once, as a warning
+            # rows dropped: said once, as a warning
+            line=_target_line(target, train, masks["train"], transform, self.transform),
             warnings=warnings,
-            mean=float(targets["train"].mean()),
+            mean=float(train.mean()),
+            median=float(np.median(train)),
+            extreme={split: targets[split][mask] for split, mask in masks.items() if mask.any()},
+            transform=transform,
         )
+
+
+def _target_line(
+    target: str, train: np.ndarray, extreme: np.ndarray, transform: str | None, option: str
+) -> str:
+    """`target price: numeric, 96,100 to 523,000 (median 305,000)`, and the transform."""
+    from tfapps.data.summary import number_text
+    from tfapps.tasks.regression_targets import orders_of_magnitude
+
+    line = (
+        f"target {target}: numeric, {number_text(train.min())} to {number_text(train.max())} "
+        f"(median {number_text(np.median(train))})"
+    )
+    if transform == LOG1P:
+        why = (
+            f"its values span {orders_of_magnitude(train[~extreme]):.1f} orders of magnitude; "
+            "--target-transform none fits it as it is"
+            if option == "auto"
+            else "--target-transform log"
+        )
+        line += f"; fitted as log1p({target}), predicted through expm1 inside the model ({why})"
+    return line
 
 
 class RegressTask(TableTask, Task):
@@ -143,8 +201,9 @@ class RegressTask(TableTask, Task):
     description = """Train a Dense regressor on a table: one named input per column →
     Normalization (numbers) or StringLookup one-hot (categories) → Dense(relu) ×n → Dense(1).
 
-    The exported SavedModel takes a dict of named raw columns (float32 numbers, strings for
-    categorical columns) and returns the prediction.
+    The exported SavedModel takes a dict of named raw columns (float32 numbers, NaN where
+    missing; strings as written for categorical columns) and returns the prediction; a
+    target spanning orders of magnitude is fitted as log1p and predicted through expm1, inside.
 
     \b
     Examples:
@@ -177,26 +236,46 @@ class RegressTask(TableTask, Task):
     quick = {"epochs": 100, "patience": 25, "start_from_epoch": 25}
     target_rule = NumericTarget()
 
+    def rule_for(self, config: RegressConfig) -> NumericTarget:
+        """`NumericTarget` with the run's `--target-transform`."""
+        return NumericTarget(transform=config.target_transform)
+
     def build(self, config: RegressConfig, splits: Splits) -> TaskModel:
+        """The regressor; a target fitted as log1p (`TableSchema.target_transform`) trains on
+        `log1p(y)` (the pipeline's `preprocess`) and serves through `predicting_expm1`."""
         import keras
+        import tensorflow as tf
 
         from tfapps.data.splits import count_examples
         from tfapps.tasks import table_model
 
-        columns = splits.info.spec.columns
+        spec = splits.info.spec
         train = splits.train.batch(count_examples(splits.train))
         features, targets = next(iter(train.as_numpy_iterator()))
-        scale = table_model.target_scaling(targets)
+        log_target = spec.target_transform == LOG1P
+        scale = table_model.target_scaling(np.log1p(targets) if log_target else targets)
         model = table_model.build_regressor(
             features,
-            categorical=[c.input for c in columns if c.kind == CATEGORICAL],
+            categorical=[c.input for c in spec.columns if c.kind == CATEGORICAL],
             hidden_units=config.hidden_units,
             target_scale=scale,
+            medians={c.input: c.median for c in spec.columns if c.kind != CATEGORICAL},
+            output_name="log1p_predictions" if log_target else "predictions",
         )
         rmse = keras.metrics.RootMeanSquaredError(name="rmse")
         compile_model(model, config, LOSSES[config.loss], ["mae", rmse])
-        standardized = None if scale is None else {"mean": scale[0], "std": scale[1]}
-        return TaskModel(model, architecture={"target_standardized": standardized})
+        architecture = {
+            "target_transform": spec.target_transform,
+            "target_scaling": None if scale is None else {"center": scale[0], "scale": scale[1]},
+        }
+        if not log_target:
+            return TaskModel(model, architecture=architecture)
+        return TaskModel(
+            model,
+            serving_model=table_model.predicting_expm1(model),
+            preprocess=lambda columns, values: (columns, tf.math.log1p(values)),
+            architecture=architecture,
+        )
 
     def evaluate_and_report(
         self,
@@ -205,15 +284,22 @@ class RegressTask(TableTask, Task):
         splits: Splits,
         run_dir: Path,
     ) -> pd.DataFrame:
-        """mae, rmse, r2, mape and the training mean's baseline_mae; predictions.csv and the
-        predicted-vs-true and residual plots (`reports.write_regression_report`)."""
+        """mae, rmse, r2, mape, mdape, and the baselines of the training mean and median;
+        predictions.csv and the predicted-vs-true and residual plots
+        (`reports.write_regression_report`). The serving model predicts (in the target's
+        units, whatever the model was fitted to), scored on the splits' own targets."""
         from tfapps import reports
 
         results = {}
         for split, data in batches.items():
-            targets, outputs = predict_split(task_model.model, data)
+            _, outputs = predict_split(task_model.serving_model, data)
+            targets = np.concatenate(
+                [values for _, values in getattr(splits, split).batch(4096).as_numpy_iterator()]
+            )
             results[split] = targets, outputs[:, 0]
-        return reports.write_regression_report(run_dir, results, splits.info.spec.target_mean)
+        spec = splits.info.spec
+        baselines = {"baseline_mae": spec.target_mean, "median_baseline_mae": spec.target_median}
+        return reports.write_regression_report(run_dir, results, baselines)
 
     def prediction_table(self, names, outputs: np.ndarray, record: RunRecord) -> pd.DataFrame:
         """`input, prediction`."""
@@ -222,8 +308,11 @@ class RegressTask(TableTask, Task):
         return pd.DataFrame({"input": names, "prediction": outputs[:, 0]})
 
     def adopt_training_facts(self, info: DatasetInfo, trained: DatasetInfo) -> None:
-        """The baseline of another dataset's scores is the training mean the model had."""
+        """The baselines of another dataset's scores are the training mean and median the
+        model had, and its target is what the model was fitted to."""
         info.spec.target_mean = trained.spec.target_mean
+        info.spec.target_median = trained.spec.target_median
+        info.spec.target_transform = trained.spec.target_transform
 
 
 TASK = RegressTask()

@@ -32,24 +32,24 @@ class TableTask:
 
     Attributes:
         target_rule: how the task reads its target and carves a table's rows.
-        model_imputes: the model imputes missing numbers itself, so they reach it as NaN in
-            training, `predict` and `serve` (`TableSchema.model_imputes`); otherwise tfapps
-            imputes the training median before the model.
     """
 
     local_formats: ClassVar[str] = TABLE_FORMATS
     target_rule: ClassVar[TargetRule]
-    model_imputes: ClassVar[bool] = False
 
     def read_tfds(self, builder, source: str, config: TableOptions) -> Splits:
         from tfapps.data.tables import from_tfds
 
-        return from_tfds(builder, source, config, self.target_rule, self.model_imputes)
+        return from_tfds(builder, source, config, self.rule_for(config))
 
     def read_path(self, path: Path, config: TableOptions) -> Splits:
         from tfapps.data.tables import from_path
 
-        return from_path(path, config, self.target_rule, self.model_imputes)
+        return from_path(path, config, self.rule_for(config))
+
+    def rule_for(self, config: TableOptions) -> TargetRule:
+        """The target rule of a run with these options. Defaults to `target_rule`."""
+        return self.target_rule
 
     def read_inputs(self, record: RunRecord, input_names, inputs, text_per=None):
         """CSV files with the model's columns by name, read as training read the table."""
@@ -62,21 +62,26 @@ class TableTask:
         return {column.name: column.input for column in record.dataset.spec.columns}
 
     def serving_values(self, values: list, spec: InputSpec, record: RunRecord) -> np.ndarray:
-        """A column's values: numbers or strings as the CSV held them, missing ones imputed
-        (or NaN, for a model that imputes them)."""
+        """A column's values: numbers or strings as the CSV held them, missing ones imputed."""
         from tfapps.tasks.table_inputs import served_column
 
         return served_column(values, spec.name, record.dataset.spec)
 
     def export_part(self, model: keras.Model, record: RunRecord, fmt: str) -> Part:
-        """ONNX has no StringLookup: it holds the encoded part (`table_model.encoded_part`);
-        the other formats hold the whole model."""
-        from tfapps.export_parts import raw_part
+        """ONNX and LiteRT have no string ops (StringLookup, `tf.strings.strip`): they hold
+        the encoded part (`table_model.encoded_part`); a SavedModel holds the whole model."""
+        from tfapps.export_parts import STRING_PREPROCESSING, raw_part
         from tfapps.tasks.table_model import encoded_part
 
-        if fmt == "onnx":
+        if fmt in STRING_PREPROCESSING:
             return encoded_part(model, record, self.classifier)
         return raw_part(model, self.classifier)
+
+    def load_model(self, path: Path) -> keras.Model:
+        """Loads a run's model.keras with the table layers registered (`table_layers`)."""
+        import tfapps.tasks.table_layers  # noqa: F401
+
+        return super().load_model(path)
 
     def check_fits(self, info: DatasetInfo, trained: DatasetInfo, dataset: str) -> None:
         """Refuses other feature columns (or kinds), and another target."""
