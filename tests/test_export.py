@@ -21,7 +21,7 @@ EXPECTED_FILES = {
     ("table", "litert"): ["encoded_model.tflite", "categories.json", "preprocessing.txt"],
     ("table", "saved_model"): ["model"],
     ("classes", "onnx"): ["encoded_model.onnx", "categories.json", "preprocessing.txt"],
-    ("classes", "litert"): ["model.tflite"],
+    ("classes", "litert"): ["encoded_model.tflite", "categories.json", "preprocessing.txt"],
     ("classes", "saved_model"): ["model"],
 }
 

@@ -72,6 +72,10 @@ def test_up_to_twenty_numbers_are_classes_and_regress_warns_on_them():
     assert any(
         "only 2 distinct values (0, 1)" in w and "table-classify" in w for w in target.warnings
     )
+    few = {  # 6 values, none repeated: a small table, not classes
+        split: pd.DataFrame({"y": [str(2 * i), str(2 * i + 1)]}) for i, split in enumerate(frames)
+    }
+    assert not NumericTarget().read(few, "y", "t.csv", NumberFormat(), NA_MARKERS).warnings
 
 
 def test_local_rows_are_carved_class_by_class():

@@ -111,7 +111,8 @@ class NumericTarget:
     def read(self, frames, target, dataset, number_format: NumberFormat, markers) -> Target:
         """Reads the target as numbers, drops rows without one, refuses unusable targets,
         finds extreme values and chooses the transform; warns when it holds so few distinct
-        values (`labels.NUMERIC_CLASSES_AT_MOST`, 20) that they may be classes."""
+        values (`labels.NUMERIC_CLASSES_AT_MOST`, 20), each in two rows or more on average,
+        that they may be classes."""
         from tfapps.data.labels import NUMERIC_CLASSES_AT_MOST
         from tfapps.data.summary import count_phrase
         from tfapps.data.tables import Target
@@ -150,8 +151,9 @@ class NumericTarget:
             )
         rows = count_phrase(dropped, "row")
         warnings = [f"dropped {rows} without a {target} value"] if dropped else []
-        distinct = np.unique(np.concatenate([values.to_numpy() for values in targets.values()]))
-        if len(distinct) <= NUMERIC_CLASSES_AT_MOST:
+        every = np.concatenate([values.to_numpy() for values in targets.values()])
+        distinct = np.unique(every)
+        if len(distinct) <= min(NUMERIC_CLASSES_AT_MOST, len(every) / 2):  # values repeat
             shown = ", ".join(f"{value:g}" for value in distinct[:SHOWN_VALUES])
             more = ", ..." if len(distinct) > SHOWN_VALUES else ""
             warnings.append(
