@@ -122,8 +122,8 @@ def predict_split(model: keras.Model, batches: tf.data.Dataset) -> tuple[np.ndar
     model.steps_per_execution, model.predict_function = 1, None
     try:
         outputs = model.predict(batches.map(lambda inputs, _: inputs), verbose=0)
-    finally:
-        model.steps_per_execution = steps
+    finally:  # the next predict builds its function for the restored steps
+        model.steps_per_execution, model.predict_function = steps, None
     labels = np.concatenate(list(batches.map(lambda _, label: label).as_numpy_iterator()))
     return labels, outputs
 
