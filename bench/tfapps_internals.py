@@ -121,21 +121,23 @@ def class_probabilities(outputs: np.ndarray) -> np.ndarray:
 
 
 def split_folders(root: Path, scratch: Path, seed: int) -> dict[str, Path]:
-    """tfapps' split of an image folder (same seed, class by class) laid out as folders of
-    symbolic links, `scratch/split/<split>/<class>/`, for recipes that read folders; every
-    class has a folder in every split.
+    """tfapps' split of an image folder (same seed, class by class, the copies of a file in
+    one split) laid out as folders of symbolic links, `scratch/split/<split>/<class>/`, for
+    recipes that read folders; every class has a folder in every split.
 
     Returns:
         The folder of each split.
     """
+    from tfapps.data.duplicates import GIVEN, find_duplicates
     from tfapps.data.image_scan import scan_folder
-    from tfapps.data.stratify import stratified_rows
+    from tfapps.data.stratify import stratified_groups
 
     folder = scan_folder(root)
     labels = np.array([image.label for image in folder.images])
-    given = np.array([image.given_test for image in folder.images])
+    given = np.array([GIVEN[image.split] for image in folder.images])
+    duplicates = find_duplicates([image.key for image in folder.images], labels, given)
     held_out = make_config("image-classify").validation_split
-    rows, _ = stratified_rows(labels, seed, held_out, given)
+    rows, _ = stratified_groups(labels, duplicates, seed, held_out)
     splits = {split: Path(scratch) / "split" / split for split in rows}
     for split, indices in rows.items():
         for name in folder.class_names:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -73,7 +74,10 @@ def train_on_mocked_catalog(
     import tensorflow_datasets as tfds
 
     output_dir = tmp_path / "saved_models"
-    with tfds.testing.mock_data(num_examples=num_examples):
+    with (
+        tfds.testing.mock_data(num_examples=num_examples * MOCKED_SPLITS),
+        _distinct_splits(num_examples),
+    ):
         result = run_cli(
             command,
             "--dataset",
@@ -91,6 +95,29 @@ def train_on_mocked_catalog(
     run_dir = next((output_dir / command / dataset).iterdir())
     assert (run_dir / "saved_model" / "saved_model.pb").is_file()
     return json.loads((run_dir / "run.json").read_text())
+
+
+MOCKED_SPLITS = 4  # distinct parts of the mocked examples, one a split (or split slice)
+
+
+@contextlib.contextmanager
+def _distinct_splits(num_examples: int):
+    """Gives each split (or slice) that `tfds.testing.mock_data` mocks examples of its own:
+    the mock yields the same examples for every split, which tfapps would read as copies of
+    the test split (`data.duplicates`)."""
+    from unittest import mock
+
+    from tensorflow_datasets.core.dataset_builder import FileReaderBuilder
+
+    mocked, parts = FileReaderBuilder._as_dataset, {}
+
+    def distinct(self, split, *args, **kwargs):
+        part = parts.setdefault(str(split), len(parts) % MOCKED_SPLITS)
+        dataset = mocked(self, split, *args, **kwargs)
+        return dataset.skip(part * num_examples).take(num_examples)
+
+    with mock.patch.object(FileReaderBuilder, "_as_dataset", distinct):
+        yield
 
 
 def fabricate_run(
@@ -167,13 +194,14 @@ def tiny_classes(rows: int = 80, seed: int = 0):
 
 
 def tiny_reviews(rows: int = 40):
-    """Reviews whose words give their label away."""
+    """Reviews whose words give their label away (each a different text: copies of a text
+    are kept in one split)."""
     import pandas as pd
 
     words = {"pos": "great fun loved", "neg": "dull awful boring"}
     return pd.DataFrame(
         {
-            "text": [words["pos" if i % 2 else "neg"] for i in range(rows)],
+            "text": [f"{words['pos' if i % 2 else 'neg']} number {i}" for i in range(rows)],
             "label": ["pos" if i % 2 else "neg" for i in range(rows)],
         }
     )
@@ -182,8 +210,9 @@ def tiny_reviews(rows: int = 40):
 @pytest.fixture(scope="session")
 def tiny_runs(tmp_path_factory) -> dict[str, Path]:
     """One tiny finished run per task (one epoch on generated data), for predict, evaluate,
-    serve and export: `{"image", "text", "table", "classes"}` to their run directories
-    (`classes`: table-classify)."""
+    serve and export: `{"image", "text", "ngram", "table", "classes"}` to their run
+    directories ("text" is the conv model, "ngram" what `--architecture auto` picks for these
+    few texts, "classes" table-classify)."""
     from tfapps.api import train
     from tfapps.tasks.image import ImageClassifyConfig
     from tfapps.tasks.table_classification import TableClassifyConfig
@@ -196,10 +225,12 @@ def tiny_runs(tmp_path_factory) -> dict[str, Path]:
     tiny_table().to_csv(root / "table.csv", index=False)
     tiny_classes().to_csv(root / "classes.csv", index=False)
     common = {"epochs": 1, "quiet": True, "output_dir": str(root / "runs")}
-    text = {"max_tokens": 200, "sequence_length": 20, "embedding_dim": 8}
+    text = {"max_tokens": 200, "sequence_length": 20, "embedding_dim": 8, "architecture": "conv"}
+    reviews = str(root / "reviews.csv")
     return {
         "image": train(ImageClassifyConfig(dataset=str(images), **common)).run_dir,
-        "text": train(SentimentConfig(dataset=str(root / "reviews.csv"), **text, **common)).run_dir,
+        "text": train(SentimentConfig(dataset=reviews, **text, **common)).run_dir,
+        "ngram": train(SentimentConfig(dataset=reviews, max_tokens=200, **common)).run_dir,
         "table": train(
             RegressConfig(dataset=str(root / "table.csv"), target="y", **common)
         ).run_dir,

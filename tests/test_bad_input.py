@@ -135,6 +135,45 @@ def _truncated_jpeg(tmp) -> bytes:
     return data[: len(data) * 2 // 3]
 
 
+def _split_folders(tmp, kind: str, *splits: tuple[str, tuple[str, ...]]) -> Path:
+    """`tmp/data/<split>/<class>/` folders of 6 images or texts each."""
+    for split, classes in splits:
+        if kind == "image":
+            write_png_folder(
+                tmp / "data" / split, dict.fromkeys(classes, 6), (8, 8), seed=len(split)
+            )
+            continue
+        for name in classes:
+            for i in range(6):
+                _write(tmp / "data" / split / name / f"{i}.txt", f"{name} {split} review {i}")
+    return tmp / "data"
+
+
+def _layout(tmp, kind: str, *splits) -> list:
+    command = "image-classify" if kind == "image" else "sentiment"
+    return _train(
+        command, _split_folders(tmp, kind, *splits), tmp, *SMALL_TEXT[: 6 * (kind == "text")]
+    )
+
+
+def _copied_class(tmp) -> Path:
+    root = write_png_folder(tmp / "imgs", {"a": 6}, size=(8, 8))
+    shutil.copytree(root / "a", root / "b")
+    return root
+
+
+def _linked_loop(tmp) -> Path:
+    root = write_png_folder(tmp / "imgs", {"a": 8, "b": 8}, size=(8, 8))
+    (root / "a" / "loop").symlink_to(root)
+    return root
+
+
+def _copied_across_classes(tmp) -> Path:
+    root = write_png_folder(tmp / "imgs", {"a": 8, "b": 8}, size=(8, 8))
+    shutil.copy(root / "a" / "0.png", root / "b" / "also_b.png")
+    return root
+
+
 def _image(tmp, *extra) -> list:
     return _train("image-classify", "digits", tmp, *extra)
 
@@ -149,6 +188,15 @@ def _classes_csv(tmp, text: str, *extra) -> list:
 
 def _nothing_written(tmp, result) -> None:
     assert not (tmp / "out" / "image-classify").exists()
+
+
+def _tune(tmp, *extra) -> list:
+    """`tfapps tune regress` on a 30-row table."""
+    return ["tune", *_regress_csv(tmp, "a,b,y\n" + ROWS, "--target", "y", *extra)]
+
+
+def _no_search_written(tmp, result) -> None:
+    assert not (tmp / "out" / "regress").exists()
 
 
 def _blocker_untouched(tmp, result) -> None:
@@ -181,6 +229,10 @@ OPTION_VALUES = [
     ("--start-from-epoch", "-2"),
     ("--image-size", "0x0"),
     ("--resize", "squash"),
+    ("--backbone", "resnet50"),
+    ("--fine-tune-layers", "0"),
+    ("--fine-tune-epochs", "-1"),
+    ("--fine-tune-learning-rate", "0"),
 ]
 
 CASES = [
@@ -277,12 +329,87 @@ CASES = [
         ),
         refused=False,
     ),
+    Case(
+        "image: --backbone-weights missing",
+        lambda t, r: _image(
+            t, "--backbone", "mobilenet_v3_small", "--backbone-weights", t / "weights.h5"
+        ),
+        fragments=("--backbone-weights", "{tmp}/weights.h5: no such file"),
+        after=_nothing_written,
+    ),
+    Case(
+        "image: --backbone-weights without --backbone",
+        lambda t, r: _image(t, "--backbone-weights", _write(t / "weights.h5", b"")),
+        fragments=("--backbone-weights", "--backbone NAME", "automatic"),
+        after=_nothing_written,
+    ),
+    Case(
+        "image: --backbone with --architecture dense",
+        lambda t, r: _image(t, "--backbone", "efficientnet_b0", "--architecture", "dense"),
+        fragments=("--backbone", "--architecture dense", "efficientnet_b0"),
+    ),
+    Case(
+        "image: split folders beside class folders",
+        lambda t, r: _layout(
+            t, "image", ("train", ("a", "b")), ("test", ("a", "b")), (".", ("c",))
+        ),
+        fragments=("holds split folders (test, train) beside other folders (c)",),
+    ),
+    Case(
+        "image: class folders that hold split folders",
+        lambda t, r: _layout(t, "image", ("cats/train", ("x",)), ("dogs/test", ("x",))),
+        fragments=("cats holds split folders (train)", "root/<split>/<class>"),
+    ),
+    Case(
+        "image: two folders for one split",
+        lambda t, r: _layout(t, "image", ("train", ("a", "b")), ("Training", ("a", "b"))),
+        fragments=("two train folders, Training and train",),
+    ),
+    Case(
+        "image: split folders without a train folder",
+        lambda t, r: _layout(t, "image", ("val", ("a", "b")), ("test", ("a", "b"))),
+        fragments=("no train folder",),
+    ),
+    Case(
+        "image: a test class that train lacks",
+        lambda t, r: _layout(t, "image", ("Training", ("a", "b")), ("Testing", ("a", "c"))),
+        fragments=("class folder 'c' that the train folder lacks", "['a', 'b']"),
+    ),
+    Case(
+        "image: loose images, no class folder",
+        lambda t, r: _train(
+            "image-classify", write_png_folder(t / "imgs", {"a": 4}, size=(8, 8)) / "a", t
+        ),
+        fragments=("No images found", "4 files directly in it"),
+    ),
+    Case(
+        "image: a class made only of copies of another's images",
+        lambda t, r: _train("image-classify", _copied_class(t), t),
+        fragments=("Every image of class 'a' has a copy under another class",),
+    ),
+    Case(
+        "image: Kaggle-style Training/ and Testing/ folders",
+        lambda t, r: _layout(t, "image", ("Training", ("a", "b")), ("Testing", ("a", "b"))),
+        refused=False,
+    ),
+    Case(
+        "image: a link back to a folder above (left out)",
+        lambda t, r: _train("image-classify", _linked_loop(t), t),
+        refused=False,
+        warns=("1 link back to a folder above it (a loop)",),
+    ),
+    Case(
+        "image: one image under two classes (left out)",
+        lambda t, r: _train("image-classify", _copied_across_classes(t), t),
+        refused=False,
+        warns=("left out 2 images whose copies carry different labels", "also_b.png (b)"),
+    ),
     *[
         Case(
             f"image: {option} {value}",
             lambda t, r, option=option, value=value: _image(t, option, value),
             fragments=(option, value.split(",")[-1]),
-            click_usage=option in ("--filters", "--precision", "--resize"),
+            click_usage=option in ("--filters", "--precision", "--resize", "--backbone"),
         )
         for option, value in OPTION_VALUES
     ],
@@ -352,6 +479,41 @@ CASES = [
                 .assign(text=lambda d: d["text"].where(d.index != 0, "word " * 200_000))
                 .to_csv(index=False),
             ),
+            t,
+            *SMALL_TEXT,
+        ),
+        refused=False,
+    ),
+    Case(
+        "text: a test label that train lacks",
+        lambda t, r: _layout(t, "text", ("train", ("neg", "pos")), ("test", ("neg", "meh"))),
+        fragments=("class folder 'meh' that the train folder lacks",),
+    ),
+    Case(
+        "text: split folders beside label folders",
+        lambda t, r: _layout(t, "text", ("train", ("neg", "pos")), (".", ("other",))),
+        fragments=("holds split folders (train) beside other folders (other)",),
+    ),
+    Case(
+        "text: a label folder of binary files only",
+        lambda t, r: _train(
+            "sentiment",
+            _split_folders(t, "text", (".", ("pos",)))
+            and _write(t / "data" / "neg" / "photo.jpg", b"\xff\xd8\x00\x00").parents[1],
+            t,
+        ),
+        fragments=("neg holds files but no text", "binary"),
+    ),
+    Case(
+        "text: files without a suffix or with .TXT",
+        lambda t, r: _train(
+            "sentiment",
+            _split_folders(t, "text", (".", ("neg", "pos")))
+            and [
+                p.rename(p.with_suffix("" if "neg" in str(p) else ".TXT"))
+                for p in sorted((t / "data").rglob("*.txt"))
+            ]
+            and t / "data",
             t,
             *SMALL_TEXT,
         ),
@@ -452,6 +614,12 @@ CASES = [
             "y",
         ),
         fragments=("'x'", "infinity"),
+    ),
+    Case(
+        "table: rows written twice (kept in one split)",
+        lambda t, r: _regress_csv(t, "a,b,y\n" + ROWS + ROWS[:200], "--target", "y"),
+        refused=False,
+        warns=("copies of", "rows written more than once"),
     ),
     Case(
         "table: --hidden-units 64,0",
@@ -702,6 +870,55 @@ CASES = [
         "train-all: malformed --datasets",
         lambda t, r: ["train-all", "--datasets", "pictures=mnist", "--output-dir", t / "o"],
         fragments=("--datasets", "'pictures=mnist'"),
+    ),
+    Case(
+        "tune: --time-budget of another form",
+        lambda t, r: _tune(t, "--time-budget", "5 minutes"),
+        fragments=("--time-budget", "(300, 5m, 1h)", "'5 minutes'"),
+        after=_no_search_written,
+    ),
+    Case(
+        "tune: --time-budget 0",
+        lambda t, r: _tune(t, "--time-budget", "0s"),
+        fragments=("--time-budget", "above 0", "'0s'"),
+    ),
+    Case(
+        "tune: --space without NAME=",
+        lambda t, r: _tune(t, "--space", "dropout"),
+        fragments=("--space", "NAME=VALUE, NAME=LOW..HIGH or NAME=A,B,C", "'dropout'"),
+    ),
+    Case(
+        "tune: --space range out of order",
+        lambda t, r: _tune(t, "--space", "dropout=0.5..0.1"),
+        fragments=("--space", "LOW <= HIGH", "'dropout=0.5..0.1'"),
+    ),
+    Case(
+        "tune: --space unknown knob",
+        lambda t, r: _tune(t, "--space", "dropuot=0.2"),
+        fragments=("--space", "a knob of regress", "dropout: 0..0.5", "'dropuot=0.2'"),
+        after=_no_search_written,
+    ),
+    Case(
+        "tune: --space range for a named choice",
+        lambda t, r: _tune(t, "--space", "loss=0..1"),
+        fragments=("--space", "loss taking one of mae,mse,huber", "'loss=0..1'"),
+    ),
+    Case(
+        "tune: --space value the option refuses",
+        lambda t, r: _tune(t, "--space", "dropout=0.2..1.5"),
+        fragments=("--space: dropout=0.2..1.5 gives dropout 1.5", "--dropout", "[0, 1)"),
+        after=_no_search_written,
+    ),
+    Case(
+        "tune: more --folds than examples",
+        lambda t, r: _tune(t, "--folds", "50"),
+        fragments=("--folds", "at most 24", "Received: 50"),
+        after=_no_search_written,
+    ),
+    Case(
+        "tune: --strategy multi-worker",
+        lambda t, r: _tune(t, "--strategy", "multi-worker"),
+        fragments=("--strategy", "'multi-worker'"),
     ),
     Case(
         "any: output dir is a file",

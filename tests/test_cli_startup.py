@@ -49,11 +49,18 @@ def test_python_dash_m_runs_the_cli():
 
 
 def test_every_option_shows_its_default():
+    import click
     from click.testing import CliRunner
 
     from tfapps.cli import main
 
-    for command in main.commands.values():
+    def commands(group):
+        for command in group.commands.values():
+            yield command
+            if isinstance(command, click.Group):
+                yield from commands(command)
+
+    for command in commands(main):
         for param in command.params:
             if param.param_type_name == "argument":  # arguments are described in the docstring
                 assert param.name.upper() in command.help, (command.name, param.name)

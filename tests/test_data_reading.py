@@ -285,7 +285,10 @@ def test_class_weight_balanced_and_balanced_accuracy(tmp_path, run_cli):
     import json
 
     labels = ["negative"] * 120 + ["positive"] * 12
-    texts = ["dull awful boring" if label == "negative" else "great fun" for label in labels]
+    texts = [  # each text written once: copies of a text are kept in one split
+        f"dull awful boring {i}" if label == "negative" else f"great fun {i}"
+        for i, label in enumerate(labels)
+    ]
     (tmp_path / "r.csv").write_text(_reviews(labels, texts).to_csv(index=False))
     result = run_cli(
         "sentiment",
@@ -293,6 +296,8 @@ def test_class_weight_balanced_and_balanced_accuracy(tmp_path, run_cli):
         tmp_path / "r.csv",
         "--class-weight",
         "balanced",
+        "--architecture",
+        "conv",
         "--epochs",
         3,
         "--output-dir",

@@ -62,7 +62,10 @@ def test_every_common_format_is_read_whatever_its_suffix(tmp_path):
     folder = scan_folder(root)
     assert folder.class_counts() == {"blue": 8, "green": 8, "red": 10}
     assert dict(folder.skipped.counts) == {"not an image Pillow can read": 1}
-    assert folder.channels == 3 and folder.input_size() == PHOTO_SIZE
+    assert folder.channels == 3 and _config(root).model_input(folder.common_size()) == (
+        PHOTO_SIZE,
+        "none",
+    )
     for image in folder.images:
         pixels = read_image(image.path, (32, 40), 3)
         assert pixels.shape == (32, 40, 3) and pixels.dtype == np.uint8
@@ -130,7 +133,9 @@ def test_unreadable_files_name_their_reason(tmp_path):
 def _config(root, **options):
     from tfapps.tasks.image import ImageClassifyConfig
 
-    return ImageClassifyConfig(dataset=str(root), quiet=True, **options)
+    # The convnet's reading of photos (a pretrained backbone, automatic for photos where its
+    # weights are installed, takes its own size: tests/test_transfer.py).
+    return ImageClassifyConfig(dataset=str(root), quiet=True, **({"backbone": "none"} | options))
 
 
 def _arrays(dataset):
@@ -370,15 +375,15 @@ def test_the_memory_budget_is_a_share_of_the_memory_available(monkeypatch):
 def test_steps_per_call_keep_a_call_near_a_second_and_do_not_depend_on_timing():
     import keras
 
-    from tfapps.tasks import TaskModel
-    from tfapps.tasks.image_model import build_image_classifier
-    from tfapps.tasks.text_model import build_text_classifier
-    from tfapps.training import (
+    from tfapps.steps_per_execution import (
         MAX_STEPS_PER_EXECUTION,
         auto_steps_per_execution,
         model_multiply_adds,
         steps_for,
     )
+    from tfapps.tasks import TaskModel
+    from tfapps.tasks.image_model import build_image_classifier
+    from tfapps.tasks.text_model import build_text_classifier
 
     assert steps_for(0.001) == MAX_STEPS_PER_EXECUTION  # small models keep 32 steps a call
     assert steps_for(0.1) == 10
@@ -408,7 +413,17 @@ def test_steps_per_call_keep_a_call_near_a_second_and_do_not_depend_on_timing():
 def test_a_photo_predicts_as_its_training_copy_whatever_its_size(tmp_path, run_cli):
     root = write_photo_folder(tmp_path / "photos", per_class=12, sizes=[(300, 200), (200, 300)])
     output = tmp_path / "runs"
-    result = run_cli("image-classify", "--dataset", root, "--epochs", 8, "--output-dir", output)
+    result = run_cli(
+        "image-classify",
+        "--dataset",
+        root,
+        "--backbone",
+        "none",
+        "--epochs",
+        8,
+        "--output-dir",
+        output,
+    )
     assert result.exit_code == 0, result.output
     assert "36 images in 3 classes (blue 12, green 12, red 12)" in result.output
     run_dir = next((output / "image-classify" / "photos").iterdir())

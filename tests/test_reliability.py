@@ -47,12 +47,18 @@ def _train_args(output_dir: Path, data_dir: str, *extra, epochs: int = 8) -> lis
     ]
 
 
-def _start_and_wait_for_epochs(args: list[str], output_dir: Path, epochs: int):
-    """Starts training in a subprocess and returns it once history.csv holds `epochs` rows."""
+def _start_and_wait_for_epochs(
+    args: list[str], output_dir: Path, epochs: int, runs_of: str = "image-classify/digits"
+):
+    """Starts training in a subprocess and returns it once history.csv holds `epochs` rows.
+
+    Args:
+        runs_of: `<task>/<dataset>`, the folder of the run. Defaults to digits.
+    """
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + TIMEOUT
     while time.monotonic() < deadline:
-        histories = list(output_dir.glob("image-classify/digits/*.incomplete/history.csv"))
+        histories = list(output_dir.glob(f"{runs_of}/*.incomplete/history.csv"))
         if histories and len(histories[0].read_text().splitlines()) > epochs:
             return process, histories[0].parent
         if process.poll() is not None:
@@ -92,6 +98,47 @@ def test_kill_9_then_resume_continues_without_gap_or_repeat(tmp_path, data_dir):
     assert record["status"] == "complete" and len(record["resumed_at"]) == 1
     assert record["training"]["epochs_run"] == 8
     assert not (final / runs.BACKUP_DIR).exists() and not run_dir.exists()
+
+
+@pytest.mark.slow
+def test_an_ngram_text_run_killed_and_resumed_finishes_every_epoch(tmp_path):
+    """The n-gram model's run (its TF-IDF vectors cached sparse) resumes after kill -9 too."""
+    rows = [(f"{word} film number {i}", word) for i in range(300) for word in ("good", "bad")]
+    csv = tmp_path / "reviews.csv"
+    pd.DataFrame(rows, columns=["text", "label"]).to_csv(csv, index=False)
+    output_dir = tmp_path / "out"
+    args = [
+        sys.executable,
+        "-m",
+        "tfapps",
+        "sentiment",
+        "--dataset",
+        str(csv),
+        "--architecture",
+        "ngram",
+        "--epochs",
+        "8",
+        "--patience",
+        "50",
+        "--batch-size",
+        "4",
+        "--steps-per-execution",
+        "1",
+        "--checkpoint-seconds",
+        "0",
+        "--quiet",
+        "--output-dir",
+        str(output_dir),
+    ]
+    process, run_dir = _start_and_wait_for_epochs(args, output_dir, 2, "sentiment/reviews.csv")
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=TIMEOUT)
+    resumed = _run(args + ["--resume", "latest"])
+    assert resumed.returncode == 0, resumed.stderr
+    final = run_dir.with_name(run_dir.name.removesuffix(runs.INCOMPLETE_SUFFIX))
+    assert list(pd.read_csv(final / "history.csv")["epoch"]) == list(range(8))
+    record = json.loads((final / "run.json").read_text())
+    assert len(record["resumed_at"]) == 1 and record["training"]["architecture"] == "ngram"
 
 
 @pytest.mark.slow

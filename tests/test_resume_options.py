@@ -33,7 +33,15 @@ def _parsed(command: str) -> RunConfig:
     "config",
     [
         ImageClassifyConfig(filters=(8, 16), image_size=(28, 28), epochs=3, seed=7),
+        ImageClassifyConfig(
+            backbone="mobilenet_v3_small",
+            fine_tune_layers=30,
+            fine_tune_epochs=0,
+            fine_tune_learning_rate=1e-4,
+            cache_features=False,
+        ),
         SentimentConfig(length_batches=False, start_from_epoch=2, max_examples=500),
+        SentimentConfig(architecture="ngram", ngram_units=32, dropout=0.3),
         RegressConfig(categorical=("Origin", "Cylinders"), start_from_epoch=0, patience=5),
     ],
 )

@@ -68,8 +68,9 @@ def serving(models, options=None):
 def server(tiny_runs):
     from tfapps import serve
 
-    runs = [tiny_runs[name] for name in ("image", "text", "table", "classes")]
-    with serving(serve.load_models(runs)) as running:
+    runs = [tiny_runs[task] for task in ("image", "text", "table", "ngram", "classes")]
+    names = ["image-classify", "sentiment", "regress", "ngram", "table-classify"]
+    with serving(serve.load_models(runs, names)) as running:
         yield running
 
 
@@ -152,19 +153,20 @@ def test_status_and_metadata_as_tf_serving_answers_them(server):
     }
 
 
-def test_text_predictions_match_tfapps_predict_in_both_formats(server, tiny_runs):
+@pytest.mark.parametrize(("run", "name"), [("text", "sentiment"), ("ngram", "ngram")])
+def test_text_predictions_match_tfapps_predict_in_both_formats(server, tiny_runs, run, name):
     texts = ["great fun loved it", "dull and boring"]
-    expected = predicted(tiny_runs, "text", texts)
-    status, rows = call(server, "POST", "/v1/models/sentiment:predict", {"instances": texts})
+    expected = predicted(tiny_runs, run, texts)
+    status, rows = call(server, "POST", f"/v1/models/{name}:predict", {"instances": texts})
     assert status == 200
     np.testing.assert_allclose(rows["predictions"], expected, rtol=1e-5)
-    status, columns = call(server, "POST", "/v1/models/sentiment:predict", {"inputs": texts})
+    status, columns = call(server, "POST", f"/v1/models/{name}:predict", {"inputs": texts})
     np.testing.assert_allclose(columns["outputs"], expected, rtol=1e-5)
     b64 = {"b64": base64.b64encode(texts[0].encode()).decode()}
     _, encoded = call(
         server,
         "POST",
-        "/v1/models/sentiment/versions/1:predict?class_names=true",
+        f"/v1/models/{name}/versions/1:predict?class_names=true",
         {"signature_name": "serving_default", "instances": [b64]},
     )
     np.testing.assert_allclose(encoded["predictions"], expected[:1], rtol=1e-5)

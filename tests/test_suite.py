@@ -21,13 +21,14 @@ FABRICATED = [
     ("image-classify", "digits", "dense", 0.95),
     ("sentiment", "movie_reviews", "conv", 0.85),
     ("sentiment", "movie_reviews", "dense", 0.83),
+    ("sentiment", "movie_reviews", "ngram", 0.89),
     ("regress", "auto_mpg", "dense", 2.1),
 ]
 
 
 @pytest.fixture(scope="module")
 def fabricated_runs(tmp_path_factory) -> Path:
-    """Five finished runs (as train-all --compare-architectures leaves them), written without
+    """Six finished runs (as train-all --compare-architectures leaves them), written without
     training, and their report.html."""
     from tfapps.report_page import write_report
 
@@ -76,6 +77,7 @@ def test_train_all_quick_trains_every_task_and_both_architectures(quick_suite):
         ("regress", "auto_mpg", "dense"),
         ("sentiment", "movie_reviews", "conv"),
         ("sentiment", "movie_reviews", "dense"),
+        ("sentiment", "movie_reviews", "ngram"),
         ("table-classify", "penguins", "dense"),
     ]
     assert summary["parameters"].gt(0).all() and summary["examples_per_second"].gt(0).all()
@@ -86,9 +88,10 @@ def test_train_all_quick_trains_every_task_and_both_architectures(quick_suite):
 def test_report_compares_architectures_and_embeds_every_plot(fabricated_runs):
     output_dir = fabricated_runs
     page = (output_dir / "report.html").read_text(encoding="utf-8")
-    assert "Dense versus convolution" in page
+    assert "Architectures side by side" in page
+    assert "value (ngram)" in page and "value (conv)" in page
     plots = list(output_dir.glob("*/*/*/plots/*.png"))
-    assert len(plots) == 11  # 4 classifiers x 2 plots, 1 regressor x 3 plots
+    assert len(plots) == 13  # 5 classifiers x 2 plots, 1 regressor x 3 plots
     assert page.count("data:image/png;base64,") == len(plots)
 
 
@@ -99,9 +102,9 @@ def test_report_command_rebuilds_summary_and_writes_each_format(fabricated_runs,
         result = run_cli("report", output_dir, "--format", fmt)
         assert result.exit_code == 0, result.output
         assert (output_dir / name).is_file()
-    assert len(pd.read_csv(output_dir / "summary.csv")) == 5
+    assert len(pd.read_csv(output_dir / "summary.csv")) == 6
     markdown = (output_dir / "report.md").read_text(encoding="utf-8")
-    assert "## Dense versus convolution" in markdown and "](image-classify/digits/" in markdown
+    assert "## Architectures side by side" in markdown and "](image-classify/digits/" in markdown
 
 
 def test_report_renders_in_headless_chromium(fabricated_runs):
@@ -144,7 +147,7 @@ def test_report_renders_in_headless_chromium(fabricated_runs):
     finally:
         browser.quit()
     assert len(tables) >= 10 and all(rows > 1 and height > 0 for rows, height in tables)
-    assert len(images) == 11
+    assert len(images) == 13
     assert all(done and width > 0 and height > 0 for done, width, height in images)
 
 
@@ -184,10 +187,24 @@ def test_plan_applies_quick_datasets_and_architectures():
         (ImageClassifyConfig, "mnist", "dense"),
         (SentimentConfig, "movie_reviews", "conv"),
         (SentimentConfig, "movie_reviews", "dense"),
+        (SentimentConfig, "movie_reviews", "ngram"),
         (RegressConfig, "diabetes", None),
         (TableClassifyConfig, "penguins", None),
     ]
     assert configs[2].max_examples == 2000 and all(c.seed == 3 for c in configs)
+
+
+def test_train_all_keeps_the_conv_text_model_that_auto_would_not_pick():
+    """sentiment's default is --architecture auto; train-all trains the seed's Conv1D model
+    (`Task.suite_options`), with the n-gram model among the compared architectures."""
+    common = {"output_dir": "out", "quiet": True}
+    assert SentimentConfig().architecture == "auto"
+    text = [c for c in suite.plan(common) if isinstance(c, SentimentConfig)]
+    assert [c.architecture for c in text] == ["conv"]
+    chosen = suite.plan(common, datasets="sentiment=rotten_tomatoes")
+    assert [(c.dataset, c.architecture) for c in chosen if isinstance(c, SentimentConfig)] == [
+        ("rotten_tomatoes", "conv")
+    ]
 
 
 @pytest.mark.parametrize("value", ["images=mnist", "image", "image=", "=mnist"])

@@ -15,7 +15,8 @@ import tensorflow as tf
 
 from tfapps import pipeline, runs
 from tfapps.tasks import text_model
-from tfapps.tasks.text import SentimentConfig, text_batcher
+from tfapps.tasks.text import SentimentConfig
+from tfapps.tasks.text_model import text_batcher
 from tfapps.token_batches import TokenCut
 
 FULL_LENGTH = 200
@@ -118,16 +119,19 @@ def test_training_batches_group_similar_lengths_and_keep_count_size_and_examples
 
 
 @pytest.mark.parametrize(
-    "options, layout, grouped",
+    "options, architecture, layout, grouped",
     [
-        ({}, "stacked", True),
-        ({"architecture": "dense"}, "stacked", False),
-        ({"length_batches": False}, "stacked", False),
-        ({}, "parallel", False),  # short texts: little padding to cut
+        ({}, "conv", "stacked", True),
+        ({}, "dense", "stacked", False),
+        ({"length_batches": False}, "conv", "stacked", False),
+        ({}, "conv", "parallel", False),  # short texts: little padding to cut
     ],
 )
-def test_only_the_stacked_conv_model_trains_on_length_batches(classifier, options, layout, grouped):
-    batcher = text_batcher(SentimentConfig(**options), classifier, FULL_LENGTH, layout)
+def test_only_the_stacked_conv_model_trains_on_length_batches(
+    classifier, options, architecture, layout, grouped
+):
+    config = SentimentConfig(**options)
+    batcher = text_batcher(config, architecture, classifier, FULL_LENGTH, layout)
     assert (batcher is not None) == grouped
 
 
@@ -153,6 +157,8 @@ def test_length_batches_under_mirrored_replicas(tmp_path):
             "mirrored",
             "--cpu-replicas",
             "2",
+            "--architecture",
+            "conv",
             "--sequence-length",
             "100",
             "--conv-layout",

@@ -79,21 +79,20 @@ def train(config: RunConfig, resume: str | None = None, callbacks: Sequence[Any]
         if multi_worker and setup.is_chief:  # before loading data: a bad directory fails fast
             output = recording.open_output(config, resume)
         splits = load_splits(config)
+        from tfapps.tasks import get_task
+
+        get_task(config.task).fetch_resources(config, splits)
         timings = {"data_seconds": time.perf_counter() - started}
         if not setup.is_chief:
             return _train_as_worker(config, setup, splits, callbacks, started)
         recorder = recording.RunRecorder.start(
-            output, config, setup.describe(), splits.info, _versions(), timings
+            output, config, setup.describe(), splits.info, versions(), timings
         )
         with recorder:
-            trained, history, metrics = _train_report_export(
+            trained, history, metrics = train_report_export(
                 config, setup, splits, recorder, callbacks
             )
-            final = recorder.complete(
-                _training_facts(config, trained, splits, history),
-                _headline(config, metrics),
-                time.perf_counter() - started,
-            )
+            final = complete(recorder, config, trained, splits, history, metrics, started)
     from tfapps.summary import rebuild_summary
 
     rebuild_summary(output.output_dir)
@@ -101,8 +100,13 @@ def train(config: RunConfig, resume: str | None = None, callbacks: Sequence[Any]
     return RunResult(final, recorder.record.headline, metrics, model, _elapsed(started))
 
 
-def _train_report_export(config, setup, splits, recorder, callbacks):
-    """The steps that write into the run directory; returns `(Trained, history, metrics)`."""
+def train_report_export(config, setup, splits, recorder, callbacks=()):
+    """The steps that write into the run directory: training (or loading the weights a run
+    interrupted after training kept), the report, the learning curves, the export.
+
+    Returns:
+        `(training.Trained, history table, metrics table)`.
+    """
     from tfapps import export, reports
     from tfapps.tasks import get_task
     from tfapps.training import build_and_train
@@ -164,10 +168,29 @@ def _history(directory: Path) -> pd.DataFrame:
     return pd.read_csv(path) if path.is_file() and path.stat().st_size else pd.DataFrame()
 
 
+def complete(
+    recorder, config, trained, splits, history: pd.DataFrame, metrics, started: float
+) -> Path:
+    """Records what training did and the headline metric, and publishes the run.
+
+    Args:
+        started: `time.perf_counter()` when the run started.
+
+    Returns:
+        The published run directory.
+    """
+    return recorder.complete(
+        _training_facts(config, trained, splits, history),
+        _headline(config, metrics),
+        time.perf_counter() - started,
+    )
+
+
 def _training_facts(config, trained, splits, history: pd.DataFrame) -> dict[str, Any]:
-    """run.json's `training`: epochs, best epoch, batch sizes, throughput and parameters."""
+    """run.json's `training`: epochs, best epoch, batch sizes, throughput and parameters
+    (no best epoch without a validation split)."""
     task_model = trained.task_model
-    losses = history["val_loss"]
+    losses = history.get("val_loss", pd.Series(dtype=float))
     weights = trained.class_weight
     return {
         "epochs_run": len(history),
@@ -183,6 +206,7 @@ def _training_facts(config, trained, splits, history: pd.DataFrame) -> dict[str,
         if weights is None
         else dict(zip(splits.info.class_names, weights, strict=True)),
         **task_model.architecture,
+        **({"phases": task_model.trained_phases} if task_model.trained_phases else {}),
     }
 
 
@@ -197,7 +221,8 @@ def _elapsed(started: float) -> float:
     return time.perf_counter() - started
 
 
-def _versions() -> dict[str, str]:
+def versions() -> dict[str, str]:
+    """Versions of Python, tfapps and the packages a run depends on (run.json)."""
     from importlib.metadata import version
 
     packages = ("tensorflow", "keras", "tensorflow-datasets", "numpy", "pandas", "scikit-learn")

@@ -144,10 +144,14 @@ def _write(model, signature, target: Path, fmt: str, class_names=None) -> Path:
 
             write_saved_model(model, target, class_names)
         else:
+            from tfapps.export_parts import at_inference
+
             with warnings.catch_warnings():  # the exporters' own deprecation chatter
                 warnings.simplefilter("ignore", FutureWarning)
                 warnings.simplefilter("ignore", DeprecationWarning)
-                model.export(str(target), format=fmt, verbose=False, input_signature=signature)
+                at_inference(model).export(
+                    str(target), format=fmt, verbose=False, input_signature=signature
+                )
     except Exception as error:
         _remove(target)
         first = (str(error).strip().splitlines() or [type(error).__name__])[0]

@@ -86,3 +86,19 @@ def copy_layer(layer: keras.layers.Layer, inputs):
     outputs = copy(inputs)
     copy.set_weights(layer.get_weights())
     return outputs
+
+
+def at_inference(model: keras.Model) -> keras.Model:
+    """The model with `training=False` fixed, for exporters that trace it without (Keras'
+    ONNX exporter calls `model(inputs)`).
+
+    Called without `training`, a Keras 3 layer takes the default of its own `call` and hands
+    it on to the layers after it (`Layer._resolve_and_populate_arg`); the augmentation layers'
+    default is `training=True`, so such a trace would hold random flips, rotations, dropout
+    and BatchNormalization in training mode. The returned model shares every weight.
+
+    Args:
+        model: a functional model.
+    """
+    inputs = model.input  # as the model was built: a tensor, a list or a dict of them
+    return keras.Model(inputs, model(inputs, training=False), name=model.name)

@@ -5,8 +5,17 @@ resumed `fit` starts from is `{"epoch": e, "batch": b}` in `training_metadata.js
 `backup_dir`, and `double_checkpoint=True` keeps the previous checkpoint's copy beside it
 with the suffix `.bkp` (Keras 3.15: `keras/src/callbacks/backup_and_restore.py`). tfapps
 reads that epoch to list an interrupted run's finished epochs and to cut history.csv back to
-it, and mends the file after a kill cut it short. tests/test_keras_internals.py fails when a
-Keras release changes any of this.
+it, and mends the file after a kill cut it short. The callback hands that epoch to `fit`
+through the model's private `_initial_epoch`, which outlives the call: a later `fit` of the
+same model (the next training phase) would start from it instead of its `initial_epoch`
+(`forget_restored_epoch`).
+
+`keras.layers.TextVectorization` in `"tf_idf"` mode has no public getter for the idf weights it
+adapted; its `save_own_variables` stores them under `"idf_weights"` (Keras 3.15:
+`keras/src/layers/preprocessing/index_lookup.py`). tfapps reads them there to compute sparse
+TF-IDF vectors and to export them beside an n-gram model.
+
+tests/test_keras_internals.py fails when a Keras release changes any of this.
 
 Nothing here imports Keras, so listing runs stays cheap.
 """
@@ -16,9 +25,14 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 BACKUP_METADATA = "training_metadata.json"  # BackupAndRestore's `_training_metadata_path`
 PREVIOUS_SUFFIX = ".bkp"  # its `double_checkpoint` copy of the previous checkpoint
+IDF_WEIGHTS = "idf_weights"  # TextVectorization's `save_own_variables` key for them
 
 
 def checkpoint_epochs(backup_dir: Path) -> int:
@@ -64,3 +78,27 @@ def _epoch(metadata: Path) -> int | None:
         return int(json.loads(metadata.read_text())["epoch"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def forget_restored_epoch(model) -> None:
+    """Clears the epoch a `BackupAndRestore` checkpoint gave an earlier `fit` of `model`, so
+    the next `fit` starts at its own `initial_epoch` (or the epoch of its own checkpoint).
+
+    Args:
+        model: a Keras model.
+    """
+    model._initial_epoch = None  # Keras 3.15: Trainer._initial_epoch, read by fit
+
+
+def idf_weights(vectorizer) -> np.ndarray:
+    """The idf weight of each output column of an adapted TextVectorization layer in
+    `"tf_idf"` mode, `float32 [features]` (column 0, out of vocabulary, has their mean).
+
+    Args:
+        vectorizer: the layer, adapted or given its vocabulary and weights.
+    """
+    import numpy as np
+
+    store: dict = {}
+    vectorizer.save_own_variables(store)
+    return np.asarray(store[IDF_WEIGHTS], dtype=np.float32)

@@ -56,7 +56,8 @@ def batched(
             Defaults to `""`.
 
     Returns:
-        Batched, prefetched `(inputs, labels)`, with tf.data's autotuning off (`untuned`).
+        Batched, prefetched `(inputs, labels)`, dense (`densified`), with tf.data's autotuning
+        off (`untuned`).
     """
     if preprocess is not None:
         dataset = map_in_batches(dataset, preprocess, PREPROCESS_BATCH)
@@ -70,16 +71,37 @@ def batched(
         dataset = dataset.batch(batch_size)
     else:
         dataset = batcher(dataset, batch_size, shuffle_seed)
-    return untuned(dataset.prefetch(PREFETCH_BATCHES))
+    return untuned(densified(dataset).prefetch(PREFETCH_BATCHES))
+
+
+def densified(batches: tf.data.Dataset) -> tf.data.Dataset:
+    """Batches whose sparse parts (such as TF-IDF vectors, cached sparse at a small fraction
+    of their dense size) are made dense, batch by batch: Keras' distributed `fit` cannot
+    split sparse batches among replicas (Keras 3.15 under MirroredStrategy: "'SparseTensor'
+    object has no attribute 'device'"), and dense batches all have one shape. Batches
+    without sparse parts are returned as they are."""
+    specs = tf.nest.flatten(batches.element_spec)
+    if not any(isinstance(spec, tf.SparseTensorSpec) for spec in specs):
+        return batches
+
+    def dense(*parts):
+        parts = tf.nest.map_structure(
+            lambda part: tf.sparse.to_dense(part) if isinstance(part, tf.SparseTensor) else part,
+            parts,
+        )
+        return parts if len(parts) > 1 else parts[0]
+
+    return batches.map(dense, num_parallel_calls=tf.data.AUTOTUNE)
 
 
 def shuffle_buffer(element_spec) -> int:
     """Examples in the shuffle buffer: `SHUFFLE_BUFFER`, or fewer when that many examples of
     this fixed size would take more than `SHUFFLE_BUFFER_BYTES` (examples of unknown size,
-    such as strings, count as small)."""
+    such as strings and sparse vectors, count as small)."""
     size = 0
     for spec in tf.nest.flatten(element_spec):
-        if spec.shape.is_fully_defined() and spec.dtype != tf.string:
+        dense = isinstance(spec, tf.TensorSpec)  # a SparseTensorSpec's shape is not its size
+        if dense and spec.shape.is_fully_defined() and spec.dtype != tf.string:
             size += spec.shape.num_elements() * spec.dtype.size
     return max(1, min(SHUFFLE_BUFFER, SHUFFLE_BUFFER_BYTES // max(1, size)))
 

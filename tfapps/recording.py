@@ -40,16 +40,18 @@ class RunOutput:
     record: runs.RunRecord | None = None
 
 
-def open_output(config: RunConfig, resume: str | None) -> RunOutput:
+def open_output(config: RunConfig, resume: str | None, tuned: bool = False) -> RunOutput:
     """Checks the output directory and, for `resume`, finds the run and compares options.
 
     Args:
         config: the run's options.
         resume: `"latest"`, a run id, or `None` for a new run.
+        tuned: the run is a search (`tfapps tune`). Defaults to False.
 
     Raises:
-        InvalidInput: an output directory that cannot be written, no such interrupted run, or
-            options that contradict the interrupted run's.
+        InvalidInput: an output directory that cannot be written, no such interrupted run,
+            a search resumed as a training run or the reverse, or options that contradict
+            the interrupted run's.
     """
     output_dir = run_dirs.ensure_writable(config.output_dir)
     parent = output_dir / config.task / run_dirs.dataset_slug(config.dataset)
@@ -57,6 +59,12 @@ def open_output(config: RunConfig, resume: str | None) -> RunOutput:
         return RunOutput(output_dir, parent)
     run = run_dirs.resumable(parent, resume)
     record = runs.RunRecord.load(run.temp)
+    if bool(record.tune) != tuned:
+        command = record.run_config.resume_command(run.run_id, record.tune.get("argv"))
+        kind = "a search (tfapps tune)" if record.tune else "a training run, not a search"
+        raise InvalidInput(
+            f"Invalid value for --resume: run {run.run_id} is {kind}; resume it with: {command}"
+        )
     check_same_options(record.run_config, config, run.run_id)
     return RunOutput(output_dir, parent, run, record)
 
@@ -186,7 +194,7 @@ class RunRecorder:
         try:
             if error is None:
                 return False
-            command = self.config.resume_command(self.run.run_id)
+            command = self.config.resume_command(self.run.run_id, self.record.tune.get("argv"))
             if isinstance(error, KeyboardInterrupt):
                 self.record.status, self.record.interrupted_at = "interrupted", run_dirs.utc_now()
                 self.record.write(self.directory)

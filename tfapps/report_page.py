@@ -38,9 +38,10 @@ class RunView:
     @property
     def title(self) -> str:
         record = self.record
+        tuned = f" · tuned ({record.tune['trials']} trials)" if record.tune else ""
         return (
-            f"{record.task} · {record.dataset.name} · "
-            f"{record.config.get('architecture', 'dense')} · {record.run_id}"
+            f"{record.task} · {record.dataset.name} · {record.architecture}{tuned} · "
+            f"{record.run_id}"
         )
 
 
@@ -82,15 +83,16 @@ def write_report(output_dir: Path, fmt: str = "html") -> Path:
 
 
 def architecture_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """Latest conv and dense runs side by side, per task and dataset that has both."""
+    """The latest run of each architecture side by side, per task and dataset trained with
+    more than one (conv, dense, ngram)."""
     if summary.empty:
         return pd.DataFrame()
     keys = ["task", "dataset", "architecture"]
     latest = summary.sort_values("run_id").drop_duplicates(keys, keep="last").set_index(keys)
     table = latest[ARCHITECTURE_COLUMNS].unstack("architecture")
-    if not {"conv", "dense"} <= set(table.columns.get_level_values(1)):
+    table = table[table["value"].notna().sum(axis=1) >= 2].dropna(axis=1, how="all")
+    if table.empty:
         return pd.DataFrame()
-    table = table.dropna(subset=[("value", "conv"), ("value", "dense")])
     table.columns = [f"{name} ({architecture})" for name, architecture in table.columns]
     return table.reset_index()
 
@@ -126,7 +128,7 @@ def _render_html(output_dir: Path, summary: pd.DataFrame, views: list[RunView]) 
     architectures = architecture_table(summary)
     if not architectures.empty:
         parts.append(
-            "<h2>Dense versus convolution</h2><p>Latest run of each architecture: "
+            "<h2>Architectures side by side</h2><p>Latest run of each architecture: "
             f"parameters, test metric, training seconds, examples/s.</p>"
             f"{table(architectures)}"
         )
@@ -166,7 +168,7 @@ def _render_markdown(output_dir: Path, summary: pd.DataFrame, views: list[RunVie
         lines += [f"### {title}", "", _markdown_table(group), ""]
     architectures = architecture_table(summary)
     if not architectures.empty:
-        lines += ["## Dense versus convolution", "", _markdown_table(architectures), ""]
+        lines += ["## Architectures side by side", "", _markdown_table(architectures), ""]
     lines += ["## Runs", ""]
     for view in views:
         lines += [f"### {view.title}", ""]

@@ -25,6 +25,7 @@ RUN_JSON = "run.json"
 SAVED_MODEL_DIR = "saved_model"
 MODEL_KERAS = "model.keras"
 VOCABULARY_TXT = "vocabulary.txt"
+IDF_WEIGHTS_TXT = "idf_weights.txt"  # n-gram models: the idf weight of each vocabulary line
 TEST_SAMPLE = "test_sample.npz"  # raw test examples that `tfapps export` checks files on
 SAMPLE_KEY = "examples"  # its array for a model with a single input
 HISTORY_CSV = "history.csv"
@@ -32,6 +33,8 @@ METRICS_CSV = "metrics.csv"
 CONFUSION_MATRIX_CSV = "confusion_matrix.csv"
 PER_CLASS_CSV = "per_class.csv"
 PREDICTIONS_CSV = "predictions.csv"
+TRIALS_CSV = "trials.csv"  # a `tfapps tune` run's trials
+SEARCH_DIR = "search"  # a `tfapps tune` run's KerasTuner project and trial directories
 PLOTS_DIR = "plots"
 TENSORBOARD_DIR = "tensorboard"
 EVALUATIONS_DIR = "evaluations"  # `tfapps evaluate` results, one folder per dataset and split
@@ -41,6 +44,7 @@ SUMMARY_CSV = "summary.csv"
 INCOMPLETE_SUFFIX = ".incomplete"
 BACKUP_DIR = "backup"  # the resumable checkpoint, removed when the run is complete
 TRAINED_WEIGHTS = "trained.weights.h5"  # in BACKUP_DIR: the final weights, kept until the end
+PHASES_JSON = "phases.json"  # in BACKUP_DIR: the training phases finished (`tfapps.phases`)
 CLAIM_LOCK = ".running.lock"  # held by the process training the run
 
 COMPLETE = "complete"
@@ -75,6 +79,10 @@ class RunRecord:
         interrupted_at: UTC time of the last interruption.
         error: `"Type: message"` of the failure that stopped the run.
         exports: the formats `tfapps export` wrote, with how they agreed with the SavedModel.
+        tune: for a run of `tfapps tune`: the search's options (`options`, `argv`), its
+            objective, knobs and outcome (trials, the best trial, the defaults' score); the
+            run's `config` is the best trial's, trained on train + validation. Empty for a
+            training command's run.
         extra: keys of run.json this version does not know, kept as they are.
         directory: the run directory the record was read from (not written to run.json).
     """
@@ -97,6 +105,7 @@ class RunRecord:
     interrupted_at: str | None = None
     error: str | None = None
     exports: list[dict[str, Any]] = field(default_factory=list)
+    tune: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
     directory: Path | None = field(default=None, compare=False, repr=False)
 
@@ -110,6 +119,19 @@ class RunRecord:
         from tfapps.tasks import config_from_dict
 
         return config_from_dict(self.config)
+
+    @property
+    def architecture(self) -> str:
+        """The model family summary.csv and the report name: the pretrained backbone a
+        model was built on (`training.backbone`), else the architecture `--architecture
+        auto` chose (`training.architecture`), else the option, else `"dense"` (tasks
+        without one)."""
+        training = self.training
+        return (
+            training.get("backbone")
+            or training.get("architecture")
+            or self.config.get("architecture", "dense")
+        )
 
     @property
     def is_complete(self) -> bool:
@@ -131,6 +153,7 @@ class RunRecord:
             "training",
             "headline",
             "exports",
+            "tune",
         )
         values = {k: v for k, v in values.items() if not (k in optional and not v)}
         return {**values, **self.extra}
@@ -222,8 +245,60 @@ def incomplete_runs(output_dir: Path) -> list[Path]:
 
 
 def finished_epochs(run_dir: Path) -> int:
-    """Returns how many epochs a run's checkpoint holds (0 without one): where it resumes."""
-    return checkpoint_epochs(Path(run_dir) / BACKUP_DIR)
+    """Returns how many epochs a run's checkpoint holds (0 without one): where it resumes.
+
+    A run trained in phases (`tfapps.phases`) keeps a checkpoint per phase in a folder of
+    `backup/` and the finished phases' record; epochs count across the phases.
+    """
+    backup = Path(run_dir) / BACKUP_DIR
+    phases = [checkpoint_epochs(folder) for folder in backup.glob("*/") if folder.is_dir()]
+    finished = [record.first_epoch + record.epochs_run for record in read_phases(backup)]
+    return max([checkpoint_epochs(backup), *phases, *finished])
+
+
+@dataclass
+class PhaseRecord:
+    """What a finished phase did, as run.json's `training.phases` holds it.
+
+    Args:
+        name: the phase's name.
+        first_epoch: its first epoch (0-based, counted across the phases).
+        epochs_run: the epochs it ran (across resumes).
+        epochs_planned: its maximum epochs.
+        features_cached: whether it trained on features computed once.
+        val_loss: the validation loss of the weights it ended with (its best epoch's).
+        kept: whether the run kept its weights (the lowest `val_loss` of all phases).
+        facts: the phase's settings (`Phase.facts`: learning rate, layers trained).
+    """
+
+    name: str
+    first_epoch: int
+    epochs_run: int
+    epochs_planned: int
+    features_cached: bool
+    val_loss: float | None
+    kept: bool = False
+    facts: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        values = dataclasses.asdict(self)
+        return {**{k: v for k, v in values.items() if k != "facts"}, **self.facts}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> PhaseRecord:
+        names = {f.name for f in dataclasses.fields(cls)} - {"facts"}
+        facts = {k: v for k, v in values.items() if k not in names}
+        return cls(**{k: v for k, v in values.items() if k in names}, facts=facts)
+
+
+def read_phases(backup: Path) -> list[PhaseRecord]:
+    """The finished training phases recorded in `backup/PHASES_JSON`, in order (none when
+    the file is missing, or was cut short by a kill: those phases then run again from their
+    checkpoints)."""
+    try:
+        return [PhaseRecord.from_dict(v) for v in json.loads((backup / PHASES_JSON).read_text())]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
 
 
 def is_running(run_dir: Path) -> bool:
@@ -241,7 +316,8 @@ def is_running(run_dir: Path) -> bool:
 
 def describe_runs(directory: Path, incomplete: bool = False) -> list[str]:
     """One line per run under `directory`, for `tfapps runs`: path and status, and for
-    incomplete runs the epochs done and the command that resumes each.
+    incomplete runs the epochs done (a search's trials done) and the command that resumes
+    each.
 
     Args:
         directory: an `--output-dir`.
@@ -262,9 +338,14 @@ def describe_runs(directory: Path, incomplete: bool = False) -> list[str]:
         if incomplete and record.config:
             run_id = run_dir.name.removesuffix(INCOMPLETE_SUFFIX)
             try:
-                command = record.run_config.resume_command(run_id)
+                command = record.run_config.resume_command(run_id, record.tune.get("argv"))
             except InvalidInput as error:
                 command = f"cannot be resumed ({error})"
-            line += f"  epochs done: {finished_epochs(run_dir)}  resume: {command}"
+            done = (
+                f"trials done: {len(list((run_dir / SEARCH_DIR).glob('trial_*/record.json')))}"
+                if record.tune
+                else f"epochs done: {finished_epochs(run_dir)}"
+            )
+            line += f"  {done}  resume: {command}"
         lines.append(line)
     return lines

@@ -35,25 +35,27 @@ def plan(
     datasets: str | None = None,
     compare_architectures: bool = False,
 ) -> list[RunConfig]:
-    """Returns the configs `train-all` runs, in order: every task (`tfapps.tasks.TASKS`).
+    """Returns the configs `train-all` runs, in order: every task (`tfapps.tasks.TASKS`) with
+    the options it fixes for train-all (`Task.suite_options`).
 
     Args:
         common: options every run shares (output_dir, data_dir, seed, quiet, debug).
         quick: use each task's `quick` options. Defaults to False.
         datasets: `TASK=DATASET,...` replacing the embedded defaults. Defaults to none.
         compare_architectures: also train each task's `variants` (the dense models of
-            image-classify and sentiment), with the same seed and hence the same splits.
+            image-classify and sentiment, sentiment's n-gram model), with the same seed and
+            hence the same splits.
             Defaults to False.
     """
     chosen = parse_datasets(datasets)
     configs = []
     for task in TASKS.values():
-        options = {**common, **(task.quick if quick else {})}
+        options = {**common, **task.suite_options, **(task.quick if quick else {})}
         if task.name in chosen:
             options["dataset"] = chosen[task.name]
         configs.append(task.config_class(**options))
         if compare_architectures:
-            configs += [task.config_class(**options, **variant) for variant in task.variants]
+            configs += [task.config_class(**{**options, **variant}) for variant in task.variants]
     return configs
 
 

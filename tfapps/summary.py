@@ -61,7 +61,7 @@ def summary_row(record: RunRecord) -> dict[str, Any]:
     return {
         "task": record.task,
         "dataset": record.dataset.name,
-        "architecture": record.config.get("architecture", "dense"),
+        "architecture": record.architecture,
         "run_id": record.run_id,
         "split": headline.get("split"),
         "metric": headline.get("metric"),

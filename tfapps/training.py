@@ -8,12 +8,11 @@ before an interruption, loads the trained weights instead.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from tfapps import callbacks as tfapps_callbacks
@@ -21,15 +20,11 @@ from tfapps import runs
 from tfapps.config import RunConfig
 from tfapps.data.splits import Splits
 from tfapps.distributed import adopt_chief_state, fit_distributed
-from tfapps.keras_internals import mend_checkpoint
+from tfapps.keras_internals import forget_restored_epoch, mend_checkpoint
 from tfapps.pipeline import batched
 from tfapps.runtime import RuntimeSetup
+from tfapps.steps_per_execution import steps_per_model
 from tfapps.tasks import TaskModel, get_task
-
-STEP_CALL_SECONDS = 1.0
-MAX_STEPS_PER_EXECUTION = 32
-MULTIPLY_ADDS_PER_SECOND = 1e11
-GPU_SPEED_UP = 100
 
 
 @dataclass
@@ -74,8 +69,13 @@ def build_and_train(
             file exists, training finished before an interruption (during evaluation or
             export): the weights are loaded instead of trained. Defaults to none.
 
+    A split that is `None` is not prepared: the trials of `tfapps tune` have no test split,
+    and the final training of a tuned run no validation split (it then trains `epochs`
+    epochs without early stopping).
+
     Returns:
-        The trained model, the evaluation batches and the facts training went by.
+        The trained model, the evaluation batches of the splits there are and the facts
+        training went by.
     """
     batch = global_batch_size(config, setup.replicas)
     # Seeded again here: preparing a dataset for the first time draws random numbers, and
@@ -88,30 +88,43 @@ def build_and_train(
         # function for each; this is untested, so workers take plain batches.
         task_model.batcher = None
 
-    def prepare(split: str, shuffle_seed: int | None = None) -> tf.data.Dataset:
+    def prepare(split: str, shuffle_seed: int | None = None, once: bool = False):
         examples, preprocess = getattr(splits, split), task_model.preprocess
         if split == "train" and task_model.train_examples is not None:
             examples, preprocess = task_model.train_examples, None
+        cache = splits.cache.target()
         return batched(
             examples,
             batch,
             shuffle_seed,
             preprocess=preprocess,
             batcher=task_model.batcher,
-            cache=splits.cache.target(),
+            # A single pass (features computed once) fills a disk cache for later epochs but
+            # makes no copy in memory beside the one the training batches keep.
+            cache=None if once and cache == "" else cache,
         )
 
     trained = Trained(
         task_model,
-        {"validation": prepare("validation"), "test": prepare("test")},
-        epochs=task_model.epochs or config.epochs,
+        {
+            split: prepare(split)
+            for split in ("validation", "test")
+            if getattr(splits, split) is not None
+        },
+        epochs=sum(p.epochs for p in task_model.phases) or task_model.epochs or config.epochs,
         global_batch_size=batch,
         class_weight=class_weights(config, splits),
     )
-    if config.steps_per_execution is None and setup.replicas == 1:
-        task_model.model.steps_per_execution = auto_steps_per_execution(
-            task_model, batch, gpu=setup.device != "CPU"
-        )
+
+    def automatic_steps(model: keras.Model) -> int | None:
+        if config.steps_per_execution is not None or setup.replicas > 1:
+            return None
+        length = task_model.architecture.get("sequence_length", 1)
+        return steps_per_model(model, batch, setup.device != "CPU", length)
+
+    steps = automatic_steps(task_model.model)
+    if steps is not None:
+        task_model.model.steps_per_execution = steps
     done = trained_weights is not None and trained_weights.is_file()
     if done:
         task_model.model.load_weights(trained_weights)
@@ -120,18 +133,49 @@ def build_and_train(
         done = bool(adopt_chief_state(setup.strategy, setup.is_chief, variables, done))
     if done:
         return trained
-    fit(
-        task_model.model,
-        prepare("train", shuffle_seed=config.seed),
-        trained.batches["validation"],
-        config,
-        run_dir,
-        setup.strategy,
-        callbacks,
-        trained.class_weight,
-        epochs=trained.epochs,
-        global_batch=batch,
-    )
+    if task_model.phases:
+        from tfapps.phases import train_in_phases
+
+        def fit_phase(model, train, validation, phase_config, backup_dir, initial_epoch):
+            return fit(
+                model,
+                train,
+                validation,
+                phase_config,
+                run_dir,
+                setup.strategy,
+                callbacks,
+                trained.class_weight,
+                global_batch=batch,
+                initial_epoch=initial_epoch,
+                backup_dir=backup_dir,
+            )
+
+        train_in_phases(
+            task_model,
+            lambda once: prepare("train", None if once else config.seed, once=once),
+            trained.batches.get("validation"),
+            config,
+            batch,
+            splits.info.sizes,
+            run_dir,
+            setup.strategy,
+            fit_phase,
+            automatic_steps,
+        )
+    else:
+        fit(
+            task_model.model,
+            prepare("train", shuffle_seed=config.seed),
+            trained.batches.get("validation"),
+            config,
+            run_dir,
+            setup.strategy,
+            callbacks,
+            trained.class_weight,
+            epochs=trained.epochs,
+            global_batch=batch,
+        )
     if trained_weights is not None:
         trained_weights.parent.mkdir(exist_ok=True)
         task_model.model.save_weights(trained_weights)
@@ -141,55 +185,6 @@ def build_and_train(
 def global_batch_size(config: RunConfig, replicas: int) -> int:
     """Examples per training step: `--batch-size` (per replica) × the replicas in sync."""
     return config.batch_size * replicas
-
-
-def auto_steps_per_execution(task_model: TaskModel, batch: int, gpu: bool = False) -> int:
-    """Training steps per call into TensorFlow such that a call takes about
-    `STEP_CALL_SECONDS` (at most `MAX_STEPS_PER_EXECUTION`): more steps cut Python's per-step
-    overhead, fewer let progress and Ctrl-C show within about a second.
-
-    The time of a step is estimated, not measured, so the same run always gets the same
-    choice: 3 × the model's multiply-adds per example (`model_multiply_adds`, forward and
-    backward) × the batch, at `MULTIPLY_ADDS_PER_SECOND` (measured on 2 CPU cores: about
-    1e11 for both the photo convnet and the IMDB Conv1D model) or 100 times that on a GPU.
-
-    Args:
-        task_model: the built model (`architecture["sequence_length"]` sizes text models).
-        batch: the global batch size.
-        gpu: whether the run trains on GPUs. Defaults to False.
-    """
-    length = task_model.architecture.get("sequence_length", 1)
-    speed = MULTIPLY_ADDS_PER_SECOND * (GPU_SPEED_UP if gpu else 1)
-    return steps_for(3 * model_multiply_adds(task_model.model, length) * batch / speed)
-
-
-def model_multiply_adds(model: keras.Model, length: int = 1) -> float:
-    """Multiply-adds per example of the layers with a kernel (Dense, Conv1D, Conv2D, ...): the
-    kernel's size times the positions it is applied at (the output's size without its batch
-    and channel axes; an unknown length counts as `length` over the strides so far)."""
-    total, stride = 0.0, 1
-    for layer in _layers(model):
-        kernel = getattr(layer, "kernel", None)
-        if kernel is None or not hasattr(layer, "output"):
-            continue
-        stride *= int(np.prod(getattr(layer, "strides", 1)))  # strided convolutions shorten
-        dims = [-(-length // stride) if d is None else d for d in layer.output.shape[1:-1]]
-        total += float(np.prod(dims)) * float(np.prod(kernel.shape))
-    return total
-
-
-def _layers(model: keras.Model) -> Iterator[keras.layers.Layer]:
-    """The model's layers in order, those of nested models (`Model.layers`) in their place."""
-    for layer in model.layers:
-        yield layer
-        if isinstance(layer, keras.Model):
-            yield from _layers(layer)
-
-
-def steps_for(step_seconds: float) -> int:
-    """Steps per call such that a call takes about `STEP_CALL_SECONDS`, from 1 to
-    `MAX_STEPS_PER_EXECUTION`, for steps of `step_seconds` each."""
-    return max(1, min(MAX_STEPS_PER_EXECUTION, int(STEP_CALL_SECONDS / max(step_seconds, 1e-9))))
 
 
 def class_weights(config: RunConfig, splits: Splits) -> list[float] | None:
@@ -202,14 +197,20 @@ def class_weights(config: RunConfig, splits: Splits) -> list[float] | None:
     return [total / (len(counts) * max(1, counts[name])) for name in splits.info.class_names]
 
 
-def align_history(run_dir: Path) -> int:
+def align_history(run_dir: Path, backup_dir: Path | None = None, start: int = 0) -> int:
     """Cuts history.csv back to the epochs the checkpoint holds, so a resumed run continues
     its history without a gap or a repeated epoch; mends a checkpoint a kill cut short.
 
+    Args:
+        run_dir: the run directory.
+        backup_dir: the checkpoint's folder. Defaults to `run_dir/backup`.
+        start: the epoch a training phase starts at (the epochs before it are kept).
+            Defaults to 0.
+
     Returns:
-        The epochs the checkpoint holds: the epoch training resumes from.
+        The epochs the checkpoint holds (at least `start`): the epoch training resumes from.
     """
-    keep = mend_checkpoint(run_dir / runs.BACKUP_DIR)
+    keep = max(start, mend_checkpoint(backup_dir or run_dir / runs.BACKUP_DIR))
     history = run_dir / runs.HISTORY_CSV
     if history.is_file():
         lines = history.read_text().splitlines(keepends=True)
@@ -221,7 +222,7 @@ def align_history(run_dir: Path) -> int:
 def fit(
     model: keras.Model,
     train: tf.data.Dataset,
-    validation: tf.data.Dataset,
+    validation: tf.data.Dataset | None,
     config: RunConfig,
     run_dir: Path | None,
     strategy: tf.distribute.Strategy | None = None,
@@ -229,6 +230,8 @@ def fit(
     class_weight: Sequence[float] | None = None,
     epochs: int | None = None,
     global_batch: int | None = None,
+    initial_epoch: int = 0,
+    backup_dir: Path | None = None,
 ) -> keras.callbacks.History:
     """Trains `model` with early stopping, writing history.csv and TensorBoard logs as it goes.
 
@@ -246,7 +249,8 @@ def fit(
     Args:
         model: a compiled model.
         train: batched training data (global batch size).
-        validation: batched validation data.
+        validation: batched validation data; `None` trains every epoch, without early
+            stopping.
         config: the run's options (`patience`, `start_from_epoch`, `checkpoint_seconds`,
             `quiet`, and `epochs` and `batch_size` unless given below).
         run_dir: the (temporary) run directory receiving history.csv and tensorboard/;
@@ -258,6 +262,9 @@ def fit(
         epochs: the most epochs to run. Defaults to `config.epochs`.
         global_batch: examples per step of `train`, for the progress display's rate.
             Defaults to `global_batch_size` for `config` and `strategy`.
+        initial_epoch: the epoch to start at (a later training phase's first); `epochs`
+            is then the epoch to stop before. Defaults to 0.
+        backup_dir: the checkpoint's folder. Defaults to `run_dir/backup/`.
 
     Returns:
         Keras' `History`.
@@ -275,16 +282,17 @@ def fit(
         examples_per_step = global_batch or global_batch_size(config, strategy.num_replicas_in_sync)
         progress = tfapps_callbacks.TrainingProgress(examples_per_step)
         callbacks.append(progress)
-    resumed_epochs = 0  # on workers, the chief's number arrives in fit_distributed
+    resumed_epochs = initial_epoch  # on workers, the chief's number arrives in fit_distributed
+    backup_dir = backup_dir or (None if run_dir is None else run_dir / runs.BACKUP_DIR)
+    forget_restored_epoch(model)
     if run_dir is not None:
-        resumed_epochs = align_history(run_dir)
+        resumed_epochs = align_history(run_dir, backup_dir, initial_epoch)
         callbacks.append(keras.callbacks.CSVLogger(str(run_dir / runs.HISTORY_CSV), append=True))
         callbacks.append(
-            tfapps_callbacks.PeriodicBackupAndRestore(
-                str(run_dir / runs.BACKUP_DIR), config.checkpoint_seconds
-            )
+            tfapps_callbacks.PeriodicBackupAndRestore(str(backup_dir), config.checkpoint_seconds)
         )
-    callbacks.append(tfapps_callbacks.early_stopping(config, epochs))
+    if validation is not None:
+        callbacks.append(tfapps_callbacks.early_stopping(config, epochs))
     if run_dir is not None:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / runs.TENSORBOARD_DIR)))
     callbacks.extend(extra_callbacks)
@@ -299,6 +307,7 @@ def fit(
                 train,
                 validation_data=validation,
                 epochs=epochs,
+                initial_epoch=initial_epoch,
                 callbacks=callbacks,
                 shuffle=False,
                 verbose=0,  # TrainingProgress shows progress

@@ -172,6 +172,31 @@ def build_backbone(
     return keras.Model(model.inputs[0], features, name=name)  # a clone has an Input of its own
 
 
+def fetch_weights(name: str, weights_path: str | os.PathLike | None = None) -> Path:
+    """The file a backbone's ImageNet weights will be read from, fetched now: Keras
+    applications' file downloaded once into Keras' cache, Lite0's from its package; so a run
+    can refuse, before it starts, weights it could not have. `build_backbone` reads them.
+
+    Args:
+        name: a key of `BACKBONES`.
+        weights_path: a local file instead (see `build_backbone`). Defaults to `None`.
+
+    Raises:
+        InvalidInput: an unknown name, no such file, a failed download, or (Lite0) the
+            package missing.
+    """
+    spec = backbone_spec(name)
+    if weights_path is not None and not Path(weights_path).is_file():
+        raise InvalidInput(f"{WEIGHTS_OPTION} {weights_path}: no such file.")
+    if name == "efficientnet_lite0":
+        from tfapps.backbones.lite0_weights import weights_source
+
+        return weights_source(weights_path)
+    from tfapps.backbones.keras_applications import weights_file
+
+    return Path(weights_file(name, spec.weights_url, weights_path))
+
+
 def freeze_backbone(backbone: keras.Model) -> None:
     """Freezes every layer: no weight trains, and BatchNormalization runs in inference mode.
 

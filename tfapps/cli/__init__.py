@@ -4,8 +4,8 @@ Only this package knows Click. TensorFlow is imported inside the commands that t
 a model, so `--help` and `--version` answer instantly.
 
 `training.py` holds the commands that train (one per task of `tfapps.tasks`, and train-all),
-`tools.py` those that use finished runs (predict, evaluate, runs, report, datasets), and
-`options.py` what they share.
+`tune.py` the searches (`tfapps tune TASK`), `tools.py` the commands that use finished runs
+(predict, evaluate, runs, report, datasets), and `options.py` what they share.
 """
 
 from __future__ import annotations
@@ -28,6 +28,6 @@ def main() -> None:
     route_logs()
 
 
-from tfapps.cli import tools, training  # noqa: E402  (the commands register on `main`)
+from tfapps.cli import tools, training, tune  # noqa: E402  (the commands register on `main`)
 
-__all__ = ["main", "tools", "training"]
+__all__ = ["main", "tools", "training", "tune"]

@@ -98,18 +98,19 @@ def split_names(ctx, param, values) -> tuple[str, ...]:
     return tuple(name.strip() for value in values for name in value.split(",") if name.strip())
 
 
-def training_options(config_class: type[RunConfig]) -> Callable:
-    """Adds one option per field of `config_class`, plus `--resume`.
+def training_options(config_class: type[RunConfig], *extra: type) -> Callable:
+    """Adds one option per field of `config_class` (and of each `extra` dataclass of
+    options, such as `TuneOptions`), plus `--resume`.
 
     Types and defaults come from the fields, help and choices from their declarations.
     """
     from tfapps.tasks import get_task
 
-    hints = typing.get_type_hints(config_class)
-    task = get_task(config_class.task)
+    accepted = get_task(config_class.task).accepted()
     options = [
-        _option(field_, hints[field_.name], task.accepted())
-        for field_ in dataclasses.fields(config_class)
+        _option(field_, hint, accepted)
+        for cls in (config_class, *extra)
+        for field_, hint in _fields_and_hints(cls)
     ]
     options.append(
         click.option("--resume", default=None, metavar="latest|RUN_ID", help=RESUME_HELP)
@@ -121,6 +122,11 @@ def training_options(config_class: type[RunConfig]) -> Callable:
         return command
 
     return decorate
+
+
+def _fields_and_hints(cls: type) -> list[tuple[dataclasses.Field, object]]:
+    hints = typing.get_type_hints(cls)
+    return [(field_, hints[field_.name]) for field_ in dataclasses.fields(cls)]
 
 
 def _option(field_: dataclasses.Field, hint, accepted: str) -> Callable:
@@ -143,6 +149,8 @@ def _option(field_: dataclasses.Field, hint, accepted: str) -> Callable:
         flag = name if default is False else f"{name}/--no-{name[2:]}"
         return click.option(flag, is_flag=True, **settings)
     if typing.get_origin(kind) is tuple:
+        if metadata.get("repeated"):
+            return click.option(name, multiple=True, help=text)
         if typing.get_args(kind)[0] is not int:
             return click.option(name, multiple=True, callback=split_names, help=text)
         joiner = metadata["separator"]

@@ -39,7 +39,7 @@ REPORT_FORMATS = ("html", "markdown", "csv")
     type=click.Choice(("file", "line")),
     default=None,
     help="Sentiment models: a .txt file holds one text (file) or one text per line (line). "
-    "Default: as the model was trained (file for a folder of .txt files, else line).",
+    "Default: as the model was trained (file for a folder of text files, else line).",
 )
 @click.option("--debug", is_flag=True, help="Show tracebacks and TensorFlow's logs.")
 def predict(
@@ -55,7 +55,7 @@ def predict(
     RUN_DIR is a run directory (saved_models/<task>/<dataset>/<run-id>) or its saved_model/
     folder. INPUTS depend on the run's task: image files or folders (image-classify; read as in
     training: any format, fitted to the model's size and channels), texts, .txt or .csv files
-    or folders of .txt files (sentiment; read as the model was trained), CSV files with the
+    or folders of text files (sentiment; read as the model was trained), CSV files with the
     model's columns by name (regress, table-classify).
 
     \b

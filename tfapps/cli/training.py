@@ -74,8 +74,9 @@ for _task in TASKS.values():
 @click.option(
     "--compare-architectures",
     is_flag=True,
-    help="Also train the dense variants of image-classify and sentiment on the same splits; "
-    "the report then compares them side by side.",
+    help="Also train each task's other architectures on the same splits (the dense models of "
+    "image-classify and sentiment, sentiment's n-gram model); the report then compares them "
+    "side by side.",
 )
 @click.option("--output-dir", default="saved_models", help="Where run directories go.")
 @click.option("--data-dir", default=None, help="TFDS data directory. Default: TFDS's own.")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from tfapps.config import checks
-from tfapps.config.fields import check_fields, documented, option, option_name
+from tfapps.config.fields import check_fields, documented, option, to_argv
 
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 DEVICES = ("auto", "cpu", "gpu")
@@ -93,7 +93,7 @@ class RunConfig:
         "(measured in docs/BENCHMARKS.md), fewer let progress and Ctrl-C show sooner. Runs "
         "with several replicas use 1.",
         automatic="as many steps as take about a second, at most 32, estimated from the "
-        "model's size (`training.auto_steps_per_execution`)",
+        "model's size (`steps_per_execution.auto_steps_per_execution`)",
         minimum=1,
     )
     checkpoint_seconds: float = option(
@@ -140,31 +140,17 @@ class RunConfig:
         return {"task": self.task, **dataclasses.asdict(self)}
 
     def to_argv(self) -> list[str]:
-        """Returns the command-line options that rebuild this config from the defaults.
+        """Returns the command-line options that rebuild this config from the defaults
+        (`fields.to_argv`), never `--quiet` or `--debug`."""
+        return to_argv(self, skip=("quiet", "debug"))
 
-        Only options that differ from their defaults are written (never `--quiet` or
-        `--debug`); booleans as `--x` or `--no-x`, sequences joined by the field's
-        separator (`","`, or `"x"` for `image_size`).
+    def resume_command(self, run_id: str, tune_argv: list[str] | None = None) -> str:
+        """Returns the `tfapps` command line that resumes run `run_id` with these options.
+
+        Args:
+            run_id: the interrupted run.
+            tune_argv: for a run of `tfapps tune`, its search options (`TuneOptions.to_argv`).
+                Defaults to a training command's run.
         """
-        args = []
-        for field_ in dataclasses.fields(self):
-            value = getattr(self, field_.name)
-            if field_.name in ("quiet", "debug") or _as_saved(value) == _as_saved(field_.default):
-                continue
-            flag = "--" + option_name(field_)
-            if isinstance(value, bool):
-                args.append(flag if value else "--no-" + flag[2:])
-            elif isinstance(value, (tuple, list)):
-                args += [flag, field_.metadata["separator"].join(map(str, value))]
-            else:
-                args += [flag, str(value)]
-        return args
-
-    def resume_command(self, run_id: str) -> str:
-        """Returns the `tfapps` command line that resumes run `run_id` with these options."""
-        return shlex.join(["tfapps", self.task, *self.to_argv(), "--resume", run_id])
-
-
-def _as_saved(value: Any) -> Any:
-    """A value as run.json stores it (tuples become lists)."""
-    return list(value) if isinstance(value, tuple) else value
+        command = ["tfapps", self.task] if tune_argv is None else ["tfapps", "tune", self.task]
+        return shlex.join([*command, *self.to_argv(), *(tune_argv or []), "--resume", run_id])

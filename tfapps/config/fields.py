@@ -30,6 +30,7 @@ def option(
     rate: bool = False,
     separator: str | None = None,
     example: str | None = None,
+    repeated: bool = False,
 ) -> Any:
     """A dataclass field that is a command-line option of the same name.
 
@@ -46,6 +47,9 @@ def option(
         separator: for sequence options, the text between items on the command line
             (`","` unless given, `"x"` for `28x28`). Defaults to `","`.
         example: a value as typed, for error messages. Defaults to the default.
+        repeated: for a tuple of strings that may hold commas themselves: each value is
+            given as its own `--name VALUE` (the option is repeated) and is not split at
+            commas. Defaults to False.
 
     Returns:
         A `dataclasses.field`.
@@ -58,6 +62,7 @@ def option(
         "rate": rate,
         "separator": separator or ",",
         "example": example,
+        "repeated": repeated,
     }
     return dataclasses.field(default=default, metadata=metadata)
 
@@ -65,6 +70,39 @@ def option(
 def option_name(field_: dataclasses.Field) -> str:
     """`batch-size` for the field `batch_size`."""
     return field_.name.replace("_", "-")
+
+
+def to_argv(options: Any, skip: tuple[str, ...] = ()) -> list[str]:
+    """The command-line options that rebuild a dataclass of options from its defaults.
+
+    Only options that differ from their defaults are written; booleans as `--x` or `--no-x`,
+    repeated options once per value, other sequences joined by the field's separator
+    (`","`, or `"x"` for `image_size`).
+
+    Args:
+        options: a dataclass instance whose fields are declared with `option`.
+        skip: names of fields never written. Defaults to none.
+    """
+    args = []
+    for field_ in dataclasses.fields(options):
+        value = getattr(options, field_.name)
+        if field_.name in skip or _as_saved(value) == _as_saved(field_.default):
+            continue
+        flag = "--" + option_name(field_)
+        if isinstance(value, bool):
+            args.append(flag if value else "--no-" + flag[2:])
+        elif isinstance(value, (tuple, list)) and field_.metadata.get("repeated"):
+            args += [part for item in value for part in (flag, str(item))]
+        elif isinstance(value, (tuple, list)):
+            args += [flag, field_.metadata["separator"].join(map(str, value))]
+        else:
+            args += [flag, str(value)]
+    return args
+
+
+def _as_saved(value: Any) -> Any:
+    """A value as run.json stores it (tuples become lists)."""
+    return list(value) if isinstance(value, tuple) else value
 
 
 def default_text(field_: dataclasses.Field) -> str:

@@ -17,7 +17,6 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from tfapps.data.image_decoding import ImageReader, decode_folder
-from tfapps.data.image_scan import KEEP_SIZE_UP_TO, PHOTO_SIZE
 from tfapps.data.images import fit_array
 from tfapps.data.info import SPLIT_NAMES, CachePlan, DatasetInfo
 from tfapps.data.specs import ImageSpec
@@ -39,8 +38,9 @@ def from_tfds(
 ) -> Splits:
     """Reads an image-classification TFDS dataset with `(image, label)` supervised keys.
 
-    Images of varied sizes, or larger than `KEEP_SIZE_UP_TO` pixels, are fitted to
-    `PHOTO_SIZE` (`--image-size` overrides) by `config.resize`.
+    Images are fitted by `config.resize` to the model's input size
+    (`BackboneOptions.model_input`: `--image-size`, else the backbone's, else their own up to
+    `KEEP_SIZE_UP_TO` pixels and `PHOTO_SIZE` for larger or varied ones).
 
     Args:
         builder: a prepared TFDS builder.
@@ -49,10 +49,9 @@ def from_tfds(
     """
     image_feature, label_feature = _supervised_features(builder, config.dataset)
     shape = list(image_feature.shape)
-    if config.image_size is not None:
-        shape[:2] = config.image_size
-    elif None in shape[:2] or max(shape[:2]) > KEEP_SIZE_UP_TO:
-        shape[:2] = PHOTO_SIZE
+    own_size = None if None in shape[:2] else tuple(shape[:2])
+    size, backbone = config.model_input(own_size)
+    shape[:2] = size
     carved = read_classified_splits(builder, config.validation_split)
     train, validation, test = carved.datasets
     if tuple(shape) != tuple(image_feature.shape):
@@ -64,14 +63,17 @@ def from_tfds(
     read = f"TFDS {builder.name} {builder.version}"
     too_small = [class_names[i] for i in carved.too_small]
     summary = tfds_classes_summary(read, counts, too_small, "image")
+    carved.summarize(summary, "image")
     summary.lines.append(f"model input {'x'.join(map(str, shape))} (resize {config.resize})")
+    note = config.model_note(own_size, backbone)
+    summary.lines += [note] if note else []
     info = DatasetInfo(
         name=config.dataset,
         source=source,
         origin=tfds_origin(builder),
         class_names=class_names,
         train_class_counts=counts,
-        spec=ImageSpec(input_shape=shape, resize=config.resize),
+        spec=ImageSpec(input_shape=shape, resize=config.resize, backbone=backbone),
         summary=summary,
     )
     return Splits(train, validation, test, info)

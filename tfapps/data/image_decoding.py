@@ -23,11 +23,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import psutil
 
+from tfapps.data.duplicates import GIVEN, find_duplicates
 from tfapps.data.image_scan import ImageFolder, Skipped, scan_folder
 from tfapps.data.images import ImageReadError, read_image
 from tfapps.data.info import SPLIT_NAMES, CachePlan, DatasetInfo
 from tfapps.data.specs import DataOrigin, ImageSpec
-from tfapps.data.stratify import stratified_rows
+from tfapps.data.stratify import stratified_groups
 from tfapps.data.summary import (
     DataSummary,
     class_warnings,
@@ -84,11 +85,14 @@ def decode_folder(root: Path, config: ImageClassifyConfig) -> DecodedFolder:
         InvalidInput: no images, a single class, a class left without any readable image.
     """
     folder = scan_folder(root)
-    size = tuple(config.image_size or folder.input_size())
+    size, backbone = config.model_input(folder.common_size())
     shape = (*size, folder.channels)
     labels = np.array([image.label for image in folder.images], np.int64)
-    given_test = np.array([image.given_test for image in folder.images])
-    rows, too_small = stratified_rows(labels, config.seed, config.validation_split, given_test)
+    given = np.array([GIVEN[image.split] for image in folder.images], np.int8)
+    duplicates = find_duplicates([image.key for image in folder.images], labels, given)
+    path_of = [str(image.path) for image in folder.images].__getitem__
+    duplicates.refuse_emptied_classes(labels, folder.class_names, "image", path_of)
+    rows, too_small = stratified_groups(labels, duplicates, config.seed, config.validation_split)
     # Training rows in a seeded random order: a cache keeps the order it is first read in.
     rows["train"] = np.random.default_rng(config.seed).permutation(rows["train"])
     paths = np.array([str(image.path) for image in folder.images], dtype=object)
@@ -106,7 +110,10 @@ def decode_folder(root: Path, config: ImageClassifyConfig) -> DecodedFolder:
         seconds = progress.finish()
     _check_every_class_left(folder, labels, rows, reader.skipped)
     summary = _summary(folder, labels, rows, reader.skipped, too_small, shape, config, cache)
+    duplicates.summarize(summary, "image", path_of, folder.class_names, labels)
     summary.facts["decode_seconds"] = round(seconds, 2)
+    note = config.model_note(folder.common_size(), backbone)
+    summary.lines += [note] if note else []
     info = DatasetInfo(
         name=config.dataset,
         source="local",
@@ -120,6 +127,8 @@ def decode_folder(root: Path, config: ImageClassifyConfig) -> DecodedFolder:
             resized=sum(image.size != size for image in folder.images),
             cache=cache.mode,
             cache_bytes=needed,
+            backbone=backbone,
+            layout=folder.layout.describe(),
         ),
         summary=summary,
     )
@@ -217,14 +226,16 @@ def _summary(folder, labels, rows, skipped, too_small, shape, config, cache) -> 
     }
     sizes = [image.size for image in folder.images]
     lines = [
-        f"{classes_line(counts, 'image')} from {folder.root}",
+        f"{classes_line(counts, 'image')} from {folder.root} ({folder.layout.describe()})",
+        *folder.layout.lines,
         f"image sizes {min(w for _, w in sizes)}-{max(w for _, w in sizes)} px wide, "
         f"{min(h for h, _ in sizes)}-{max(h for h, _ in sizes)} px high "
         f"({count_phrase(len(set(sizes)), 'size')}); model input {'x'.join(map(str, shape))} "
         f"({'grayscale' if shape[2] == 1 else 'RGB'}, resize {config.resize}), "
         f"cache: {_cache_words(cache)}",
     ]
-    warnings = [skipped_line(skipped.to_dict(), "file")] if skipped.counts else []
+    warnings = folder.layout.summary_warnings()
+    warnings += [skipped_line(skipped.to_dict(), "file")] if skipped.counts else []
     small = [folder.class_names[index] for index in too_small]
     warnings += class_warnings(counts, small, "image")
     return DataSummary(

@@ -67,6 +67,11 @@ class ImageSpec:
         resized: images whose size differs from the input size.
         cache: how a folder's decoded images are kept: `"memory"`, `"disk"` or `"none"`.
         cache_bytes: the decoded images' size in bytes.
+        backbone: the model's pretrained backbone (`tfapps.backbones.BACKBONES`), or
+            `"none"`, as chosen for these images (`--backbone`, automatic for photos); `None`
+            in runs older than backbones (none).
+        layout: a folder's layout as read, such as `"train/ test/ folders given"`
+            (`folders.FolderLayout.describe`).
     """
 
     kind: ClassVar[str] = "image"
@@ -77,6 +82,8 @@ class ImageSpec:
     resized: int = 0
     cache: str | None = None
     cache_bytes: int | None = None
+    backbone: str | None = None
+    layout: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, **_record(self)}
@@ -102,6 +109,8 @@ class TextSpec:
         unspaced_share: the share of tokens that are characters of scripts written
             without spaces (Chinese, Japanese, Thai, ...).
         symbol_share: the share of tokens that are emoji or other symbols.
+        layout: a folder's layout as read, such as `"train/ test/ folders given"`
+            (`folders.FolderLayout.describe`).
     """
 
     kind: ClassVar[str] = "text"
@@ -115,6 +124,7 @@ class TextSpec:
     long_tokens: float | None = None
     unspaced_share: float | None = None
     symbol_share: float | None = None
+    layout: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, **_record(self)}

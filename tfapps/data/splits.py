@@ -23,11 +23,14 @@ class Splits:
 
     `prepared_train` is the training split as the task's `inspect` prepared it on the way for
     its `build` (the text task: texts standardized once, cached), or `None`.
+
+    A `tfapps tune` trial has no test split, and the final training of a tuned run no
+    validation split (`None`); every split a data source reads is there.
     """
 
     train: tf.data.Dataset
-    validation: tf.data.Dataset
-    test: tf.data.Dataset
+    validation: tf.data.Dataset | None
+    test: tf.data.Dataset | None
     info: DatasetInfo
     cache: CachePlan = field(default_factory=CachePlan)
     prepared_train: tf.data.Dataset | None = None
@@ -62,9 +65,16 @@ def cap_and_check_splits(splits: Splits, max_examples: int | None) -> Splits:
     sizes = capped
     for name, size in sizes.items():
         if size == 0:
+            copies = splits.info.summary.facts.get("duplicates", {}).get("copies", 0)
             raise InvalidInput(
                 f"Dataset {splits.info.name!r} has no examples in its {name} split; "
-                "it needs at least one example in train, validation and test."
+                "it needs at least one example in train, validation and test"
+                + (
+                    f" ({copies:,} of its examples are copies of others, and an example "
+                    "and its copies go to one split)."
+                    if copies
+                    else "."
+                )
             )
     splits.info.sizes = sizes
     return splits

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from tfapps.data.duplicates import TEST, VALIDATION, Duplicates
 from tfapps.data.info import SPLIT_NAMES
 
 LOCAL_TEST_FRACTION = 0.2
@@ -46,12 +47,14 @@ def stratified_rows(
     validation_split: float,
     given_test: np.ndarray | None = None,
     test_fraction: float = LOCAL_TEST_FRACTION,
+    given_validation: np.ndarray | None = None,
 ) -> tuple[dict[str, np.ndarray], list[int]]:
     """Row indices of train, validation and test, drawn class by class (stratified).
 
     Each class's rows are shuffled by `seed`; `test_fraction` of them (rounded, at least one
-    for a class of 3 or more) go to test, unless the data came with its own test rows; then
-    `validation_split` of the rest (at least one for a class of 2 or more) to validation.
+    for a class of 3 or more, or of 2 when validation is given) go to test, unless the data
+    came with its own test rows; then `validation_split` of the rest (at least one for a
+    class of 2 or more) to validation, unless the data came with its own validation rows.
 
     Args:
         labels: integer class of each row, shape `[n]`.
@@ -60,6 +63,8 @@ def stratified_rows(
         given_test: boolean mask of rows that form the test split as given (a `test/`
             folder). Defaults to none: test is carved from the rows.
         test_fraction: fraction of each class carved for test. Defaults to 0.2.
+        given_validation: boolean mask of rows that form the validation split as given (a
+            `validation/` folder). Defaults to none: validation is carved from the rows.
 
     Returns:
         `({"train", "validation", "test"}: sorted row indices, classes too small to reach
@@ -67,25 +72,68 @@ def stratified_rows(
     """
     rng = np.random.default_rng(seed)
     labels = np.asarray(labels)
-    given = np.zeros(len(labels), bool) if given_test is None else np.asarray(given_test, bool)
-    parts: dict[str, list] = {name: [] for name in SPLIT_NAMES}
-    parts["test"].append(np.flatnonzero(given))
+    test = _mask(given_test, len(labels))
+    validation = _mask(given_validation, len(labels)) & ~test
+    given = test | validation
+    parts: dict[str, list] = {name: [np.zeros(0, np.int64)] for name in SPLIT_NAMES}
+    parts["test"].append(np.flatnonzero(test))
+    parts["validation"].append(np.flatnonzero(validation))
+    validation_share = 0.0 if validation.any() else validation_split
+    test_share = 0.0 if test.any() else test_fraction
     too_small = []
-    carving_test = test_fraction > 0 and not given.any()
     for label in np.unique(labels[~given]):
         rows = rng.permutation(np.flatnonzero((labels == label) & ~given))
-        n_test = _at_least_one(len(rows) * test_fraction, len(rows) >= 3 and not given.any())
+        n_test = _at_least_one(len(rows) * test_share, len(rows) >= (2 if validation.any() else 3))
         rest = rows[n_test:]
-        n_val = _at_least_one(len(rest) * validation_split, len(rest) >= 2)
+        n_val = _at_least_one(len(rest) * validation_share, len(rest) >= 2)
         parts["test"].append(rows[:n_test])
         parts["validation"].append(rest[:n_val])
         parts["train"].append(rest[n_val:])
-        if (n_val == 0 and validation_split > 0) or (n_test == 0 and carving_test):
+        if (n_val == 0 and validation_share > 0) or (n_test == 0 and test_share > 0):
             too_small.append(int(label))
     rows = {
         name: np.sort(np.concatenate(chunks)).astype(np.int64) for name, chunks in parts.items()
     }
     return rows, too_small
+
+
+def stratified_groups(
+    labels: np.ndarray,
+    duplicates: Duplicates,
+    seed: int,
+    validation_split: float,
+    test_fraction: float = LOCAL_TEST_FRACTION,
+) -> tuple[dict[str, np.ndarray], list[int]]:
+    """`stratified_rows` over groups of identical examples: each group is drawn as one
+    example with its label, its copies go where it goes, and the splits the data came with
+    (`duplicates.given`) are kept as given; examples left out (`duplicates.kept`) are in no
+    split.
+
+    Args:
+        labels: integer class of each row, shape `[n]`.
+        duplicates: the rows' groups (`duplicates.find_duplicates`).
+        seed: the run's `--seed`; the same seed gives the same split.
+        validation_split: fraction of each class's non-test groups held out for validation.
+        test_fraction: fraction of each class's groups carved for test. Defaults to 0.2.
+
+    Returns:
+        As `stratified_rows`; when no example is written twice, the same rows.
+    """
+    chosen = duplicates.representatives
+    given = duplicates.given[chosen]
+    rows, too_small = stratified_rows(
+        labels[chosen],
+        seed,
+        validation_split,
+        given == TEST,
+        test_fraction,
+        given_validation=given == VALIDATION,
+    )
+    return duplicates.expand(rows), too_small
+
+
+def _mask(given: np.ndarray | None, count: int) -> np.ndarray:
+    return np.zeros(count, bool) if given is None else np.asarray(given, bool)
 
 
 def _at_least_one(share: float, allowed: bool) -> int:

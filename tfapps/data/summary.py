@@ -7,8 +7,10 @@ classes with their counts, each column's kind, and warnings for data that looks 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 SHOWN_CLASSES = 12  # classes listed by name in the printed line; run.json holds them all
@@ -42,6 +44,25 @@ class DataSummary:
             list(values.get("warnings", [])),
             dict(values.get("facts", {})),
         )
+
+
+@dataclass
+class Skipped:
+    """Files left out, grouped by reason: how many, and one example path per reason."""
+
+    counts: Counter = field(default_factory=Counter)
+    examples: dict[str, str] = field(default_factory=dict)
+
+    def add(self, reason: str, path: Path) -> None:
+        self.counts[reason] += 1
+        self.examples.setdefault(reason, str(path))
+
+    def to_dict(self) -> dict[str, dict]:
+        """`{reason: {"files": n, "example": path}}` for run.json."""
+        return {
+            reason: {"files": count, "example": self.examples[reason]}
+            for reason, count in self.counts.most_common()
+        }
 
 
 def count_phrase(count: int, singular: str, plural: str | None = None) -> str:

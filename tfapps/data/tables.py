@@ -33,6 +33,7 @@ import tensorflow_datasets as tfds
 
 from tfapps.config.options import TableOptions
 from tfapps.data.csv_files import read_csv_file, release_arrow_memory
+from tfapps.data.duplicates import GIVEN, row_duplicates, split_row_name
 from tfapps.data.info import DatasetInfo
 from tfapps.data.numbers import NA_MARKERS, NumberFormat, detect_number_format
 from tfapps.data.specs import IGNORED, NUMERIC, ColumnSpec, DataOrigin, TableSchema
@@ -84,6 +85,7 @@ class TargetRule(Protocol):
     reading a table)."""
 
     task: str  # the command, named in messages
+    classes: bool  # the target holds classes: the same features under two are left out
 
     def carve(
         self,
@@ -138,14 +140,22 @@ def from_tfds(
     }
     _check_columns(list(frames["train"].columns), target, config)
     read_sizes = {name: len(frame) for name, frame in frames.items()}
-    positions = {name: np.arange(len(frame)) for name, frame in frames.items()}
+    given = np.concatenate(
+        [np.full(size, GIVEN[name], np.int8) for name, size in read_sizes.items()]
+    )
+    whole = pd.concat(frames.values(), ignore_index=True)
+    duplicates = _duplicates(whole, target, config, rule, given)
+    kept = np.split(duplicates.kept, np.cumsum(list(read_sizes.values()))[:-1])
+    positions = {name: np.flatnonzero(keep) for name, keep in zip(frames, kept, strict=True)}
     sampled = sample_rows(positions, config.max_examples, config.seed)
     frames = {name: frames[name].iloc[sampled[name]] for name in SPLIT_NAMES}
     read_from = f"TFDS {builder.name} {builder.version}"
     origin = tfds_origin(builder)
-    return _clean_and_encode(
+    splits = _clean_and_encode(
         frames, read_sizes, target, config, rule, source, origin, NumberFormat(), read_from
     )
+    duplicates.summarize(splits.info.summary, "row", split_row_name(read_sizes, "row"))
+    return splits
 
 
 def from_path(path: Path, config: TableOptions, rule: TargetRule) -> Splits:
@@ -168,7 +178,13 @@ def from_path(path: Path, config: TableOptions, rule: TargetRule) -> Splits:
     cells = _sample(table)
     number_format = table_number_format(cells, csv.sep, config)
     _check_columns(list(table.columns), config.target, config)
-    rows = rule.carve(table, config.target, config, number_format, _markers(config))
+    markers = _markers(config)
+    duplicates = _duplicates(table, config.target, config, rule)
+    chosen = duplicates.representatives
+    carved = rule.carve(
+        table.iloc[chosen].reset_index(drop=True), config.target, config, number_format, markers
+    )
+    rows = duplicates.expand(carved)
     read_sizes = {name: len(part) for name, part in rows.items()}
     rows = sample_rows(rows, config.max_examples, config.seed)
     sep, sep_name = csv.sep, csv.sep_name
@@ -177,7 +193,9 @@ def from_path(path: Path, config: TableOptions, rule: TargetRule) -> Splits:
     origin = DataOrigin(path=str(path.resolve()))
     read_from = f"{path.name} (delimiter {sep_name}, {number_format.describe(cells)})"
     args = (config.target, config, rule, "local", origin, number_format, read_from, sep)
-    return _clean_and_encode(frames, read_sizes, *args, path.name)
+    splits = _clean_and_encode(frames, read_sizes, *args, path.name)
+    duplicates.summarize(splits.info.summary, "row", lambda row: f"row {row + 1}")
+    return splits
 
 
 def _split_frames(table: pd.DataFrame, rows: dict[str, np.ndarray]) -> dict[str, pd.DataFrame]:
@@ -191,6 +209,12 @@ def _split_frames(table: pd.DataFrame, rows: dict[str, np.ndarray]) -> dict[str,
         del cells
     release_arrow_memory()
     return {name: pd.DataFrame(values) for name, values in columns.items()}
+
+
+def _duplicates(table: pd.DataFrame, target: str, config: TableOptions, rule, given=None):
+    """Identical rows (`duplicates.row_duplicates`) over the columns the model may read."""
+    features = [c for c in table.columns if c != target and c not in config.drop]
+    return row_duplicates(table, target, features, rule.classes, _markers(config), given)
 
 
 def table_number_format(cells, sep: str, config: TableOptions) -> NumberFormat:

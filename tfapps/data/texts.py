@@ -2,12 +2,14 @@
 
 A CSV needs a text column and a label column (`--text-column`, `--label-column`; labels may be
 strings such as pos/neg or numbers); its delimiter is detected (`csv_files`). A folder is laid
-out as `root/<label>/*.txt`, one text a file, with `root/train/<label>/` and
-`root/test/<label>/` honoured when present (the aclImdb layout; its unlabelled `unsup` folder
-is skipped). A byte-order mark is never part of a text. Rows with empty text or no label (a
-missing marker such as `NA`, or `--na-values`) are dropped and counted; labels that differ only
-in case, surrounding spaces, a final full stop or number spelling are one class (`labels`);
-splits are stratified.
+out as `root/<label>/...`, one text a file, or in split folders (`root/train/<label>/`,
+`root/test/<label>/`, as aclImdb, whose unlabelled `unsup` folder is left out), by the rules
+image folders share (`folders`), each file read by `text_folders`. A byte-order mark is never
+part of a text. Rows with empty text or no label (a missing marker such as `NA`, or
+`--na-values`) are dropped and counted; labels that differ only in case, surrounding spaces, a
+final full stop or number spelling are one class (`labels`); splits are stratified, identical
+texts (once stripped of surrounding spaces) kept in one split and texts written under two
+labels left out (`duplicates`).
 """
 
 from __future__ import annotations
@@ -15,17 +17,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from tfapps.data.csv_files import read_csv_file
+from tfapps.data.duplicates import GIVEN, POOL, find_duplicates, text_keys
 from tfapps.data.info import DatasetInfo
 from tfapps.data.labels import canonical_labels, sorted_class_names
 from tfapps.data.numbers import NA_MARKERS
 from tfapps.data.specs import DataOrigin, TextSpec
 from tfapps.data.splits import SPLIT_NAMES, Splits
-from tfapps.data.stratify import stratified_rows
+from tfapps.data.stratify import stratified_groups
 from tfapps.data.summary import (
     DataSummary,
     class_counts,
@@ -34,13 +38,15 @@ from tfapps.data.summary import (
     merged_labels_warnings,
     tfds_classes_summary,
 )
+from tfapps.data.text_folders import read_text_folder
 from tfapps.data.tfds_source import read_classified_splits, tfds_origin
 from tfapps.errors import InvalidInput
+from tfapps.raw_inputs import preview
 
 if TYPE_CHECKING:
     from tfapps.tasks.text import SentimentConfig
 
-UNLABELLED_FOLDERS = ("unsup",)
+QUOTED_CHARS = 40  # a text's start, as named in warnings
 
 
 def from_tfds(builder: tfds.core.DatasetBuilder, source: str, config: SentimentConfig) -> Splits:
@@ -70,6 +76,8 @@ def from_tfds(builder: tfds.core.DatasetBuilder, source: str, config: SentimentC
     read = f"TFDS {builder.name} {builder.version}"
     counts = class_counts(class_names, carved.train_labels)
     too_small = [class_names[i] for i in carved.too_small]
+    summary = tfds_classes_summary(read, counts, too_small, "text")
+    carved.summarize(summary, "text")
     info = DatasetInfo(
         name=config.dataset,
         source=source,
@@ -77,33 +85,29 @@ def from_tfds(builder: tfds.core.DatasetBuilder, source: str, config: SentimentC
         class_names=class_names,
         train_class_counts=counts,
         spec=TextSpec(unit="example"),
-        summary=tfds_classes_summary(read, counts, too_small, "text"),
+        summary=summary,
     )
     return Splits(*carved.datasets, info)
 
 
 def from_path(path: Path, config: SentimentConfig) -> Splits:
     """Reads a CSV file or a `root/<label>/*.txt` folder into stratified splits, reproducibly
-    by `config.seed`.
+    by `config.seed`; identical texts are kept in one split (`duplicates`).
 
     Args:
         path: the file or folder given as `--dataset`.
         config: the run's options (columns, CSV format, seed, validation split).
     """
+    lines, warnings, layout = [], [], None
     if path.is_dir():
-        if (path / "train").is_dir():
-            train = _read_folder(path / "train")
-            test = (
-                _read_folder(path / "test", given_test=True) if (path / "test").is_dir() else None
-            )
-        else:
-            train, test = _read_folder(path), None
-        read, unit = f"{path} (one text a .txt file)", "file"
+        folder = read_text_folder(path)
+        table, warnings, layout = folder.table, folder.warnings, folder.layout.describe()
+        lines = folder.layout.lines
+        read, unit = f"{path} ({layout}, one text a file)", "file"
     else:
         csv = read_csv_file(path, config.sep)
-        train, test = _csv_columns(csv.frame, path, config), None
+        table = _csv_columns(csv.frame, path, config)
         read, unit = f"{path.name} (delimiter {csv.sep_name})", "row"
-    table = pd.concat([train, test]) if test is not None else train
     markers = {*NA_MARKERS, *(m.strip().casefold() for m in config.na_values)}
     table, dropped = _drop_unusable(table, path, markers)
     table["label"], merged = canonical_labels(table["label"])
@@ -115,30 +119,36 @@ def from_path(path: Path, config: SentimentConfig) -> Splits:
         )
     labels = table["label"].map({name: i for i, name in enumerate(class_names)}).to_numpy()
     texts = table["text"].to_numpy(dtype=object)
-    rows, too_small = stratified_rows(
-        labels, config.seed, config.validation_split, table["given_test"].to_numpy()
-    )
+    given = np.array([GIVEN.get(split, POOL) for split in table["split"]], np.int8)
+    duplicates = find_duplicates(text_keys(table["text"]), labels, given)
+    where = table["where"].to_numpy(dtype=object)
+    duplicates.refuse_emptied_classes(labels, class_names, "text", where.__getitem__)
+    rows, too_small = stratified_groups(labels, duplicates, config.seed, config.validation_split)
 
     def subset(index):
         return tf.data.Dataset.from_tensor_slices(
             (tf.constant(texts[index].tolist(), tf.string), labels[index])
         )
 
-    counts = class_counts(class_names, labels)
+    counts = class_counts(class_names, labels[duplicates.kept])
     train_counts = class_counts(class_names, labels[rows["train"]])
     summary = DataSummary(
-        lines=[f"{classes_line(counts, 'text')} from {read}"],
+        lines=[f"{classes_line(counts, 'text')} from {read}", *lines],
         warnings=[
+            *warnings,
             *_dropped_warning(dropped, len(table) + sum(dropped.values()), path),
             *merged_labels_warnings(merged),
             *class_warnings(counts, [class_names[i] for i in too_small], "text"),
         ],
         facts={
-            "texts": len(table),
+            "texts": int(duplicates.kept.sum()),
             "classes": counts,
             "dropped": dropped,
             "merged_labels": merged,
         },
+    )
+    duplicates.summarize(
+        summary, "text", where.__getitem__, class_names, labels, lambda row: _quoted(texts[row])
     )
     info = DatasetInfo(
         name=config.dataset,
@@ -150,10 +160,15 @@ def from_path(path: Path, config: SentimentConfig) -> Splits:
             unit=unit,
             sep=csv.sep if unit == "row" else None,
             dropped_rows=sum(dropped.values()),
+            layout=layout,
         ),
         summary=summary,
     )
     return Splits(*(subset(rows[name]) for name in SPLIT_NAMES), info)
+
+
+def _quoted(text: str) -> str:
+    return repr(preview(text, QUOTED_CHARS))
 
 
 def _dropped_warning(dropped: dict[str, int], rows: int, path: Path) -> list[str]:
@@ -171,29 +186,8 @@ def _csv_columns(table: pd.DataFrame, path: Path, config: SentimentConfig) -> pd
             f"{path} has no column {missing[0]!r}; its columns are {list(table.columns)}. "
             "Name the columns with --text-column and --label-column."
         )
-    columns = table[[config.text_column, config.label_column]]
-    return columns.set_axis(["text", "label"], axis=1).assign(given_test=False)
-
-
-def _read_folder(root: Path, given_test: bool = False) -> pd.DataFrame:
-    rows = []
-    labels = [d for d in sorted(root.iterdir()) if d.is_dir() and d.name not in UNLABELLED_FOLDERS]
-    for label_dir in labels:
-        for file in sorted(label_dir.glob("*.txt")):
-            try:
-                rows.append((file.read_text(encoding="utf-8-sig"), label_dir.name))
-            except UnicodeDecodeError as error:
-                raise InvalidInput(
-                    f"{file} is not UTF-8 text (byte {error.start}: {error.reason})."
-                ) from None
-    if not rows:
-        raise InvalidInput(
-            f"No .txt files found under {root}/<label>/; expected a folder with one "
-            "sub-folder of .txt files per label."
-        )
-    table = pd.DataFrame(rows, columns=["text", "label"])
-    table["given_test"] = given_test
-    return table
+    columns = table[[config.text_column, config.label_column]].set_axis(["text", "label"], axis=1)
+    return columns.assign(split=None, where=[f"row {row + 1}" for row in range(len(table))])
 
 
 def _drop_unusable(

@@ -16,9 +16,17 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+from tfapps.data.duplicates import (
+    GIVEN,
+    Duplicates,
+    bytes_keys,
+    find_duplicates,
+    split_row_name,
+)
 from tfapps.data.embedded import EmbeddedDataset
 from tfapps.data.specs import DataOrigin
-from tfapps.data.stratify import stratified_rows
+from tfapps.data.stratify import stratified_groups
+from tfapps.data.summary import DataSummary
 from tfapps.errors import InvalidInput, RunFailed
 from tfapps.pipeline import untuned
 
@@ -155,11 +163,26 @@ class ClassifiedSplits:
         datasets: `(train, validation, test)` of `(input, label)` pairs.
         train_labels: the label of every training example, in order.
         too_small: labels whose examples were too few to reach a carved split.
+        duplicates: identical examples among the builder's splits read (train, then its
+            own validation and test), and those left out.
+        sizes: examples of each builder split read, in that order.
+        class_names: the label names.
+        labels: the label of every example read (train, then the builder's own validation
+            and test).
     """
 
     datasets: tuple[tf.data.Dataset, tf.data.Dataset, tf.data.Dataset]
     train_labels: np.ndarray
     too_small: list[int]
+    duplicates: Duplicates
+    sizes: dict[str, int]
+    class_names: list[str]
+    labels: np.ndarray
+
+    def summarize(self, summary: DataSummary, unit: str) -> None:
+        """Adds what was found about identical examples to `summary` (`Duplicates`)."""
+        name = split_row_name(self.sizes, "example")
+        self.duplicates.summarize(summary, unit, name, self.class_names, self.labels)
 
 
 def read_classified_splits(
@@ -168,34 +191,50 @@ def read_classified_splits(
     """Returns a classifier's train, validation and test splits, carved class by class.
 
     The builder's own validation and test splits are used when it has them; the splits it
-    lacks are carved from train by `stratify.stratified_rows` with a fixed seed (`CARVE_SEED`),
-    so that every class reaches them in proportion and the carving is the same on every
-    machine and for every `--seed`: test takes 20% of each class, validation
-    `validation_split` of the rest.
+    lacks are carved from train by `stratify.stratified_groups` with a fixed seed
+    (`CARVE_SEED`), so that every class reaches them in proportion and the carving is the
+    same on every machine and for every `--seed`: test takes 20% of each class, validation
+    `validation_split` of the rest. Identical examples (the same encoded image or text) are
+    kept in one split: a carved split takes all copies of an example or none, copies in
+    train of an example of the builder's own validation or test split are left out, and so
+    are examples whose copies carry different labels (`duplicates`).
 
     Args:
         builder: a prepared builder with `(input, label)` supervised keys.
         validation_split: fraction of train held out for validation when there is no such split.
     """
     available = _available(builder)
-    labels = _labels(builder, "train")
-    whole = builder.as_dataset(split="train", as_supervised=True, shuffle_files=False)
-    own = {
-        name: builder.as_dataset(split=name, as_supervised=True, shuffle_files=False)
-        for name in ("validation", "test")
-        if name in available
-    }
-    if len(own) == 2:
-        return ClassifiedSplits((whole, own["validation"], own["test"]), labels, [])
-    rows, too_small = stratified_rows(
+    read = ["train", *(name for name in ("validation", "test") if name in available)]
+    keys, labels = zip(*(_keys_and_labels(builder, name) for name in read), strict=True)
+    sizes = {name: len(part) for name, part in zip(read, labels, strict=True)}
+    given = np.concatenate([np.full(sizes[name], GIVEN[name], np.int8) for name in read])
+    labels = np.concatenate(labels)
+    duplicates = find_duplicates(np.concatenate(keys), labels, given)
+    rows, too_small = stratified_groups(
         labels,
+        duplicates,
         CARVE_SEED,
-        validation_split if "validation" not in own else 0.0,
-        test_fraction=CARVED_TEST_PERCENT / 100 if "test" not in own else 0.0,
+        validation_split if "validation" not in available else 0.0,
+        test_fraction=CARVED_TEST_PERCENT / 100 if "test" not in available else 0.0,
     )
-    carved = {name: _rows_of(whole, rows[name], len(labels)) for name in rows}
-    datasets = tuple(own.get(name, carved[name]) for name in ("train", "validation", "test"))
-    return ClassifiedSplits(datasets, labels[rows["train"]], too_small)
+    starts = dict(zip(read, np.cumsum([0, *sizes.values()]), strict=False))
+    datasets = []
+    for name in ("train", "validation", "test"):
+        source = name if name in available else "train"
+        chosen = rows[name] - starts[source]
+        dataset = builder.as_dataset(split=source, as_supervised=True, shuffle_files=False)
+        if len(chosen) < sizes[source] or source != name:
+            dataset = _rows_of(dataset, chosen, sizes[source])
+        datasets.append(dataset)
+    return ClassifiedSplits(
+        tuple(datasets),
+        labels[rows["train"]],
+        too_small,
+        duplicates,
+        sizes,
+        list(builder.info.features[builder.info.supervised_keys[1]].names),
+        labels,
+    )
 
 
 def _rows_of(dataset: tf.data.Dataset, rows: np.ndarray, count: int) -> tf.data.Dataset:
@@ -209,16 +248,32 @@ def _rows_of(dataset: tf.data.Dataset, rows: np.ndarray, count: int) -> tf.data.
     )
 
 
-def _labels(builder: tfds.core.DatasetBuilder, split: str) -> np.ndarray:
-    """Every label of a split, in order, without decoding images."""
+def _keys_and_labels(
+    builder: tfds.core.DatasetBuilder, split: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every example's content key (`duplicates.bytes_keys` over its encoded image, its
+    text stripped of surrounding spaces, or its serialized tensor) and label, in order,
+    without decoding images."""
     features = builder.info.features
     data_key, label_key = builder.info.supervised_keys
     skip = {data_key: tfds.decode.SkipDecoding()}
     if not isinstance(features[data_key], tfds.features.Image):
         skip = None
+
+    def content(example):
+        data = example[data_key]
+        if data.dtype != tf.string:
+            data = tf.io.serialize_tensor(data)
+        elif isinstance(features[data_key], tfds.features.Text):
+            data = tf.strings.strip(data)
+        return data, example[label_key]
+
     dataset = builder.as_dataset(split=split, shuffle_files=False, decoders=skip)
-    labels = untuned(dataset.map(lambda example: example[label_key]).batch(4096))
-    return np.concatenate([np.asarray(batch) for batch in labels.as_numpy_iterator()] or [[]])
+    keys, labels = [bytes_keys([])], [np.zeros(0, np.int64)]
+    for data, label in untuned(dataset.map(content).batch(4096)).as_numpy_iterator():
+        keys.append(bytes_keys(data))
+        labels.append(np.asarray(label))
+    return np.concatenate(keys), np.concatenate(labels)
 
 
 def _available(builder: tfds.core.DatasetBuilder) -> set[str]:

@@ -6,12 +6,16 @@ training, predict, serve, export, suite, cli) looks the task up and calls it:
 
 - **identity and CLI**: `name`, `config_class`, `description`, `headline_metric`;
 - **data**: the embedded datasets, catalog names and local formats it accepts, its
-  readers (`read_tfds`, `read_path`) and `inspect` (facts of the final training split);
+  readers (`read_tfds`, `read_path`), `inspect` (facts of the final training split) and
+  `fetch_resources` (what else training needs, such as pretrained weights);
 - **model**: `build` (the compiled `TaskModel`) and `evaluate_and_report`;
 - **finished runs**: `read_inputs` (predict), `prediction_table`, `check_fits` and
   `evaluation_options` (evaluate), `serving_values` and `serving_aliases` (serve),
   `export_part` (export);
-- **train-all**: `quick` options and the `variants` of `--compare-architectures`.
+- **train-all**: the options it fixes (`suite_options`), `quick` options and the `variants`
+  of `--compare-architectures`;
+- **tune**: `search_space` (the knobs `tfapps tune` searches, around the config's own
+  values), `max_epochs` and `headline_direction`.
 
 Nothing here imports TensorFlow: a task module imports its heavy parts inside its methods, so
 `tfapps --help` can list every task and its options instantly.
@@ -27,6 +31,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from tfapps.config import RunConfig
 from tfapps.data.embedded import EmbeddedDataset
+from tfapps.errors import InvalidInput
 
 if TYPE_CHECKING:
     import keras
@@ -41,6 +46,7 @@ if TYPE_CHECKING:
     from tfapps.pipeline import Batcher
     from tfapps.runs import RunRecord
     from tfapps.serving_requests import InputSpec
+    from tfapps.tune.space import Space
 
 
 @dataclass
@@ -62,7 +68,11 @@ class TaskModel:
         architecture: choices made for this data when options were left automatic (such as
             the image model's filters and augmentation), recorded in run.json.
         epochs: the maximum epochs chosen for this data when `--epochs` was left automatic;
-            `None` uses the config's.
+            `None` uses the config's. With `phases`, the first phase's.
+        phases: training in stages, one `fit` each (such as a new head on a frozen pretrained
+            backbone, then fine-tuning its top layers); empty for a single `fit` of `model`.
+        trained_phases: what each phase did, filled in by training (`phases.PhaseRecord`
+            dicts), recorded in run.json.
     """
 
     model: keras.Model
@@ -73,15 +83,46 @@ class TaskModel:
     batcher: Batcher | None = None
     architecture: dict = field(default_factory=dict)
     epochs: int | None = None
+    phases: list[Phase] = field(default_factory=list)
+    trained_phases: list[dict] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.serving_model = self.serving_model or self.model
 
 
+@dataclass
+class Phase:
+    """One stage of a model's training: a `fit` of its own, with its own epochs, trainable
+    layers and learning rate, resumable on its own (`tfapps.phases`).
+
+    Args:
+        name: the phase's name in run.json and in its checkpoint's folder (`"head"`).
+        epochs: the phase's maximum epochs; early stopping may end it sooner.
+        enter: sets which layers train, compiles, and returns the model `fit` trains: the
+            task's model, or `head` when `features` is given.
+        features: a frozen part of the model whose outputs are computed once, in inference
+            mode, from the raw batches; the phase then trains on those outputs (the model
+            `enter` returns takes them). `None` trains on the raw batches.
+        facts: what run.json records of the phase's settings (learning rate, layers).
+    """
+
+    name: str
+    epochs: int
+    enter: Callable[[], keras.Model]
+    features: keras.Model | None = None
+    facts: dict = field(default_factory=dict)
+
+
 def compile_model(
-    model: keras.Model, config: RunConfig, loss, metrics: list, fixed_shapes: bool = True
+    model: keras.Model,
+    config: RunConfig,
+    loss,
+    metrics: list,
+    fixed_shapes: bool = True,
+    learning_rate: float | None = None,
 ) -> None:
-    """Compiles with Adam at `--learning-rate` and `--steps-per-execution` steps per call.
+    """Compiles with Adam at `--learning-rate` (or `learning_rate`) and
+    `--steps-per-execution` steps per call.
 
     Under a strategy with several replicas one step per call is used: Keras 3.15's multi-step
     loop fails there with an InvalidArgumentError (seen with MirroredStrategy on 2 CPUs).
@@ -94,13 +135,15 @@ def compile_model(
         loss: a Keras loss or its name.
         metrics: Keras metrics or their names.
         fixed_shapes: whether every batch has the same shape. Defaults to True.
+        learning_rate: Adam's learning rate instead of `config.learning_rate`. Defaults to
+            the config's.
     """
     import keras
     import tensorflow as tf
 
     replicas = tf.distribute.get_strategy().num_replicas_in_sync
     model.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate),
+        optimizer=keras.optimizers.Adam(learning_rate or config.learning_rate),
         loss=loss,
         metrics=metrics,
         steps_per_execution=(config.steps_per_execution or 1) if replicas == 1 else 1,
@@ -136,12 +179,16 @@ class Task(abc.ABC):
         config_class: the task's options, a `RunConfig` subclass.
         description: the command's help text (its first line is the summary).
         headline_metric: the test metric that summary.csv and the CLI show.
+        headline_direction: `"max"` when a higher headline metric is better, else `"min"`
+            (what `tfapps tune` optimizes on the validation split).
         classifier: whether the model outputs class probabilities.
         serves_class_names: whether the SavedModel's `serving_default` also outputs each
             example's class name (`"classes"`, `string [batch]`) beside the probabilities.
         embedded: datasets shipped inside installed packages, prepared offline through TFDS.
         catalog: TFDS catalog names known to fit (any other is checked once read).
         local_formats: what a local `--dataset` path may hold, in words.
+        suite_options: options `train-all` always sets for the task (such as the model it
+            shows), which its variants may change.
         quick: options `train-all --quick` sets (a smoke run of a few minutes).
         variants: option sets `train-all --compare-architectures` trains beside the default.
     """
@@ -150,11 +197,13 @@ class Task(abc.ABC):
     config_class: ClassVar[type[RunConfig]]
     description: ClassVar[str]
     headline_metric: ClassVar[str]
+    headline_direction: ClassVar[str]
     classifier: ClassVar[bool]
     serves_class_names: ClassVar[bool] = False
     embedded: ClassVar[tuple[EmbeddedDataset, ...]] = ()
     catalog: ClassVar[tuple[str, ...]] = ()
     local_formats: ClassVar[str]
+    suite_options: ClassVar[dict[str, Any]] = {}
     quick: ClassVar[dict[str, Any]] = {}
     variants: ClassVar[tuple[dict[str, Any], ...]] = ()
 
@@ -189,11 +238,44 @@ class Task(abc.ABC):
         """
         return None
 
+    def fetch_resources(self, config: RunConfig, splits: Splits) -> None:
+        """Makes sure what training needs besides the data is at hand (such as pretrained
+        weights, downloaded once), before any run directory exists (`api.train` calls it
+        after reading the data). Defaults to nothing.
+
+        Raises:
+            InvalidInput: something training needs cannot be had, and how to get it.
+        """
+        return None
+
     # --- model ------------------------------------------------------------------------------
 
     @abc.abstractmethod
     def build(self, config: RunConfig, splits: Splits) -> TaskModel:
         """The compiled model for these options and data (built under the run's strategy)."""
+
+    def max_epochs(self, config: RunConfig, info: DatasetInfo) -> int:
+        """The most epochs training runs for these options and data (Hyperband's longest
+        trial). Defaults to `config.epochs`."""
+        return config.epochs
+
+    def search_space(self, space: Space, config: RunConfig, info: DatasetInfo) -> RunConfig:
+        """The options one trial of `tfapps tune` trains: `config` with the values `space`
+        draws for the task's knobs (`space.choice`, `space.integer`, ...).
+
+        Every knob's default is `config`'s own value and options are changed only for
+        knobs drawn away from their defaults, so the trial at the defaults (the search's
+        first) trains `config` itself. Building the returned config validates it.
+
+        Args:
+            space: the search space being declared or a trial's values (`tune.space.Space`).
+            config: the options the search starts from.
+            info: the data (its spec decides automatic values, such as an image's filters).
+
+        Raises:
+            InvalidInput: the task has no search space (the default).
+        """
+        raise InvalidInput(f"tfapps tune has no search space for {self.name} yet.")
 
     @abc.abstractmethod
     def evaluate_and_report(

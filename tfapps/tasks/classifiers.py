@@ -41,6 +41,7 @@ class ClassifierTask(Task):
     """
 
     headline_metric: ClassVar[str] = "accuracy"
+    headline_direction: ClassVar[str] = "max"
     classifier: ClassVar[bool] = True
     probability_columns: ClassVar[bool] = False
 

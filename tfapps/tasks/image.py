@@ -24,6 +24,7 @@ from tfapps.errors import InvalidInput
 from tfapps.raw_inputs import as_path, shown
 from tfapps.tasks.base import TaskModel, compile_model
 from tfapps.tasks.classifiers import ClassifierTask
+from tfapps.tasks.image_backbone import NO_BACKBONE, BackboneOptions
 
 if TYPE_CHECKING:
     import keras
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from tfapps.export_parts import Part
     from tfapps.runs import RunRecord
     from tfapps.serving_requests import InputSpec
+    from tfapps.tune.space import Space
 
 log = logging.getLogger("tfapps")
 ARCHITECTURES = ("conv", "dense")
@@ -41,7 +43,7 @@ ARCHITECTURES = ("conv", "dense")
 
 @documented
 @dataclass
-class ImageClassifyConfig(ClassifierOptions, RunConfig):
+class ImageClassifyConfig(BackboneOptions, ClassifierOptions, RunConfig):
     """Options of `tfapps image-classify`, on top of `RunConfig`."""
 
     task: ClassVar[str] = "image-classify"
@@ -52,7 +54,9 @@ class ImageClassifyConfig(ClassifierOptions, RunConfig):
         "epochs",
         None,
         automatic="40 for inputs up to 32 px (digits, MNIST), 15 for larger ones (photos, as "
-        "TensorFlow's image classification tutorial trains them; `image_model.auto_epochs`)",
+        "TensorFlow's image classification tutorial trains them; `image_model.auto_epochs`); "
+        "with a --backbone, the head's epochs on the frozen backbone "
+        "(`transfer_model.HEAD_EPOCHS`)",
     )
     patience: int = redefault(RunConfig, "patience", 8)
     filters: tuple[int, ...] | None = option(
@@ -64,6 +68,7 @@ class ImageClassifyConfig(ClassifierOptions, RunConfig):
         "64, 64, ... filters (`image_model.auto_filters`)",
         example="32,64",
     )
+    kernel_size: int = option(3, "side of every Conv2D kernel (3 for 3x3 kernels).", minimum=1)
     dropout: float = option(0.5, "dropout rate before the softmax layer.", rate=True)
     architecture: str = option(
         "conv",
@@ -74,9 +79,10 @@ class ImageClassifyConfig(ClassifierOptions, RunConfig):
     image_size: tuple[int, int] | None = option(
         None,
         "(height, width) every image is fitted to (`--image-size 28x28`).",
-        automatic="the dataset's own size when it is at most 180 px on its longer side (for "
-        "a folder, its most common size), else 180x180 (photos, as TensorFlow's image "
-        "classification tutorial)",
+        automatic="with a --backbone, the size its weights were trained at (224x224); else "
+        "the dataset's own size when it is at most 180 px on its longer side (for a folder, "
+        "its most common size), else 180x180 (photos, as TensorFlow's image classification "
+        "tutorial)",
         separator="x",
         example="28x28",
     )
@@ -124,7 +130,7 @@ class ImageClassifyTask(ClassifierTask):
     name = "image-classify"
     config_class = ImageClassifyConfig
     description = """Train a convnet image classifier: Rescaling → [Conv2D → MaxPooling2D]×k →
-    Flatten → Dropout → Dense(softmax).
+    Flatten → Dropout → Dense(softmax), or a new head on a pretrained backbone (--backbone).
 
     The exported SavedModel takes uint8 images [batch, height, width, channels] and returns
     class probabilities.
@@ -134,6 +140,7 @@ class ImageClassifyTask(ClassifierTask):
       tfapps image-classify                      # embedded digits (1,797 8x8 images)
       tfapps image-classify --dataset mnist      # TFDS catalog, downloaded on first use
       tfapps image-classify --dataset ./photos   # photos/<class>/*.jpg
+      tfapps image-classify --dataset ./photos --backbone mobilenet_v3_small
     """
     embedded = (
         EmbeddedDataset(
@@ -159,7 +166,7 @@ class ImageClassifyTask(ClassifierTask):
     )
     local_formats = (
         "a folder root/<class>/ of images (jpg, png, bmp, gif, webp, tif, ...; or "
-        "root/train|test/<class>/...)"
+        "root/train|val|test/<class>/...)"
     )
     quick = {"epochs": 10}
     variants = ({"architecture": "dense"},)
@@ -174,11 +181,22 @@ class ImageClassifyTask(ClassifierTask):
 
         return from_folder(path, config)
 
+    def fetch_resources(self, config: ImageClassifyConfig, splits: Splits) -> None:
+        """The backbone's ImageNet weights, downloaded or found (`backbones.fetch_weights`)."""
+        if (splits.info.spec.backbone or NO_BACKBONE) != NO_BACKBONE:
+            from tfapps.backbones import fetch_weights
+
+            fetch_weights(splits.info.spec.backbone, config.backbone_weights)
+
     def build(self, config: ImageClassifyConfig, splits: Splits) -> TaskModel:
         from tfapps.tasks import image_model
 
         shape = splits.info.spec.input_shape
         augment = image_model.auto_augment(shape) if config.augment is None else config.augment
+        if (splits.info.spec.backbone or NO_BACKBONE) != NO_BACKBONE:
+            from tfapps.tasks.transfer_model import transfer_task_model
+
+            return transfer_task_model(config, splits, augment)
         filters = config.filters or image_model.auto_filters(shape)
         model = image_model.build_image_classifier(
             shape,
@@ -187,26 +205,64 @@ class ImageClassifyTask(ClassifierTask):
             dropout=config.dropout,
             architecture=config.architecture,
             augment=augment,
+            kernel_size=config.kernel_size,
         )
         compile_model(model, config, "sparse_categorical_crossentropy", ["accuracy"])
         architecture = {"augment": augment}
         if config.architecture == "conv":
             architecture["filters"] = list(filters)
-        epochs = config.epochs or image_model.auto_epochs(shape)
-        return TaskModel(model, architecture=architecture, epochs=epochs)
+        return TaskModel(
+            model, architecture=architecture, epochs=self.max_epochs(config, splits.info)
+        )
+
+    def max_epochs(self, config: ImageClassifyConfig, info: DatasetInfo) -> int:
+        """`--epochs`, else 40 for small images and 15 for photos (`image_model.auto_epochs`)."""
+        from tfapps.tasks import image_model
+
+        return config.epochs or image_model.auto_epochs(info.spec.input_shape)
+
+    def search_space(
+        self, space: Space, config: ImageClassifyConfig, info: DatasetInfo
+    ) -> ImageClassifyConfig:
+        """The convnet's blocks (one fewer to one more than the default), the first block's
+        filters (doubling in each next block, `image_model.block_filters`), kernel size,
+        dropout, augmentation and learning rate; the dense model's dropout, augmentation and
+        learning rate."""
+        from tfapps.tasks import image_model
+
+        shape = info.spec.input_shape
+        knobs, derived = {}, {}
+        if config.architecture == "conv":
+            filters = config.filters or image_model.auto_filters(shape)
+            count = len(filters)
+            blocks = space.integer("blocks", max(1, count - 1), count + 1, count)
+            first = space.choice("filters", (16, 32, 64), filters[0])
+            if space.changed("blocks", "filters"):
+                derived["filters"] = image_model.block_filters(first, blocks)
+            knobs["kernel_size"] = space.choice("kernel_size", (3, 5), config.kernel_size)
+        # Hook: a backbone (`--backbone`) and its fine-tuning depth are knobs of their own.
+        knobs["dropout"] = space.number("dropout", 0.0, 0.6, config.dropout)
+        augment = image_model.auto_augment(shape) if config.augment is None else config.augment
+        knobs["augment"] = space.boolean("augment", augment)
+        knobs["learning_rate"] = space.number(
+            "learning_rate", 1e-4, 1e-2, config.learning_rate, log=True
+        )
+        return space.apply(config, knobs, derived)
 
     def read_inputs(self, record: RunRecord, input_names, inputs, text_per=None):
-        """Image files of any format and size Pillow reads, and the images in folders (other
-        files there are skipped with a warning), read by the training reader
+        """Image files of any format and size Pillow reads, and the images in folders (walked
+        as training walks them, `folders.walk_files`; other files there are skipped with a
+        warning), read by the training reader
         (`data.images.read_image`) with the run's input size, channels and resize rule."""
         import numpy as np
 
-        from tfapps.data.image_scan import image_files
+        from tfapps.data.folders import walk_files
         from tfapps.data.images import ImageReadError, read_image
+        from tfapps.data.summary import Skipped, skipped_line
 
         spec = record.dataset.spec
         height, width, channels = spec.input_shape
-        names, arrays, skipped = [], [], []
+        names, arrays, skipped = [], [], Skipped()
         for item in inputs:
             path = as_path(item)
             if path is None:
@@ -214,19 +270,17 @@ class ImageClassifyTask(ClassifierTask):
                     f"{shown(item)!r} is not an image file or folder; this image-classify "
                     f"model ({record.run_id}) takes images (png, jpg, bmp, gif, webp, tif, ...)."
                 )
-            for file in image_files(path) if path.is_dir() else [path]:
+            for file in walk_files(path, skipped) if path.is_dir() else [path]:
                 try:
                     arrays.append(read_image(file, (height, width), channels, spec.resize))
                 except ImageReadError as error:
                     if not path.is_dir():
                         raise InvalidInput(str(error)) from None
-                    skipped.append(f"{file} ({error.reason})")
+                    skipped.add(error.reason, file)
                     continue
                 names.append(str(file))
-        if skipped:
-            log.warning(
-                "skipped %d files that are not readable images: %s", len(skipped), skipped[0]
-            )
+        if skipped.counts:
+            log.warning(skipped_line(skipped.to_dict(), "file"))
         if not arrays:
             raise InvalidInput(f"No readable images in {', '.join(map(shown, inputs))}.")
         return names, {input_names[0]: np.stack(arrays)}

@@ -36,11 +36,23 @@ def auto_filters(input_shape: Sequence[int]) -> tuple[int, ...]:
     """
     height, width = input_shape[:2]
     if max(height, width) <= SMALL_IMAGE:
-        return (32, 64)
+        return block_filters(32, 2)
     side, blocks = max(height, width), 0
     while side > FEATURE_MAP:
         side, blocks = side // 2, blocks + 1
-    return tuple(min(16 * 2**block, WIDEST_BLOCK) for block in range(max(2, blocks)))
+    return block_filters(16, max(2, blocks))
+
+
+def block_filters(first: int, blocks: int) -> tuple[int, ...]:
+    """Conv2D filters of `blocks` blocks: `first` in the first block, twice as many in each
+    next one, at most `WIDEST_BLOCK` (or `first`, when wider): `block_filters(16, 4)` is
+    `(16, 32, 64, 64)`, the photos' default (`auto_filters`).
+
+    Args:
+        first: filters of the first block.
+        blocks: the number of Conv2D → MaxPooling2D blocks.
+    """
+    return tuple(min(first * 2**block, max(WIDEST_BLOCK, first)) for block in range(blocks))
 
 
 PHOTO_EPOCHS = 15  # TensorFlow's image classification tutorial trains its flowers 15 epochs
@@ -60,6 +72,14 @@ def auto_augment(input_shape: Sequence[int]) -> bool:
     return min(input_shape[:2]) >= AUGMENT_FROM
 
 
+def augmentation(x):
+    """RandomFlip("horizontal") → RandomRotation(0.1) → RandomZoom(0.1) of images `x`, as in
+    TensorFlow's image classification tutorial; Keras runs these layers only in training."""
+    x = layers.RandomFlip("horizontal", name="random_flip")(x)
+    x = layers.RandomRotation(0.1, name="random_rotation")(x)
+    return layers.RandomZoom(0.1, name="random_zoom")(x)
+
+
 def build_image_classifier(
     input_shape: Sequence[int],
     num_classes: int,
@@ -67,6 +87,7 @@ def build_image_classifier(
     dropout: float = 0.5,
     architecture: str = "conv",
     augment: bool = False,
+    kernel_size: int = 3,
 ) -> keras.Model:
     """Builds Rescaling → [augmentation] → [Conv2D → MaxPooling2D] × k → Flatten → Dropout →
     Dense(softmax).
@@ -86,6 +107,7 @@ def build_image_classifier(
         dropout: dropout rate before the classifier. Defaults to 0.5.
         architecture: `"conv"` or `"dense"`. Defaults to `"conv"`.
         augment: add the augmentation layers. Defaults to False.
+        kernel_size: the side of every Conv2D kernel. Defaults to 3.
 
     Example:
 
@@ -96,12 +118,12 @@ def build_image_classifier(
     inputs = keras.Input(shape=tuple(input_shape), dtype="uint8", name="images")
     x = layers.Rescaling(1.0 / 255, name="rescaling")(inputs)
     if augment:
-        x = layers.RandomFlip("horizontal", name="random_flip")(x)
-        x = layers.RandomRotation(0.1, name="random_rotation")(x)
-        x = layers.RandomZoom(0.1, name="random_zoom")(x)
+        x = augmentation(x)
     if architecture == "conv":
         for block, units in enumerate(filters or auto_filters(input_shape), start=1):
-            x = layers.Conv2D(units, 3, padding="same", activation="relu", name=f"conv{block}")(x)
+            x = layers.Conv2D(
+                units, kernel_size, padding="same", activation="relu", name=f"conv{block}"
+            )(x)
             if min(x.shape[1], x.shape[2]) >= 2:
                 x = layers.MaxPooling2D(2, name=f"pool{block}")(x)
         x = layers.Flatten(name="flatten")(x)

@@ -136,8 +136,10 @@ def build_regressor(
     target_scale: tuple[float, float] | None = None,
     medians: Mapping[str, float] | None = None,
     output_name: str = "predictions",
+    dropout: float = 0.0,
+    batch_norm: bool = False,
 ) -> keras.Model:
-    """Builds `encoded_features` → Dense(relu) × n → Dense(1) [→ Rescaling].
+    """Builds `encoded_features` → `hidden_layers` → Dense(1) [→ Rescaling].
 
     Args:
         train_features: input name to the training split's values (float32 for numeric
@@ -151,10 +153,11 @@ def build_regressor(
         medians: the numeric columns' training medians (`encoded_features`). Defaults to
             the medians of `train_features`.
         output_name: the output layer's name. Defaults to `"predictions"`.
+        dropout: dropout rate after each hidden layer. Defaults to 0 (no Dropout layers).
+        batch_norm: batch normalization in each hidden layer. Defaults to False.
     """
     inputs, x = encoded_features(train_features, categorical, medians)
-    for index, units in enumerate(hidden_units, start=1):
-        x = layers.Dense(units, activation="relu", name=f"dense{index}")(x)
+    x = hidden_layers(x, hidden_units, dropout, batch_norm)
     if target_scale is None:
         outputs = layers.Dense(1, dtype="float32", name=output_name)(x)
     else:
@@ -169,6 +172,29 @@ def predicting_expm1(model: keras.Model) -> keras.Model:
     (named `predictions`), so it predicts `y`; the layers are shared."""
     outputs = Expm1(dtype="float32", name="predictions")(model.output)
     return keras.Model(model.input, outputs, name="regressor")
+
+
+def hidden_layers(x, hidden_units: Sequence[int], dropout: float = 0.0, batch_norm: bool = False):
+    """Dense(relu) × n on the encoded features; with `batch_norm`, each as Dense (without
+    bias) → BatchNormalization → ReLU, as Ioffe and Szegedy (2015) place it before the
+    nonlinearity; with `dropout`, a Dropout layer after each.
+
+    Args:
+        x: the encoded features.
+        hidden_units: units of each hidden layer.
+        dropout: dropout rate after each hidden layer. Defaults to 0 (no Dropout layers).
+        batch_norm: batch normalization in each hidden layer. Defaults to False.
+    """
+    for index, units in enumerate(hidden_units, start=1):
+        if batch_norm:
+            x = layers.Dense(units, use_bias=False, name=f"dense{index}")(x)
+            x = layers.BatchNormalization(name=f"batch_norm{index}")(x)
+            x = layers.ReLU(name=f"relu{index}")(x)
+        else:
+            x = layers.Dense(units, activation="relu", name=f"dense{index}")(x)
+        if dropout:
+            x = layers.Dropout(dropout, name=f"dropout{index}")(x)
+    return x
 
 
 def encoded_part(model: keras.Model, record: RunRecord, classifier: bool) -> Part:

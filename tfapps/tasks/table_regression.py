@@ -65,6 +65,11 @@ class RegressConfig(TableOptions, RunConfig):
     hidden_units: tuple[int, ...] = option(
         (64, 64), "units of each hidden Dense(relu) layer (`--hidden-units 64,64`)."
     )
+    dropout: float = option(0.0, "dropout rate after each hidden layer.", rate=True)
+    batch_norm: bool = option(
+        False,
+        "batch normalization in each hidden layer: Dense → BatchNormalization → ReLU.",
+    )
     loss: str = option(
         "mae",
         "the training loss: mae (mean absolute error), mse (mean squared error) or huber.",
@@ -98,10 +103,14 @@ class NumericTarget:
     Args:
         task: the command, named in messages.
         transform: `--target-transform`. Defaults to `"none"`.
+        classes: whether the target is a class (rows of the same features with another
+            target are contradictions); numbers are not: such rows are noise. Defaults to
+            False.
     """
 
     task: str = "regress"
     transform: str = "none"
+    classes: bool = False  # numbers: the same features with another target are noise
 
     def carve(self, table, target, config, number_format, markers) -> dict[str, np.ndarray]:
         from tfapps.data.stratify import carve_local_splits
@@ -215,6 +224,7 @@ class RegressTask(TableTask, Task):
       tfapps regress --dataset houses.csv --target price --drop id --categorical zipcode
     """
     headline_metric = "mae"
+    headline_direction = "min"
     classifier = False
     embedded = (
         EmbeddedDataset(
@@ -263,6 +273,8 @@ class RegressTask(TableTask, Task):
             target_scale=scale,
             medians={c.input: c.median for c in spec.columns if c.kind != CATEGORICAL},
             output_name="log1p_predictions" if log_target else "predictions",
+            dropout=config.dropout,
+            batch_norm=config.batch_norm,
         )
         rmse = keras.metrics.RootMeanSquaredError(name="rmse")
         compile_model(model, config, LOSSES[config.loss], ["mae", rmse])

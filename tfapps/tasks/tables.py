@@ -7,6 +7,7 @@ for predict and serve, the ONNX part, and the check that other data has the same
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     import keras
     import numpy as np
 
+    from tfapps.config import RunConfig
     from tfapps.config.options import TableOptions
     from tfapps.data.info import DatasetInfo
     from tfapps.data.splits import Splits
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
     from tfapps.export_parts import Part
     from tfapps.runs import RunRecord
     from tfapps.serving_requests import InputSpec
+    from tfapps.tune.space import Space
 
 TABLE_FORMATS = "a CSV file (, ; tab or | separated) with --target COLUMN"
 
@@ -82,6 +85,31 @@ class TableTask:
         import tfapps.tasks.table_layers  # noqa: F401
 
         return super().load_model(path)
+
+    def search_space(self, space: Space, config: RunConfig, info: DatasetInfo) -> RunConfig:
+        """The hidden layers (1 to 4) and their units, dropout, batch normalization, the
+        loss, batch size and learning rate: each knob of an option the task's config has
+        (`hidden_units`, `dropout`, `batch_norm`, `loss` among its declared choices), so
+        every table task searches the same way."""
+        options = {field_.name: field_ for field_ in dataclasses.fields(config)}
+        knobs, derived = {}, {}
+        if "hidden_units" in options:
+            hidden = config.hidden_units
+            count = space.integer("layers", 1, 4, len(hidden))
+            units = space.choice("units", (16, 32, 64, 128, 256), hidden[0])
+            if space.changed("layers", "units"):
+                derived["hidden_units"] = (units,) * count
+        if "dropout" in options:
+            knobs["dropout"] = space.number("dropout", 0.0, 0.5, config.dropout)
+        if "batch_norm" in options:
+            knobs["batch_norm"] = space.boolean("batch_norm", config.batch_norm)
+        if options.get("loss") is not None and options["loss"].metadata.get("choices"):
+            knobs["loss"] = space.choice("loss", options["loss"].metadata["choices"], config.loss)
+        knobs["batch_size"] = space.choice("batch_size", (16, 32, 64, 128), config.batch_size)
+        knobs["learning_rate"] = space.number(
+            "learning_rate", 1e-4, 1e-2, config.learning_rate, log=True
+        )
+        return space.apply(config, knobs, derived)
 
     def check_fits(self, info: DatasetInfo, trained: DatasetInfo, dataset: str) -> None:
         """Refuses other feature columns (or kinds), and another target."""

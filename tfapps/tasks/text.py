@@ -1,14 +1,14 @@
-"""`tfapps sentiment`: the Conv1D text classifier (any labels, not only sentiment), from its
-options to its served model.
+"""`tfapps sentiment`: the text classifiers (any labels, not only sentiment), from their
+options to the served model.
 
-Its data readers are `data.texts` (TFDS text datasets, CSV files, text folders); the model is
-built in `text_model`; texts a finished run is given are read by `text_inputs`.
+Its data readers are `data.texts` (TFDS text datasets, CSV files, text folders); the models
+are built in `text_ngram` (TF-IDF n-grams → Dense) and `text_model` (Conv1D, or a dense
+average of embeddings); texts a finished run is given are read by `text_inputs`.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -17,22 +17,24 @@ from tfapps.config import RunConfig
 from tfapps.config.fields import documented, option, redefault
 from tfapps.config.options import ClassifierOptions, CsvOptions
 from tfapps.data.embedded import EmbeddedDataset
-from tfapps.tasks.base import TaskModel, compile_model
-from tfapps.tasks.classifiers import ClassifierTask, classifier_loss
+from tfapps.tasks.base import TaskModel
+from tfapps.tasks.classifiers import ClassifierTask
 
 if TYPE_CHECKING:
     import keras
     import numpy as np
     import tensorflow as tf
 
+    from tfapps.data.info import DatasetInfo
     from tfapps.data.splits import Splits
     from tfapps.export_parts import Part
-    from tfapps.pipeline import Batcher
     from tfapps.runs import RunRecord
     from tfapps.serving_requests import InputSpec
+    from tfapps.tune.space import Space
 
 TEXT_PREVIEW_CHARS = 200  # of each test text in predictions.csv
-ARCHITECTURES = ("conv", "dense")
+log = logging.getLogger("tfapps")
+ARCHITECTURES = ("auto", "ngram", "conv", "dense")
 CONV_LAYOUTS = ("auto", "stacked", "parallel")
 
 
@@ -48,7 +50,9 @@ class SentimentConfig(ClassifierOptions, CsvOptions, RunConfig):
     patience: int = redefault(RunConfig, "patience", 2)
     max_tokens: int = option(
         20000,
-        "vocabulary size of the TextVectorization layer (adapted on the training split only).",
+        "vocabulary size of the TextVectorization layer, adapted on the training split only "
+        "(words for conv and dense; word uni- and bigrams for ngram, the length of its TF-IDF "
+        "vectors).",
         minimum=1,
     )
     sequence_length: int | None = option(
@@ -66,9 +70,25 @@ class SentimentConfig(ClassifierOptions, CsvOptions, RunConfig):
         "when the training texts' median length is at most 50 tokens.",
         choices=CONV_LAYOUTS,
     )
+    conv_filters: int | None = option(
+        None,
+        "filters of each Conv1D layer of the conv model.",
+        automatic="128 stacked, 100 parallel (`text_model.auto_conv_shape`)",
+        minimum=1,
+    )
+    kernel_sizes: tuple[int, ...] | None = option(
+        None,
+        "kernel sizes of the conv model's Conv1D layers: one stacked layer per size, or "
+        "one side-by-side branch per size (`--kernel-sizes 3,4,5`).",
+        automatic="7,7 stacked, 3,4,5 parallel (`text_model.auto_conv_shape`)",
+        example="3,4,5",
+    )
     embedding_dim: int = option(128, "width of the Embedding layer.", minimum=1)
     dropout: float = option(
-        0.5, "dropout rate after the embedding and before the classifier.", rate=True
+        0.5,
+        "dropout rate after the embedding and before the classifier (ngram: after its hidden "
+        "Dense layer).",
+        rate=True,
     )
     text_column: str = option("text", "CSV column holding the text (CSV datasets only).")
     label_column: str = option(
@@ -76,11 +96,16 @@ class SentimentConfig(ClassifierOptions, CsvOptions, RunConfig):
         "CSV column holding the label, strings or integers (CSV datasets only).",
     )
     architecture: str = option(
-        "conv",
-        "the model family: conv (the Conv1D model) or dense (Embedding → "
-        "GlobalAveragePooling1D → Dense(128) → Dropout → Dense), to compare.",
+        "auto",
+        "the model family: ngram (TF-IDF over word uni- and bigrams → Dense(ngram_units) → "
+        "Dropout → Dense), conv (the Conv1D model), dense (Embedding → "
+        "GlobalAveragePooling1D → Dense(128) → Dropout → Dense, to compare) or auto: ngram "
+        "when the training texts divided by their median words is under 1,500, else conv "
+        "(the rule of Google's text-classification guide; the choice and its reason are "
+        "printed and kept in run.json).",
         choices=ARCHITECTURES,
     )
+    ngram_units: int = option(64, "width of the ngram model's hidden Dense layer.", minimum=1)
     length_batches: bool = option(
         True,
         "train the conv model on batches of texts of similar length, each cut to the padding "
@@ -89,21 +114,38 @@ class SentimentConfig(ClassifierOptions, CsvOptions, RunConfig):
         "batch to `sequence_length`, as the dense model and multi-worker runs always do.",
     )
 
+    def validate(self) -> None:
+        """Raises `InvalidInput` naming the first option whose value cannot be used."""
+        from tfapps.config import checks
+
+        super().validate()
+        if self.kernel_sizes is not None:
+            self.kernel_sizes = checks.check_positive_ints(
+                self.kernel_sizes, "kernel-sizes", "3,4,5"
+            )
+
 
 class SentimentTask(ClassifierTask):
     """Text classification: raw strings in, class probabilities out."""
 
     name = "sentiment"
     config_class = SentimentConfig
-    description = """Train a Conv1D text classifier: TextVectorization → Embedding → Conv1D ×2 →
-    GlobalMaxPooling1D → Dense → Dense(sigmoid, or softmax for more than 2 labels).
+    description = """Train a text classifier: TF-IDF n-grams → Dense, or a Conv1D on tokens.
 
-    The exported SavedModel takes raw strings [batch] and returns probabilities; the vocabulary
-    is inside it and also written as vocabulary.txt.
+    --architecture auto (the default) picks by the training texts, by the rule of Google's
+    text-classification guide: when the texts divided by their median words is under 1,500
+    (every embedded dataset), ngram: TextVectorization(tf_idf, word uni- and bigrams) →
+    Dense → Dropout → Dense(sigmoid, or softmax for more than 2 labels); above it, conv:
+    TextVectorization → Embedding → Conv1D ×2 → GlobalMaxPooling1D → Dense → Dense.
+
+    The exported SavedModel takes raw strings [batch] and returns probabilities; the
+    vocabulary is inside it and also written as vocabulary.txt (and, for ngram, the idf
+    weights as idf_weights.txt).
 
     \b
     Examples:
       tfapps sentiment                                  # embedded IMDB reviews (25,000)
+      tfapps sentiment --architecture conv              # the Conv1D model on them
       tfapps sentiment --dataset rotten_tomatoes        # embedded, 8,530 sentences
       tfapps sentiment --dataset imdb_reviews           # TFDS catalog, downloaded on first use
       tfapps sentiment --dataset reviews.csv --text-column review --label-column stars
@@ -132,7 +174,8 @@ class SentimentTask(ClassifierTask):
         "(or root/train|test/<label>/...)"
     )
     quick = {"epochs": 4, "max_examples": 2000}
-    variants = ({"architecture": "dense"},)
+    suite_options = {"architecture": "conv"}  # train-all: the seed's text architecture
+    variants = ({"architecture": "dense"}, {"architecture": "ngram"})
 
     def read_tfds(self, builder, source: str, config: SentimentConfig) -> Splits:
         from tfapps.data.texts import from_tfds
@@ -160,55 +203,72 @@ class SentimentTask(ClassifierTask):
         counts.describe(splits.info.spec)
 
     def build(self, config: SentimentConfig, splits: Splits) -> TaskModel:
-        from tfapps import runs
-        from tfapps.pipeline import PREPROCESS_BATCH, map_in_batches
-        from tfapps.tasks import text_model
-        from tfapps.token_batches import TokenCut
+        """The model of `--architecture`; `auto` picks ngram or conv by the training texts
+        (`text_ngram.auto_architecture`), prints the choice and records it in run.json
+        (`training.architecture`, `training.architecture_reason`)."""
+        from tfapps.tasks import text_model, text_ngram
 
         spec, train = splits.info.spec, splits.prepared_train  # standardized by `inspect`
-        texts = _texts(train)
-        sequence_length = config.sequence_length or text_model.auto_sequence_length(
-            spec.long_tokens
-        )
-        layout = config.conv_layout
-        if layout == "auto":
-            layout = text_model.auto_conv_layout(spec.median_tokens)
-        vectorizer = text_model.build_text_vectorizer(config.max_tokens, sequence_length)
-        tokenizer = without_standardization(vectorizer)
-        tokenizer.adapt(texts)
-        vocabulary = tokenizer.get_vocabulary()
-        vectorizer.set_vocabulary(vocabulary)
+        architecture, reason = config.architecture, "--architecture"
+        if architecture == "auto":
+            samples = splits.info.sizes["train"]
+            architecture, reason = text_ngram.auto_architecture(samples, spec.median_tokens)
+            log.info("architecture: %s, since %s", architecture, reason)
         num_classes = len(splits.info.class_names)
-        classifier = text_model.build_text_classifier(
-            len(vocabulary),
-            sequence_length,
-            num_classes,
-            embedding_dim=config.embedding_dim,
-            dropout=config.dropout,
-            architecture=config.architecture,
-            conv_layout=layout,
+        if architecture == "ngram":
+            task_model = text_ngram.ngram_task_model(config, train, num_classes)
+        else:
+            task_model = text_model.sequence_task_model(
+                config, train, spec, architecture, num_classes
+            )
+        task_model.architecture = {
+            "architecture": architecture,
+            "architecture_reason": reason,
+            **task_model.architecture,
+        }
+        return task_model
+
+    def search_space(
+        self, space: Space, config: SentimentConfig, info: DatasetInfo
+    ) -> SentimentConfig:
+        """For the architecture `--architecture` gives (auto: as `build` would choose it):
+        the conv model's layout, filters and kernel size (parallel: kernels k, k+1, k+2;
+        stacked: two layers of k), or the n-gram model's hidden units; the vocabulary size,
+        the embedding width (conv, dense), dropout and learning rate."""
+        from tfapps.tasks import text_model, text_ngram
+
+        knobs, derived = {}, {}
+        architecture = config.architecture
+        if architecture == "auto":
+            architecture, _ = text_ngram.auto_architecture(
+                info.sizes["train"], info.spec.median_tokens
+            )
+        if architecture == "conv":
+            layout = text_model.conv_layout_for(config, info.spec.median_tokens)
+            start = text_model.conv_shape(config, layout)
+            layout = space.choice("layout", CONV_LAYOUTS[1:], start["conv_layout"])
+            filters = space.choice("filters", (64, 100, 128, 256), start["conv_filters"])
+            kernel = space.choice("kernel_size", (2, 3, 5, 7), start["kernel_sizes"][0])
+            if space.changed("layout", "filters", "kernel_size"):
+                parallel = layout == "parallel"
+                kernels = (kernel, kernel + 1, kernel + 2) if parallel else (kernel, kernel)
+                derived = {"conv_layout": layout, "conv_filters": filters, "kernel_sizes": kernels}
+        if architecture == "ngram":
+            knobs["ngram_units"] = space.choice(
+                "ngram_units", (32, 64, 128, 256), config.ngram_units
+            )
+        else:
+            knobs["embedding_dim"] = space.choice(
+                "embedding_dim", (64, 128, 256), config.embedding_dim
+            )
+        knobs["max_tokens"] = space.choice(
+            "max_tokens", (5000, 10000, 20000, 40000), config.max_tokens
         )
-        stacked = config.architecture == "conv" and layout == "stacked"
-        trim = TokenCut.for_model(classifier, sequence_length) if stacked else None
-        batcher = text_batcher(config, classifier, sequence_length, layout)
-        loss = classifier_loss(num_classes)
-        compile_model(classifier, config, loss, ["accuracy"], fixed_shapes=batcher is None)
-        return TaskModel(
-            model=classifier,
-            serving_model=text_model.build_end_to_end(
-                vectorizer, classifier, "sentiment_classifier", trim
-            ),
-            preprocess=lambda texts, labels: (vectorizer(texts), labels),
-            train_examples=map_in_batches(
-                train, lambda texts, labels: (tokenizer(texts), labels), PREPROCESS_BATCH
-            ),
-            assets={runs.VOCABULARY_TXT: "\n".join(vocabulary) + "\n"},
-            batcher=batcher,
-            architecture={
-                "sequence_length": sequence_length,
-                **({"conv_layout": layout} if config.architecture == "conv" else {}),
-            },
+        knobs["dropout"] = space.number("dropout", 0.0, 0.6, config.dropout)
+        knobs["learning_rate"] = space.number(
+            "learning_rate", 1e-4, 1e-2, config.learning_rate, log=True
         )
+        return space.apply(config, knobs, derived)
 
     def report_inputs(self, examples: tf.data.Dataset) -> dict[str, list]:
         """The start of each test text, for predictions.csv."""
@@ -232,16 +292,20 @@ class SentimentTask(ClassifierTask):
         """Strings, or `{"b64": <UTF-8 text>}`; a byte-order mark is never part of a text."""
         import numpy as np
 
-        return np.array([_served_text(value, spec.name) for value in values], dtype=object)
+        from tfapps.tasks.text_inputs import served_text
+
+        return np.array([served_text(value, spec.name) for value in values], dtype=object)
 
     def export_part(self, model: keras.Model, record: RunRecord, fmt: str) -> Part:
-        """ONNX and LiteRT lack TensorFlow's string ops: they hold the token-id part
+        """ONNX and LiteRT lack TensorFlow's string ops: they hold the part after the
+        vectorizer, on TF-IDF vectors (`text_ngram.tf_idf_part`) or token ids
         (`text_model.token_part`); a SavedModel holds the whole model."""
         from tfapps.export_parts import STRING_PREPROCESSING, raw_part
         from tfapps.tasks.text_model import token_part
+        from tfapps.tasks.text_ngram import is_ngram_model, tf_idf_part
 
         if fmt in STRING_PREPROCESSING:
-            return token_part(model, record)
+            return (tf_idf_part if is_ngram_model(model) else token_part)(model, record)
         return raw_part(model, classifier=True)
 
     def load_model(self, path: Path) -> keras.Model:
@@ -249,26 +313,6 @@ class SentimentTask(ClassifierTask):
         import tfapps.tasks.text_model  # noqa: F401
 
         return super().load_model(path)
-
-
-def text_batcher(
-    config: SentimentConfig, classifier: keras.Model, sequence_length: int, layout: str
-) -> Batcher | None:
-    """Length batches (`TokenCut.batch`) for the stacked conv classifier with
-    `--length-batches`; `None` (plain batches) otherwise: the dense model averages over the
-    padding, and short texts have little padding to cut.
-
-    Args:
-        config: the run's options.
-        classifier: the text classifier, taking token ids.
-        sequence_length: tokens per text as the vectorizer pads them.
-        layout: the conv layout, `"stacked"` or `"parallel"`.
-    """
-    from tfapps.token_batches import TokenCut
-
-    if config.architecture != "conv" or layout != "stacked" or not config.length_batches:
-        return None
-    return TokenCut.for_model(classifier, sequence_length).batch
 
 
 def standardized(examples: tf.data.Dataset) -> tf.data.Dataset:
@@ -282,43 +326,11 @@ def standardized(examples: tf.data.Dataset) -> tf.data.Dataset:
     )
 
 
-def without_standardization(vectorizer: keras.layers.TextVectorization):
-    """A TextVectorization like `vectorizer` but for texts already standardized: adapted, it
-    learns the vocabulary `vectorizer` would from the raw texts, and then maps the
-    standardized texts to the token ids `vectorizer` maps the raw ones to."""
-    import keras
-
-    config = {**vectorizer.get_config(), "standardize": None}
-    return keras.layers.TextVectorization.from_config(config)
-
-
 def _texts(examples: tf.data.Dataset) -> tf.data.Dataset:
     """The texts of `(text, label)` examples in batches of `pipeline.PREPROCESS_BATCH`."""
     from tfapps.pipeline import PREPROCESS_BATCH
 
     return examples.map(lambda text, _: text).batch(PREPROCESS_BATCH)
-
-
-def _served_text(value, name: str) -> str:
-    from tfapps.serving_bodies import BadRequest
-    from tfapps.serving_requests import kind_of
-
-    if isinstance(value, dict) and set(value) == {"b64"}:
-        try:
-            return base64.b64decode(value["b64"], validate=True).decode("utf-8")
-        except (binascii.Error, TypeError, ValueError):
-            raise BadRequest(f'Input {name!r}: "b64" must hold base64 UTF-8 text.') from None
-    if not isinstance(value, str):
-        raise BadRequest(f"Input {name!r} takes strings. Received: {kind_of(value)}")
-    if not value.isascii():
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError as error:  # JSON's "\ud800" escapes decode to lone surrogates
-            raise BadRequest(
-                f"Input {name!r} takes Unicode text; {error.object[error.start]!r} at "
-                f"character {error.start} is half of a UTF-16 surrogate pair."
-            ) from None
-    return value.removeprefix("\ufeff")
 
 
 TASK = SentimentTask()

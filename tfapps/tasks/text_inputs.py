@@ -1,7 +1,9 @@
-"""Texts for a finished sentiment run, from what a user gives `tfapps predict`.
+"""Texts for a finished sentiment run, from what a user gives `tfapps predict` or sends
+`tfapps serve` (`served_text`).
 
-A folder is read as training reads folders (each `.txt` file under it is one text); a `.txt`
-file is one text for a folder-trained model and one text per line otherwise (`text_per`
+A folder is read as training reads folders (each file under it is one text, whatever its
+suffix, links followed: `text_folders.read_texts_under`); a `.txt` file is one text for a
+folder-trained model and one text per line otherwise (`text_per`
 overrides); a `.csv` file gives the rows of the model's text column; anything else is a text
 itself, unless it is one word that looks like a missing file or folder
 (`raw_inputs.looks_like_path`), which is refused. A byte-order mark is never part of a text.
@@ -9,13 +11,19 @@ itself, unless it is one word that looks like a missing file or folder
 
 from __future__ import annotations
 
+import base64
+import binascii
+import logging
 from pathlib import Path
 
 import numpy as np
 
+from tfapps.data.text_folders import TextReadError, read_text_file, read_texts_under
 from tfapps.errors import InvalidInput
 from tfapps.raw_inputs import as_path, looks_like_path, read_table, shown
 from tfapps.runs import RunRecord
+
+log = logging.getLogger("tfapps")
 
 
 def text_inputs(record: RunRecord, input_name: str, inputs: list[str], text_per: str | None):
@@ -41,18 +49,22 @@ def text_inputs(record: RunRecord, input_name: str, inputs: list[str], text_per:
             raise InvalidInput(
                 f"{shown(item)!r} looks like a file or folder but does not exist; this "
                 "sentiment model takes texts (with at least one space), .txt and .csv files "
-                "and folders of .txt files."
+                "and folders of text files."
             )
         if path is None:
             names.append(shown(item))
             texts.append(item.removeprefix("\ufeff"))
         elif path.is_dir():
-            files = sorted(p for p in path.rglob("*.txt") if not p.name.startswith("."))
+            files, read, warnings = read_texts_under(path)
             if not files:
-                raise InvalidInput(f"No .txt files under {path}; a folder holds one text a file.")
-            for file in files:
-                names.append(str(file))
-                texts.append(read_text(file))
+                raise InvalidInput(
+                    f"No text files under {path}; a folder holds one text a file"
+                    + (f" ({'; '.join(warnings)})." if warnings else ".")
+                )
+            for warning in warnings:
+                log.warning(warning)
+            names += [str(file) for file in files]
+            texts += read
         elif path.suffix.lower() == ".csv":
             column = record.run_config.text_column
             table = read_table(path)
@@ -74,15 +86,47 @@ def text_inputs(record: RunRecord, input_name: str, inputs: list[str], text_per:
 
 
 def read_text(path: Path) -> str:
-    """A UTF-8 text file's text, without a byte-order mark.
+    """A text file's text as training reads it (`text_folders.read_text_file`): without a
+    byte-order mark, bytes that are not UTF-8 as U+FFFD (with a warning).
 
     Raises:
-        InvalidInput: the file is not UTF-8 text.
+        InvalidInput: the file is binary (holds NUL bytes) or cannot be opened.
     """
     try:
-        return path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
+        text, clean = read_text_file(path)
+    except TextReadError as error:
         raise InvalidInput(
-            f"{path} is not a UTF-8 text file; this sentiment model takes texts, .txt files "
-            "or folders of them."
+            f"{path} is not a UTF-8 text file ({error.reason}); this sentiment model takes "
+            "texts, text files or folders of them."
         ) from None
+    if not clean:
+        log.warning("%s is not UTF-8: read with the bytes that are not UTF-8 as U+FFFD", path)
+    return text
+
+
+def served_text(value, name: str) -> str:
+    """One text of a TF Serving request: a string, or `{"b64": <UTF-8 text>}`; a byte-order
+    mark is never part of a text.
+
+    Raises:
+        BadRequest: a value that is not a text, named.
+    """
+    from tfapps.serving_bodies import BadRequest
+    from tfapps.serving_requests import kind_of
+
+    if isinstance(value, dict) and set(value) == {"b64"}:
+        try:
+            return base64.b64decode(value["b64"], validate=True).decode("utf-8")
+        except (binascii.Error, TypeError, ValueError):
+            raise BadRequest(f'Input {name!r}: "b64" must hold base64 UTF-8 text.') from None
+    if not isinstance(value, str):
+        raise BadRequest(f"Input {name!r} takes strings. Received: {kind_of(value)}")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as error:  # JSON's "\ud800" escapes decode to lone surrogates
+            raise BadRequest(
+                f"Input {name!r} takes Unicode text; {error.object[error.start]!r} at "
+                f"character {error.start} is half of a UTF-16 surrogate pair."
+            ) from None
+    return value.removeprefix("\ufeff")

@@ -271,13 +271,33 @@ def preprocessing_note(sequence_length: int) -> str:
     Returns:
         The numbered steps, as plain text.
     """
+    return tokenization_note("token ids") + (
+        "9. Map each token to its line number in vocabulary.txt (UTF-8, lines end with \\n),\n"
+        "   counting from 0: line 0 is the padding token (empty), line 1 the out-of-vocabulary\n"
+        "   token [UNK], used for any token not in the file.\n"
+        f"10. Keep the first {sequence_length} ids, and pad with 0 to {sequence_length}.\n"
+    )
+
+
+def tokenization_note(outputs: str) -> str:
+    """The steps 1 to 8 that turn a text into its tokens, as `standardize_text` and the
+    vectorizer's split on spaces make them, for a user without TensorFlow; written from this
+    module's constants. A note goes on from step 9 to what the model takes.
+
+    Args:
+        outputs: what the text becomes in the end, for the note's first line
+            (`"token ids"`, `"its TF-IDF vector"`).
+
+    Returns:
+        The introduction and numbered steps, as plain text.
+    """
     blocks = ";\n".join(
         f"     U+{first:04X}-U+{last:04X} ({name})" for first, last, name in UNSPACED_BLOCKS
     )
     low, high = REGIONAL_INDICATORS
     selectors = " and ".join(f"U+{first:04X}-U+{last:04X}" for first, last in VARIATION_SELECTORS)
     return (
-        "A text becomes token ids exactly as the run's TextVectorization layer does it\n"
+        f"A text becomes {outputs} exactly as the run's TextVectorization layer does it\n"
         "(tfapps.tasks.text_standardization). Categories are Unicode's general categories as\n"
         f"{CATEGORY_TABLES} assigns them (a character assigned later counts as unassigned),\n"
         f"lower-case mappings those of {CASE_TABLES} (a character assigned later keeps its\n"
@@ -310,8 +330,4 @@ def preprocessing_note(sequence_length: int) -> str:
         "7. Replace every character whose category is not L (letter), M (mark), N (number)\n"
         f"   or So, and every U+{REPLACEMENT:04X}, by a space.\n"
         "8. Split the text at spaces, dropping empty strings: these are its tokens.\n"
-        "9. Map each token to its line number in vocabulary.txt (UTF-8, lines end with \\n),\n"
-        "   counting from 0: line 0 is the padding token (empty), line 1 the out-of-vocabulary\n"
-        "   token [UNK], used for any token not in the file.\n"
-        f"10. Keep the first {sequence_length} ids, and pad with 0 to {sequence_length}.\n"
     )
