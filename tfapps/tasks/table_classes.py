@@ -29,9 +29,16 @@ SHOWN_VALUES = 3  # distinct values a refusal quotes
 @dataclass(frozen=True)
 class ClassTarget:
     """table-classify's target rule: classes named by `data.labels`; a local table's rows
-    carved class by class."""
+    carved class by class.
+
+    Args:
+        task: the command, named in messages.
+        classes: the target holds classes, so rows of the same features under two classes
+            are contradictions, left out (`duplicates.row_duplicates`). Defaults to True.
+    """
 
     task: str = "table-classify"
+    classes: bool = True
 
     def carve(self, table, target, config, number_format, markers) -> dict[str, np.ndarray]:
         """Stratified row indices (`stratify.stratified_rows`); rows without a target form a
