@@ -33,7 +33,7 @@ from keras import layers
 from tfapps.data.specs import CATEGORICAL, ColumnSpec
 from tfapps.tasks.classifiers import classifier_head
 from tfapps.tasks.table_layers import FillMissing, MissingIndicator, PeriodicEmbedding, StripSpaces
-from tfapps.tasks.table_model import CATEGORY_LOOKUP, normalization_as_dense
+from tfapps.tasks.table_model import CATEGORY_LOOKUP, category_lookup, normalization_as_dense
 
 if TYPE_CHECKING:
     from tfapps.export_parts import Part
@@ -107,10 +107,8 @@ def build_table_classifier(
             continue
         many = column.categories > embed_above
         strip = StripSpaces(name=f"{name}_strip")
-        lookup = layers.StringLookup(
-            output_mode="int" if many else "one_hot", name=f"{name}_lookup"
-        )
-        lookup.adapt(strip(keras.ops.convert_to_tensor(train_features[name])))
+        categories = strip(keras.ops.convert_to_tensor(train_features[name]))
+        lookup = category_lookup(categories, "int" if many else "one_hot", f"{name}_lookup")
         lookups[name] = (strip, lookup)
         if many:
             embedded.append(name)

@@ -98,8 +98,8 @@ def encoded_features(
     for name, values in train_features.items():
         if name in categorical:
             strip = StripSpaces(name=f"{name}_strip")
-            lookup = layers.StringLookup(output_mode="one_hot", name=f"{name}_lookup")
-            lookup.adapt(strip(keras.ops.convert_to_tensor(values)))
+            categories = strip(keras.ops.convert_to_tensor(values))
+            lookup = category_lookup(categories, "one_hot", name=f"{name}_lookup")
             encoders[name] = [strip, lookup]
         else:
             median = medians.get(name, np.nanmedian(np.asarray(values, np.float64)))
@@ -127,6 +127,26 @@ def encoded_features(
         name="normalization",
     )
     return inputs, normalization(encode(inputs))
+
+
+def category_lookup(categories, output_mode: str, name: str) -> layers.StringLookup:
+    """The StringLookup of a categorical column, its vocabulary (the training categories, most
+    frequent first, after the out-of-vocabulary '[UNK]') held in its config.
+
+    An adapted StringLookup writes its vocabulary to model.keras as lines joined by line
+    feeds, and Keras 3.15 reads back one entry fewer when the last one is the empty string
+    (a missing category, when it is the rarest): the model would not load. A vocabulary
+    given to the layer is saved in its config instead, where any string keeps.
+
+    Args:
+        categories: the training split's categories, `tf.string` `[rows]`.
+        output_mode: `"one_hot"` or `"int"` (`keras.layers.StringLookup`).
+        name: the layer's name.
+    """
+    adapted = layers.StringLookup()
+    adapted.adapt(categories)
+    vocabulary = [str(value) for value in adapted.get_vocabulary(include_special_tokens=False)]
+    return layers.StringLookup(vocabulary=vocabulary, output_mode=output_mode, name=name)
 
 
 def build_regressor(
