@@ -33,7 +33,8 @@ def classification_metrics(split: str, labels: np.ndarray, probabilities: np.nda
     Always loss (cross-entropy), accuracy, balanced_accuracy (the mean recall over the classes
     present, which a model that ignores a rare class cannot score well on), precision_macro,
     recall_macro and f1_macro; for two classes also precision, recall and f1 of the second
-    (positive) class, and roc_auc.
+    (positive) class, and roc_auc; for more, roc_auc_ovr (the mean of each class's ROC AUC
+    against the rest, as scikit-learn's scorer of that name), when every class is present.
 
     Args:
         split: the split name recorded in each row.
@@ -55,6 +56,10 @@ def classification_metrics(split: str, labels: np.ndarray, probabilities: np.nda
         values[f"f1{suffix}"] = f1
     if len(classes) == 2 and len(np.unique(labels)) == 2:
         values["roc_auc"] = skm.roc_auc_score(labels, probabilities[:, 1])
+    elif len(classes) > 2 and len(np.unique(labels)) == len(classes):
+        values["roc_auc_ovr"] = skm.roc_auc_score(
+            labels, probabilities, multi_class="ovr", labels=classes
+        )
     return [
         {"split": split, "metric": name, "value": float(value)} for name, value in values.items()
     ]
@@ -71,6 +76,7 @@ def write_classification_report(
     results: Mapping[str, tuple[np.ndarray, np.ndarray]],
     class_names: list[str],
     test_inputs: Mapping[str, list] | None = None,
+    probability_columns: bool = False,
 ) -> pd.DataFrame:
     """Writes metrics.csv, confusion_matrix.csv, per_class.csv, predictions.csv and the
     confusion-matrix plot.
@@ -82,6 +88,8 @@ def write_classification_report(
         class_names: names of the classes in label-index order.
         test_inputs: columns describing each test example (e.g. a text preview), placed
             after the index in predictions.csv. Defaults to none.
+        probability_columns: predictions.csv also holds each class's probability, in
+            columns `probability_<class>` after `correct`. Defaults to False.
 
     Returns:
         The metrics table.
@@ -125,6 +133,11 @@ def write_classification_report(
             "prediction": names[predicted],
             "probability": probabilities[np.arange(len(labels)), predicted],
             "correct": labels == predicted,
+            **(
+                {f"probability_{name}": probabilities[:, i] for i, name in enumerate(class_names)}
+                if probability_columns
+                else {}
+            ),
         }
     ).to_csv(run_dir / runs.PREDICTIONS_CSV, index=False)
 
