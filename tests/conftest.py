@@ -175,6 +175,24 @@ def tiny_table(rows: int = 40, seed: int = 0):
     return pd.DataFrame({"x": x, "kind": rng.choice(["a", "b"], rows), "y": 2 * x + 1})
 
 
+def tiny_classes(rows: int = 80, seed: int = 0):
+    """A table whose label (`yes`/`no`) follows x, with 12 missing x (a missing-indicator), a
+    category and a column of 8 cities (an Embedding)."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0, 10, rows)
+    table = pd.DataFrame(
+        {
+            "x": np.where(np.arange(rows) % 7 == 3, np.nan, x),
+            "kind": rng.choice(["a", "b"], rows),
+            "city": rng.choice([f"c{i}" for i in range(8)], rows),
+            "label": np.where(x > 5, "yes", "no"),
+        }
+    )
+    return table
+
+
 def tiny_reviews(rows: int = 40):
     """Reviews whose words give their label away (each a different text: copies of a text
     are kept in one split)."""
@@ -192,10 +210,12 @@ def tiny_reviews(rows: int = 40):
 @pytest.fixture(scope="session")
 def tiny_runs(tmp_path_factory) -> dict[str, Path]:
     """One tiny finished run per task (one epoch on generated data), for predict, evaluate,
-    serve and export: `{"image", "text", "ngram", "table"}` to their run directories ("text"
-    is the conv model, "ngram" what `--architecture auto` picks for these few texts)."""
+    serve and export: `{"image", "text", "ngram", "table", "classes"}` to their run
+    directories ("text" is the conv model, "ngram" what `--architecture auto` picks for these
+    few texts, "classes" table-classify)."""
     from tfapps.api import train
     from tfapps.tasks.image import ImageClassifyConfig
+    from tfapps.tasks.table_classification import TableClassifyConfig
     from tfapps.tasks.table_regression import RegressConfig
     from tfapps.tasks.text import SentimentConfig
 
@@ -203,6 +223,7 @@ def tiny_runs(tmp_path_factory) -> dict[str, Path]:
     images = write_png_folder(root / "images", {"a": 12, "b": 12}, size=(8, 8))
     (root / "reviews.csv").write_text(tiny_reviews().to_csv(index=False))
     tiny_table().to_csv(root / "table.csv", index=False)
+    tiny_classes().to_csv(root / "classes.csv", index=False)
     common = {"epochs": 1, "quiet": True, "output_dir": str(root / "runs")}
     text = {"max_tokens": 200, "sequence_length": 20, "embedding_dim": 8, "architecture": "conv"}
     reviews = str(root / "reviews.csv")
@@ -212,5 +233,13 @@ def tiny_runs(tmp_path_factory) -> dict[str, Path]:
         "ngram": train(SentimentConfig(dataset=reviews, max_tokens=200, **common)).run_dir,
         "table": train(
             RegressConfig(dataset=str(root / "table.csv"), target="y", **common)
+        ).run_dir,
+        "classes": train(
+            TableClassifyConfig(
+                dataset=str(root / "classes.csv"),
+                target="label",
+                numeric_encoding="periodic",  # every layer the exports must hold
+                **common,
+            )
         ).run_dir,
     }

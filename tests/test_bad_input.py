@@ -32,8 +32,10 @@ SPREAD = "".join(f"{i},{i % 3},{10 ** (i / 6.5):.3f}\n" for i in range(40))  # 1
 CODES = "".join(
     f"{('00501', '501', '01234', '1234')[i % 4]},{i % 5},{i % 4 + i / 10}\n" for i in range(40)
 )
-MANY_CLASSES = "".join(
-    f"word{c} token{c} more words,l{c:03d}\n" for c in range(300) for _ in range(2 if c % 2 else 6)
+MANY_CLASSES = "".join(  # no two texts alike (copies would go to one split)
+    f"word{c} token{c} more words {i},l{c:03d}\n"
+    for c in range(300)
+    for i in range(2 if c % 2 else 6)
 )
 
 
@@ -180,6 +182,10 @@ def _image(tmp, *extra) -> list:
 
 def _regress_csv(tmp, text: str, *extra) -> list:
     return _train("regress", _write(tmp / "table.csv", text), tmp, *extra)
+
+
+def _classes_csv(tmp, text: str, *extra) -> list:
+    return _train("table-classify", _write(tmp / "table.csv", text), tmp, *extra)
 
 
 def _nothing_written(tmp, result) -> None:
@@ -651,6 +657,52 @@ CASES = [
         refused=False,
     ),
     Case(
+        "table: a 0/1 target for regress (warns)",
+        lambda t, r: _regress_csv(
+            t, "a,b,y\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(30)), "--target", "y"
+        ),
+        refused=False,
+        warns=("only 2 distinct values (0, 1)", "table-classify"),
+    ),
+    # table-classify
+    Case(
+        "table-classify: a continuous target",
+        lambda t, r: _classes_csv(t, "a,b,y\n" + ROWS, "--target", "y"),
+        fragments=("'y'", "30 distinct numbers", "`tfapps regress`"),
+    ),
+    Case(
+        "table-classify: a target with one class",
+        lambda t, r: _classes_csv(
+            t, "a,b,y\n" + "".join(f"{i},{i % 3},yes\n" for i in range(30)), "--target", "y"
+        ),
+        fragments=("'y'", "single class ('yes')", "at least 2 classes"),
+    ),
+    Case(
+        "table-classify: an ID as the target",
+        lambda t, r: _classes_csv(
+            t, "a,b,y\n" + "".join(f"{i},{i % 3},id{i}\n" for i in range(80)), "--target", "y"
+        ),
+        fragments=("'y'", "80 distinct values in 80 rows"),
+    ),
+    Case(
+        "table-classify: no --target",
+        lambda t, r: _classes_csv(t, "a,b,y\n" + ROWS),
+        fragments=("--target is required", "['a', 'b', 'y']"),
+    ),
+    Case(
+        "table-classify: a 0/1 target, gaps in a feature",
+        lambda t, r: _classes_csv(
+            t,
+            "a,b,y\n"
+            + "".join(
+                f"{'' if i % 4 else i},{'Red' if i % 3 else ' red'},{i % 2}\n" for i in range(40)
+            ),
+            "--target",
+            "y",
+        ),
+        refused=False,
+    ),
+    Case(
         "table: --target-transform log with a target below -1",
         lambda t, r: _regress_csv(
             t,
@@ -747,6 +799,12 @@ CASES = [
         "predict: CSV missing a column",
         lambda t, r: ["predict", r["table"], _write(t / "rows.csv", "kind\na\n")],
         fragments=("lacks the column(s) ['x']",),
+        needs_runs=True,
+    ),
+    Case(
+        "predict: CSV missing a column (table-classify)",
+        lambda t, r: ["predict", r["classes"], _write(t / "rows.csv", "x,kind\n1.5,a\n")],
+        fragments=("lacks the column(s) ['city']",),
         needs_runs=True,
     ),
     Case(

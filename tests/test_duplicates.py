@@ -5,7 +5,6 @@ unchanged when nothing is written twice."""
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import re
 import shutil
@@ -20,7 +19,8 @@ from tfapps.data.duplicates import POOL, TEST, VALIDATION, find_duplicates, row_
 from tfapps.data.stratify import stratified_groups, stratified_rows
 from tfapps.errors import InvalidInput
 from tfapps.tasks.image import ImageClassifyConfig
-from tfapps.tasks.table_regression import NumericTarget, RegressConfig
+from tfapps.tasks.table_classification import TableClassifyConfig, TableClassifyTask
+from tfapps.tasks.table_regression import RegressConfig
 from tfapps.tasks.text import SentimentConfig
 
 
@@ -204,9 +204,8 @@ def test_table_rows_with_the_same_features_under_two_classes_are_left_out(tmp_pa
     table = _table_rows().assign(y=lambda d: (d["x"] > 5).astype(int))
     table.loc[len(table)] = [table["x"][0], table["kind"][0], 1 - table["y"][0]]
     table.to_csv(tmp_path / "t.csv", index=False)
-    classes = dataclasses.replace(NumericTarget(), classes=True)
-    config = RegressConfig(dataset=str(tmp_path / "t.csv"), target="y", quiet=True)
-    splits = from_path(tmp_path / "t.csv", config, classes)
+    config = TableClassifyConfig(dataset=str(tmp_path / "t.csv"), target="y", quiet=True)
+    splits = from_path(tmp_path / "t.csv", config, TableClassifyTask.target_rule)
     assert splits.info.summary.facts["duplicates"]["left_out_with_other_labels"] == 2
     assert any("e.g. row 1 = row 61" in w for w in splits.info.summary.warnings)
 

@@ -34,6 +34,9 @@ EXPECTED_FILES = {
     ("table", "onnx"): ["encoded_model.onnx", "categories.json", "preprocessing.txt"],
     ("table", "litert"): ["encoded_model.tflite", "categories.json", "preprocessing.txt"],
     ("table", "saved_model"): ["model"],
+    ("classes", "onnx"): ["encoded_model.onnx", "categories.json", "preprocessing.txt"],
+    ("classes", "litert"): ["encoded_model.tflite", "categories.json", "preprocessing.txt"],
+    ("classes", "saved_model"): ["model"],
 }
 
 

@@ -83,6 +83,7 @@ def test_run_directory_holds_the_contract(digits_run):
             "precision_macro",
             "recall_macro",
             "f1_macro",
+            "roc_auc_ovr",  # 10 classes, each in both splits
         )
     }
     confusion = pd.read_csv(run_dir / "confusion_matrix.csv", index_col=0)

@@ -375,15 +375,15 @@ def test_the_memory_budget_is_a_share_of_the_memory_available(monkeypatch):
 def test_steps_per_call_keep_a_call_near_a_second_and_do_not_depend_on_timing():
     import keras
 
-    from tfapps.tasks import TaskModel
-    from tfapps.tasks.image_model import build_image_classifier
-    from tfapps.tasks.text_model import build_text_classifier
-    from tfapps.training import (
+    from tfapps.steps_per_execution import (
         MAX_STEPS_PER_EXECUTION,
         auto_steps_per_execution,
         model_multiply_adds,
         steps_for,
     )
+    from tfapps.tasks import TaskModel
+    from tfapps.tasks.image_model import build_image_classifier
+    from tfapps.tasks.text_model import build_text_classifier
 
     assert steps_for(0.001) == MAX_STEPS_PER_EXECUTION  # small models keep 32 steps a call
     assert steps_for(0.1) == 10

@@ -1,4 +1,4 @@
-"""`tfapps serve`: TensorFlow Serving's REST API for all three tasks, on a local port.
+"""`tfapps serve`: TensorFlow Serving's REST API for every task, on a local port.
 
 The servers run in threads of this process on free loopback ports (one with the default
 options, one with small limits); every request goes through real HTTP (`http.client`), is
@@ -68,9 +68,9 @@ def serving(models, options=None):
 def server(tiny_runs):
     from tfapps import serve
 
-    runs = [tiny_runs[task] for task in ("image", "text", "table", "ngram")]
-    models = serve.load_models(runs, ["image-classify", "sentiment", "regress", "ngram"])
-    with serving(models) as running:
+    runs = [tiny_runs[task] for task in ("image", "text", "table", "ngram", "classes")]
+    names = ["image-classify", "sentiment", "regress", "ngram", "table-classify"]
+    with serving(serve.load_models(runs, names)) as running:
         yield running
 
 
@@ -196,6 +196,27 @@ def test_table_rows_by_input_or_column_name_with_missing_values(server, tiny_run
     columnar = {"inputs": {"x": ["2.5", "?"], "kind": ["a", "b"]}}
     status, body = call(server, "POST", "/v1/models/regress:predict", columnar)
     np.testing.assert_allclose(body["outputs"], expected, rtol=1e-5)
+
+
+def test_table_classes_by_column_name_with_missing_numbers_as_nan(server, tiny_runs, tmp_path):
+    (tmp_path / "rows.csv").write_text("x,kind,city\n8.5,a,c1\n,b,nowhere\n")
+    expected = predicted(tiny_runs, "classes", [str(tmp_path / "rows.csv")])
+    instances = [{"x": 8.5, "kind": "a", "city": "c1"}, {"kind": "b", "city": "nowhere"}]
+    classes = ["yes" if p[0] > 0.5 else "no" for p in expected]
+    path = "/v1/models/table-classify:predict"
+    status, body = call(server, "POST", path, {"instances": instances})
+    assert status == 200, body  # two outputs: one object a row, as TF Serving answers
+    np.testing.assert_allclose([row["predictions"] for row in body["predictions"]], expected)
+    assert [row["classes"] for row in body["predictions"]] == classes
+    columnar = {"inputs": {"x": ["8.5", "?"], "kind": ["a", "b"]}}  # city: missing everywhere
+    status, body = call(server, "POST", f"{path}?class_names=true", columnar)
+    assert status == 200, body
+    assert len(body["outputs"]["classes"]) == 2 and len(body["probabilities"]) == 2
+    status, body = call(server, "GET", "/v1/models/table-classify/metadata")
+    outputs = body["metadata"]["signature_def"]["signature_def"]["serving_default"]["outputs"]
+    assert outputs["classes"]["dtype"] == "DT_STRING"
+    status, body = call(server, "POST", path, {"instances": [{"x": "many"}]})
+    assert status == 400 and "'x'" in body["error"]
 
 
 @dataclass

@@ -12,6 +12,7 @@ from conftest import ARTIFACTS, fabricate_run
 from tfapps import suite
 from tfapps.errors import InvalidInput
 from tfapps.tasks.image import ImageClassifyConfig
+from tfapps.tasks.table_classification import TableClassifyConfig
 from tfapps.tasks.table_regression import RegressConfig
 from tfapps.tasks.text import SentimentConfig
 
@@ -77,6 +78,7 @@ def test_train_all_quick_trains_every_task_and_both_architectures(quick_suite):
         ("sentiment", "movie_reviews", "conv"),
         ("sentiment", "movie_reviews", "dense"),
         ("sentiment", "movie_reviews", "ngram"),
+        ("table-classify", "penguins", "dense"),
     ]
     assert summary["parameters"].gt(0).all() and summary["examples_per_second"].gt(0).all()
     assert "Summary:" in result.output and "report.html" in result.output
@@ -167,9 +169,9 @@ def test_one_failing_task_does_not_lose_the_others(run_cli, tmp_path, monkeypatc
     result = run_cli("train-all", "--quiet", "--output-dir", tmp_path / "out")
     assert result.exit_code == 1
     assert "Error: no reviews today" in result.stderr
-    assert "1 of 3 runs failed" in result.stderr
+    assert "1 of 4 runs failed" in result.stderr  # one run a task
     lines = result.output.split("Summary:")[1]
-    assert "FAILED" in lines and lines.count("m=0.5000") == 2
+    assert "FAILED" in lines and lines.count("m=0.5000") == 3
 
 
 def test_plan_applies_quick_datasets_and_architectures():
@@ -187,6 +189,7 @@ def test_plan_applies_quick_datasets_and_architectures():
         (SentimentConfig, "movie_reviews", "dense"),
         (SentimentConfig, "movie_reviews", "ngram"),
         (RegressConfig, "diabetes", None),
+        (TableClassifyConfig, "penguins", None),
     ]
     assert configs[2].max_examples == 2000 and all(c.seed == 3 for c in configs)
 

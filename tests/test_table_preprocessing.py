@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from tfapps.data.numbers import NumberFormat
+from tfapps.data.specs import ColumnSpec
 from tfapps.tasks.table_regression import RegressConfig
 
 ZIP_VALUE = {"01234": 10, "1234": 30, "00501": 20, "501": 40, " 02139 ": 50}
@@ -234,3 +235,28 @@ def _run(path, fmt: str, inputs: dict) -> np.ndarray:
 
     runner = Interpreter(model_path=str(path)).get_signature_runner()
     return next(iter(runner(**inputs).values()))
+
+
+def test_a_model_whose_rarest_category_is_missing_saves_and_loads(tmp_path):
+    import keras
+
+    import tfapps.tasks.table_layers  # noqa: F401
+    from tfapps.tasks.table_classifier_model import build_table_classifier
+    from tfapps.tasks.table_model import build_regressor
+
+    cells = np.array(["a", "a", "a", "b", "b", ""], dtype=object)  # "" last in the vocabulary
+    features = {"x": np.arange(6, dtype=np.float32), "kind": cells}
+    column = ColumnSpec("kind", "categorical", "kind", categories=3)
+    models = {
+        "regressor": build_regressor(features, ["kind"]),
+        "classifier": build_table_classifier(
+            features, [ColumnSpec("x", "numeric", "x", median=2.5), column], 2
+        ).model,
+    }
+    for name, model in models.items():
+        model.save(tmp_path / f"{name}.keras")
+        loaded = keras.models.load_model(tmp_path / f"{name}.keras", safe_mode=True)
+        vocabulary = loaded.get_layer("kind_lookup").get_vocabulary()
+        assert vocabulary == ["[UNK]", "a", "b", ""], name
+        rows = {"x": np.array([1.0, np.nan], np.float32), "kind": np.array(["", "b"], object)}
+        np.testing.assert_allclose(loaded.predict(rows, verbose=0), model.predict(rows, verbose=0))

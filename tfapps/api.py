@@ -125,7 +125,13 @@ def train_report_export(config, setup, splits, recorder, callbacks=()):
         history = _history(directory)  # every epoch, across resumes
         reports.write_learning_curves(history, directory)
     with recorder.timed("export_seconds"):
-        export.export_model(task_model.serving_model, directory, task_model.assets, splits.test)
+        export.export_model(
+            task_model.serving_model,
+            directory,
+            task_model.assets,
+            splits.test,
+            _served_class_names(config, splits),
+        )
     return trained, history, metrics
 
 
@@ -140,8 +146,20 @@ def _train_as_worker(config, setup, splits, callbacks, started: float) -> RunRes
         trained = build_and_train(config, setup, splits, None, callbacks)
         model = trained.task_model
         get_task(config.task).evaluate_and_report(model, trained.batches, splits, Path(scratch))
-        export.export_model(model.serving_model, Path(scratch), model.assets)
+        export.export_model(
+            model.serving_model,
+            Path(scratch),
+            model.assets,
+            class_names=_served_class_names(config, splits),
+        )
     return RunResult(None, {}, pd.DataFrame(), model.serving_model, _elapsed(started))
+
+
+def _served_class_names(config, splits) -> list[str] | None:
+    """The class names the SavedModel outputs, when its task serves them."""
+    from tfapps.tasks import get_task
+
+    return splits.info.class_names if get_task(config.task).serves_class_names else None
 
 
 def _history(directory: Path) -> pd.DataFrame:

@@ -3,6 +3,7 @@ sample of raw test examples that `tfapps export` checks exported files on."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import keras
@@ -10,7 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfapps import runs
-from tfapps.runs import OUTPUT_NAME, SERVING_ENDPOINT
+from tfapps.runs import CLASS_OUTPUT, OUTPUT_NAME, SERVING_ENDPOINT
 
 SAMPLE_EXAMPLES = 256  # raw test examples kept in test_sample.npz
 
@@ -29,22 +30,43 @@ def raw_input_signature(model: keras.Model) -> list:
     return [specs] if isinstance(model.input, dict) else list(specs.values())
 
 
-def write_saved_model(model: keras.Model, path: Path) -> None:
+def write_saved_model(
+    model: keras.Model, path: Path, class_names: Sequence[str] | None = None
+) -> None:
     """Writes a SavedModel whose signature `serving_default` takes the model's raw inputs by
-    name and returns `{"predictions": ...}` (`keras.export.ExportArchive`).
+    name and returns `{"predictions": ...}` (`keras.export.ExportArchive`), and with
+    `class_names` also `"classes"`: each example's most probable class, `string [batch]`.
 
     Args:
         model: the model; its inputs take raw data (preprocessing is inside).
         path: the SavedModel's folder.
+        class_names: a classifier's class names in label order. Defaults to none (no
+            `"classes"` output).
     """
+
+    def serve(inputs):
+        outputs = model(inputs, training=False)
+        served = {OUTPUT_NAME: outputs}
+        if class_names:
+            served[CLASS_OUTPUT] = predicted_classes(outputs, class_names)
+        return served
+
     archive = keras.export.ExportArchive()
     archive.track(model)
     archive.add_endpoint(
-        name=SERVING_ENDPOINT,
-        fn=lambda inputs: {OUTPUT_NAME: model(inputs, training=False)},
-        input_signature=raw_input_signature(model),
+        name=SERVING_ENDPOINT, fn=serve, input_signature=raw_input_signature(model)
     )
     archive.write_out(str(path), verbose=False)
+
+
+def predicted_classes(outputs: tf.Tensor, class_names: Sequence[str]) -> tf.Tensor:
+    """The most probable class of each row of a classifier's outputs, `string [batch]`: the
+    second class where a single sigmoid column is above 0.5, else the argmax (as
+    `reports.class_probabilities` and the reports decide)."""
+    names = tf.constant(list(class_names))
+    if outputs.shape[-1] == 1:
+        return tf.gather(names, tf.cast(outputs[:, 0] > 0.5, tf.int32))
+    return tf.gather(names, tf.argmax(outputs, axis=-1))
 
 
 def export_model(
@@ -52,6 +74,7 @@ def export_model(
     run_dir: Path,
     assets: dict[str, str] | None = None,
     test: tf.data.Dataset | None = None,
+    class_names: Sequence[str] | None = None,
 ) -> None:
     """Writes `saved_model/` (signature `serving_default` → `{"predictions": ...}`), model.keras,
     any assets (such as vocabulary.txt) and the test sample (`write_test_sample`).
@@ -61,8 +84,10 @@ def export_model(
         run_dir: the (temporary) run directory.
         assets: file name to text, written beside the model. Defaults to none.
         test: the unbatched `(raw input, label)` test split. Defaults to none (no sample).
+        class_names: the class names a classifier's SavedModel also outputs
+            (`write_saved_model`). Defaults to none.
     """
-    write_saved_model(model, run_dir / runs.SAVED_MODEL_DIR)
+    write_saved_model(model, run_dir / runs.SAVED_MODEL_DIR, class_names)
     model.save(run_dir / runs.MODEL_KERAS)
     for name, text in (assets or {}).items():
         (run_dir / name).write_text(text, encoding="utf-8")

@@ -108,7 +108,8 @@ def export(path: str | Path, fmt: str, output: Path | None = None) -> Exported:
     model = task.load_model(record.directory / runs.MODEL_KERAS)
     part = task.export_part(model, record, fmt)
     target = folder / f"{part.stem}{SUFFIXES[fmt]}"
-    written = _write(part.model, part.signature, target, fmt)
+    classes = record.dataset.class_names if task.serves_class_names else None
+    written = _write(part.model, part.signature, target, fmt, classes)
     examples = read_test_sample(record.directory / runs.TEST_SAMPLE)
     count = len(next(iter(examples.values())) if isinstance(examples, dict) else examples)
     where = f"{count} test examples of {record.dataset.name}"
@@ -135,13 +136,13 @@ def _check_runtimes(fmt: str) -> None:
         )
 
 
-def _write(model, signature, target: Path, fmt: str) -> Path:
+def _write(model, signature, target: Path, fmt: str, class_names=None) -> Path:
     _remove(target)
     try:
         if fmt == "saved_model":
             from tfapps.export import write_saved_model
 
-            write_saved_model(model, target)
+            write_saved_model(model, target, class_names)
         else:
             from tfapps.export_parts import at_inference
 

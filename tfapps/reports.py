@@ -33,7 +33,8 @@ def classification_metrics(split: str, labels: np.ndarray, probabilities: np.nda
     Always loss (cross-entropy), accuracy, balanced_accuracy (the mean recall over the classes
     present, which a model that ignores a rare class cannot score well on), precision_macro,
     recall_macro and f1_macro; for two classes also precision, recall and f1 of the second
-    (positive) class, and roc_auc.
+    (positive) class, and roc_auc; for more, roc_auc_ovr (the mean of each class's ROC AUC
+    against the rest, as scikit-learn's scorer of that name), when every class is present.
 
     Args:
         split: the split name recorded in each row.
@@ -55,6 +56,10 @@ def classification_metrics(split: str, labels: np.ndarray, probabilities: np.nda
         values[f"f1{suffix}"] = f1
     if len(classes) == 2 and len(np.unique(labels)) == 2:
         values["roc_auc"] = skm.roc_auc_score(labels, probabilities[:, 1])
+    elif len(classes) > 2 and len(np.unique(labels)) == len(classes):
+        values["roc_auc_ovr"] = skm.roc_auc_score(
+            labels, probabilities, multi_class="ovr", labels=classes
+        )
     return [
         {"split": split, "metric": name, "value": float(value)} for name, value in values.items()
     ]
@@ -71,6 +76,7 @@ def write_classification_report(
     results: Mapping[str, tuple[np.ndarray, np.ndarray]],
     class_names: list[str],
     test_inputs: Mapping[str, list] | None = None,
+    probability_columns: bool = False,
 ) -> pd.DataFrame:
     """Writes metrics.csv, confusion_matrix.csv, per_class.csv, predictions.csv and the
     confusion-matrix plot.
@@ -82,6 +88,8 @@ def write_classification_report(
         class_names: names of the classes in label-index order.
         test_inputs: columns describing each test example (e.g. a text preview), placed
             after the index in predictions.csv. Defaults to none.
+        probability_columns: predictions.csv also holds each class's probability, in
+            columns `probability_<class>` after `correct`. Defaults to False.
 
     Returns:
         The metrics table.
@@ -125,6 +133,11 @@ def write_classification_report(
             "prediction": names[predicted],
             "probability": probabilities[np.arange(len(labels)), predicted],
             "correct": labels == predicted,
+            **(
+                {f"probability_{name}": probabilities[:, i] for i, name in enumerate(class_names)}
+                if probability_columns
+                else {}
+            ),
         }
     ).to_csv(run_dir / runs.PREDICTIONS_CSV, index=False)
 
@@ -205,7 +218,7 @@ def write_regression_report(
 
 def plot_regression(targets: np.ndarray, predictions: np.ndarray, folder: Path) -> None:
     """Draws predicted_vs_true.png (with the identity line) and residuals.png."""
-    plt = _pyplot()
+    plt = pyplot()
     figure, axis = plt.subplots(figsize=(5, 5))
     axis.scatter(targets, predictions, s=14, alpha=0.7)
     low, high = (
@@ -249,7 +262,7 @@ def write_learning_curves(history: pd.DataFrame, run_dir: Path) -> None:
 
 def plot_learning_curves(history: pd.DataFrame, path: Path) -> None:
     """Draws one panel per metric (loss first), training against validation, by epoch."""
-    plt = _pyplot()
+    plt = pyplot()
     names = [c for c in history.columns if f"val_{c}" in history.columns]
     names.sort(key=lambda name: name != "loss")
     epochs = history["epoch"] + 1
@@ -279,7 +292,7 @@ def plot_confusion_matrix(confusion: pd.DataFrame, path: Path) -> None:
             order (as confusion_matrix.csv).
         path: the PNG file to write.
     """
-    plt = _pyplot()
+    plt = pyplot()
     shown = _most_frequent_classes(confusion, SHOWN_CLASSES)
     cells = shown.to_numpy()
     grouped = len(shown) < len(confusion)
@@ -332,7 +345,7 @@ def _most_frequent_classes(confusion: pd.DataFrame, count: int) -> pd.DataFrame:
     return pd.DataFrame(block, index=pd.Index(names, name="true"), columns=names)
 
 
-def _pyplot():
+def pyplot():
     """Returns matplotlib.pyplot on the non-interactive Agg backend (imported on first use)."""
     import matplotlib
 
@@ -340,74 +353,3 @@ def _pyplot():
     import matplotlib.pyplot as plt
 
     return plt
-
-
-def write_search_report(
-    run_dir: Path, trials: list[dict], objective: str, direction: str
-) -> pd.DataFrame:
-    """Writes trials.csv (one row per trial of a `tfapps tune` search: its settings, status,
-    best validation score, epochs, seconds and peak memory) and plots/search.png.
-
-    Args:
-        run_dir: the (temporary) run directory.
-        trials: the trials' records (`tune.search`), in the order they started; trial 1
-            is the defaults.
-        objective: the score's name (`val_accuracy`).
-        direction: `"max"` or `"min"`, whether a higher score is better.
-
-    Returns:
-        The trials table.
-    """
-    table = pd.DataFrame(
-        [
-            {
-                "trial": trial["trial"],
-                "status": trial["status"],
-                objective: trial.get("score"),
-                "best_epoch": trial.get("best_epoch"),
-                "epochs": trial.get("epochs_run"),
-                "seconds": round(trial["seconds"], 2),
-                "peak_rss_mb": round(trial["peak_rss_mb"], 1),
-                "from_trial": None
-                if trial.get("from_trial") is None
-                else int(trial["from_trial"]) + 1,
-                "resumed_at_epoch": trial.get("resumed_at_epoch") or None,
-                **trial["settings"],
-                "error": trial.get("error"),
-            }
-            for trial in trials
-        ]
-    )
-    counts = ["best_epoch", "epochs", "from_trial", "resumed_at_epoch"]
-    table[counts] = table[counts].astype("Int64")  # whole numbers, empty where none
-    table.to_csv(run_dir / runs.TRIALS_CSV, index=False)
-    plots = run_dir / runs.PLOTS_DIR
-    plots.mkdir(exist_ok=True)
-    plot_search(table, objective, direction, plots / "search.png")
-    return table
-
-
-def plot_search(table: pd.DataFrame, objective: str, direction: str, path: Path) -> None:
-    """Draws each trial's validation score with the best so far, and each trial's wall time
-    and peak memory."""
-    plt = _pyplot()
-    scores = table[objective].astype(float)
-    best = scores.cummax() if direction == "max" else scores.cummin()
-    figure, (score_axis, time_axis) = plt.subplots(1, 2, figsize=(11, 3.8))
-    score_axis.plot(table["trial"], scores, "o", label="trial")
-    score_axis.step(table["trial"], best.ffill(), where="post", label="best so far")
-    score_axis.plot(
-        table["trial"][:1], scores[:1], "s", markersize=10, fillstyle="none", label="the defaults"
-    )
-    score_axis.set(title=f"{objective} by trial", xlabel="trial")
-    score_axis.grid(alpha=0.3)
-    score_axis.legend()
-    time_axis.bar(table["trial"], table["seconds"], color="tab:gray", label="seconds")
-    time_axis.set(title="wall time and peak memory by trial", xlabel="trial", ylabel="seconds")
-    memory_axis = time_axis.twinx()
-    memory_axis.plot(table["trial"], table["peak_rss_mb"], "o-", color="tab:red")
-    memory_axis.set_ylabel("peak resident memory (MB)", color="tab:red")
-    memory_axis.set_ylim(bottom=0)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)

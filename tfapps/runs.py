@@ -48,9 +48,11 @@ PHASES_JSON = "phases.json"  # in BACKUP_DIR: the training phases finished (`tfa
 CLAIM_LOCK = ".running.lock"  # held by the process training the run
 
 COMPLETE = "complete"
-# The SavedModel's signature and its output, as TF Serving names them.
+# The SavedModel's signature and its output, as TF Serving names them; a classifier whose
+# task serves class names (`Task.serves_class_names`) also outputs each example's class.
 SERVING_ENDPOINT = "serving_default"
 OUTPUT_NAME = "predictions"
+CLASS_OUTPUT = "classes"
 
 
 @dataclass

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from tfapps.runs import RunRecord
+from tfapps.runs import OUTPUT_NAME, RunRecord
 from tfapps.serving_bodies import BadRequest
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -105,7 +105,7 @@ def format_response(outputs: dict[str, np.ndarray], row_format: bool, class_name
     """The response body: `{"predictions": ...}` or `{"outputs": ...}`, as TF Serving shapes
     them (a single output's value, else a dict of outputs), plus, when `class_names` are
     given, each example's class name and probability (`"classes"`, `"probabilities"`)."""
-    values = {name: array.tolist() for name, array in outputs.items()}
+    values = {name: _listed(array) for name, array in outputs.items()}
     if row_format:
         count = len(next(iter(values.values())))
         rows = (
@@ -119,11 +119,18 @@ def format_response(outputs: dict[str, np.ndarray], row_format: bool, class_name
     if class_names:
         from tfapps.reports import class_probabilities
 
-        probabilities = class_probabilities(next(iter(outputs.values())))
+        probabilities = class_probabilities(outputs[OUTPUT_NAME])
         best = probabilities.argmax(axis=1)
         body["classes"] = [class_names[i] for i in best]
         body["probabilities"] = probabilities[np.arange(len(best)), best].tolist()
     return body
+
+
+def _listed(array: np.ndarray) -> list:
+    """An output as JSON values; strings (a `"classes"` output) as text, not bytes."""
+    if array.dtype.kind in "OS":
+        return [v.decode("utf-8") if isinstance(v, bytes) else v for v in array.tolist()]
+    return array.tolist()
 
 
 def _field(instance: Any, name: str, names: list[str]) -> Any:
@@ -209,6 +216,11 @@ def as_float(value: int | float) -> float:
 def in_float32_range(array: np.ndarray, values: list, name: str) -> np.ndarray:
     """A column's numbers, refused when one is infinite in float32 (past ±3.4e38); NaN, a
     missing value (null), passes.
+
+    Args:
+        array: the column as the model takes it.
+        values: the values received, for the message.
+        name: the input's name.
 
     Raises:
         BadRequest: naming the input, the range and the value received.

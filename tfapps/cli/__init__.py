@@ -3,7 +3,7 @@
 Only this package knows Click. TensorFlow is imported inside the commands that train or load
 a model, so `--help` and `--version` answer instantly.
 
-`training.py` holds the commands that train (image-classify, sentiment, regress, train-all),
+`training.py` holds the commands that train (one per task of `tfapps.tasks`, and train-all),
 `tune.py` the searches (`tfapps tune TASK`), `tools.py` the commands that use finished runs
 (predict, evaluate, runs, report, datasets), and `options.py` what they share.
 """

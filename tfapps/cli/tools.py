@@ -56,7 +56,7 @@ def predict(
     folder. INPUTS depend on the run's task: image files or folders (image-classify; read as in
     training: any format, fitted to the model's size and channels), texts, .txt or .csv files
     or folders of text files (sentiment; read as the model was trained), CSV files with the
-    model's columns by name (regress).
+    model's columns by name (regress, table-classify).
 
     \b
     Examples:

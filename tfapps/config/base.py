@@ -93,7 +93,7 @@ class RunConfig:
         "(measured in docs/BENCHMARKS.md), fewer let progress and Ctrl-C show sooner. Runs "
         "with several replicas use 1.",
         automatic="as many steps as take about a second, at most 32, estimated from the "
-        "model's size (`training.auto_steps_per_execution`)",
+        "model's size (`steps_per_execution.auto_steps_per_execution`)",
         minimum=1,
     )
     checkpoint_seconds: float = option(

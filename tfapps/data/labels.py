@@ -1,9 +1,10 @@
 """Class labels as people write them: one class for labels equal by value or differing only in
-case and surrounding spaces.
+case, surrounding spaces and a final full stop.
 
 `5`, `5.0` and ` 5 ` are one class (named `5`); `Negative`, `negative` and ` negative ` are
-one class, named by its most common spelling. Class names sort numerically when they are
-numbers (`2` before `10`), alphabetically otherwise.
+one class, named by its most common spelling; so are ` >50K` and ` >50K.` (UCI Adult's test
+file ends every label with a full stop, its training file does not). Class names sort
+numerically when they are numbers (`2` before `10`), alphabetically otherwise.
 """
 
 from __future__ import annotations
@@ -12,6 +13,10 @@ from collections import Counter
 
 import numpy as np
 import pandas as pd
+
+# A numeric target with at most this many distinct values may be classes (a 0/1 flag, star
+# ratings, a grade): table-classify takes it, and regress warns that it might be.
+NUMERIC_CLASSES_AT_MOST = 20
 
 
 def canonical_labels(raw: pd.Series) -> tuple[pd.Series, dict[str, list[str]]]:
@@ -27,7 +32,9 @@ def canonical_labels(raw: pd.Series) -> tuple[pd.Series, dict[str, list[str]]]:
     text = raw.astype(str).str.strip()
     numbers = pd.to_numeric(text, errors="coerce")
     finite = numbers.notna() & np.isfinite(numbers)
-    keys = text.str.casefold().where(~finite, numbers.map(_number_name))
+    words = text.str.casefold()
+    stopped = words.str.endswith(".") & (words.str.rstrip(".") != "")
+    keys = words.where(~stopped, words.str.rstrip(".")).where(~finite, numbers.map(_number_name))
     spellings: dict[str, Counter] = {}
     for key, spelling in zip(keys, text, strict=True):
         spellings.setdefault(key, Counter())[spelling] += 1

@@ -6,10 +6,10 @@ out as `root/<label>/...`, one text a file, or in split folders (`root/train/<la
 `root/test/<label>/`, as aclImdb, whose unlabelled `unsup` folder is left out), by the rules
 image folders share (`folders`), each file read by `text_folders`. A byte-order mark is never
 part of a text. Rows with empty text or no label (a missing marker such as `NA`, or
-`--na-values`) are dropped and counted; labels that differ only in case, surrounding spaces or
-number spelling are one class (`labels`); splits are stratified, identical texts (once
-stripped of surrounding spaces) kept in one split and texts written under two labels left
-out (`duplicates`).
+`--na-values`) are dropped and counted; labels that differ only in case, surrounding spaces, a
+final full stop or number spelling are one class (`labels`); splits are stratified, identical
+texts (once stripped of surrounding spaces) kept in one split and texts written under two
+labels left out (`duplicates`).
 """
 
 from __future__ import annotations

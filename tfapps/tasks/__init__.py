@@ -15,7 +15,7 @@ from tfapps.config import RunConfig
 from tfapps.errors import InvalidInput
 from tfapps.tasks.base import Task, TaskModel
 
-TASK_MODULES = ("image", "text", "table_regression")
+TASK_MODULES = ("image", "text", "table_regression", "table_classification")
 
 TASKS: dict[str, Task] = {
     task.name: task

@@ -152,10 +152,21 @@ def compile_model(
 
 
 def predict_split(model: keras.Model, batches: tf.data.Dataset) -> tuple[np.ndarray, np.ndarray]:
-    """Returns `(labels, model outputs)` for batched `(input, label)` data, in order."""
+    """Returns `(labels, model outputs)` for batched `(input, label)` data, in order.
+
+    Predicts one step per call: Keras 3.15 builds a multi-step predict function as that many
+    copies of the step, traced again for the shorter last call of each split, which took
+    longer than the predictions themselves (about 30 s on 2 loaded cores for UCI Adult's
+    validation and test splits with table-classify's 32 training steps per call).
+    """
     import numpy as np
 
-    outputs = model.predict(batches.map(lambda inputs, _: inputs), verbose=0)
+    steps = model.steps_per_execution
+    model.steps_per_execution, model.predict_function = 1, None
+    try:
+        outputs = model.predict(batches.map(lambda inputs, _: inputs), verbose=0)
+    finally:  # the next predict builds its function for the restored steps
+        model.steps_per_execution, model.predict_function = steps, None
     labels = np.concatenate(list(batches.map(lambda _, label: label).as_numpy_iterator()))
     return labels, outputs
 
@@ -171,6 +182,8 @@ class Task(abc.ABC):
         headline_direction: `"max"` when a higher headline metric is better, else `"min"`
             (what `tfapps tune` optimizes on the validation split).
         classifier: whether the model outputs class probabilities.
+        serves_class_names: whether the SavedModel's `serving_default` also outputs each
+            example's class name (`"classes"`, `string [batch]`) beside the probabilities.
         embedded: datasets shipped inside installed packages, prepared offline through TFDS.
         catalog: TFDS catalog names known to fit (any other is checked once read).
         local_formats: what a local `--dataset` path may hold, in words.
@@ -186,6 +199,7 @@ class Task(abc.ABC):
     headline_metric: ClassVar[str]
     headline_direction: ClassVar[str]
     classifier: ClassVar[bool]
+    serves_class_names: ClassVar[bool] = False
     embedded: ClassVar[tuple[EmbeddedDataset, ...]] = ()
     catalog: ClassVar[tuple[str, ...]] = ()
     local_formats: ClassVar[str]

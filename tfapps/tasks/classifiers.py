@@ -33,11 +33,17 @@ def classifier_loss(num_classes: int, binary_sigmoid: bool = True) -> str:
 class ClassifierTask(Task):
     """A task whose model outputs class probabilities, scored with accuracy, balanced
     accuracy, f1_macro and (two classes) ROC AUC; its report has a confusion matrix and a
-    per-class table."""
+    per-class table.
+
+    Attributes:
+        probability_columns: predictions.csv also holds every class's probability, one
+            column a class (`probability_<class>`), not only the predicted class's.
+    """
 
     headline_metric: ClassVar[str] = "accuracy"
     headline_direction: ClassVar[str] = "max"
     classifier: ClassVar[bool] = True
+    probability_columns: ClassVar[bool] = False
 
     def evaluate_and_report(
         self,
@@ -56,7 +62,11 @@ class ClassifierTask(Task):
             results[split] = labels, reports.class_probabilities(outputs)
         reported = getattr(splits, list(batches)[-1])  # the split predictions.csv shows
         return reports.write_classification_report(
-            run_dir, results, splits.info.class_names, self.report_inputs(reported)
+            run_dir,
+            results,
+            splits.info.class_names,
+            self.report_inputs(reported),
+            self.probability_columns,
         )
 
     def report_inputs(self, examples: tf.data.Dataset) -> dict[str, list] | None:

@@ -25,6 +25,17 @@ if TYPE_CHECKING:
 # The ASCII whitespace `tf.strings.strip` removes (`table_layers.StripSpaces`), in words.
 SPACE_NAMES = ("space", "tab", "line feed", "carriage return", "vertical tab", "form feed")
 
+# How a category's position in categories.json is found, for the preprocessing.txt of every
+# table model's encoded part (`StripSpaces`, then `StringLookup`, done by hand).
+CATEGORY_LOOKUP = (
+    "take the value as written (a missing value is the empty string), remove the ASCII "
+    f"whitespace around it ({', '.join(SPACE_NAMES)}), and find it in the column's list in "
+    "categories.json, counting from 0. A value not in the list is at position 0 (the first "
+    "entry, '[UNK]', stands for every value not seen in training). Nothing else changes a "
+    "value: '0042' and '42', '1E3' and '1000', 'NA' and '', 'a' and 'A' are different "
+    "categories."
+)
+
 # A target is standardized inside the model when its training median or spread is larger
 # than this: the plain Dense(1) head, starting near 0 and moved by Adam about 1e-3 a step,
 # reaches targets such as Auto MPG's (median 23) and diabetes' (median 140) within its epochs,
@@ -87,8 +98,8 @@ def encoded_features(
     for name, values in train_features.items():
         if name in categorical:
             strip = StripSpaces(name=f"{name}_strip")
-            lookup = layers.StringLookup(output_mode="one_hot", name=f"{name}_lookup")
-            lookup.adapt(strip(keras.ops.convert_to_tensor(values)))
+            categories = strip(keras.ops.convert_to_tensor(values))
+            lookup = category_lookup(categories, "one_hot", name=f"{name}_lookup")
             encoders[name] = [strip, lookup]
         else:
             median = medians.get(name, np.nanmedian(np.asarray(values, np.float64)))
@@ -116,6 +127,26 @@ def encoded_features(
         name="normalization",
     )
     return inputs, normalization(encode(inputs))
+
+
+def category_lookup(categories, output_mode: str, name: str) -> layers.StringLookup:
+    """The StringLookup of a categorical column, its vocabulary (the training categories, most
+    frequent first, after the out-of-vocabulary '[UNK]') held in its config.
+
+    An adapted StringLookup writes its vocabulary to model.keras as lines joined by line
+    feeds, and Keras 3.15 reads back one entry fewer when the last one is the empty string
+    (a missing category, when it is the rarest): the model would not load. A vocabulary
+    given to the layer is saved in its config instead, where any string keeps.
+
+    Args:
+        categories: the training split's categories, `tf.string` `[rows]`.
+        output_mode: `"one_hot"` or `"int"` (`keras.layers.StringLookup`).
+        name: the layer's name.
+    """
+    adapted = layers.StringLookup()
+    adapted.adapt(categories)
+    vocabulary = [str(value) for value in adapted.get_vocabulary(include_special_tokens=False)]
+    return layers.StringLookup(vocabulary=vocabulary, output_mode=output_mode, name=name)
 
 
 def build_regressor(
@@ -189,7 +220,7 @@ def hidden_layers(x, hidden_units: Sequence[int], dropout: float = 0.0, batch_no
 def encoded_part(model: keras.Model, record: RunRecord, classifier: bool) -> Part:
     """A table model for ONNX and LiteRT, which hold no string ops (ONNX no StringLookup,
     LiteRT no `tf.strings.strip`): the model after its lookup layers (categorical columns
-    one-hot), with its Normalization as an equal Dense layer (`_as_dense`);
+    one-hot), with its Normalization as an equal Dense layer (`normalization_as_dense`);
     `categories.json` and `preprocessing.txt` (`encoding_note`) say how to encode a row, and
     tests/test_table_preprocessing.py does what they say. A model of numeric columns only is
     the whole model.
@@ -221,7 +252,7 @@ def encoded_part(model: keras.Model, record: RunRecord, classifier: bool) -> Par
             encoded.append(copy_layer(model.get_layer(f"{name}_column"), filled))
     x = copy_layer(model.get_layer("features"), encoded) if len(encoded) > 1 else encoded[0]
     normalization = model.get_layer("normalization")
-    x = _as_dense(normalization, x)
+    x = normalization_as_dense(normalization)(x)
     for layer in model.layers[model.layers.index(normalization) + 1 :]:  # Dense, predictions
         x = copy_layer(layer, x)
     encoded_model = keras.Model(inputs, x, name="encoded_model")
@@ -280,28 +311,27 @@ def encoding_note(columns: Sequence[ColumnSpec], categories: Mapping[str, int]) 
         "- numeric columns: float32 [batch], the number as the file writes it (in the number "
         "format of run.json's dataset.spec.number_format); NaN for a missing value, which the "
         "model replaces by the column's training median.\n"
-        "- categorical columns: float32 [batch, categories], one-hot. Take the value as "
-        "written (a missing value is the empty string), remove the ASCII whitespace around "
-        f"it ({', '.join(SPACE_NAMES)}), and find it in the column's list in "
-        "categories.json: put 1 at its position in the list (counting from 0) and 0 "
-        "everywhere else. A value not in the list gets its 1 at position 0 (the first entry, "
-        "'[UNK]', stands for every value not seen in training). Nothing else changes a "
-        "value: '0042' and '42', '1E3' and '1000', 'NA' and '', 'a' and 'A' are different "
-        "categories.\n\n"
+        "- categorical columns: float32 [batch, categories], one-hot: 1 at the category's "
+        "position in the column's list in categories.json and 0 everywhere else. A "
+        f"category's position: {CATEGORY_LOOKUP}\n\n"
         f"Numeric columns: {', '.join(numeric) or 'none'}.\n"
         f"Categorical columns (list length): {', '.join(categorical)}.\n"
     )
 
 
-def _as_dense(normalization: keras.layers.Normalization, inputs):
-    """Normalization as the Dense layer that computes it exactly, `(x - mean) / std` with a
-    diagonal kernel of `1 / std` and a bias of `-mean / std` (std = max(sqrt(variance),
-    epsilon), as Keras computes it): Keras' ONNX exporter would make the mean and variance
-    inputs of the graph, a Dense layer's weights it keeps."""
+def normalization_as_dense(normalization: keras.layers.Normalization) -> keras.layers.Dense:
+    """The Dense layer (built, named `normalization`) that computes a Normalization exactly,
+    `(x - mean) / std`, with a diagonal kernel of `1 / std` and a bias of `-mean / std`
+    (std = max(sqrt(variance), epsilon), as Keras computes it): Keras' ONNX exporter would
+    make the mean and variance inputs of the graph, a Dense layer's weights it keeps.
+
+    Args:
+        normalization: an adapted or initialized Normalization over the last axis.
+    """
     mean = keras.ops.convert_to_numpy(normalization.mean).reshape(-1)
     variance = keras.ops.convert_to_numpy(normalization.variance).reshape(-1)
     scale = 1 / np.maximum(np.sqrt(variance), keras.config.epsilon())
     dense = keras.layers.Dense(len(mean), name="normalization")
-    outputs = dense(inputs)
+    dense.build((None, len(mean)))
     dense.set_weights([np.diag(scale).astype(np.float32), (-mean * scale).astype(np.float32)])
-    return outputs
+    return dense

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from tfapps.data.tables import Target
     from tfapps.runs import RunRecord
 
+SHOWN_VALUES = 3  # distinct target values the few-values warning quotes
 LOSSES = {"mae": "mean_absolute_error", "mse": "mean_squared_error", "huber": "huber"}
 
 
@@ -118,7 +119,10 @@ class NumericTarget:
 
     def read(self, frames, target, dataset, number_format: NumberFormat, markers) -> Target:
         """Reads the target as numbers, drops rows without one, refuses unusable targets,
-        finds extreme values and chooses the transform."""
+        finds extreme values and chooses the transform; warns when it holds so few distinct
+        values (`labels.NUMERIC_CLASSES_AT_MOST`, 20), each in two rows or more on average,
+        that they may be classes."""
+        from tfapps.data.labels import NUMERIC_CLASSES_AT_MOST
         from tfapps.data.summary import count_phrase
         from tfapps.data.tables import Target
         from tfapps.tasks import regression_targets
@@ -155,12 +159,22 @@ class NumericTarget:
                 f"{target!r} of {dataset!r} holds {lowest:g}. Pass --target-transform none."
             )
         rows = count_phrase(dropped, "row")
+        warnings = [f"dropped {rows} without a {target} value"] if dropped else []
+        every = np.concatenate([values.to_numpy() for values in targets.values()])
+        distinct = np.unique(every)
+        if len(distinct) <= min(NUMERIC_CLASSES_AT_MOST, len(every) / 2):  # values repeat
+            shown = ", ".join(f"{value:g}" for value in distinct[:SHOWN_VALUES])
+            more = ", ..." if len(distinct) > SHOWN_VALUES else ""
+            warnings.append(
+                f"target {target} holds only {len(distinct)} distinct values ({shown}{more}): "
+                "if they are classes, `tfapps table-classify` predicts them as classes"
+            )
         return Target(
             values=targets,
             dropped=dropped,
             # rows dropped: said once, as a warning
             line=_target_line(target, train, masks["train"], transform, self.transform),
-            warnings=[f"dropped {rows} without a {target} value"] if dropped else [],
+            warnings=warnings,
             mean=float(train.mean()),
             median=float(np.median(train)),
             extreme={split: targets[split][mask] for split, mask in masks.items() if mask.any()},
