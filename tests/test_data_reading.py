@@ -335,3 +335,33 @@ def test_predict_on_a_text_folder_reads_one_text_a_file(tmp_path, run_cli):
     assert len(pd.read_csv(tmp_path / "p.csv")) == 2  # one text a file, as in training
     by_line = run_cli("predict", run_dir, new / "x.txt", "--text-per", "line")
     assert by_line.exit_code == 0 and "loved it" in by_line.output  # a text a line
+
+
+@pytest.mark.parametrize("kind", ["text", "image"])
+def test_max_examples_samples_every_class_of_a_file_sorted_by_class(tmp_path, kind):
+    """`--max-examples` keeps a split's first rows: local rows come in a seeded random order,
+    so a file or folder sorted by class still gives every split every class."""
+    from tfapps.data.load import load_splits
+
+    if kind == "text":
+        from tfapps.tasks.text import SentimentConfig
+
+        rows = [(f"text {label} number {i}", label) for label in "abc" for i in range(40)]
+        path = tmp_path / "sorted.csv"
+        pd.DataFrame(rows, columns=["text", "label"]).to_csv(path, index=False)
+        config = SentimentConfig(dataset=str(path), max_examples=30, quiet=True)
+    else:
+        from PIL import Image
+
+        from tfapps.tasks.image import ImageClassifyConfig
+
+        for c, label in enumerate("abc"):
+            (tmp_path / "imgs" / label).mkdir(parents=True)
+            for i in range(40):
+                pixels = np.full((8, 8, 3), (c * 80 + i) % 256, np.uint8)
+                Image.fromarray(pixels).save(tmp_path / "imgs" / label / f"{i}.png")
+        config = ImageClassifyConfig(dataset=str(tmp_path / "imgs"), max_examples=30, quiet=True)
+    splits = load_splits(config)
+    for name, dataset in splits.items():
+        labels = {int(label) for _, label in dataset.as_numpy_iterator()}
+        assert labels == {0, 1, 2} if name == "train" else len(labels) > 1, name  # sorted: 1

@@ -28,7 +28,7 @@ from tfapps.data.image_scan import ImageFolder, Skipped, scan_folder
 from tfapps.data.images import ImageReadError, read_image
 from tfapps.data.info import SPLIT_NAMES, CachePlan, DatasetInfo
 from tfapps.data.specs import DataOrigin, ImageSpec
-from tfapps.data.stratify import stratified_groups
+from tfapps.data.stratify import in_random_order, stratified_groups
 from tfapps.data.summary import (
     DataSummary,
     class_warnings,
@@ -93,8 +93,7 @@ def decode_folder(root: Path, config: ImageClassifyConfig) -> DecodedFolder:
     path_of = [str(image.path) for image in folder.images].__getitem__
     duplicates.refuse_emptied_classes(labels, folder.class_names, "image", path_of)
     rows, too_small = stratified_groups(labels, duplicates, config.seed, config.validation_split)
-    # Training rows in a seeded random order: a cache keeps the order it is first read in.
-    rows["train"] = np.random.default_rng(config.seed).permutation(rows["train"])
+    rows = in_random_order(rows, config.seed)
     paths = np.array([str(image.path) for image in folder.images], dtype=object)
     needed = int(np.prod(shape)) * len(paths)
     cache = _cache_plan(needed)

@@ -132,6 +132,19 @@ def stratified_groups(
     return duplicates.expand(rows), too_small
 
 
+def in_random_order(rows: dict[str, np.ndarray], seed: int) -> dict[str, np.ndarray]:
+    """Each split's rows in a seeded random order, for a local file or folder: a cap such as
+    `--max-examples`, which keeps a split's first rows, then keeps a random sample of every
+    class whatever the file's order, and a cache keeps the order it is first read in.
+
+    Args:
+        rows: split name to row indices.
+        seed: the run's `--seed`.
+    """
+    rng = np.random.default_rng(seed)
+    return {name: rng.permutation(indices) for name, indices in rows.items()}
+
+
 def _mask(given: np.ndarray | None, count: int) -> np.ndarray:
     return np.zeros(count, bool) if given is None else np.asarray(given, bool)
 

@@ -29,7 +29,7 @@ from tfapps.data.labels import canonical_labels, sorted_class_names
 from tfapps.data.numbers import NA_MARKERS
 from tfapps.data.specs import DataOrigin, TextSpec
 from tfapps.data.splits import SPLIT_NAMES, Splits
-from tfapps.data.stratify import stratified_groups
+from tfapps.data.stratify import in_random_order, stratified_groups
 from tfapps.data.summary import (
     DataSummary,
     class_counts,
@@ -124,6 +124,7 @@ def from_path(path: Path, config: SentimentConfig) -> Splits:
     where = table["where"].to_numpy(dtype=object)
     duplicates.refuse_emptied_classes(labels, class_names, "text", where.__getitem__)
     rows, too_small = stratified_groups(labels, duplicates, config.seed, config.validation_split)
+    rows = in_random_order(rows, config.seed)
 
     def subset(index):
         return tf.data.Dataset.from_tensor_slices(
