@@ -301,11 +301,11 @@ class SentimentTask(ClassifierTask):
 
     def export_part(self, model: keras.Model, record: RunRecord, fmt: str) -> Part:
         """ONNX and LiteRT lack TensorFlow's string ops: they hold the part after the
-        vectorizer, on TF-IDF vectors (`text_ngram.tf_idf_part`) or token ids
-        (`text_model.token_part`); a SavedModel holds the whole model."""
+        vectorizer, on TF-IDF vectors or token ids (`text_export`); a SavedModel holds the
+        whole model."""
         from tfapps.export_parts import STRING_PREPROCESSING, raw_part
-        from tfapps.tasks.text_model import token_part
-        from tfapps.tasks.text_ngram import is_ngram_model, tf_idf_part
+        from tfapps.tasks.text_export import tf_idf_part, token_part
+        from tfapps.tasks.text_ngram import is_ngram_model
 
         if fmt in STRING_PREPROCESSING:
             return (tf_idf_part if is_ngram_model(model) else token_part)(model, record)

@@ -20,16 +20,14 @@ from keras import layers
 from tfapps.runs import VOCABULARY_TXT
 from tfapps.tasks.base import TaskModel, compile_model
 from tfapps.tasks.classifiers import classifier_head, classifier_loss
-from tfapps.tasks.text_standardization import preprocessing_note, standardize_text
+from tfapps.tasks.text_standardization import standardize_text
 from tfapps.token_batches import TokenCut
 
 if TYPE_CHECKING:
     import tensorflow as tf
 
     from tfapps.data.specs import TextSpec
-    from tfapps.export_parts import Part
     from tfapps.pipeline import Batcher
-    from tfapps.runs import RunRecord
     from tfapps.tasks.text import SentimentConfig
 
 DENSE_UNITS = 128
@@ -225,38 +223,6 @@ class TrimPadding(keras.layers.Layer):
             "period": cut.period,
             "margin": cut.margin,
         }
-
-
-def token_part(model: keras.Model, record: RunRecord) -> Part:
-    """The text model's classifier on token ids, for formats without TensorFlow's string ops
-    (ONNX, LiteRT): it takes `int64 [batch, sequence_length]`, with vocabulary.txt and a
-    preprocessing.txt that says exactly how a text becomes ids."""
-    import tensorflow as tf
-
-    from tfapps.export_parts import Part
-
-    vectorizer = model.get_layer("vectorizer")
-    classifier = next(layer for layer in model.layers if isinstance(layer, keras.Model))
-    length = vectorizer.get_config()["output_sequence_length"]
-    spec = tf.TensorSpec((None, length), tf.int64, name="tokens")
-    names = record.dataset.class_names
-    outputs = f"P({names[1]}), one column" if len(names) == 2 else "one probability a class"
-    note = (
-        f"token_model takes token ids, int64 [batch, {length}], and returns what the run's "
-        f"model returns ({outputs}; classes in order: {', '.join(names)}).\n\n"
-        + preprocessing_note(length)
-    )
-    return Part(
-        model=classifier,
-        signature=[spec],
-        stem="token_model",
-        takes=f"token ids, int64 [batch, {length}] (see preprocessing.txt and vocabulary.txt)",
-        encode=lambda texts: {"tokens": vectorizer(tf.constant(texts)).numpy().astype(np.int64)},
-        classifier=True,
-        notes={"preprocessing.txt": note},
-        copies=[VOCABULARY_TXT],
-        run_dir=record.directory,
-    )
 
 
 def sequence_task_model(

@@ -26,13 +26,11 @@ from tfapps.runs import IDF_WEIGHTS_TXT, VOCABULARY_TXT
 from tfapps.tasks.base import TaskModel, compile_model
 from tfapps.tasks.classifiers import classifier_head, classifier_loss
 from tfapps.tasks.text_model import build_end_to_end
-from tfapps.tasks.text_standardization import standardize_text, tokenization_note
+from tfapps.tasks.text_standardization import standardize_text
 
 if TYPE_CHECKING:
     import tensorflow as tf
 
-    from tfapps.export_parts import Part
-    from tfapps.runs import RunRecord
     from tfapps.tasks.text import SentimentConfig
 
 NGRAMS = 2  # word uni- and bigrams
@@ -194,46 +192,3 @@ def is_ngram_model(model: keras.Model) -> bool:
     """Whether a run's model (raw strings in) is the n-gram model: its vectorizer gives TF-IDF
     vectors rather than token ids."""
     return model.get_layer("vectorizer").get_config()["output_mode"] == "tf_idf"
-
-
-def tf_idf_part(model: keras.Model, record: RunRecord) -> Part:
-    """The n-gram model's classifier on TF-IDF vectors, for formats without TensorFlow's string
-    ops (ONNX, LiteRT): it takes `float32 [batch, features]`, with vocabulary.txt,
-    idf_weights.txt and a preprocessing.txt that says exactly how a text becomes its vector.
-
-    The cut is right after the TextVectorization layer: everything before it is string work,
-    and everything after it is what the run trained."""
-    import tensorflow as tf
-
-    from tfapps.export_parts import Part
-
-    vectorizer = model.get_layer("vectorizer")
-    classifier = next(layer for layer in model.layers if isinstance(layer, keras.Model))
-    features = len(vectorizer.get_vocabulary())
-    names = record.dataset.class_names
-    outputs = f"P({names[1]}), one column" if len(names) == 2 else "one probability a class"
-    note = (
-        f"tf_idf_model takes TF-IDF vectors, float32 [batch, {features}], and returns what the "
-        f"run's model returns ({outputs}; classes in order: {', '.join(names)}).\n\n"
-        + tokenization_note("its TF-IDF vector")
-        + "9. List its n-grams: every token, then every two adjacent tokens joined by one\n"
-        '   space ("not good" for "not" followed by "good").\n'
-        f"10. Start from {features} zeros; for each n-gram, add 1 at its line number in\n"
-        "   vocabulary.txt (UTF-8, lines end with \\n), counting from 0 (line 0, [UNK],\n"
-        "   counts every n-gram not in the file).\n"
-        "11. Multiply each entry by the number on the same line of idf_weights.txt.\n"
-    )
-    return Part(
-        model=classifier,
-        signature=[tf.TensorSpec((None, features), tf.float32, name="tf_idf")],
-        stem="tf_idf_model",
-        takes=(
-            f"TF-IDF vectors, float32 [batch, {features}] (see preprocessing.txt, "
-            "vocabulary.txt and idf_weights.txt)"
-        ),
-        encode=lambda texts: {"tf_idf": vectorizer(tf.constant(texts)).numpy()},
-        classifier=True,
-        notes={"preprocessing.txt": note},
-        copies=[VOCABULARY_TXT, IDF_WEIGHTS_TXT],
-        run_dir=record.directory,
-    )
