@@ -32,8 +32,10 @@ SPREAD = "".join(f"{i},{i % 3},{10 ** (i / 6.5):.3f}\n" for i in range(40))  # 1
 CODES = "".join(
     f"{('00501', '501', '01234', '1234')[i % 4]},{i % 5},{i % 4 + i / 10}\n" for i in range(40)
 )
-MANY_CLASSES = "".join(
-    f"word{c} token{c} more words,l{c:03d}\n" for c in range(300) for _ in range(2 if c % 2 else 6)
+MANY_CLASSES = "".join(  # each text different: copies of a text would go to one split
+    f"word{c} token{c} more words {i},l{c:03d}\n"
+    for c in range(300)
+    for i in range(2 + 4 * (c % 2 == 0))
 )
 
 
@@ -691,9 +693,10 @@ CASES = [
         "table-classify: a 0/1 target, gaps in a feature",
         lambda t, r: _classes_csv(
             t,
-            "a,b,y\n"
+            "a,b,c,y\n"  # c tells the rows apart: no two rows of the same features
             + "".join(
-                f"{'' if i % 4 else i},{'Red' if i % 3 else ' red'},{i % 2}\n" for i in range(40)
+                f"{'' if i % 4 else i},{'Red' if i % 3 else ' red'},{i},{i % 2}\n"
+                for i in range(40)
             ),
             "--target",
             "y",
