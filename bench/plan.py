@@ -67,6 +67,10 @@ SECTIONS = (
     "startup",
     "predict",
     "big_csv",
+    "text_baselines",
+    "table_baselines",
+    "backbones",
+    "tune",
 )
 # Where tfapps' median quality is worse, a confirmation on fresh seeds may stand in for the
 # median rule: tfapps no worse by more than this share of the reference's median, with 95%
@@ -89,6 +93,19 @@ SCALE_FRACTIONS = (0.25, 0.5, 1.0)
 # the same file as strings; the goal is a read in under 15 s and a process under 1 GB.
 BIG_CSV_GOAL = (15.0, 1000.0)  # seconds of the read, peak RSS MB of the process
 BIG_CSV_SAMPLE = 10_000  # the --max-examples of a third read
+# Text against scikit-learn (issue 29): `tfapps sentiment` with each architecture beside TF-IDF
+# word uni- and bigrams + logistic regression (bench/baselines.py), on the same split.
+TEXT_ARCHITECTURES = ("conv", "ngram", "auto")
+TEXT_IMDB_GOAL = 0.90  # IMDB test accuracy of --architecture auto
+# Tables against scikit-learn (issue 27): `tfapps table-classify` beside gradient boosting and
+# one-hot logistic regression; on Adult, the accuracy bar, the most it may trail gradient
+# boosting by, and its wall time.
+TABLE_ADULT_GOAL = (0.855, 0.015, 60.0)
+# Pretrained backbones (issue 28): test accuracy of --backbone efficientnet_lite0 on each
+# folder; its wall time at most the tutorial's, its peak RSS at most this many MB over it.
+BACKBONE = "efficientnet_lite0"
+BACKBONE_GOALS = {"flower_photos": 0.90, "cats_dogs": 0.95}
+BACKBONE_RSS_MARGIN_MB = 1500
 
 
 @dataclass(frozen=True)
@@ -111,6 +128,11 @@ class Settings:
     photo_counts: tuple[int, ...] = (80, 400)  # synthetic photos of each memory run
     photo_size: tuple[int, int] = (4000, 3000)  # their width and height in pixels
     big_csv_rows: int = 1_000_000  # rows of the large CSV
+    model_seeds: int = 1  # seeds of each run of the baseline, backbone and tune sections
+    model_max_examples: int | None = None  # --max-examples of their text and table runs
+    photos_per_folder: int | None = None  # photos linked from each class folder (None: all)
+    fine_tune_epochs: int | None = None  # --fine-tune-epochs of backbone runs (None: default)
+    tune_budget: str = "600"  # --time-budget of each `tfapps tune` run (seconds)
 
 
 # Auto MPG's test MAE spreads over about 0.13 between seeds (standard deviation 0.025-0.04),
@@ -132,4 +154,8 @@ SMOKE = Settings(
     http_seconds=1.0,
     photo_counts=(8, 24),
     big_csv_rows=20_000,
+    model_max_examples=300,
+    photos_per_folder=6,
+    fine_tune_epochs=1,
+    tune_budget="20",
 )

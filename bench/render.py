@@ -11,7 +11,7 @@ from pathlib import Path
 import jinja2
 import pandas as pd
 
-from bench import plan
+from bench import model_views, plan
 from bench.figures import STALL_SECONDS, paired_gain
 from bench.plan import ALL_COMPARISONS, COMPARISONS, PHOTOS, SIDES, Comparison
 
@@ -213,6 +213,7 @@ _VIEWS = {
     },
     "predict": lambda entry: {"entry": entry},
     "big_csv": _big_csv,
+    **model_views.VIEWS,
 }
 
 

@@ -12,9 +12,12 @@ Usage:
     python -m bench.run_benchmarks --smoke                # tiny settings, scratch output
     python -m bench.run_benchmarks --only photos photo_memory --photos ~/flower_photos
     python -m bench.run_benchmarks --only mnist --mnist ~/mnist-pngs
+    python -m bench.run_benchmarks --only text_baselines table_baselines backbones tune \
+        --bbc bbc_news.csv --adult adult.csv --photos flower_photos --cats-dogs cats_dogs
 
-The photos and mnist sections need folders no package ships (docs/BENCHMARKS.md says how the
-ones measured there were built); without its folder a section is skipped.
+The photos, mnist, backbones and part of the text_baselines, table_baselines and tune sections
+need data no package ships (docs/BENCHMARKS.md says how the data measured there was built);
+without it a section, or that part of it, is skipped.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import numpy as np
 
 from bench import render, runner, tfapps_internals
 from bench.figures import run_summary
+from bench.model_sections import PREPARED, ModelSections
 from bench.plan import (
     ALL_COMPARISONS,
     BIG_CSV_SAMPLE,
@@ -81,7 +85,7 @@ class Results:
         self.report.write_text(render.render(self.entries))
 
 
-class Bench:
+class Bench(ModelSections):
     """Runs the sections of one `make bench`, sharing a scratch directory and trained models.
 
     Args:
@@ -92,6 +96,10 @@ class Bench:
         photos: the folder of photos of the photos comparison. Defaults to none (skipped).
         mnist: MNIST as PNG files with its own test split, for the `mnist` section.
             Defaults to none (skipped).
+        bbc: BBC News as a CSV of `text,label`, for `text_baselines`. Defaults to none.
+        adult: UCI Adult as one CSV with an `income` column, for `table_baselines` and
+            `tune`. Defaults to none.
+        cats_dogs: `train/<class>/`, `test/<class>/` photos, for `backbones`. Defaults to none.
     """
 
     def __init__(
@@ -102,9 +110,13 @@ class Bench:
         ablated: tuple[str, ...] = tuple(COMPARISONS),
         photos: Path | None = None,
         mnist: Path | None = None,
+        bbc: Path | None = None,
+        adult: Path | None = None,
+        cats_dogs: Path | None = None,
     ):
         self.settings, self.results, self.scratch = settings, results, scratch
         self.ablated, self.photos_folder, self.mnist_pngs = ablated, photos, mnist
+        self.bbc_csv, self.adult_csv, self.cats_dogs = bbc, adult, cats_dogs
         self.data_dir = scratch / "tfds"
         self.machine = runner.machine()
         self.commit = runner.code_commit()
@@ -122,8 +134,10 @@ class Bench:
         """Prepares the datasets the sections need, before anything is timed."""
         needs = {"ablation": list(self.ablated), "predict": list(COMPARISONS), "scale": ["imdb"]}
         names = {name for s in sections for name in needs.get(s, [s] if s in COMPARISONS else [])}
-        if names:
-            runner.prepare_datasets(self.data_dir, [COMPARISONS[name].task for name in names])
+        wanted = {COMPARISONS[name].task for name in names}
+        wanted.update(item for section in sections for item in PREPARED.get(section, []))
+        if wanted:
+            runner.prepare_datasets(self.data_dir, sorted(wanted))
 
     def comparison(
         self, name: str, seeds: int | None = None, about: dict | None = None, **options
@@ -168,22 +182,25 @@ class Bench:
             print(f"photo memory: {count} photos, peak RSS {run['peak_rss_mb']:.0f} MB", flush=True)
             self.results.save("photo_memory", entry)
 
-    def run_cli(self, task: str, dataset: str, seed: int, options: tuple[str, ...] = ()) -> dict:
-        """Runs `tfapps TASK --dataset DATASET --seed SEED --quiet [OPTIONS]` in a process of
-        its own (with the settings' epochs, if any) into a fresh output directory.
+    def run_cli(self, command: str, dataset: str, seed: int, options: tuple[str, ...] = ()) -> dict:
+        """Runs `tfapps COMMAND --dataset DATASET --seed SEED --quiet [OPTIONS]` in a process
+        of its own (with the settings' epochs, if any) into a fresh output directory.
+
+        Args:
+            command: a task's command (`sentiment`) or a search's (`tune sentiment`).
 
         Returns:
-            What its run.json says (`tfapps_internals.run_facts`) and `wall_seconds`, the
-            process's.
+            What its run directory says (`tfapps_internals.run_facts`), `wall_seconds` and
+            `peak_rss_mb`, the process's.
         """
         output = self.scratch / f"cli{next(self._run_ids)}"
-        args = [str(runner.TFAPPS), task, "--dataset", dataset, "--seed", str(seed), "--quiet"]
-        args += ["--output-dir", str(output), *options]
+        args = [str(runner.TFAPPS), *command.split(), "--dataset", dataset, "--seed", str(seed)]
+        args += ["--quiet", "--output-dir", str(output), *options]
         if self.settings.epochs:
             args += ["--epochs", str(self.settings.epochs)]
         finished = runner.run_process(args)
         facts = tfapps_internals.run_facts(next(output.glob("*/*/*/run.json")).parent)
-        return {**facts, "wall_seconds": finished.wall_seconds}
+        return {**facts, "wall_seconds": finished.wall_seconds, "peak_rss_mb": finished.peak_rss_mb}
 
     def short_texts(self) -> None:
         """`tfapps sentiment` on the Rotten Tomatoes sentences with each conv layout, seed by
@@ -411,6 +428,9 @@ def main() -> None:
     parser.add_argument(
         "--mnist", type=Path, help="root/{train,test}/<digit>/*.png for the mnist section"
     )
+    parser.add_argument("--bbc", type=Path, help="BBC News, a text,label CSV (text_baselines)")
+    parser.add_argument("--adult", type=Path, help="UCI Adult, one CSV (table_baselines, tune)")
+    parser.add_argument("--cats-dogs", type=Path, help="root/{train,test}/<class>/ (backbones)")
     options = parser.parse_args()
     settings = SMOKE if options.smoke else FULL
     if options.seeds:
@@ -427,6 +447,9 @@ def main() -> None:
             named or tuple(COMPARISONS),
             options.photos,
             options.mnist,
+            options.bbc,
+            options.adult,
+            options.cats_dogs,
         )
         bench.prepare(sections)
         for section in sections:

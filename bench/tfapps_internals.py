@@ -79,10 +79,12 @@ def load_arrays(config, names: tuple[str, ...] = SPLITS) -> Arrays:
 
 
 def prepare_datasets(args: list[str]) -> None:
-    """Prepares the embedded datasets of tasks `args[1:]` in the data directory `args[0]`."""
-    data_dir, *tasks = args
-    for task in tasks:
-        load_arrays(make_config(task, data_dir=data_dir), ())
+    """Prepares embedded datasets in the data directory `args[0]`: each of `args[1:]` is a
+    task (its default dataset) or `TASK=DATASET`."""
+    data_dir, *wanted = args
+    for item in wanted:
+        task, _, dataset = item.partition("=")
+        load_arrays(make_config(task, data_dir=data_dir, dataset=dataset or None), ())
 
 
 def defaults(task: str, arrays: Arrays) -> dict[str, Any]:
@@ -180,20 +182,33 @@ def train(config, callbacks: list) -> tuple[Path, Any]:
 
 
 def run_facts(run_dir: Path) -> dict[str, Any]:
-    """What a run directory's run.json says: `task`, `quality` (the headline test figure),
-    `epochs`, `train_seconds`, `steps_per_execution` (as trained) and, for text,
-    `conv_layout` and `sequence_length` (`None` for other tasks)."""
+    """What a run directory's run.json and metrics.csv say: `task`, `quality` (the headline
+    test figure) and `metric` (its name), `metrics` (`{split: {metric: value}}`; a tuned
+    run's validation figures are its best trial's), `sizes` (examples per split), `epochs`,
+    `train_seconds`, `trials` (`tfapps tune` only), and as trained `steps_per_execution`,
+    `architecture`, `backbone`, `conv_layout`, `sequence_length` (`None` where the task has
+    none)."""
+    import pandas as pd
+
     record = json.loads((Path(run_dir) / "run.json").read_text())
     training = record["training"]
+    table = pd.read_csv(Path(run_dir) / "metrics.csv")
+    metrics = {
+        split: dict(zip(rows.metric, rows.value, strict=True))
+        for split, rows in table.groupby("split")
+    }
+    keys = ("steps_per_execution", "architecture", "conv_layout", "sequence_length")
     return {
         "task": record["task"],
         "quality": record["headline"]["value"],
+        "metric": record["headline"]["metric"],
+        "metrics": metrics,
+        "sizes": record["dataset"]["sizes"],
         "epochs": training["epochs_run"],
         "train_seconds": record["timings"]["train_seconds"],
-        **{
-            key: training.get(key)
-            for key in ("steps_per_execution", "conv_layout", "sequence_length")
-        },
+        "trials": (record.get("tune") or {}).get("trials"),
+        "backbone": record["dataset"]["spec"].get("backbone"),
+        **{key: training.get(key) for key in keys},
     }
 
 

@@ -32,10 +32,10 @@ SPREAD = "".join(f"{i},{i % 3},{10 ** (i / 6.5):.3f}\n" for i in range(40))  # 1
 CODES = "".join(
     f"{('00501', '501', '01234', '1234')[i % 4]},{i % 5},{i % 4 + i / 10}\n" for i in range(40)
 )
-MANY_CLASSES = "".join(  # each text different: copies of a text would go to one split
+MANY_CLASSES = "".join(  # no two texts alike (copies would go to one split)
     f"word{c} token{c} more words {i},l{c:03d}\n"
     for c in range(300)
-    for i in range(2 + 4 * (c % 2 == 0))
+    for i in range(2 if c % 2 else 6)
 )
 
 

@@ -74,16 +74,18 @@ def test_sparse_tf_idf_vectors_are_the_vectorizers_own():
 
 
 def test_auto_builds_the_conv_model_above_the_threshold(tmp_path):
-    """1,656 one-word training texts: 1,656 / 1 >= 1,500 (the model is built, not trained)."""
+    """1,656 distinct one-word training texts: 1,656 / 1 >= 1,500 (built, not trained)."""
     from tfapps.data.load import load_splits
     from tfapps.tasks.text import TASK, SentimentConfig
 
     words = WORDS["pos"] + WORDS["neg"]
-    texts = [words[i % len(words)] for i in range(2300)]
-    labels = ["pos" if text in WORDS["pos"] else "neg" for text in texts]
+    labels = ["pos" if i % len(words) < len(WORDS["pos"]) else "neg" for i in range(2300)]
+    texts = [f"{words[i % len(words)]}{i}" for i in range(2300)]  # no two alike
     pd.DataFrame({"text": texts, "label": labels}).to_csv(tmp_path / "w.csv", index=False)
     config = SentimentConfig(dataset=str(tmp_path / "w.csv"), max_tokens=50, quiet=True)
-    task_model = TASK.build(config, load_splits(config))
+    splits = load_splits(config)
+    assert splits.info.sizes["train"] == 1656
+    task_model = TASK.build(config, splits)
     assert task_model.architecture["architecture"] == "conv"
     assert "1,656 training texts / 1 median words" in task_model.architecture["architecture_reason"]
     assert task_model.model.get_layer("embedding") is not None
@@ -105,7 +107,9 @@ def test_auto_trains_the_ngram_model_on_few_texts_and_records_why(binary_run):
     assert record["config"]["architecture"] == "auto"
     training = record["training"]
     assert training["architecture"] == "ngram"
-    assert "86 training texts / 6 median words = 14 < 1,500" in training["architecture_reason"]
+    train = record["dataset"]["sizes"]["train"]  # copies of a review stay in one split
+    reason = f"{train:,} training texts / 6 median words = {train / 6:,.0f} < 1,500"
+    assert reason in training["architecture_reason"]
     assert record["headline"]["value"] >= 0.9  # the words give the label away
     vocabulary = (binary_run.run_dir / "vocabulary.txt").read_text().splitlines()
     weights = (binary_run.run_dir / "idf_weights.txt").read_text().splitlines()

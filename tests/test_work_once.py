@@ -25,8 +25,13 @@ def test_texts_standardized_once_give_the_vocabulary_and_ids_of_the_model():
     labels = [1, 0, 1, 1, 0] * 4
     texts = TEXTS * 4
     train = tf.data.Dataset.from_tensor_slices((texts, labels))
-    info = DatasetInfo("reviews", "local", class_names=["neg", "pos"], spec=TextSpec("row"))
-    config = SentimentConfig(dataset="reviews", sequence_length=6, max_tokens=12, quiet=True)
+    sizes = dict.fromkeys(("train", "validation", "test"), len(texts))
+    info = DatasetInfo(
+        "reviews", "local", class_names=["neg", "pos"], sizes=sizes, spec=TextSpec("row")
+    )
+    config = SentimentConfig(
+        dataset="reviews", architecture="conv", sequence_length=6, max_tokens=12, quiet=True
+    )
     splits = Splits(train, train, train, info)
     TASK.inspect(splits)  # as `load_splits` does
     task_model = TASK.build(config, splits)

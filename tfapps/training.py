@@ -95,7 +95,7 @@ def build_and_train(
         cache = splits.cache.target()
         return batched(
             examples,
-            batch,
+            evenly_split_batch(batch, splits.info.sizes.get(split, batch), setup.replicas),
             shuffle_seed,
             preprocess=preprocess,
             batcher=task_model.batcher,
@@ -185,6 +185,27 @@ def build_and_train(
 def global_batch_size(config: RunConfig, replicas: int) -> int:
     """Examples per training step: `--batch-size` (per replica) × the replicas in sync."""
     return config.batch_size * replicas
+
+
+def evenly_split_batch(batch: int, examples: int, replicas: int) -> int:
+    """The batch size for a split of `examples` whose first batch splits evenly over the
+    replicas: `batch`, unless the split is smaller than one batch and its size does not
+    divide by `replicas`; then the largest multiple of `replicas` under the split's size
+    (the rest is a second, last batch).
+
+    Keras 3.15 builds a model under a distribution strategy from the first batch averaged
+    over the replicas (`_maybe_symbolic_build`: `strategy.reduce("MEAN", ...)`), which fails
+    with an InvalidArgumentError from AddN when the replicas' parts differ in shape (a
+    validation split of 25 in a batch of 32 over 2 replicas: 13 and 12).
+
+    Args:
+        batch: the global batch size.
+        examples: the split's examples.
+        replicas: the replicas in sync.
+    """
+    if replicas == 1 or examples >= batch or examples % replicas == 0:
+        return batch
+    return max(replicas, examples // replicas * replicas)
 
 
 def class_weights(config: RunConfig, splits: Splits) -> list[float] | None:

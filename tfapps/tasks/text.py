@@ -209,6 +209,8 @@ class SentimentTask(ClassifierTask):
         from tfapps.tasks import text_model, text_ngram
 
         spec, train = splits.info.spec, splits.prepared_train  # standardized by `inspect`
+        if train is None:  # splits made without `inspect` (a tune trial's, train + validation)
+            train = standardized(splits.train).cache()
         architecture, reason = config.architecture, "--architecture"
         if architecture == "auto":
             samples = splits.info.sizes["train"]
@@ -234,7 +236,7 @@ class SentimentTask(ClassifierTask):
         """For the architecture `--architecture` gives (auto: as `build` would choose it):
         the conv model's layout, filters and kernel size (parallel: kernels k, k+1, k+2;
         stacked: two layers of k), or the n-gram model's hidden units; the vocabulary size,
-        the embedding width (conv, dense), dropout and learning rate."""
+        the embedding width (conv, dense), dropout, batch size and learning rate."""
         from tfapps.tasks import text_model, text_ngram
 
         knobs, derived = {}, {}
@@ -265,6 +267,7 @@ class SentimentTask(ClassifierTask):
             "max_tokens", (5000, 10000, 20000, 40000), config.max_tokens
         )
         knobs["dropout"] = space.number("dropout", 0.0, 0.6, config.dropout)
+        knobs["batch_size"] = space.choice("batch_size", (16, 32, 64, 128), config.batch_size)
         knobs["learning_rate"] = space.number(
             "learning_rate", 1e-4, 1e-2, config.learning_rate, log=True
         )

@@ -137,11 +137,9 @@ def tune(config: RunConfig, options: TuneOptions, resume: str | None = None) -> 
             )
             trained, history, metrics = api.train_report_export(best_config, setup, final, recorder)
             metrics = _with_validation(metrics, best["metrics"], recorder.directory)
-            from tfapps import reports
+            from tfapps.tune.report import write_search_report
 
-            reports.write_search_report(
-                recorder.directory, trials, objective, task.headline_direction
-            )
+            write_search_report(recorder.directory, trials, objective, task.headline_direction)
             recorder.record.config = best_config.to_dict()
             recorder.record.tune.update(
                 start_config=config.to_dict(),
