@@ -693,9 +693,10 @@ CASES = [
         "table-classify: a 0/1 target, gaps in a feature",
         lambda t, r: _classes_csv(
             t,
-            "a,b,y\n"
+            "a,b,c,y\n"  # c tells the rows apart: no two rows of the same features
             + "".join(
-                f"{'' if i % 4 else i},{'Red' if i % 3 else ' red'},{i % 2}\n" for i in range(40)
+                f"{'' if i % 4 else i},{'Red' if i % 3 else ' red'},{i},{i % 2}\n"
+                for i in range(40)
             ),
             "--target",
             "y",
