@@ -211,10 +211,8 @@ class SentimentTask(ClassifierTask):
         spec, train = splits.info.spec, splits.prepared_train  # standardized by `inspect`
         if train is None:  # splits made without `inspect` (a tune trial's, train + validation)
             train = standardized(splits.train).cache()
-        architecture, reason = config.architecture, "--architecture"
-        if architecture == "auto":
-            samples = splits.info.sizes["train"]
-            architecture, reason = text_ngram.auto_architecture(samples, spec.median_tokens)
+        architecture, reason = chosen_architecture(config, splits.info)
+        if config.architecture == "auto":
             log.info("architecture: %s, since %s", architecture, reason)
         num_classes = len(splits.info.class_names)
         if architecture == "ngram":
@@ -237,14 +235,10 @@ class SentimentTask(ClassifierTask):
         the conv model's layout, filters and kernel size (parallel: kernels k, k+1, k+2;
         stacked: two layers of k), or the n-gram model's hidden units; the vocabulary size,
         the embedding width (conv, dense), dropout, batch size and learning rate."""
-        from tfapps.tasks import text_model, text_ngram
+        from tfapps.tasks import text_model
 
         knobs, derived = {}, {}
-        architecture = config.architecture
-        if architecture == "auto":
-            architecture, _ = text_ngram.auto_architecture(
-                info.sizes["train"], info.spec.median_tokens
-            )
+        architecture, _ = chosen_architecture(config, info)
         if architecture == "conv":
             layout = text_model.conv_layout_for(config, info.spec.median_tokens)
             start = text_model.conv_shape(config, layout)
@@ -316,6 +310,16 @@ class SentimentTask(ClassifierTask):
         import tfapps.tasks.text_model  # noqa: F401
 
         return super().load_model(path)
+
+
+def chosen_architecture(config: SentimentConfig, info: DatasetInfo) -> tuple[str, str]:
+    """The architecture a run trains and why: `--architecture`, or for `auto` the rule of
+    `text_ngram.auto_architecture` on the training split's size and median tokens."""
+    from tfapps.tasks.text_ngram import auto_architecture
+
+    if config.architecture != "auto":
+        return config.architecture, "--architecture"
+    return auto_architecture(info.sizes["train"], info.spec.median_tokens)
 
 
 def standardized(examples: tf.data.Dataset) -> tf.data.Dataset:
