@@ -3,9 +3,10 @@ and the choices they make for the data: which backbone, at which input size.
 
 Photos (images over `KEEP_SIZE_UP_TO` px on their longer side, or of varied sizes) get
 EfficientNet-Lite0 when its ImageNet weights are installed (the `pretrained` extra), since
-they learn far better from it than the convnet does from scratch (README, "Pretrained
-backbones"); other images, and photos without those weights, get the convnet. The model's
-input size follows the backbone: the size its weights were trained at, unless `--image-size`.
+they learn far better from it than the convnet does from scratch (docs/REFERENCE.md,
+"Pretrained backbones"); other images, and photos without those weights, get the convnet. The
+model's input size follows the backbone: the size its weights were trained at, unless
+`--image-size`.
 
 Nothing here imports TensorFlow: the readers ask `BackboneOptions.model_input` before a model
 exists.

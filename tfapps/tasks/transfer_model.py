@@ -32,7 +32,8 @@ if TYPE_CHECKING:
     from tfapps.data.splits import Splits
     from tfapps.tasks.image import ImageClassifyConfig
 
-# The head's epochs on the frozen backbone, and fine-tuning's (README, "Pretrained backbones").
+# The head's epochs on the frozen backbone, and fine-tuning's (docs/REFERENCE.md, "Pretrained
+# backbones").
 HEAD_EPOCHS = 40
 FINE_TUNE_EPOCHS = 2
 LOSS = "sparse_categorical_crossentropy"
@@ -92,7 +93,8 @@ def fine_tune_layers(backbone: keras.Model) -> int:
     of its 152 layers; MobileNetV3Small 45, EfficientNetB0 72).
 
     On the flower photos this trained to 0.93-0.94 test accuracy in 2 epochs, where the last
-    block alone (12 layers) or 20 layers gained less (README, "Pretrained backbones").
+    block alone (12 layers) or 20 layers gained less (docs/REFERENCE.md, "Pretrained
+    backbones").
     """
     strided = [
         index
