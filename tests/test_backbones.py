@@ -60,6 +60,7 @@ def photos() -> np.ndarray:
     return np.stack([center_crop(load_sample_image(f"{n}.jpg")) for n in ("china", "flower")])
 
 
+@pytest.mark.slow
 def test_converted_lite0_recognizes_the_sample_photos(lite0, photos, lite0_cache):
     from tensorflow_datasets.datasets.siscore.labels import IMAGENET_LABELS_LIST
 
@@ -102,6 +103,7 @@ def _torch_conv(x: np.ndarray, weight: np.ndarray, stride: int, depthwise: bool)
     return out
 
 
+@pytest.mark.slow
 def test_each_layer_computes_what_the_pytorch_layer_did(lite0, photos):
     """Kernel layouts, 'SAME' padding at stride 2, BatchNormalization and the classifier,
     checked on one photo against PyTorch's formulas applied to the file's own tensors."""
@@ -131,6 +133,7 @@ def test_each_layer_computes_what_the_pytorch_layer_did(lite0, photos):
     np.testing.assert_allclose(outputs["predictions"], softmax, atol=1e-5)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(BACKBONES))
 def test_backbone_takes_raw_uint8_and_freezes(name):
     backbone = build_backbone(name, SMALL, weights=None)
@@ -155,6 +158,7 @@ def test_backbone_takes_raw_uint8_and_freezes(name):
         unfreeze_top(backbone, len(backbone.layers) + 1)
 
 
+@pytest.mark.slow
 def test_gray_images_become_rgb_and_pooling_averages():
     gray = build_backbone("mobilenet_v3_small", (48, 40, 1), weights=None, pooling="avg")
     assert gray(np.zeros((3, 48, 40, 1), np.uint8)).shape == (3, 576)
@@ -204,6 +208,7 @@ def test_frozen_batch_normalization_keeps_its_statistics_under_fit():
     assert changed == {backbone.get_layer("top_conv").kernel.path}
 
 
+@pytest.mark.slow
 def test_savedmodel_and_keras_file_serve_raw_uint8(tmp_path):
     import tensorflow as tf
 
@@ -218,6 +223,7 @@ def test_savedmodel_and_keras_file_serve_raw_uint8(tmp_path):
     np.testing.assert_allclose(reloaded(images).numpy(), expected, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_keras_application_loads_its_weights_file(tmp_path):
     """`weights_path` takes the weights of the application without its classifier."""
     images = np.random.default_rng(3).integers(0, 256, (2, *SMALL), dtype=np.uint8)
@@ -235,6 +241,7 @@ def test_keras_application_loads_its_weights_file(tmp_path):
     assert "\n" not in str(bad.value)
 
 
+@pytest.mark.slow
 def test_efficientnets_normalize_with_a_rescaling_layer(tmp_path):
     """No Normalization layer is left (ONNX would ask for its mean and variance as inputs): a
     Rescaling computes it, for EfficientNetB0's file also dividing by the square root of the
@@ -258,6 +265,7 @@ def test_efficientnets_normalize_with_a_rescaling_layer(tmp_path):
         assert not any(isinstance(la, keras.layers.Normalization) for la in backbone.layers)
 
 
+@pytest.mark.slow
 def test_offline_download_failure_says_where_to_get_the_file(monkeypatch):
     import urllib.error
 
@@ -300,6 +308,7 @@ def test_programming_errors_are_value_errors():
         build_backbone("efficientnet_lite0", SMALL, weights="/some/file.h5")
 
 
+@pytest.mark.slow
 def test_lite0_without_its_package_or_with_a_wrong_file(monkeypatch, tmp_path):
     from tfapps.backbones import lite0_weights
 
@@ -314,6 +323,7 @@ def test_lite0_without_its_package_or_with_a_wrong_file(monkeypatch, tmp_path):
         build_backbone("efficientnet_lite0", SMALL, weights_path=tmp_path / "other.pth")
 
 
+@pytest.mark.slow
 def test_lite0_backbone_reuses_the_cached_conversion(lite0, lite0_cache):
     """Built with its defaults, the backbone reads the cache the conversion wrote (without
     writing it again) and computes the classifier's own feature map at 224x224."""
@@ -345,6 +355,7 @@ def test_features_computed_once_train_a_head_that_serves_raw_images():
     np.testing.assert_allclose(model(images), head(features), atol=1e-6)
 
 
+@pytest.mark.slow
 def test_a_damaged_cache_is_converted_again(lite0, lite0_cache, monkeypatch, tmp_path):
     import warnings
 

@@ -138,6 +138,7 @@ def _reviews(labels, texts=None) -> pd.DataFrame:
     return pd.DataFrame({"text": texts, "label": labels})
 
 
+@pytest.mark.slow
 def test_labels_equal_by_value_or_case_are_one_class(tmp_path, caplog):
     labels = ["Negative", "negative", " positive", "positive ", "POSITIVE", "negative"] * 10
     (tmp_path / "r.csv").write_text(_reviews(labels).to_csv(index=False, sep=";"))
@@ -155,6 +156,7 @@ def test_labels_equal_by_value_or_case_are_one_class(tmp_path, caplog):
     assert splits.info.class_names == ["1", "3", "5"]
 
 
+@pytest.mark.slow
 def test_a_rare_class_reaches_validation_and_test_and_is_warned_of(tmp_path, caplog):
     labels = ["negative"] * 200 + ["positive"] * 4
     (tmp_path / "r.csv").write_text(_reviews(labels).to_csv(index=False))
@@ -228,6 +230,7 @@ def test_text_inputs_are_read_as_the_model_was_trained(tmp_path):
     assert list(typed["texts"]) == ["A plain text"]
 
 
+@pytest.mark.slow
 def test_a_byte_order_mark_is_never_part_of_training_texts_or_headers(tmp_path):
     csv = "\ufefftext,label\n" + "".join(f"text {i},{'ab'[i % 2]}\n" for i in range(20))
     (tmp_path / "bom.csv").write_bytes(csv.encode())

@@ -144,6 +144,7 @@ def test_a_training_copy_of_a_given_test_image_is_left_out(tmp_path, caplog):
     )
 
 
+@pytest.mark.slow
 def test_identical_texts_stay_in_one_split_and_conflicting_ones_are_left_out(tmp_path, caplog):
     rows = [
         (f"review number {i} {'good' if i % 2 else 'bad'}", "pos" if i % 2 else "neg")
@@ -162,6 +163,7 @@ def test_identical_texts_stay_in_one_split_and_conflicting_ones_are_left_out(tmp
     assert "row 1 (neg) = row 61 (pos): 'review number 0 bad'" in caplog.text
 
 
+@pytest.mark.slow
 def test_identical_text_files_stay_in_one_split(tmp_path):
     root = tmp_path / "texts"
     for label in ("neg", "pos"):
@@ -238,6 +240,7 @@ def _copies_dataset(self, split, decoders=None, read_config=None, **kwargs):
     )
 
 
+@pytest.mark.slow
 def test_tfds_examples_copied_within_and_across_splits(tmp_path):
     import tensorflow_datasets as tfds
 
@@ -272,6 +275,7 @@ def test_tfds_examples_copied_within_and_across_splits(tmp_path):
     assert "train example 1 (pos) = train example 50 (neg)" in warnings
 
 
+@pytest.mark.slow
 def test_embedded_digits_and_auto_mpg_keep_their_splits(data_dir):
     from tfapps.data.tfds_source import CARVE_SEED, embedded_builder, read_classified_splits
     from tfapps.tasks import get_task

@@ -8,6 +8,8 @@ import tensorflow as tf
 from tfapps import training
 from tfapps.tasks.table_regression import RegressConfig
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.parametrize(
     ("start_from_epoch", "epochs_run", "kept_weight"), [(0, 3, 0.1), (3, 6, 0.4), (8, 8, 0.8)]

@@ -65,7 +65,7 @@ def _config(kind: str, root: Path):
     return cls(dataset=str(root), quiet=True, seed=1)
 
 
-@pytest.mark.parametrize("kind", ["image", "text"])
+@pytest.mark.parametrize("kind", ["image", pytest.param("text", marks=pytest.mark.slow)])
 @pytest.mark.parametrize("names", SPELLINGS, ids=lambda names: "/".join(n or "-" for n in names))
 def test_split_folders_are_recognised_in_any_case_and_spelling(tmp_path, kind, names):
     root = tmp_path / "download"
@@ -266,6 +266,7 @@ def test_a_class_named_like_a_split_that_holds_files_is_a_class(tmp_path):
     assert "class folder 'train' is named like a split folder" in folder.layout.warnings[0]
 
 
+@pytest.mark.slow
 def test_every_text_file_is_read_whatever_its_suffix_or_case(tmp_path, caplog):
     root = tmp_path / "texts"
     _texts(root, count=3, suffix=".TXT")

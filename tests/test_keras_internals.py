@@ -45,6 +45,7 @@ def _fit(backup_dir, *callbacks) -> int:
     return len(history.history["loss"])
 
 
+@pytest.mark.slow
 def test_the_checkpoint_epoch_is_read_where_backup_and_restore_writes_it(tmp_path):
     with pytest.raises(RuntimeError, match="interrupted"):
         _fit(tmp_path, StopAt(4))
@@ -54,6 +55,7 @@ def test_the_checkpoint_epoch_is_read_where_backup_and_restore_writes_it(tmp_pat
     assert _fit(tmp_path) == EPOCHS - 4  # Keras resumes where tfapps says the run is
 
 
+@pytest.mark.slow
 def test_a_mended_checkpoint_resumes_from_the_previous_epoch(tmp_path):
     with pytest.raises(RuntimeError, match="interrupted"):
         _fit(tmp_path, StopAt(4))
@@ -72,6 +74,7 @@ def test_no_checkpoint_holds_no_epoch(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_a_restored_epoch_is_forgotten_before_the_next_fit(tmp_path):
     """A model resumed from a checkpoint keeps its epoch for every later fit (Keras' private
     `_initial_epoch`) until tfapps forgets it; then `initial_epoch` holds again."""

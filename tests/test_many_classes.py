@@ -40,7 +40,10 @@ def test_the_figure_shows_the_most_frequent_classes_and_adds_up_the_others():
     assert reports._most_frequent_classes(small, reports.SHOWN_CLASSES).equals(small)
 
 
-@pytest.mark.parametrize("classes", [3, 40, CLASSES])
+@pytest.mark.parametrize(
+    "classes",
+    [3, pytest.param(40, marks=pytest.mark.slow), pytest.param(CLASSES, marks=pytest.mark.slow)],
+)
 def test_the_figure_is_no_larger_for_many_classes(tmp_path, classes):
     from PIL import Image
 

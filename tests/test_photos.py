@@ -53,6 +53,7 @@ def write_photo_folder(root, per_class: int = 12, seed: int = 0, sizes=None):
     return root
 
 
+@pytest.mark.slow
 def test_every_common_format_is_read_whatever_its_suffix(tmp_path):
     root = write_photo_folder(tmp_path / "photos", per_class=len(FORMATS))
     photo(COLOURS["red"]).save(root / "red" / "really_a_png.jpg", "PNG")
@@ -142,6 +143,7 @@ def _arrays(dataset):
     return [(image.tolist(), int(label)) for image, label in dataset.as_numpy_iterator()]
 
 
+@pytest.mark.slow
 def test_a_folder_reads_the_same_through_memory_disk_or_no_cache(tmp_path, monkeypatch, caplog):
     from tfapps.data.load import load_splits
 
@@ -169,6 +171,7 @@ def test_a_folder_reads_the_same_through_memory_disk_or_no_cache(tmp_path, monke
     assert sorted(_arrays(on_disk.train), key=str) == sorted(_arrays(in_memory.train), key=str)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("plan", ["memory", "disk"])
 def test_a_folder_with_room_is_decoded_once_and_skips_what_does_not_decode(
     tmp_path, monkeypatch, plan
@@ -205,6 +208,7 @@ def test_a_folder_with_room_is_decoded_once_and_skips_what_does_not_decode(
     assert sorted(reads) == photos
 
 
+@pytest.mark.slow
 def test_splits_keep_every_class_and_warn_of_tiny_ones(tmp_path, caplog):
     from tfapps.data.load import load_splits
 
@@ -219,6 +223,7 @@ def test_splits_keep_every_class_and_warn_of_tiny_ones(tmp_path, caplog):
     assert "class 'blue' has 2 images: too few to reach both validation and test" in caplog.text
 
 
+@pytest.mark.slow
 def test_the_train_split_comes_in_a_new_order_every_epoch(tmp_path):
     from tfapps.data.load import load_splits
 
@@ -310,6 +315,7 @@ def _fit_with_progress(stream, log_seconds=0.0, stop_after=60, fail_at=None) -> 
         )  # fmt: skip
 
 
+@pytest.mark.slow
 def test_progress_draws_in_place_on_a_terminal():
     stream = Terminal()
     _fit_with_progress(stream)
@@ -319,6 +325,7 @@ def test_progress_draws_in_place_on_a_terminal():
     assert "\x1b[1A" in stream.getvalue()  # two live lines: the run and the epoch
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("log_seconds", "stop_after", "epochs_shown"),
     [(3600, 60, [1, 60]), (3600, 30, [1, 30]), (0, 60, list(range(1, 61)))],
@@ -334,6 +341,7 @@ def test_progress_in_a_log_shows_the_first_and_last_epoch_and_one_every_few_seco
     assert closing.startswith(f"trained {stop_after} epochs in")
 
 
+@pytest.mark.slow
 def test_an_interrupted_fit_stops_redrawing_its_live_lines(monkeypatch):
     import time
 

@@ -35,6 +35,7 @@ def test_every_pipeline_runs_without_autotuning_and_yields_every_example(options
     assert sorted(labels) == list(range(50))
 
 
+@pytest.mark.slow
 def test_every_split_and_what_is_made_from_it_runs_without_autotuning():
     from tfapps.data.load import load_splits
     from tfapps.tasks.image import ImageClassifyConfig

@@ -19,6 +19,8 @@ from tfapps import run_dirs, runs
 from tfapps.errors import InvalidInput
 from tfapps.summary import rebuild_summary
 
+pytestmark = pytest.mark.slow
+
 TIMEOUT = 180
 
 
@@ -72,7 +74,6 @@ def _run(args, **kwargs):
     return subprocess.run(args, capture_output=True, text=True, timeout=TIMEOUT, **kwargs)
 
 
-@pytest.mark.slow
 def test_kill_9_then_resume_continues_without_gap_or_repeat(tmp_path, data_dir):
     output_dir = tmp_path / "out"
     args = _train_args(output_dir, data_dir)
@@ -100,7 +101,6 @@ def test_kill_9_then_resume_continues_without_gap_or_repeat(tmp_path, data_dir):
     assert not (final / runs.BACKUP_DIR).exists() and not run_dir.exists()
 
 
-@pytest.mark.slow
 def test_an_ngram_text_run_killed_and_resumed_finishes_every_epoch(tmp_path):
     """The n-gram model's run (its TF-IDF vectors cached sparse) resumes after kill -9 too."""
     rows = [(f"{word} film number {i}", word) for i in range(300) for word in ("good", "bad")]
@@ -141,7 +141,6 @@ def test_an_ngram_text_run_killed_and_resumed_finishes_every_epoch(tmp_path):
     assert len(record["resumed_at"]) == 1 and record["training"]["architecture"] == "ngram"
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize(("signum", "status"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_signal_keeps_the_checkpoint_and_prints_the_resume_command(
     tmp_path, data_dir, signum, status
@@ -226,7 +225,6 @@ def _limit_file_size():
     resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
 
 
-@pytest.mark.slow
 def test_a_full_disk_mid_run_fails_cleanly_and_keeps_earlier_runs(tmp_path, data_dir):
     output_dir = tmp_path / "out"
     first = _run(_train_args(output_dir, data_dir, epochs=2))

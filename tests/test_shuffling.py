@@ -13,6 +13,8 @@ import tensorflow as tf
 from tfapps import pipeline
 from tfapps.token_batches import TokenCut
 
+pytestmark = pytest.mark.slow
+
 EXAMPLES = 100
 
 

@@ -237,6 +237,7 @@ def _run(path, fmt: str, inputs: dict) -> np.ndarray:
     return next(iter(runner(**inputs).values()))
 
 
+@pytest.mark.slow
 def test_a_model_whose_rarest_category_is_missing_saves_and_loads(tmp_path):
     import keras
 

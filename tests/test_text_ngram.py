@@ -73,6 +73,7 @@ def test_sparse_tf_idf_vectors_are_the_vectorizers_own():
     assert "not good" in vectorizer.get_vocabulary()  # bigrams are features
 
 
+@pytest.mark.slow
 def test_auto_builds_the_conv_model_above_the_threshold(tmp_path):
     """1,656 distinct one-word training texts: 1,656 / 1 >= 1,500 (built, not trained)."""
     from tfapps.data.load import load_splits

@@ -144,6 +144,7 @@ def test_note_followed_in_python_gives_the_model_tokens(follower):
     assert tf_tokens(BYTES) == [follower.tokens(data) for data in BYTES]
 
 
+@pytest.mark.slow
 def test_note_holds_on_every_character_both_tables_know(follower):
     """Every code point assigned in both Python's unicodedata and TensorFlow's ICU tables is
     standardized as the note says, between Latin letters (is it a token of its own?) and
@@ -258,6 +259,7 @@ def _model(vectorizer):
     return keras.Model(texts, keras.layers.Dense(1, name="predictions")(x))
 
 
+@pytest.mark.slow
 def test_model_keras_and_saved_model_standardize_as_in_training(tmp_path):
     from tfapps.export import write_saved_model
 

@@ -70,6 +70,7 @@ def cut_mismatches(classifier, cut: TokenCut) -> list[int]:
     return mismatched
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("full_length", [FULL_LENGTH, FULL_LENGTH + 2])
 def test_cut_batches_give_the_full_length_outputs_for_every_text_length(classifier, full_length):
     cut = TokenCut.for_model(classifier, full_length)

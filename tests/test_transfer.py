@@ -127,6 +127,7 @@ def test_a_from_scratch_photo_run_prints_one_line_naming_backbone(tmp_path, monk
     assert len(lines) == 1 and "from scratch" in lines[0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(BACKBONES))
 def test_the_classifier_takes_raw_uint8_and_fine_tunes_its_final_resolution(name):
     from tfapps.tasks.transfer_model import fine_tune_layers
@@ -146,6 +147,7 @@ def test_the_classifier_takes_raw_uint8_and_fine_tunes_its_final_resolution(name
     assert 0.2 < count / len(backbone.layers) < 0.5, count  # the top fifth to half
 
 
+@pytest.mark.slow
 def test_the_keras_file_keeps_the_shared_head_and_the_augmentation(tmp_path):
     model, _, _ = build_transfer_classifier(
         (*SIZE, 3), 2, "efficientnet_lite0", augment=True, weights=None
@@ -175,6 +177,7 @@ def test_an_interrupted_phased_run_lists_its_epochs_across_phases(tmp_path):
     assert runs.read_phases(backup) == []
 
 
+@pytest.mark.slow
 def test_weights_that_cannot_be_downloaded_are_refused_before_the_run(
     run_cli, tmp_path, monkeypatch, data_dir
 ):

@@ -4,6 +4,7 @@ standardized once, yield the vocabulary and token ids of the model's own vectori
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from tfapps.data.info import DatasetInfo
@@ -11,6 +12,8 @@ from tfapps.data.specs import TextSpec
 from tfapps.data.splits import Splits
 from tfapps.tasks.text import TASK, SentimentConfig
 from tfapps.tasks.text_model import build_text_vectorizer
+
+pytestmark = pytest.mark.slow
 
 TEXTS = [
     "A GREAT film!<br />Great, great acting.",
