@@ -12,7 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tfapps.tasks.text_ngram import SAMPLES_PER_WORD_LIMIT, auto_architecture
+from tfapps.data.info import DatasetInfo
+from tfapps.data.specs import TextSpec
+from tfapps.tasks.text import SentimentConfig, vocabulary_size
+from tfapps.tasks.text_ngram import SAMPLES_PER_WORD_LIMIT, auto_architecture, auto_max_tokens
 
 WORDS = {
     "pos": ["great", "wonderful", "loved", "brilliant", "moving"],
@@ -50,6 +53,33 @@ def test_the_auto_rule_on_both_sides_of_its_threshold(samples, words, expected):
     ratio = f"{samples / words:,.0f}"
     assert f"{samples:,} training texts / {words:,} median words = {ratio}" in reason
     assert ("<" if expected == "ngram" else ">=") in reason
+
+
+@pytest.mark.parametrize(
+    ("samples", "words", "expected"),
+    [
+        (19_965, 178, 71_000),  # IMDB reviews: 3.6 million training words
+        (6_824, 20, 20_000),  # Rotten Tomatoes sentences: the lower limit
+        (1_593, 340, 20_000),  # BBC News articles
+        (200_000, 174, 100_000),  # the upper limit
+        (1_000, None, 20_000),  # no median known
+        (2_000_000, 0.5, 40_000),  # a median under one word counts as one
+    ],
+)
+def test_the_automatic_ngram_vocabulary_grows_with_the_training_words(samples, words, expected):
+    assert auto_max_tokens(samples, words) == expected
+
+
+@pytest.mark.parametrize(
+    ("architecture", "max_tokens", "expected"),
+    [("ngram", None, 71_000), ("conv", None, 20_000), ("dense", None, 20_000), ("ngram", 7, 7)],
+)
+def test_max_tokens_left_automatic_or_given(architecture, max_tokens, expected):
+    info = DatasetInfo(
+        "reviews", "local", sizes={"train": 19_965}, spec=TextSpec(median_tokens=178)
+    )
+    config = SentimentConfig(max_tokens=max_tokens)
+    assert vocabulary_size(config, info, architecture) == expected
 
 
 def test_sparse_tf_idf_vectors_are_the_vectorizers_own():
@@ -116,6 +146,7 @@ def test_auto_trains_the_ngram_model_on_few_texts_and_records_why(binary_run):
     weights = (binary_run.run_dir / "idf_weights.txt").read_text().splitlines()
     assert vocabulary[0] == "[UNK]" and "the film" in vocabulary
     assert len(weights) == len(vocabulary) == training["features"]
+    assert training["max_tokens"] == 20_000  # a small corpus: the automatic lower limit
     summary = pd.read_csv(binary_run.run_dir.parent.parent.parent / "summary.csv")
     assert list(summary["architecture"]) == ["ngram"]  # the choice, not "auto"
 

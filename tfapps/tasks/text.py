@@ -36,6 +36,8 @@ TEXT_PREVIEW_CHARS = 200  # of each test text in predictions.csv
 log = logging.getLogger("tfapps")
 ARCHITECTURES = ("auto", "ngram", "conv", "dense")
 CONV_LAYOUTS = ("auto", "stacked", "parallel")
+# the vocabulary sizes tune tries: words (conv, dense), n-grams (ngram)
+WORD_VOCABULARIES, NGRAM_VOCABULARIES = (5000, 10000, 20000, 40000), (10000, 20000, 50000, 100000)
 
 
 @documented
@@ -48,11 +50,14 @@ class SentimentConfig(ClassifierOptions, CsvOptions, RunConfig):
     dataset: str = redefault(RunConfig, "dataset", "movie_reviews")
     epochs: int = redefault(RunConfig, "epochs", 10)
     patience: int = redefault(RunConfig, "patience", 2)
-    max_tokens: int = option(
-        20000,
+    max_tokens: int | None = option(
+        None,
         "vocabulary size of the TextVectorization layer, adapted on the training split only "
         "(words for conv and dense; word uni- and bigrams for ngram, the length of its TF-IDF "
         "vectors).",
+        automatic="20,000 for conv and dense; for ngram 20,000 n-grams per million training "
+        "words (texts × median words), from 20,000 to 100,000 (IMDB reviews: 71,000; "
+        "`text_ngram.auto_max_tokens`)",
         minimum=1,
     )
     sequence_length: int | None = option(
@@ -215,15 +220,17 @@ class SentimentTask(ClassifierTask):
         if config.architecture == "auto":
             log.info("architecture: %s, since %s", architecture, reason)
         num_classes = len(splits.info.class_names)
+        max_tokens = vocabulary_size(config, splits.info, architecture)
         if architecture == "ngram":
-            task_model = text_ngram.ngram_task_model(config, train, num_classes)
+            task_model = text_ngram.ngram_task_model(config, train, num_classes, max_tokens)
         else:
             task_model = text_model.sequence_task_model(
-                config, train, spec, architecture, num_classes
+                config, train, spec, architecture, num_classes, max_tokens
             )
         task_model.architecture = {
             "architecture": architecture,
             "architecture_reason": reason,
+            "max_tokens": max_tokens,
             **task_model.architecture,
         }
         return task_model
@@ -257,8 +264,9 @@ class SentimentTask(ClassifierTask):
             knobs["embedding_dim"] = space.choice(
                 "embedding_dim", (64, 128, 256), config.embedding_dim
             )
+        vocabularies = NGRAM_VOCABULARIES if architecture == "ngram" else WORD_VOCABULARIES
         knobs["max_tokens"] = space.choice(
-            "max_tokens", (5000, 10000, 20000, 40000), config.max_tokens
+            "max_tokens", vocabularies, vocabulary_size(config, info, architecture)
         )
         knobs["dropout"] = space.number("dropout", 0.0, 0.6, config.dropout)
         knobs["batch_size"] = space.choice("batch_size", (16, 32, 64, 128), config.batch_size)
@@ -320,6 +328,20 @@ def chosen_architecture(config: SentimentConfig, info: DatasetInfo) -> tuple[str
     if config.architecture != "auto":
         return config.architecture, "--architecture"
     return auto_architecture(info.sizes["train"], info.spec.median_tokens)
+
+
+def vocabulary_size(config: SentimentConfig, info: DatasetInfo, architecture: str) -> int:
+    """The vocabulary a run's TextVectorization keeps: `--max-tokens`, or automatically
+    `text_model.WORD_VOCABULARY` words (conv, dense) or, for ngram, as many n-grams as
+    `text_ngram.auto_max_tokens` gives for the training split's size and median tokens."""
+    from tfapps.tasks.text_model import WORD_VOCABULARY
+    from tfapps.tasks.text_ngram import auto_max_tokens
+
+    if config.max_tokens is not None:
+        return config.max_tokens
+    if architecture != "ngram":
+        return WORD_VOCABULARY
+    return auto_max_tokens(info.sizes["train"], info.spec.median_tokens)
 
 
 def standardized(examples: tf.data.Dataset) -> tf.data.Dataset:

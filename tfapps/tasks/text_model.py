@@ -31,9 +31,10 @@ if TYPE_CHECKING:
     from tfapps.tasks.text import SentimentConfig
 
 DENSE_UNITS = 128
+WORD_VOCABULARY = 20000  # the automatic --max-tokens of conv and dense (keras-io's IMDB recipe)
 
 
-def build_text_vectorizer(max_tokens: int = 20000, sequence_length: int = 500):
+def build_text_vectorizer(max_tokens: int = WORD_VOCABULARY, sequence_length: int = 500):
     """Returns an unadapted TextVectorization layer using `text_standardization.standardize_text`
     (tokens in every script, inside the model).
 
@@ -231,6 +232,7 @@ def sequence_task_model(
     spec: TextSpec,
     architecture: str,
     num_classes: int,
+    max_tokens: int = WORD_VOCABULARY,
 ) -> TaskModel:
     """The compiled model on token ids (conv or dense), its vectorizer adapted on the
     training texts.
@@ -243,12 +245,14 @@ def sequence_task_model(
         spec: the training texts' token facts (`median_tokens`, `long_tokens`).
         architecture: `"conv"` or `"dense"`.
         num_classes: the number of classes.
+        max_tokens: the vocabulary size (`text.vocabulary_size`). Defaults to
+            `WORD_VOCABULARY`.
     """
     from tfapps.pipeline import PREPROCESS_BATCH, map_in_batches
 
     sequence_length = config.sequence_length or auto_sequence_length(spec.long_tokens)
     layout = conv_layout_for(config, spec.median_tokens)
-    vectorizer = build_text_vectorizer(config.max_tokens, sequence_length)
+    vectorizer = build_text_vectorizer(max_tokens, sequence_length)
     tokenizer = without_standardization(vectorizer)
     tokenizer.adapt(train.map(lambda text, _: text).batch(PREPROCESS_BATCH))
     vocabulary = tokenizer.get_vocabulary()

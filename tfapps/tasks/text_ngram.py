@@ -35,6 +35,12 @@ if TYPE_CHECKING:
 
 NGRAMS = 2  # word uni- and bigrams
 SAMPLES_PER_WORD_LIMIT = 1500  # Google's guide: below it an n-gram model, above it a sequence
+# The automatic vocabulary: n-grams per million training words, within these limits. The
+# lower limit is Google's guide's top 20,000; the rest was measured (bench/NOTES.md, "The
+# n-gram vocabulary": more n-grams help IMDB's 3.6 million training words, hurt Rotten
+# Tomatoes' 0.13 million).
+NGRAMS_PER_MILLION_WORDS = 20000
+NGRAM_VOCABULARY_LIMITS = (20000, 100000)
 
 
 def auto_architecture(samples: int, median_words: float | None) -> tuple[str, str]:
@@ -63,26 +69,48 @@ def auto_architecture(samples: int, median_words: float | None) -> tuple[str, st
     )
 
 
+def auto_max_tokens(samples: int, median_words: float | None) -> int:
+    """The n-gram vocabulary `--max-tokens` gives when left automatic: larger corpora carry
+    more n-grams frequent enough to learn from, while on a small one the rare n-grams a
+    large vocabulary adds only overfit.
+
+    Args:
+        samples: the training texts.
+        median_words: their median length in tokens (`TextSpec.median_tokens`); `None` or
+            under 1 counts as 1.
+
+    Returns:
+        `NGRAMS_PER_MILLION_WORDS` per million of `samples × median_words`, rounded to a
+        thousand, within `NGRAM_VOCABULARY_LIMITS` (IMDB's 19,965 training reviews of 178
+        median words: 71,000).
+    """
+    words = samples * max(1.0, float(median_words or 0.0))
+    size = round(words * NGRAMS_PER_MILLION_WORDS / 1e6, -3)
+    low, high = NGRAM_VOCABULARY_LIMITS
+    return int(min(high, max(low, size)))
+
+
 def ngram_task_model(
-    config: SentimentConfig, train: tf.data.Dataset, num_classes: int
+    config: SentimentConfig, train: tf.data.Dataset, num_classes: int, max_tokens: int
 ) -> TaskModel:
     """The compiled n-gram model, its vectorizer adapted on the training texts: the training
     model reads TF-IDF vectors (`sparse_tf_idf`, computed once before the cache), the
     exported one raw strings.
 
     Args:
-        config: the run's options (`max_tokens`, `ngram_units`, `dropout`, ...).
+        config: the run's options (`ngram_units`, `dropout`, ...).
         train: the training `(text, label)` examples, standardized already
             (`text.standardized`): the vocabulary, idf weights and training vectors come from
             them without standardizing again.
         num_classes: the number of classes.
+        max_tokens: the most frequent n-grams kept (`text.vocabulary_size`).
     """
     from tfapps.pipeline import PREPROCESS_BATCH, map_in_batches
 
-    adapted = build_ngram_vectorizer(config.max_tokens, standardize=None)
+    adapted = build_ngram_vectorizer(max_tokens, standardize=None)
     adapted.adapt(train.map(lambda text, _: text).batch(PREPROCESS_BATCH))
     vocabulary, weights = adapted.get_vocabulary(), idf_weights(adapted)
-    vectorizer = build_ngram_vectorizer(config.max_tokens)
+    vectorizer = build_ngram_vectorizer(max_tokens)
     vectorizer.set_vocabulary(vocabulary, idf_weights=weights)
     features = len(vocabulary)
     classifier = build_ngram_classifier(features, num_classes, config.ngram_units, config.dropout)
