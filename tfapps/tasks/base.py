@@ -99,7 +99,9 @@ class Phase:
         name: the phase's name in run.json and in its checkpoint's folder (`"head"`).
         epochs: the phase's maximum epochs; early stopping may end it sooner.
         enter: sets which layers train, compiles, and returns the model `fit` trains: the
-            task's model, or `head` when `features` is given.
+            task's model, or `head` when `features` is given. No two phases may fit the
+            same model object (it may share their layers): Keras' `BackupAndRestore` gives
+            the model it restores its checkpoint's epoch for every later `fit` of it.
         features: a frozen part of the model whose outputs are computed once, in inference
             mode, from the raw batches; the phase then trains on those outputs (the model
             `enter` returns takes them). `None` trains on the raw batches.
