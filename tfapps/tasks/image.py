@@ -251,12 +251,12 @@ class ImageClassifyTask(ClassifierTask):
 
     def read_inputs(self, record: RunRecord, input_names, inputs, text_per=None):
         """Image files of any format and size Pillow reads, and the images in folders (walked
-        as training walks them, `folders.walk_files`; other files there are skipped with a
+        as training walks them, `folder_walk.walk_files`; other files there are skipped with a
         warning), read by the training reader
         (`data.images.read_image`) with the run's input size, channels and resize rule."""
         import numpy as np
 
-        from tfapps.data.folders import walk_files
+        from tfapps.data.folder_walk import walk_files
         from tfapps.data.images import ImageReadError, read_image
         from tfapps.data.summary import Skipped, skipped_line
 
