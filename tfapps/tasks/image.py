@@ -22,9 +22,9 @@ from tfapps.data.embedded import EmbeddedDataset
 from tfapps.data.specs import RESIZE_RULES
 from tfapps.errors import InvalidInput
 from tfapps.raw_inputs import as_path, shown
-from tfapps.tasks.base import TaskModel, compile_model
 from tfapps.tasks.classifiers import ClassifierTask
 from tfapps.tasks.image_backbone import NO_BACKBONE, BackboneOptions
+from tfapps.tasks.task_model import TaskModel, compile_model
 
 if TYPE_CHECKING:
     import keras

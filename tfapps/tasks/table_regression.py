@@ -20,9 +20,10 @@ from tfapps.config.options import TableOptions
 from tfapps.data.embedded import EmbeddedDataset
 from tfapps.data.specs import CATEGORICAL
 from tfapps.errors import InvalidInput
-from tfapps.tasks.base import Task, TaskModel, compile_model, predict_split
+from tfapps.tasks.base import Task
 from tfapps.tasks.regression_targets import LOG1P, TRANSFORMS
 from tfapps.tasks.tables import TableTask
+from tfapps.tasks.task_model import TaskModel, compile_model, predict_split
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -28,9 +28,9 @@ from typing import TYPE_CHECKING
 import keras
 from keras import layers
 
-from tfapps.tasks.base import Phase, TaskModel, compile_model
 from tfapps.tasks.classifiers import classifier_head
 from tfapps.tasks.image_model import augmentation
+from tfapps.tasks.task_model import Phase, TaskModel, compile_model
 
 if TYPE_CHECKING:
     from tfapps.data.splits import Splits
