@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from tfapps.data.info import DatasetInfo
     from tfapps.data.numbers import NumberFormat
     from tfapps.data.splits import Splits
-    from tfapps.data.tables import Target
+    from tfapps.data.table_targets import Target
     from tfapps.runs import RunRecord
 
 SHOWN_VALUES = 3  # distinct target values the few-values warning quotes
@@ -125,7 +125,7 @@ class NumericTarget:
         that they may be classes."""
         from tfapps.data.labels import NUMERIC_CLASSES_AT_MOST
         from tfapps.data.summary import count_phrase
-        from tfapps.data.tables import Target
+        from tfapps.data.table_targets import Target
         from tfapps.tasks import regression_targets
 
         targets, dropped = {}, 0
