@@ -129,7 +129,7 @@ def fabricate_run(
     predicted-vs-true and residuals). For report tests, which need no model."""
     import pandas as pd
 
-    from tfapps import reports, runs
+    from tfapps import report_plots, runs
     from tfapps.data.info import DatasetInfo
 
     run_dir = output_dir / task / dataset / run_id
@@ -152,14 +152,14 @@ def fabricate_run(
         {"split": ["validation", "test"], "metric": [metric] * 2, "value": [value, value]}
     ).to_csv(run_dir / runs.METRICS_CSV, index=False)
     history = pd.DataFrame({"epoch": [0, 1, 2], "loss": [1.0, 0.6, 0.4], "val_loss": [1, 0.7, 0.5]})
-    reports.plot_learning_curves(history, plots / "learning_curves.png")
+    report_plots.plot_learning_curves(history, plots / "learning_curves.png")
     rng = np.random.default_rng(0)
     if task == "regress":
         targets = rng.normal(20, 5, 30)
-        reports.plot_regression(targets, targets + rng.normal(0, 2, 30), plots)
+        report_plots.plot_regression(targets, targets + rng.normal(0, 2, 30), plots)
     else:
         confusion = pd.DataFrame([[8, 2], [1, 9]], index=["a", "b"], columns=["a", "b"])
-        reports.plot_confusion_matrix(confusion, plots / "confusion_matrix.png")
+        report_plots.plot_confusion_matrix(confusion, plots / "confusion_matrix.png")
         pd.DataFrame(
             {"class": ["a", "b"], "precision": [0.9, 0.8], "recall": [0.8, 0.9], "f1": 0.85}
         ).assign(support=10).to_csv(run_dir / runs.PER_CLASS_CSV, index=False)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tfapps import runs
+from tfapps import run_dirs, runs
 
 TIMEOUT = 300
 WORKER = """
@@ -63,7 +63,7 @@ def test_mirrored_over_two_logical_cpus_reaches_single_device_quality(tmp_path, 
         timeout=TIMEOUT,
     )
     assert done.returncode == 0, done.stderr
-    record = json.loads((runs.finished_runs(output_dir)[0] / "run.json").read_text())
+    record = json.loads((run_dirs.finished_runs(output_dir)[0] / "run.json").read_text())
     assert record["compute"]["strategy"] == "MirroredStrategy"
     assert record["compute"]["replicas"] == 2
     assert record["training"]["global_batch_size"] == 64
@@ -136,7 +136,7 @@ def test_a_killed_worker_and_its_peer_resume_from_the_chiefs_last_epoch(tmp_path
     chief, worker = _start_workers(tmp_path, data_dir, 8, cli=True)
     deadline = time.monotonic() + TIMEOUT
     try:
-        while not (found := runs.incomplete_runs(tmp_path / "out0")) or (
+        while not (found := run_dirs.incomplete_runs(tmp_path / "out0")) or (
             runs.finished_epochs(found[0]) < 2
         ):
             assert time.monotonic() < deadline and chief.poll() is None, chief.stderr.read()

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 from conftest import write_png_folder
 
-from tfapps.data.folders import read_layout, split_of, walk_files
+from tfapps.data.folder_walk import walk_files
+from tfapps.data.folders import read_layout, split_of
 from tfapps.data.image_scan import scan_folder
 from tfapps.errors import InvalidInput
 from tfapps.tasks.image import ImageClassifyConfig

@@ -11,7 +11,6 @@ from tfapps.keras_internals import (
     BACKUP_METADATA,
     PREVIOUS_SUFFIX,
     checkpoint_epochs,
-    forget_restored_epoch,
     idf_weights,
     mend_checkpoint,
 )
@@ -72,36 +71,6 @@ def test_no_checkpoint_holds_no_epoch(tmp_path):
     assert checkpoint_epochs(tmp_path) == 0
     assert mend_checkpoint(tmp_path) == 0
     assert list(tmp_path.iterdir()) == []
-
-
-@pytest.mark.slow
-def test_a_restored_epoch_is_forgotten_before_the_next_fit(tmp_path):
-    """A model resumed from a checkpoint keeps its epoch for every later fit (Keras' private
-    `_initial_epoch`) until tfapps forgets it; then `initial_epoch` holds again."""
-    keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-    model.compile("sgd", "mse")
-    data = np.ones((8, 2)), np.ones(8)
-
-    def fit(directory, initial_epoch=0, *callbacks):
-        backup = keras.callbacks.BackupAndRestore(
-            str(directory), double_checkpoint=True, delete_checkpoint=False
-        )
-        history = model.fit(
-            *data,
-            epochs=EPOCHS,
-            initial_epoch=initial_epoch,
-            verbose=0,
-            callbacks=[backup, *callbacks],
-        )
-        return history.epoch
-
-    with pytest.raises(RuntimeError, match="interrupted"):
-        fit(tmp_path / "first", 0, StopAt(2))
-    assert fit(tmp_path / "first") == [2, 3, 4, 5]
-    assert fit(tmp_path / "second", 4) == [2, 3, 4, 5]  # the stale epoch wins
-    forget_restored_epoch(model)
-    assert fit(tmp_path / "third", 4) == [4, 5]
 
 
 def test_idf_weights_are_the_ones_tf_idf_vectors_are_made_of():

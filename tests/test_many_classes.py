@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tfapps import reports
+from tfapps import report_plots
 from tfapps.data.summary import class_warnings, merged_labels_warnings
 
 CLASSES = 300
@@ -28,16 +28,16 @@ def _confusion(classes: int, seed: int = 0) -> pd.DataFrame:
 
 def test_the_figure_shows_the_most_frequent_classes_and_adds_up_the_others():
     confusion = _confusion(CLASSES)
-    shown = reports._most_frequent_classes(confusion, reports.SHOWN_CLASSES)
-    assert shown.shape == (reports.SHOWN_CLASSES + 1, reports.SHOWN_CLASSES + 1)
+    shown = report_plots._most_frequent_classes(confusion, report_plots.SHOWN_CLASSES)
+    assert shown.shape == (report_plots.SHOWN_CLASSES + 1, report_plots.SHOWN_CLASSES + 1)
     assert shown.to_numpy().sum() == confusion.to_numpy().sum()  # nothing lost
     support = confusion.sum(axis=1).sort_values(ascending=False, kind="stable")
-    assert set(shown.index[:-1]) == set(support.index[: reports.SHOWN_CLASSES])
-    assert shown.index[-1] == f"{CLASSES - reports.SHOWN_CLASSES} others"
+    assert set(shown.index[:-1]) == set(support.index[: report_plots.SHOWN_CLASSES])
+    assert shown.index[-1] == f"{CLASSES - report_plots.SHOWN_CLASSES} others"
     kept = list(shown.index[:-1])
     assert (shown.loc[kept, kept] == confusion.loc[kept, kept]).all().all()
     small = _confusion(12)
-    assert reports._most_frequent_classes(small, reports.SHOWN_CLASSES).equals(small)
+    assert report_plots._most_frequent_classes(small, report_plots.SHOWN_CLASSES).equals(small)
 
 
 @pytest.mark.parametrize(
@@ -48,9 +48,9 @@ def test_the_figure_is_no_larger_for_many_classes(tmp_path, classes):
     from PIL import Image
 
     path = tmp_path / "confusion_matrix.png"
-    reports.plot_confusion_matrix(_confusion(classes), path)
+    report_plots.plot_confusion_matrix(_confusion(classes), path)
     width, height = Image.open(path).size
-    limit = 100 * (reports.FIGURE_INCHES + 1)  # inches at 100 dpi
+    limit = 100 * (report_plots.FIGURE_INCHES + 1)  # inches at 100 dpi
     assert width <= limit and height <= limit
 
 

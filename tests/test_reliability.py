@@ -80,7 +80,7 @@ def test_kill_9_then_resume_continues_without_gap_or_repeat(tmp_path, data_dir):
     process, run_dir = _start_and_wait_for_epochs(args, output_dir, epochs=2)
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=TIMEOUT)
-    assert run_dir.is_dir() and runs.finished_runs(output_dir) == []
+    assert run_dir.is_dir() and run_dirs.finished_runs(output_dir) == []
 
     listed = _run([sys.executable, "-m", "tfapps", "runs", str(output_dir), "--incomplete"])
     assert run_dir.name in listed.stdout and "--resume" in listed.stdout
@@ -181,7 +181,7 @@ def test_runs_started_in_the_same_second_get_distinct_ids(tmp_path):
 def test_a_claimed_run_shows_as_running_and_cannot_be_claimed_again(tmp_path):
     run = run_dirs.reserve(tmp_path / "regress" / "fake")
     listing = [sys.executable, "-m", "tfapps", "runs", str(tmp_path), "--incomplete"]
-    assert not runs.is_running(run.temp)
+    assert not run_dirs.is_running(run.temp)
     claim = run_dirs.claim(run)
     try:
         assert f"{run.temp}  running now" in _run(listing).stdout  # seen from another process
@@ -189,7 +189,7 @@ def test_a_claimed_run_shows_as_running_and_cannot_be_claimed_again(tmp_path):
             run_dirs.claim(run)
     finally:
         claim.release()
-    assert not runs.is_running(run.temp)
+    assert not run_dirs.is_running(run.temp)
     assert "running now" not in _run(listing).stdout
     run_dirs.claim(run).release()  # free again
 
@@ -229,7 +229,7 @@ def test_a_full_disk_mid_run_fails_cleanly_and_keeps_earlier_runs(tmp_path, data
     output_dir = tmp_path / "out"
     first = _run(_train_args(output_dir, data_dir, epochs=2))
     assert first.returncode == 0, first.stderr
-    finished = runs.finished_runs(output_dir)
+    finished = run_dirs.finished_runs(output_dir)
     before = {p: p.read_bytes() for p in finished[0].rglob("*") if p.is_file()}
 
     full = _run(_train_args(output_dir, data_dir), preexec_fn=_limit_file_size)
@@ -237,7 +237,7 @@ def test_a_full_disk_mid_run_fails_cleanly_and_keeps_earlier_runs(tmp_path, data
     lines = [line for line in full.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "Traceback" not in full.stderr, full.stderr
     assert "File too large" in lines[0]
-    assert runs.finished_runs(output_dir) == finished
+    assert run_dirs.finished_runs(output_dir) == finished
     assert {p: p.read_bytes() for p in before} == before
     assert len(pd.read_csv(output_dir / "summary.csv")) == 1
 

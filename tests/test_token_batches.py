@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 
-from tfapps import pipeline, runs
+from tfapps import pipeline, run_dirs
 from tfapps.tasks import text_model
 from tfapps.tasks.text import SentimentConfig
 from tfapps.tasks.text_model import text_batcher
@@ -179,6 +179,6 @@ def test_length_batches_under_mirrored_replicas(tmp_path):
         timeout=600,
     )
     assert done.returncode == 0, done.stderr
-    record = json.loads((runs.finished_runs(output_dir)[0] / "run.json").read_text())
+    record = json.loads((run_dirs.finished_runs(output_dir)[0] / "run.json").read_text())
     assert record["compute"]["replicas"] == 2 and record["training"]["length_batches"] is True
     assert record["headline"]["value"] > 0.9

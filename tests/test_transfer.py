@@ -416,6 +416,50 @@ def _train_args(
     ]
 
 
+class InterruptAt(keras.callbacks.Callback):
+    """Interrupts training as Ctrl-C would, at the start of epoch `epoch`."""
+
+    def __init__(self, epoch: int):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.slow
+def test_a_head_resumed_on_images_leaves_fine_tuning_its_own_epochs(tmp_path, random_weights):
+    """Without cached features both phases train on images; a head phase resumed from its
+    checkpoint must not hand its restored epoch on to fine-tuning (Keras keeps it on the
+    model a checkpoint was restored into, for every later `fit` of that model)."""
+    from tfapps.api import train
+    from tfapps.errors import Interrupted
+
+    folder = write_colour_folder(tmp_path / "colours", per_class=6)
+    config = _config(
+        folder,
+        tmp_path / "runs",
+        random_weights,
+        epochs=3,
+        fine_tune_epochs=2,
+        cache_features=False,
+        patience=50,
+        checkpoint_seconds=0,
+    )
+    with pytest.raises(Interrupted):
+        train(config, callbacks=[InterruptAt(2)])
+    result = train(config, resume="latest")
+    history = pd.read_csv(result.run_dir / "history.csv")
+    assert list(history["epoch"]) == list(range(5))  # no gap, no repeat, across phases
+    assert np.allclose(history["learning_rate"], [HEAD_RATE] * 3 + [FINE_TUNE_RATE] * 2)
+    record = json.loads((result.run_dir / "run.json").read_text())
+    head, fine_tune = record["training"]["phases"]
+    assert head["features_cached"] is False and len(record["resumed_at"]) == 1
+    assert (head["first_epoch"], head["epochs_run"]) == (0, 3)
+    assert (fine_tune["first_epoch"], fine_tune["epochs_run"]) == (3, 2)
+
+
 @pytest.mark.slow
 def test_a_run_killed_while_fine_tuning_resumes_in_that_phase(tmp_path, random_weights):
     folder = write_colour_folder(tmp_path / "colours", per_class=6)

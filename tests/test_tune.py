@@ -19,7 +19,7 @@ import psutil
 import pytest
 from conftest import tiny_reviews, tiny_table
 
-from tfapps import runs
+from tfapps import run_dirs, runs
 from tfapps.errors import InvalidInput
 from tfapps.tune.options import TuneOptions, budget_seconds, parse_space
 
@@ -209,7 +209,7 @@ def _tune_args(task: str, output_dir: Path, data_dir: str, *extra) -> list[str]:
 
 
 def _finished(output_dir: Path) -> Path:
-    (run_dir,) = runs.finished_runs(output_dir)
+    (run_dir,) = run_dirs.finished_runs(output_dir)
     return run_dir
 
 

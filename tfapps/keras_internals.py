@@ -5,10 +5,7 @@ resumed `fit` starts from is `{"epoch": e, "batch": b}` in `training_metadata.js
 `backup_dir`, and `double_checkpoint=True` keeps the previous checkpoint's copy beside it
 with the suffix `.bkp` (Keras 3.15: `keras/src/callbacks/backup_and_restore.py`). tfapps
 reads that epoch to list an interrupted run's finished epochs and to cut history.csv back to
-it, and mends the file after a kill cut it short. The callback hands that epoch to `fit`
-through the model's private `_initial_epoch`, which outlives the call: a later `fit` of the
-same model (the next training phase) would start from it instead of its `initial_epoch`
-(`forget_restored_epoch`).
+it, and mends the file after a kill cut it short.
 
 `keras.layers.TextVectorization` in `"tf_idf"` mode has no public getter for the idf weights it
 adapted; its `save_own_variables` stores them under `"idf_weights"` (Keras 3.15:
@@ -78,16 +75,6 @@ def _epoch(metadata: Path) -> int | None:
         return int(json.loads(metadata.read_text())["epoch"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
-
-
-def forget_restored_epoch(model) -> None:
-    """Clears the epoch a `BackupAndRestore` checkpoint gave an earlier `fit` of `model`, so
-    the next `fit` starts at its own `initial_epoch` (or the epoch of its own checkpoint).
-
-    Args:
-        model: a Keras model.
-    """
-    model._initial_epoch = None  # Keras 3.15: Trainer._initial_epoch, read by fit
 
 
 def idf_weights(vectorizer) -> np.ndarray:

@@ -3,7 +3,7 @@
 The recipe of TensorFlow's transfer-learning tutorial (`site/en/tutorials/images/
 transfer_learning.ipynb`) trains a new head on a frozen pretrained backbone, then fine-tunes the
 backbone's top layers at a lower learning rate; a task describes such stages as `Phase`s
-(`tasks.base.Phase`) and this module runs them in order:
+(`tasks.task_model.Phase`) and this module runs them in order:
 
 - the epochs run on across phases (the second phase's first epoch follows the first phase's
   last one), so history.csv is one table and the learning curves one plot;
@@ -39,7 +39,7 @@ from tfapps.keras_internals import checkpoint_epochs
 from tfapps.pipeline import batched
 from tfapps.progress import Progress
 from tfapps.runs import PhaseRecord
-from tfapps.tasks.base import Phase, TaskModel
+from tfapps.tasks.task_model import Phase, TaskModel
 
 log = logging.getLogger("tfapps")
 

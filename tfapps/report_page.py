@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tfapps import runs
+from tfapps import run_dirs, runs
 from tfapps.progress import figure
 from tfapps.summary import SUMMARY_COLUMNS, rebuild_summary
 
@@ -49,7 +49,7 @@ def collect(output_dir: Path) -> tuple[pd.DataFrame, list[RunView]]:
     """Rebuilds summary.csv and returns it with a view of every finished run."""
     summary = pd.read_csv(rebuild_summary(output_dir))
     views = []
-    for run_dir in runs.finished_runs(output_dir):
+    for run_dir in run_dirs.finished_runs(output_dir):
         views.append(
             RunView(
                 run_dir=run_dir,

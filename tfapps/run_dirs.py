@@ -1,4 +1,5 @@
-"""Run directories on disk: reserving an id, claiming, publishing, and the locks around them.
+"""Run directories on disk: reserving an id, claiming, publishing, the locks around them, and
+listing the runs of an output directory.
 
 A run is written into `<output>/<task>/<dataset>/<run-id>.incomplete/` and renamed to
 `<run-id>/` only once every file is in place (`publish`), so a crash never leaves a
@@ -18,7 +19,14 @@ from pathlib import Path
 import filelock
 
 from tfapps.errors import InvalidInput
-from tfapps.runs import CLAIM_LOCK, INCOMPLETE_SUFFIX
+from tfapps.runs import (
+    CLAIM_LOCK,
+    INCOMPLETE_SUFFIX,
+    RUN_JSON,
+    SEARCH_DIR,
+    RunRecord,
+    finished_epochs,
+)
 
 
 @dataclass
@@ -108,7 +116,7 @@ def resumable(parent: Path, which: str) -> RunDir:
 
 
 def claim(run: RunDir) -> filelock.BaseFileLock:
-    """Takes the run's claim lock for this process, without waiting; `runs.is_running` probes it.
+    """Takes the run's claim lock for this process, without waiting; `is_running` probes it.
 
     Returns:
         The held lock; the caller releases it (`release()`) when the run ends.
@@ -145,3 +153,68 @@ def _reserve_lock(parent: Path) -> filelock.BaseFileLock:
     """A lock per runs folder (blocking), its file in the system's temporary directory."""
     key = hashlib.sha1(str(parent.resolve()).encode()).hexdigest()[:16]
     return filelock.FileLock(Path(tempfile.gettempdir()) / f"tfapps-reserve-{key}.lock")
+
+
+def finished_runs(output_dir: Path) -> list[Path]:
+    """Lists finished run directories (`<task>/<dataset>/<run-id>/run.json`), oldest first."""
+    found = [
+        p.parent
+        for p in Path(output_dir).glob(f"*/*/*/{RUN_JSON}")
+        if not p.parent.name.endswith(INCOMPLETE_SUFFIX)
+    ]
+    return sorted(found, key=lambda p: (p.name, str(p)))
+
+
+def incomplete_runs(output_dir: Path) -> list[Path]:
+    """Lists the `<run-id>.incomplete` directories under `output_dir`, oldest first."""
+    return sorted(Path(output_dir).glob(f"*/*/*{INCOMPLETE_SUFFIX}"), key=lambda p: p.name)
+
+
+def is_running(run_dir: Path) -> bool:
+    """True while a process holds the claim lock of the (incomplete) run in `run_dir`
+    (`run_dirs.claim`); probes it without waiting."""
+    lock = run_dir / CLAIM_LOCK
+    if not lock.exists():
+        return False
+    try:
+        with filelock.FileLock(lock, blocking=False):
+            return False
+    except filelock.Timeout:
+        return True
+
+
+def describe_runs(directory: Path, incomplete: bool = False) -> list[str]:
+    """One line per run under `directory`, for `tfapps runs`: path and status, and for
+    incomplete runs the epochs done (a search's trials done) and the command that resumes
+    each.
+
+    Args:
+        directory: an `--output-dir`.
+        incomplete: list the `.incomplete` runs instead of the finished ones.
+            Defaults to False.
+
+    Raises:
+        InvalidInput: when `directory` does not exist.
+    """
+    if not directory.is_dir():
+        raise InvalidInput(f"Runs directory does not exist: {directory}")
+    lines = []
+    for run_dir in incomplete_runs(directory) if incomplete else finished_runs(directory):
+        has_record = (run_dir / RUN_JSON).is_file()
+        record = RunRecord.load(run_dir) if has_record else RunRecord()
+        status = "running now" if incomplete and is_running(run_dir) else record.status
+        line = f"{run_dir}  {status or 'unknown'}"
+        if incomplete and record.config:
+            run_id = run_dir.name.removesuffix(INCOMPLETE_SUFFIX)
+            try:
+                command = record.run_config.resume_command(run_id, record.tune.get("argv"))
+            except InvalidInput as error:
+                command = f"cannot be resumed ({error})"
+            done = (
+                f"trials done: {len(list((run_dir / SEARCH_DIR).glob('trial_*/record.json')))}"
+                if record.tune
+                else f"epochs done: {finished_epochs(run_dir)}"
+            )
+            line += f"  {done}  resume: {command}"
+        lines.append(line)
+    return lines

@@ -1,7 +1,8 @@
-"""The run record (run.json) as a type, the names of a run's files, and finding runs on disk.
+"""The run record (run.json) as a type, and the names of a run's files.
 
 Finished runs are the source of truth: `saved_models/summary.csv` and the report page are
-rebuilt from their run.json files. Reading a run needs neither TensorFlow nor pandas.
+rebuilt from their run.json files (found by `run_dirs.finished_runs`). Reading a run needs
+neither TensorFlow nor pandas.
 """
 
 from __future__ import annotations
@@ -12,8 +13,6 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import filelock
 
 from tfapps.config import RunConfig
 from tfapps.data.info import DatasetInfo
@@ -229,21 +228,6 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
     os.replace(temp, path)
 
 
-def finished_runs(output_dir: Path) -> list[Path]:
-    """Lists finished run directories (`<task>/<dataset>/<run-id>/run.json`), oldest first."""
-    found = [
-        p.parent
-        for p in Path(output_dir).glob(f"*/*/*/{RUN_JSON}")
-        if not p.parent.name.endswith(INCOMPLETE_SUFFIX)
-    ]
-    return sorted(found, key=lambda p: (p.name, str(p)))
-
-
-def incomplete_runs(output_dir: Path) -> list[Path]:
-    """Lists the `<run-id>.incomplete` directories under `output_dir`, oldest first."""
-    return sorted(Path(output_dir).glob(f"*/*/*{INCOMPLETE_SUFFIX}"), key=lambda p: p.name)
-
-
 def finished_epochs(run_dir: Path) -> int:
     """Returns how many epochs a run's checkpoint holds (0 without one): where it resumes.
 
@@ -299,53 +283,3 @@ def read_phases(backup: Path) -> list[PhaseRecord]:
         return [PhaseRecord.from_dict(v) for v in json.loads((backup / PHASES_JSON).read_text())]
     except (OSError, ValueError, KeyError, TypeError):
         return []
-
-
-def is_running(run_dir: Path) -> bool:
-    """True while a process holds the claim lock of the (incomplete) run in `run_dir`
-    (`run_dirs.claim`); probes it without waiting."""
-    lock = run_dir / CLAIM_LOCK
-    if not lock.exists():
-        return False
-    try:
-        with filelock.FileLock(lock, blocking=False):
-            return False
-    except filelock.Timeout:
-        return True
-
-
-def describe_runs(directory: Path, incomplete: bool = False) -> list[str]:
-    """One line per run under `directory`, for `tfapps runs`: path and status, and for
-    incomplete runs the epochs done (a search's trials done) and the command that resumes
-    each.
-
-    Args:
-        directory: an `--output-dir`.
-        incomplete: list the `.incomplete` runs instead of the finished ones.
-            Defaults to False.
-
-    Raises:
-        InvalidInput: when `directory` does not exist.
-    """
-    if not directory.is_dir():
-        raise InvalidInput(f"Runs directory does not exist: {directory}")
-    lines = []
-    for run_dir in incomplete_runs(directory) if incomplete else finished_runs(directory):
-        has_record = (run_dir / RUN_JSON).is_file()
-        record = RunRecord.load(run_dir) if has_record else RunRecord()
-        status = "running now" if incomplete and is_running(run_dir) else record.status
-        line = f"{run_dir}  {status or 'unknown'}"
-        if incomplete and record.config:
-            run_id = run_dir.name.removesuffix(INCOMPLETE_SUFFIX)
-            try:
-                command = record.run_config.resume_command(run_id, record.tune.get("argv"))
-            except InvalidInput as error:
-                command = f"cannot be resumed ({error})"
-            done = (
-                f"trials done: {len(list((run_dir / SEARCH_DIR).glob('trial_*/record.json')))}"
-                if record.tune
-                else f"epochs done: {finished_epochs(run_dir)}"
-            )
-            line += f"  {done}  resume: {command}"
-        lines.append(line)
-    return lines

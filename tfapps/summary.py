@@ -10,7 +10,8 @@ from typing import Any
 import filelock
 
 from tfapps.errors import InvalidInput
-from tfapps.runs import SUMMARY_CSV, RunRecord, finished_runs
+from tfapps.run_dirs import finished_runs
+from tfapps.runs import SUMMARY_CSV, RunRecord
 
 SUMMARY_COLUMNS = [
     "task",

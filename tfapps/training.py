@@ -20,7 +20,7 @@ from tfapps import runs
 from tfapps.config import RunConfig
 from tfapps.data.splits import Splits
 from tfapps.distributed import adopt_chief_state, fit_distributed
-from tfapps.keras_internals import forget_restored_epoch, mend_checkpoint
+from tfapps.keras_internals import mend_checkpoint
 from tfapps.pipeline import batched
 from tfapps.runtime import RuntimeSetup
 from tfapps.steps_per_execution import steps_per_model
@@ -305,7 +305,6 @@ def fit(
         callbacks.append(progress)
     resumed_epochs = initial_epoch  # on workers, the chief's number arrives in fit_distributed
     backup_dir = backup_dir or (None if run_dir is None else run_dir / runs.BACKUP_DIR)
-    forget_restored_epoch(model)
     if run_dir is not None:
         resumed_epochs = align_history(run_dir, backup_dir, initial_epoch)
         callbacks.append(keras.callbacks.CSVLogger(str(run_dir / runs.HISTORY_CSV), append=True))

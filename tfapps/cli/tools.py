@@ -159,7 +159,7 @@ def datasets(task: str | None) -> None:
 def list_runs(directory: Path, incomplete: bool) -> None:
     """List the runs under DIRECTORY (default saved_models): finished ones, or with
     --incomplete the interrupted ones to resume or delete."""
-    from tfapps.runs import describe_runs
+    from tfapps.run_dirs import describe_runs
 
     with reporting_errors(False):
         lines = describe_runs(directory, incomplete)

@@ -11,7 +11,7 @@ folder is carved from train. In both layouts:
 * Links are followed, to files and to folders; a link back to a folder above it (a loop)
   is left out and reported, so every walk ends.
 * Hidden entries (`.` first) and other systems' leftovers (`__MACOSX`, `@eaDir`,
-  `Thumbs.db`, `desktop.ini`) are passed over.
+  `Thumbs.db`, `desktop.ini`) are passed over (these two rules: `tfapps.data.folder_walk`).
 * A folder holding nothing but one folder of folders (an archive's top folder, as in
   `chest_xray/chest_xray/train/`) is looked through, and the summary says so.
 * Unlabelled folders (aclImdb's `unsup`, `seg_pred`: `UNLABELLED_WORDS`), files outside the
@@ -25,11 +25,11 @@ folder is carved from train. In both layouts:
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tfapps.data.folder_walk import BROKEN_LINK, LOOP, UNLISTED, listed, walk_files
 from tfapps.data.summary import Skipped, count_phrase
 from tfapps.errors import InvalidInput
 
@@ -40,14 +40,10 @@ SPLIT_SPELLINGS = {
 }
 SPLIT_SUFFIXES = ("set", "data", "split")  # `trainset`, `testdata`: one word, the same split
 UNLABELLED_WORDS = ("unsup", "unsupervised", "unlabeled", "unlabelled", "pred", "predict")
-NOT_DATA = {"__macosx", "@eadir", "thumbs.db", "desktop.ini"}  # compared case-folded
 
-# Why an entry of the folder is left out (`Skipped` reasons), and their plurals.
+# Why an entry of the folder is left out (`Skipped` reasons, the walk's too), and their plurals.
 OUTSIDE = "file outside the class folders"
 UNLABELLED = "unlabelled folder"
-LOOP = "link back to a folder above it (a loop)"
-BROKEN_LINK = "broken link"
-UNLISTED = "folder that cannot be listed"
 PLURALS = {
     OUTSIDE: "files outside the class folders",
     UNLABELLED: "unlabelled folders",
@@ -146,7 +142,7 @@ def read_layout(root: Path, unit: str, expected: str) -> FolderLayout:
     """
     layout = FolderLayout(root, {}, [], [], Skipped())
     top = _looked_through(root, layout)
-    folders, files = _listed(top, Skipped())
+    folders, files = listed(top, Skipped())
     candidates = [f for f in folders if not _unlabelled(f.name)]
     split_named = [f for f in candidates if split_of(f.name)]
     holding_classes = [f for f in split_named if _holds_only_folders(f)]
@@ -177,34 +173,6 @@ def read_layout(root: Path, unit: str, expected: str) -> FolderLayout:
             "sub-folder a class (or train/ and test/ folders of them)."
         )
     return layout
-
-
-def walk_files(folder: Path, left_out: Skipped | None = None) -> list[Path]:
-    """Every data file under `folder`, sub-folders and links followed, sorted by path.
-
-    Hidden entries and other systems' leftovers are passed over; a link back to a folder
-    above it is left out (recorded in `left_out` with broken links), so the walk ends.
-
-    Args:
-        folder: the folder to walk.
-        left_out: where to record what was left out. Defaults to nowhere.
-    """
-    left_out = Skipped() if left_out is None else left_out
-    found = []
-    given, real = Path(os.path.abspath(folder)), Path(os.path.realpath(folder))
-    above = {_identity(p) for p in (given, *given.parents, real, *real.parents)}
-    pending = [(folder, frozenset(above))]
-    while pending:
-        current, above = pending.pop()
-        folders, files = _listed(current, left_out)
-        found += files
-        for sub in folders:
-            identity = _identity(sub)
-            if identity in above:
-                left_out.add(LOOP, sub)
-            else:
-                pending.append((sub, above | {identity}))
-    return sorted(found)
 
 
 def _read_splits(top: Path, folders: list[Path], layout: FolderLayout, unit: str) -> None:
@@ -276,7 +244,7 @@ def _read_classes(
 ) -> dict[str, list[LabelledFile]]:
     """`{class folder name: its files}` of `folder/<class>/...`; empty class folders are
     left out with a warning."""
-    folders, files = _listed(folder, layout.left_out)
+    folders, files = listed(folder, layout.left_out)
     for file in files:
         layout.left_out.add(OUTSIDE, file)
     found, empty, only_folders = {}, [], []
@@ -284,7 +252,7 @@ def _read_classes(
         if _unlabelled(class_dir.name):
             layout.left_out.add(UNLABELLED, class_dir)
             continue
-        subfolders, direct = _listed(class_dir, Skipped())
+        subfolders, direct = listed(class_dir, Skipped())
         if subfolders and not direct and all(split_of(s.name) for s in subfolders):
             raise InvalidInput(
                 f"The class folder {class_dir} holds split folders "
@@ -305,7 +273,7 @@ def _read_classes(
             f"left out: {', '.join(empty[:5])}"
         )
     if found and len(only_folders) == len(found):
-        example = _listed(only_folders[0], Skipped())[0][0]
+        example = listed(only_folders[0], Skipped())[0][0]
         layout.warnings.append(
             f"every class folder of {where} holds only sub-folders (e.g. "
             f"{example.relative_to(folder)}); their {unit}s count for the class folder "
@@ -318,7 +286,7 @@ def _looked_through(folder: Path, layout: FolderLayout, within_split: bool = Fal
     """`folder`, or the folder inside it when it holds nothing but one folder of folders
     (outside split folders, not a split folder: `root/train/` alone is a layout), repeatedly."""
     while True:
-        folders, files = _listed(folder, Skipped())
+        folders, files = listed(folder, Skipped())
         if files or len(folders) != 1 or (split_of(folders[0].name) and not within_split):
             return folder
         if not _holds_only_folders(folders[0]):
@@ -328,39 +296,8 @@ def _looked_through(folder: Path, layout: FolderLayout, within_split: bool = Fal
 
 
 def _holds_only_folders(folder: Path) -> bool:
-    folders, files = _listed(folder, Skipped())
+    folders, files = listed(folder, Skipped())
     return bool(folders) and not files
-
-
-def _listed(folder: Path, left_out: Skipped) -> tuple[list[Path], list[Path]]:
-    """`(sub-folders, files)` of `folder`, sorted, links followed; hidden entries and other
-    systems' leftovers passed over, broken links recorded."""
-    try:
-        entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
-    except OSError:
-        left_out.add(UNLISTED, folder)
-        return [], []
-    folders, files = [], []
-    for entry in entries:
-        if entry.name.startswith(".") or entry.name.casefold() in NOT_DATA:
-            continue
-        try:
-            is_dir, is_file = entry.is_dir(), entry.is_file()
-        except OSError:
-            is_dir = is_file = False
-        if is_dir or is_file:
-            (folders if is_dir else files).append(Path(entry.path))
-        elif entry.is_symlink():
-            left_out.add(BROKEN_LINK, Path(entry.path))
-    return folders, files
-
-
-def _identity(folder: Path) -> tuple[int, int]:
-    """The folder the path leads to, links followed: `(device, inode)`."""
-    try:
-        return os.stat(folder).st_dev, os.stat(folder).st_ino
-    except OSError:
-        return (-1, hash(str(folder)))
 
 
 def _unlabelled(name: str) -> bool:

@@ -13,7 +13,7 @@ from tfapps.data.summary import DataSummary, count_phrase, max_examples_line, nu
 if TYPE_CHECKING:
     from tfapps.config.options import TableOptions
     from tfapps.data.table_columns import Features
-    from tfapps.data.tables import Target
+    from tfapps.data.table_targets import Target
 
 SHOWN_ROWS = 5  # rows a warning names
 

@@ -7,9 +7,10 @@ Whatever the source, the table goes through the same steps, recorded in run.json
    format (decimal mark, thousands separators) is detected (`numbers`) unless `--decimal` or
    `--thousands` say it, and `--na-values` adds missing markers to `numbers.NA_MARKERS`.
 2. `--drop` columns are removed; the `--target` column must exist.
-3. The task's `TargetRule` reads the target (regress: numbers; table-classify: classes) and carves
-   the rows into splits; rows without a target are dropped and counted. `--max-examples`
-   samples each split's rows (seeded) here, before any feature column is parsed.
+3. The task's `TargetRule` (`table_targets`) reads the target (regress: numbers;
+   table-classify: classes) and carves the rows into splits; rows without a target are
+   dropped and counted. `--max-examples` samples each split's rows (seeded) here, before any
+   feature column is parsed.
 4. Each feature column is numeric, categorical or ignored, decided on the training split, and
    parsed once (`table_columns.read_features`): numbers (NaN where missing: the model puts
    the training median in their place) or categories as written; any infinity left in a
@@ -22,9 +23,7 @@ warning can name them as `tfapps predict` does (`houses.csv:18`).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -41,75 +40,12 @@ from tfapps.data.splits import SPLIT_NAMES, Splits
 from tfapps.data.stratify import sample_rows
 from tfapps.data.table_columns import read_features
 from tfapps.data.table_summary import table_summary
+from tfapps.data.table_targets import TargetRule
 from tfapps.data.tfds_source import read_splits, tfds_origin
 from tfapps.errors import InvalidInput
 
 log = logging.getLogger("tfapps")
 SAMPLE_CELLS = 20_000  # cells the number format is detected from
-
-
-@dataclass
-class Target:
-    """A table's target as a `TargetRule` read it.
-
-    Args:
-        values: per split, the target of each kept row (indexed like the split's rows):
-            float numbers (regression) or class indices (classification).
-        dropped: rows dropped because their target was missing.
-        line: the summary line about the target, such as `target mpg: numeric`.
-        warnings: what looks wrong about it.
-        class_names: class names in label order (classification), else empty.
-        train_counts: training rows per class name (classification), else empty.
-        mean: the training split's mean target (regression), else `None`.
-        median: the training split's median target (regression), else `None`.
-        extreme: per split, target values far from the rest (regression: typed with extra
-            zeros?), indexed by row; the splits without any are left out. The summary names
-            their rows.
-        transform: what the target is fitted as (regression: `"log1p"`), else `None`.
-    """
-
-    values: dict[str, pd.Series]
-    dropped: int
-    line: str
-    warnings: list[str] = field(default_factory=list)
-    class_names: list[str] = field(default_factory=list)
-    train_counts: dict[str, int] = field(default_factory=dict)
-    mean: float | None = None
-    median: float | None = None
-    extreme: dict[str, pd.Series] = field(default_factory=dict)
-    transform: str | None = None
-
-
-class TargetRule(Protocol):
-    """How a table task reads its target column and splits the rows (the task's part of
-    reading a table)."""
-
-    task: str  # the command, named in messages
-    classes: bool  # the target holds classes: the same features under two are left out
-
-    def carve(
-        self,
-        table: pd.DataFrame,
-        target: str,
-        config: TableOptions,
-        number_format: NumberFormat,
-        markers: tuple[str, ...],
-    ) -> dict[str, np.ndarray]:
-        """Row indices of train, validation and test of a local table, by `config.seed`."""
-
-    def read(
-        self,
-        frames: dict[str, pd.DataFrame],
-        target: str,
-        dataset: str,
-        number_format: NumberFormat,
-        markers: tuple[str, ...],
-    ) -> Target:
-        """Reads the target column of each split; refuses a target the task cannot learn.
-
-        Raises:
-            InvalidInput: naming the column and what it holds.
-        """
 
 
 def from_tfds(

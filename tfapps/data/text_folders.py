@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tfapps.data.folders import FolderLayout, read_layout, walk_files
+from tfapps.data.folder_walk import walk_files
+from tfapps.data.folders import FolderLayout, read_layout
 from tfapps.data.summary import Skipped, count_phrase, skipped_line
 from tfapps.errors import InvalidInput
 
@@ -119,7 +120,7 @@ def read_text_folder(root: Path) -> TextFolder:
 
 
 def read_texts_under(folder: Path) -> tuple[list[Path], list[str], list[str]]:
-    """Every text file under `folder` (`folders.walk_files`), for `tfapps predict`.
+    """Every text file under `folder` (`folder_walk.walk_files`), for `tfapps predict`.
 
     Returns:
         `(files read, their texts, warnings about files skipped or read with replaced

@@ -13,7 +13,8 @@ from typing import Any
 
 from tfapps.config import RunConfig
 from tfapps.errors import InvalidInput
-from tfapps.tasks.base import Task, TaskModel
+from tfapps.tasks.base import Task
+from tfapps.tasks.task_model import TaskModel
 
 TASK_MODULES = ("image", "text", "table_regression", "table_classification")
 

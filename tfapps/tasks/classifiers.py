@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from tfapps.errors import InvalidInput
-from tfapps.tasks.base import Task, TaskModel, predict_split
+from tfapps.tasks.base import Task
+from tfapps.tasks.task_model import TaskModel, predict_split
 
 if TYPE_CHECKING:
     import numpy as np

@@ -2,15 +2,12 @@
 
 Its data readers are `data.image_data` (TFDS image datasets, local folders); every image a
 finished run is given (predict, serve) goes through the one image reader
-(`data.images.read_image`) with the run's input size, channels and resize rule.
+(`data.images.read_image`) with the run's input size, channels and resize rule
+(`image_inputs`).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import io
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -21,10 +18,9 @@ from tfapps.config.options import ClassifierOptions
 from tfapps.data.embedded import EmbeddedDataset
 from tfapps.data.specs import RESIZE_RULES
 from tfapps.errors import InvalidInput
-from tfapps.raw_inputs import as_path, shown
-from tfapps.tasks.base import TaskModel, compile_model
 from tfapps.tasks.classifiers import ClassifierTask
 from tfapps.tasks.image_backbone import NO_BACKBONE, BackboneOptions
+from tfapps.tasks.task_model import TaskModel, compile_model
 
 if TYPE_CHECKING:
     import keras
@@ -37,7 +33,6 @@ if TYPE_CHECKING:
     from tfapps.serving_requests import InputSpec
     from tfapps.tune.space import Space
 
-log = logging.getLogger("tfapps")
 ARCHITECTURES = ("conv", "dense")
 
 
@@ -250,40 +245,12 @@ class ImageClassifyTask(ClassifierTask):
         return space.apply(config, knobs, derived)
 
     def read_inputs(self, record: RunRecord, input_names, inputs, text_per=None):
-        """Image files of any format and size Pillow reads, and the images in folders (walked
-        as training walks them, `folders.walk_files`; other files there are skipped with a
-        warning), read by the training reader
-        (`data.images.read_image`) with the run's input size, channels and resize rule."""
-        import numpy as np
+        """Image files of any format and size Pillow reads, and the images in folders, read
+        by the training reader with the run's input size, channels and resize rule
+        (`image_inputs`)."""
+        from tfapps.tasks.image_inputs import image_inputs
 
-        from tfapps.data.folders import walk_files
-        from tfapps.data.images import ImageReadError, read_image
-        from tfapps.data.summary import Skipped, skipped_line
-
-        spec = record.dataset.spec
-        height, width, channels = spec.input_shape
-        names, arrays, skipped = [], [], Skipped()
-        for item in inputs:
-            path = as_path(item)
-            if path is None:
-                raise InvalidInput(
-                    f"{shown(item)!r} is not an image file or folder; this image-classify "
-                    f"model ({record.run_id}) takes images (png, jpg, bmp, gif, webp, tif, ...)."
-                )
-            for file in walk_files(path, skipped) if path.is_dir() else [path]:
-                try:
-                    arrays.append(read_image(file, (height, width), channels, spec.resize))
-                except ImageReadError as error:
-                    if not path.is_dir():
-                        raise InvalidInput(str(error)) from None
-                    skipped.add(error.reason, file)
-                    continue
-                names.append(str(file))
-        if skipped.counts:
-            log.warning(skipped_line(skipped.to_dict(), "file"))
-        if not arrays:
-            raise InvalidInput(f"No readable images in {', '.join(map(shown, inputs))}.")
-        return names, {input_names[0]: np.stack(arrays)}
+        return image_inputs(record, input_names[0], inputs)
 
     def check_fits(self, info: DatasetInfo, trained: DatasetInfo, dataset: str) -> None:
         """Refuses other classes, and images of another shape than the model takes."""
@@ -300,50 +267,12 @@ class ImageClassifyTask(ClassifierTask):
 
     def serving_values(self, values: list, spec: InputSpec, record: RunRecord) -> np.ndarray:
         """uint8 arrays of the input's shape, or `{"b64": <an image file>}` decoded and fitted
-        exactly as in training."""
+        exactly as in training (`image_inputs.served_image`)."""
         import numpy as np
 
-        return np.stack([self._served_image(value, spec, record) for value in values])
+        from tfapps.tasks.image_inputs import served_image
 
-    @staticmethod
-    def _served_image(value, spec: InputSpec, record: RunRecord) -> np.ndarray:
-        import numpy as np
-
-        from tfapps.data.images import ImageReadError, read_image
-        from tfapps.serving_bodies import BadRequest
-        from tfapps.serving_requests import kind_of, shown
-
-        height, width, channels = spec.shape
-        if isinstance(value, dict) and set(value) == {"b64"}:
-            try:
-                data = base64.b64decode(value["b64"], validate=True)
-                resize = record.dataset.spec.resize
-                return read_image(io.BytesIO(data), (height, width), channels, resize)
-            except (binascii.Error, TypeError, ValueError):
-                raise BadRequest(f'Input {spec.name!r}: "b64" must hold base64 text.') from None
-            except ImageReadError as error:
-                raise BadRequest(f"Input {spec.name!r}: the b64 image {error.reason}.") from None
-        accepted = f'uint8 images of shape {list(spec.shape)} or {{"b64": <an image file>}}'
-        try:
-            array = np.asarray(value, dtype=object)
-        except ValueError:  # nested deeper than NumPy's 64 dimensions
-            raise BadRequest(
-                f"Input {spec.name!r} takes {accepted}. Received: {kind_of(value)}"
-            ) from None
-        if array.shape != spec.shape:
-            raise BadRequest(
-                f"Input {spec.name!r} takes {accepted}. Received: an array of shape "
-                f"{shown(list(array.shape), 100)}"
-            )
-        try:
-            numbers = array.astype(np.float64)
-        except (TypeError, ValueError, OverflowError):
-            raise BadRequest(
-                f"Input {spec.name!r} takes integers 0-255. Received: {shown(value, 100)}"
-            ) from None
-        if not ((numbers >= 0) & (numbers <= 255) & (numbers == np.round(numbers))).all():
-            raise BadRequest(f"Input {spec.name!r} takes integers 0-255.")
-        return numbers.astype(np.uint8)
+        return np.stack([served_image(value, spec, record) for value in values])
 
     def export_part(self, model: keras.Model, record: RunRecord, fmt: str) -> Part:
         """Every format holds the whole model, raw uint8 images in."""

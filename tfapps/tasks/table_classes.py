@@ -1,4 +1,4 @@
-"""table-classify's target rule (`data.tables.TargetRule`): a column of classes.
+"""table-classify's target rule (`data.table_targets.TargetRule`): a column of classes.
 
 Labels are read with sentiment's rules (`data.labels`): `5` and `5.0`, `Yes` and ` yes` are
 one class, each merge named in the summary; numbers are read in the file's number format.
@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # imported when a table is read: the task's module stays ligh
     import pandas as pd
 
     from tfapps.data.numbers import NumberFormat
-    from tfapps.data.tables import Target
+    from tfapps.data.table_targets import Target
 
 SHOWN_VALUES = 3  # distinct values a refusal quotes
 
@@ -64,7 +64,7 @@ class ClassTarget:
         from tfapps.data.info import SPLIT_NAMES
         from tfapps.data.labels import canonical_labels, sorted_class_names
         from tfapps.data.summary import class_counts, class_warnings, classes_line, count_phrase
-        from tfapps.data.tables import Target
+        from tfapps.data.table_targets import Target
 
         cells = pd.concat([frames[split][target] for split in SPLIT_NAMES], keys=SPLIT_NAMES)
         numbers, missing, bad = number_format.parse(cells, markers)

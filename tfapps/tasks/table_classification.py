@@ -16,10 +16,10 @@ from tfapps.config import RunConfig
 from tfapps.config.fields import documented, option, redefault
 from tfapps.config.options import ClassifierOptions, TableOptions
 from tfapps.data.embedded import EmbeddedDataset
-from tfapps.tasks.base import TaskModel, compile_model
 from tfapps.tasks.classifiers import ClassifierTask, classifier_loss
 from tfapps.tasks.table_classes import ClassTarget
 from tfapps.tasks.tables import TableTask
+from tfapps.tasks.task_model import TaskModel, compile_model
 
 if TYPE_CHECKING:
     import keras

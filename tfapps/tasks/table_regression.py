@@ -20,9 +20,10 @@ from tfapps.config.options import TableOptions
 from tfapps.data.embedded import EmbeddedDataset
 from tfapps.data.specs import CATEGORICAL
 from tfapps.errors import InvalidInput
-from tfapps.tasks.base import Task, TaskModel, compile_model, predict_split
+from tfapps.tasks.base import Task
 from tfapps.tasks.regression_targets import LOG1P, TRANSFORMS
 from tfapps.tasks.tables import TableTask
+from tfapps.tasks.task_model import TaskModel, compile_model, predict_split
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from tfapps.data.info import DatasetInfo
     from tfapps.data.numbers import NumberFormat
     from tfapps.data.splits import Splits
-    from tfapps.data.tables import Target
+    from tfapps.data.table_targets import Target
     from tfapps.runs import RunRecord
 
 SHOWN_VALUES = 3  # distinct target values the few-values warning quotes
@@ -124,7 +125,7 @@ class NumericTarget:
         that they may be classes."""
         from tfapps.data.labels import NUMERIC_CLASSES_AT_MOST
         from tfapps.data.summary import count_phrase
-        from tfapps.data.tables import Target
+        from tfapps.data.table_targets import Target
         from tfapps.tasks import regression_targets
 
         targets, dropped = {}, 0

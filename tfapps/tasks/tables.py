@@ -2,7 +2,7 @@
 for predict and serve, the ONNX part, and the check that other data has the same columns.
 
 `TableTask` is a mixin for a table task's `Task` class; the task gives its `target_rule`
-(`data.tables.TargetRule`) and its model.
+(`data.table_targets.TargetRule`) and its model.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from tfapps.config.options import TableOptions
     from tfapps.data.info import DatasetInfo
     from tfapps.data.splits import Splits
-    from tfapps.data.tables import TargetRule
+    from tfapps.data.table_targets import TargetRule
     from tfapps.export_parts import Part
     from tfapps.runs import RunRecord
     from tfapps.serving_requests import InputSpec

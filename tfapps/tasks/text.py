@@ -17,8 +17,8 @@ from tfapps.config import RunConfig
 from tfapps.config.fields import documented, option, redefault
 from tfapps.config.options import ClassifierOptions, CsvOptions
 from tfapps.data.embedded import EmbeddedDataset
-from tfapps.tasks.base import TaskModel
 from tfapps.tasks.classifiers import ClassifierTask
+from tfapps.tasks.task_model import TaskModel
 
 if TYPE_CHECKING:
     import keras

@@ -18,8 +18,8 @@ import numpy as np
 from keras import layers
 
 from tfapps.runs import VOCABULARY_TXT
-from tfapps.tasks.base import TaskModel, compile_model
 from tfapps.tasks.classifiers import classifier_head, classifier_loss
+from tfapps.tasks.task_model import TaskModel, compile_model
 from tfapps.tasks.text_standardization import standardize_text
 from tfapps.token_batches import TokenCut
 

@@ -23,8 +23,8 @@ from keras import layers
 
 from tfapps.keras_internals import idf_weights
 from tfapps.runs import IDF_WEIGHTS_TXT, VOCABULARY_TXT
-from tfapps.tasks.base import TaskModel, compile_model
 from tfapps.tasks.classifiers import classifier_head, classifier_loss
+from tfapps.tasks.task_model import TaskModel, compile_model
 from tfapps.tasks.text_model import build_end_to_end
 from tfapps.tasks.text_standardization import standardize_text
 

@@ -13,7 +13,11 @@ transfer-learning tutorial (`site/en/tutorials/images/transfer_learning.ipynb`) 
 2. `fine_tune`: the top `--fine-tune-layers` of the backbone train with the head at
    `--fine-tune-learning-rate`, on augmented images, for up to `--fine-tune-epochs`.
 
-Both phases stop early on the validation loss; `tfapps.phases` runs and resumes them.
+Both phases stop early on the validation loss; `tfapps.phases` runs and resumes them. Each
+phase fits a model object of its own over the shared layers: the head phase `head` (on cached
+features) or a functional model over the classifier's graph, fine-tuning the classifier
+itself. Keras leaves the epoch a resumed `fit` restored on the model it fit, for every later
+`fit` of that model to start from.
 """
 
 from __future__ import annotations
@@ -24,9 +28,9 @@ from typing import TYPE_CHECKING
 import keras
 from keras import layers
 
-from tfapps.tasks.base import Phase, TaskModel, compile_model
 from tfapps.tasks.classifiers import classifier_head
 from tfapps.tasks.image_model import augmentation
+from tfapps.tasks.task_model import Phase, TaskModel, compile_model
 
 if TYPE_CHECKING:
     from tfapps.data.splits import Splits
@@ -133,7 +137,10 @@ def transfer_task_model(config: ImageClassifyConfig, splits: Splits, augment: bo
 
     def enter_head() -> keras.Model:
         freeze_backbone(backbone)
-        trained = head if config.cache_features else model
+        if config.cache_features:
+            trained = head
+        else:  # the classifier's layers in a model of its own, which fine-tuning never fits
+            trained = keras.Model(model.inputs, model.outputs, name=f"{model.name}_head_phase")
         compile_model(trained, config, LOSS, ["accuracy"])
         return trained
 

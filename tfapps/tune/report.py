@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from tfapps import runs
-from tfapps.reports import pyplot
+from tfapps.report_plots import pyplot
 
 
 def write_search_report(
