@@ -14,8 +14,13 @@ import pytest
 
 from tfapps.data.info import DatasetInfo
 from tfapps.data.specs import TextSpec
-from tfapps.tasks.text import SentimentConfig, vocabulary_size
-from tfapps.tasks.text_ngram import SAMPLES_PER_WORD_LIMIT, auto_architecture, auto_max_tokens
+from tfapps.tasks.text import SentimentConfig
+from tfapps.tasks.text_ngram import (
+    SAMPLES_PER_WORD_LIMIT,
+    auto_architecture,
+    auto_max_tokens,
+    vocabulary_size,
+)
 
 WORDS = {
     "pos": ["great", "wonderful", "loved", "brilliant", "moving"],

@@ -212,6 +212,7 @@ class SentimentTask(ClassifierTask):
         (`text_ngram.auto_architecture`), prints the choice and records it in run.json
         (`training.architecture`, `training.architecture_reason`)."""
         from tfapps.tasks import text_model, text_ngram
+        from tfapps.tasks.text_ngram import chosen_architecture, vocabulary_size
 
         spec, train = splits.info.spec, splits.prepared_train  # standardized by `inspect`
         if train is None:  # splits made without `inspect` (a tune trial's, train + validation)
@@ -243,6 +244,7 @@ class SentimentTask(ClassifierTask):
         stacked: two layers of k), or the n-gram model's hidden units; the vocabulary size,
         the embedding width (conv, dense), dropout, batch size and learning rate."""
         from tfapps.tasks import text_model
+        from tfapps.tasks.text_ngram import chosen_architecture, vocabulary_size
 
         knobs, derived = {}, {}
         architecture, _ = chosen_architecture(config, info)
@@ -318,30 +320,6 @@ class SentimentTask(ClassifierTask):
         import tfapps.tasks.text_model  # noqa: F401
 
         return super().load_model(path)
-
-
-def chosen_architecture(config: SentimentConfig, info: DatasetInfo) -> tuple[str, str]:
-    """The architecture a run trains and why: `--architecture`, or for `auto` the rule of
-    `text_ngram.auto_architecture` on the training split's size and median tokens."""
-    from tfapps.tasks.text_ngram import auto_architecture
-
-    if config.architecture != "auto":
-        return config.architecture, "--architecture"
-    return auto_architecture(info.sizes["train"], info.spec.median_tokens)
-
-
-def vocabulary_size(config: SentimentConfig, info: DatasetInfo, architecture: str) -> int:
-    """The vocabulary a run's TextVectorization keeps: `--max-tokens`, or automatically
-    `text_model.WORD_VOCABULARY` words (conv, dense) or, for ngram, as many n-grams as
-    `text_ngram.auto_max_tokens` gives for the training split's size and median tokens."""
-    from tfapps.tasks.text_model import WORD_VOCABULARY
-    from tfapps.tasks.text_ngram import auto_max_tokens
-
-    if config.max_tokens is not None:
-        return config.max_tokens
-    if architecture != "ngram":
-        return WORD_VOCABULARY
-    return auto_max_tokens(info.sizes["train"], info.spec.median_tokens)
 
 
 def standardized(examples: tf.data.Dataset) -> tf.data.Dataset:

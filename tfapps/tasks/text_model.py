@@ -245,7 +245,7 @@ def sequence_task_model(
         spec: the training texts' token facts (`median_tokens`, `long_tokens`).
         architecture: `"conv"` or `"dense"`.
         num_classes: the number of classes.
-        max_tokens: the vocabulary size (`text.vocabulary_size`). Defaults to
+        max_tokens: the vocabulary size (`text_ngram.vocabulary_size`). Defaults to
             `WORD_VOCABULARY`.
     """
     from tfapps.pipeline import PREPROCESS_BATCH, map_in_batches

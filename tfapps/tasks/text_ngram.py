@@ -25,12 +25,13 @@ from tfapps.keras_internals import idf_weights
 from tfapps.runs import IDF_WEIGHTS_TXT, VOCABULARY_TXT
 from tfapps.tasks.classifiers import classifier_head, classifier_loss
 from tfapps.tasks.task_model import TaskModel, compile_model
-from tfapps.tasks.text_model import build_end_to_end
+from tfapps.tasks.text_model import WORD_VOCABULARY, build_end_to_end
 from tfapps.tasks.text_standardization import standardize_text
 
 if TYPE_CHECKING:
     import tensorflow as tf
 
+    from tfapps.data.info import DatasetInfo
     from tfapps.tasks.text import SentimentConfig
 
 NGRAMS = 2  # word uni- and bigrams
@@ -90,6 +91,25 @@ def auto_max_tokens(samples: int, median_words: float | None) -> int:
     return int(min(high, max(low, size)))
 
 
+def chosen_architecture(config: SentimentConfig, info: DatasetInfo) -> tuple[str, str]:
+    """The architecture a run trains and why: `--architecture`, or for `auto` the rule of
+    `auto_architecture` on the training split's size and median tokens."""
+    if config.architecture != "auto":
+        return config.architecture, "--architecture"
+    return auto_architecture(info.sizes["train"], info.spec.median_tokens)
+
+
+def vocabulary_size(config: SentimentConfig, info: DatasetInfo, architecture: str) -> int:
+    """The vocabulary a run's TextVectorization keeps: `--max-tokens`, or automatically
+    `text_model.WORD_VOCABULARY` words (conv, dense) or, for ngram, as many n-grams as
+    `auto_max_tokens` gives for the training split's size and median tokens."""
+    if config.max_tokens is not None:
+        return config.max_tokens
+    if architecture != "ngram":
+        return WORD_VOCABULARY
+    return auto_max_tokens(info.sizes["train"], info.spec.median_tokens)
+
+
 def ngram_task_model(
     config: SentimentConfig, train: tf.data.Dataset, num_classes: int, max_tokens: int
 ) -> TaskModel:
@@ -103,7 +123,7 @@ def ngram_task_model(
             (`text.standardized`): the vocabulary, idf weights and training vectors come from
             them without standardizing again.
         num_classes: the number of classes.
-        max_tokens: the most frequent n-grams kept (`text.vocabulary_size`).
+        max_tokens: the most frequent n-grams kept (`vocabulary_size`).
     """
     from tfapps.pipeline import PREPROCESS_BATCH, map_in_batches
 
