@@ -34,7 +34,7 @@ class SplitTable:
 
     def __post_init__(self) -> None:
         labels = self.labels or self.rows
-        self.labels = {split: pd.Index(labels[split]) for split in self.rows}
+        self.labels = {split: pd.Index(labels[split], copy=False) for split in self.rows}
 
     @property
     def columns(self) -> list[str]:

@@ -15,6 +15,11 @@ Whatever the source, the table goes through the same steps, recorded in run.json
    the training median in their place) or categories as written; any infinity left in a
    feature is refused.
 
+The table is held once, as read (a CSV's cells in pyarrow's compact strings), and each
+column is taken out of it split by split as it is read (`split_table.SplitTable`), then
+turned into tensors column by column: a million rows of 8 columns cost about 200 MB at the
+peak (bench/NOTES.md, "A million-row CSV").
+
 Rows keep their number in the file (the DataFrame index: 0 for the first data row), so a
 warning can name them as `tfapps predict` does (`houses.csv:18`).
 """
