@@ -26,6 +26,7 @@ import hashlib
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -65,12 +66,14 @@ class Duplicates:
         """`[n]` bool: the examples that are not left out."""
         return ~(self.conflicting | self.earlier_copy)
 
-    @property
+    @cached_property
     def representatives(self) -> np.ndarray:
         """The first kept example of each group, sorted: the rows to carve or stratify."""
         kept = np.flatnonzero(self.kept)
-        _, first = np.unique(self.group[kept], return_index=True)
-        return np.sort(kept[first])
+        count = len(self.group)
+        first = np.full(int(self.group.max(initial=-1)) + 1, count, np.int64)
+        np.minimum.at(first, self.group[kept], kept)
+        return np.sort(first[first < count])
 
     def expand(self, rows: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Each split's kept examples, from its rows of `representatives`.
@@ -82,10 +85,12 @@ class Duplicates:
             Split name to the sorted rows of every kept example of those groups.
         """
         representatives, kept = self.representatives, self.kept
-        return {
-            split: np.flatnonzero(kept & np.isin(self.group, self.group[representatives[chosen]]))
-            for split, chosen in rows.items()
-        }
+        expanded = {}
+        for split, chosen in rows.items():
+            member = np.zeros(int(self.group.max(initial=-1)) + 1, bool)
+            member[self.group[representatives[chosen]]] = True
+            expanded[split] = np.flatnonzero(kept & member[self.group])
+        return expanded
 
     def refuse_emptied_classes(
         self, labels: np.ndarray, class_names: list[str], unit: str, name: Callable[[int], str]
@@ -211,7 +216,8 @@ def find_duplicates(
         The groups and what is left out.
     """
     count = len(keys)
-    group = np.unique(np.asarray(keys), return_inverse=True)[1].reshape(-1).astype(np.int64)
+    inverse = np.unique(np.asarray(keys), return_inverse=True)[1]
+    group = inverse.reshape(-1).astype(np.int64, copy=False)
     groups = int(group.max()) + 1 if count else 0
     given = np.zeros(count, np.int8) if given is None else np.asarray(given, np.int8)
     latest = np.zeros(groups, np.int8)
@@ -269,9 +275,9 @@ def frame_keys(frame: pd.DataFrame) -> np.ndarray:
     import pandas as pd
 
     try:
-        hashed = pd.util.hash_pandas_object(frame, index=False, categorize=False)
+        hashed = pd.util.hash_pandas_object(frame, index=False, categorize=True)
     except (TypeError, ValueError):  # cells pandas cannot hash (arrays): by their text
-        hashed = pd.util.hash_pandas_object(frame.astype(str), index=False, categorize=False)
+        hashed = pd.util.hash_pandas_object(frame.astype(str), index=False, categorize=True)
     return hashed.to_numpy()
 
 

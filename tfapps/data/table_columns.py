@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -37,6 +38,9 @@ import pandas as pd
 from tfapps.data.numbers import NumberFormat
 from tfapps.data.specs import CATEGORICAL, IGNORED, NUMERIC, ColumnSpec
 from tfapps.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from tfapps.data.split_table import SplitTable
 
 STRAY_SHARE = 0.05
 STRAY_VALUES = 3
@@ -64,7 +68,7 @@ class Features:
 
 
 def read_features(
-    frames: dict[str, pd.DataFrame],
+    table: SplitTable,
     features: list[str],
     categorical: tuple[str, ...],
     number_format: NumberFormat,
@@ -75,8 +79,8 @@ def read_features(
     values, parsing each column once (see the module docstring).
 
     Args:
-        frames: the rows of each split (cells as strings, or numbers from TFDS); each
-            feature column is taken out of them once read, so that a large table is not
+        table: the rows of each split (cells as strings, or numbers from TFDS); each
+            feature column is taken out of it as it is read, so that a large table is not
             held twice.
         features: the feature columns, in order.
         categorical: columns forced categorical (`--categorical`).
@@ -88,25 +92,25 @@ def read_features(
         InvalidInput: a numeric feature holds infinity.
     """
     inputs = input_names(features)
-    read = Features([], {split: pd.DataFrame(index=frame.index) for split, frame in frames.items()})
+    read = Features([], {split: pd.DataFrame(index=rows) for split, rows in table.labels.items()})
     for name in features:
-        parsed = {split: number_format.parse(f[name], markers) for split, f in frames.items()}
+        cells = table.take(name)
+        parsed = {split: number_format.parse(values, markers) for split, values in cells.items()}
         column = ColumnSpec(name, NUMERIC, inputs[name])
-        _decide(column, frames["train"][name], parsed["train"], name in categorical)
+        _decide(column, cells["train"], parsed["train"], name in categorical)
         read.columns.append(column)
         if column.kind == CATEGORICAL:
-            for split, frame in frames.items():
-                read.values[split][column.input] = category_text(frame[name])
+            for split, values in cells.items():
+                read.values[split][column.input] = category_text(values)
             column.missing = sum(int(missing.sum()) for _, missing, _ in parsed.values())
-            read.warnings += _spellings(column, frames["train"][name], parsed["train"])
+            read.warnings += _spellings(column, cells["train"], parsed["train"])
         elif column.kind == NUMERIC:
             _read_numbers(column, parsed, read, dataset)
-            read.warnings += _leading_zeros(column, frames["train"][name], parsed["train"][1])
+            read.warnings += _leading_zeros(column, cells["train"], parsed["train"][1])
         else:
             column.input = ""
             read.warnings.append(f"column {name!r} ignored: {column.reason}" + _use_anyway(column))
-        for frame in frames.values():
-            del frame[name]
+        del cells, parsed
     return read
 
 

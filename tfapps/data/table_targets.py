@@ -66,7 +66,8 @@ class TargetRule(Protocol):
         number_format: NumberFormat,
         markers: tuple[str, ...],
     ) -> dict[str, np.ndarray]:
-        """Row indices of train, validation and test of a local table, by `config.seed`."""
+        """Row indices of train, validation and test of a local table, by `config.seed`;
+        `table` holds its `target` column (a row of each group of identical rows)."""
 
     def read(
         self,

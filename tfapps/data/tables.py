@@ -16,6 +16,11 @@ Whatever the source, the table goes through the same steps, recorded in run.json
    the training median in their place) or categories as written; any infinity left in a
    feature is refused.
 
+The table is held once, as read (a CSV's cells in pyarrow's compact strings), and each
+column is taken out of it split by split as it is read (`split_table.SplitTable`), then
+turned into tensors column by column: a million rows of 8 columns cost about 200 MB at the
+peak (bench/NOTES.md, "A million-row CSV").
+
 Rows keep their number in the file (the DataFrame index: 0 for the first data row), so a
 warning can name them as `tfapps predict` does (`houses.csv:18`).
 """
@@ -36,6 +41,7 @@ from tfapps.data.duplicates import GIVEN, row_duplicates, split_row_name
 from tfapps.data.info import DatasetInfo
 from tfapps.data.numbers import NA_MARKERS, NumberFormat, detect_number_format
 from tfapps.data.specs import IGNORED, NUMERIC, ColumnSpec, DataOrigin, TableSchema
+from tfapps.data.split_table import SplitTable
 from tfapps.data.splits import SPLIT_NAMES, Splits
 from tfapps.data.stratify import sample_rows
 from tfapps.data.table_columns import read_features
@@ -84,11 +90,14 @@ def from_tfds(
     kept = np.split(duplicates.kept, np.cumsum(list(read_sizes.values()))[:-1])
     positions = {name: np.flatnonzero(keep) for name, keep in zip(frames, kept, strict=True)}
     sampled = sample_rows(positions, config.max_examples, config.seed)
-    frames = {name: frames[name].iloc[sampled[name]] for name in SPLIT_NAMES}
+    starts = dict(zip(read_sizes, np.cumsum([0, *read_sizes.values()])[:-1], strict=True))
+    rows = {name: starts[name] + sampled[name] for name in SPLIT_NAMES}
+    del frames
+    table = SplitTable(whole, rows, labels=sampled)
     read_from = f"TFDS {builder.name} {builder.version}"
     origin = tfds_origin(builder)
     splits = _clean_and_encode(
-        frames, read_sizes, target, config, rule, source, origin, NumberFormat(), read_from
+        table, read_sizes, target, config, rule, source, origin, NumberFormat(), read_from
     )
     duplicates.summarize(splits.info.summary, "row", split_row_name(read_sizes, "row"))
     return splits
@@ -107,7 +116,7 @@ def from_path(path: Path, config: TableOptions, rule: TargetRule) -> Splits:
         raise InvalidInput(
             f"{path} is a folder; {rule.task} expects a CSV file and --target COLUMN."
         )
-    csv = read_csv_file(path, config.sep)
+    csv = read_csv_file(path, config.sep, compact=True)
     table = csv.frame
     if table.empty:
         raise InvalidInput(f"{path} has a header but no data rows.")
@@ -116,35 +125,22 @@ def from_path(path: Path, config: TableOptions, rule: TargetRule) -> Splits:
     _check_columns(list(table.columns), config.target, config)
     markers = _markers(config)
     duplicates = _duplicates(table, config.target, config, rule)
-    chosen = duplicates.representatives
-    carved = rule.carve(
-        table.iloc[chosen].reset_index(drop=True), config.target, config, number_format, markers
-    )
-    rows = duplicates.expand(carved)
+    release_arrow_memory()
+    chosen = table[[config.target]].iloc[duplicates.representatives]
+    targets = chosen.reset_index(drop=True).astype(str)
+    del chosen
+    rows = duplicates.expand(rule.carve(targets, config.target, config, number_format, markers))
+    del targets
     read_sizes = {name: len(part) for name, part in rows.items()}
     rows = sample_rows(rows, config.max_examples, config.seed)
     sep, sep_name = csv.sep, csv.sep_name
     del csv
-    frames = _split_frames(table, rows)
     origin = DataOrigin(path=str(path.resolve()))
     read_from = f"{path.name} (delimiter {sep_name}, {number_format.describe(cells)})"
     args = (config.target, config, rule, "local", origin, number_format, read_from, sep)
-    splits = _clean_and_encode(frames, read_sizes, *args, path.name)
+    splits = _clean_and_encode(SplitTable(table, rows), read_sizes, *args, path.name)
     duplicates.summarize(splits.info.summary, "row", lambda row: f"row {row + 1}")
     return splits
-
-
-def _split_frames(table: pd.DataFrame, rows: dict[str, np.ndarray]) -> dict[str, pd.DataFrame]:
-    """Each split's rows of `table`, column by column, each column of `table` let go once
-    copied; `table` is left empty."""
-    columns: dict[str, dict[str, pd.Series]] = {name: {} for name in rows}
-    for column in list(table.columns):
-        cells = table.pop(column)
-        for name, indices in rows.items():
-            columns[name][column] = cells.iloc[indices]
-        del cells
-    release_arrow_memory()
-    return {name: pd.DataFrame(values) for name, values in columns.items()}
 
 
 def _duplicates(table: pd.DataFrame, target: str, config: TableOptions, rule, given=None):
@@ -220,7 +216,7 @@ def _check_columns(columns: list[str], target: str | None, config: TableOptions)
 
 
 def _clean_and_encode(
-    frames: dict[str, pd.DataFrame],
+    table: SplitTable,
     read_sizes: dict[str, int],
     target: str | None,
     config: TableOptions,
@@ -235,21 +231,25 @@ def _clean_and_encode(
     """Checks, cleans and turns the three split tables into named-column datasets.
 
     Args:
-        frames: each split's rows (sampled by `--max-examples`), indexed by row number (in
-            the file, or in the TFDS split).
+        table: the rows read and each split's rows (sampled by `--max-examples`), labelled
+            by row number (in the file, or in the TFDS split); its columns are taken out
+            as they are read.
         read_sizes: each split's rows before `--max-examples`.
         file_name: a CSV's name, which names its rows (`houses.csv:18`); TFDS rows are
             named by split (`train example 18`). Defaults to none.
     """
     markers = _markers(config)
-    sampled = {split: len(frame) for split, frame in frames.items()}
+    sampled = table.sizes
+    frames = {split: cells.to_frame() for split, cells in table.take(target).items()}
     read_target = rule.read(frames, target, config.dataset, number_format, markers)
+    del frames
     for split, kept in read_target.values.items():
-        if len(kept) < len(frames[split]):
-            frames[split] = frames[split].loc[kept.index]
-    features = [c for c in frames["train"].columns if c != target and c not in config.drop]
+        if len(kept) < sampled[split]:
+            table.keep_rows(split, kept.index)
+    features = [c for c in table.columns if c not in config.drop]
+    table.keep_columns(features)
     read = read_features(
-        frames, features, config.categorical, number_format, markers, config.dataset
+        table, features, config.categorical, number_format, markers, config.dataset
     )
     used = [column for column in read.columns if column.kind != IGNORED]
     if not used:
@@ -281,14 +281,29 @@ def _clean_and_encode(
         summary=table_summary(read_from, read_sizes, sampled, read_target, read, config, file_name),
     )
     datasets = [
-        _to_dataset(read.values[split], read_target.values[split], used) for split in SPLIT_NAMES
+        _to_dataset(read.values.pop(split), read_target.values.pop(split), used)
+        for split in SPLIT_NAMES
     ]
     return Splits(*datasets, info)
 
 
-def _to_dataset(values: pd.DataFrame, target: pd.Series, columns: list[ColumnSpec]):
-    features = {
-        c.input: values[c.input].to_numpy(np.float32 if c.kind == NUMERIC else str) for c in columns
-    }
-    labels = target.to_numpy(np.float32 if target.dtype.kind == "f" else np.int64)
-    return tf.data.Dataset.from_tensor_slices((features, labels))
+def _to_dataset(
+    values: pd.DataFrame, target: pd.Series, columns: list[ColumnSpec]
+) -> tf.data.Dataset:
+    """A split's model inputs and target as a dataset of tensors (on the CPU, as tf.data
+    keeps them), each column of `values` let go once it is a tensor, so that a split is
+    not held twice: float32 numbers, and categories as strings, each distinct one
+    converted once."""
+    features = {}
+    with tf.device("/cpu:0"):
+        for column in columns:
+            cells = values.pop(column.input)
+            if column.kind == NUMERIC:
+                features[column.input] = tf.constant(cells.to_numpy(np.float32))
+            else:
+                codes, distinct = pd.factorize(cells)
+                distinct = tf.constant(np.asarray(distinct, dtype=object), dtype=tf.string)
+                features[column.input] = tf.gather(distinct, codes)
+            del cells
+        labels = target.to_numpy(np.float32 if target.dtype.kind == "f" else np.int64)
+        return tf.data.Dataset.from_tensor_slices((features, labels))
