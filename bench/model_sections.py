@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from bench import runner
+from bench import plan, runner
 from bench.figures import run_summary
 from bench.plan import BACKBONE, PHOTOS, TEXT_ARCHITECTURES
 
@@ -162,8 +162,9 @@ class ModelSections:
         return subset
 
     def tune(self) -> None:
-        """The defaults beside `tfapps tune --time-budget` on digits, Rotten Tomatoes, Auto
-        MPG and (with `--adult`) UCI Adult, seed by seed."""
+        """The defaults on `tune_default_seeds` seeds (their spread is the goal's yardstick)
+        beside `tfapps tune --time-budget` on seed 1, on digits, Rotten Tomatoes, Auto MPG
+        (with `--folds`, `plan.TUNE_FOLDS`) and (with `--adult`) UCI Adult."""
         runs = {
             "digits": ("image-classify", "digits", ()),
             "rotten_tomatoes": ("sentiment", "rotten_tomatoes", ()),
@@ -179,15 +180,16 @@ class ModelSections:
         # training split
         common = ("--data-dir", str(self.data_dir))
         budget = ("--time-budget", self.settings.tune_budget)
-        entry = self.entry(time_budget=self.settings.tune_budget, runs=[])
+        entry = self.entry(time_budget=self.settings.tune_budget, folds=plan.TUNE_FOLDS, runs=[])
         for name, (task, dataset, options) in runs.items():
-            for seed in range(1, self.settings.model_seeds + 1):
-                for side, command, extra in (
-                    ("default", task, ()),
-                    ("tune", f"tune {task}", budget),
-                ):
-                    facts = self.run_cli(command, dataset, seed, (*options, *common, *extra))
-                    validation = facts["metrics"]["validation"].get(facts["metric"])
-                    run = {"side": side, "metric": facts["metric"], "quality": facts["quality"]}
-                    run.update(validation=validation, trials=facts["trials"])
-                    self._store("tune", entry, name, seed, run, facts)
+            folds = ("--folds", str(plan.TUNE_FOLDS[name])) if name in plan.TUNE_FOLDS else ()
+            seeds = range(1, self.settings.tune_default_seeds + 1)
+            sides = [("default", task, (), seed) for seed in seeds]
+            sides.append(("tune", f"tune {task}", (*budget, *folds), 1))
+            for side, command, extra, seed in sides:
+                facts = self.run_cli(command, dataset, seed, (*options, *common, *extra))
+                validation = facts["metrics"]["validation"].get(facts["metric"])
+                run = {"side": side, "metric": facts["metric"], "quality": facts["quality"]}
+                run.update(validation=validation, trials=facts["trials"])
+                run["trial_peak_rss_mb"] = facts["trial_peak_rss_mb"]
+                self._store("tune", entry, name, seed, run, facts)

@@ -93,18 +93,47 @@ def backbones(entry: dict) -> dict:
 
 
 def tune(entry: dict) -> dict:
-    """Per dataset: the defaults and the search, and whether the search scored better on
-    test (a lower MAE for regress). A search never scores worse on validation than the
-    defaults, which are its first trial."""
+    """Per dataset: the defaults' median and standard deviation over their seeds, the
+    search's run, its gain on test over that median (positive: better, for MAE too), and
+    its peak memory by trial; the goal (`plan.TUNE_BEYOND_SPREAD`, `TUNE_MEMORY_GROWTH`)
+    over all datasets. A search never scores worse on validation than the defaults, which
+    are its first trial."""
     figures = ["validation", "quality", "trials", "wall_seconds", "peak_rss_mb"]
+    runs = pd.DataFrame(entry["runs"])
     datasets = []
     for name, rows in _rows(entry, figures, ["default", "tune"]).items():
         metric = next(run["metric"] for run in entry["runs"] if run["dataset"] == name)
+        defaults = runs[(runs.dataset == name) & (runs.side == "default")]["quality"]
+        spread = defaults.std() if len(defaults) > 1 else None
         gain = rows.loc["tune", "quality"] - rows.loc["default", "quality"]
         gain = -gain if metric == "mae" else gain
         view = {"name": name, "metric": metric, "rows": rows.reset_index().to_dict("records")}
-        datasets.append({**view, "gain": gain})
-    return {"entry": entry, "datasets": datasets, "seeds": _seeds(entry)}
+        view.update(defaults=len(defaults), spread=spread, gain=gain)
+        view.update(memory=_trial_memory(runs, name), folds=entry.get("folds", {}).get(name))
+        view["beyond_spread"] = spread is not None and gain > spread
+        datasets.append(view)
+    at_least = all(d["gain"] >= 0 for d in datasets)
+    beyond = sum(d["beyond_spread"] for d in datasets)
+    measured = [d["memory"]["flat"] for d in datasets if d["memory"] is not None]
+    flat = all(measured) if measured else None  # None: no search recorded its trials' memory
+    met = at_least and beyond >= plan.TUNE_BEYOND_SPREAD and bool(flat)
+    goal = {"at_least": at_least, "beyond": beyond, "flat": flat, "met": met}
+    return {"entry": entry, "datasets": datasets, "goal": goal, "seeds": _seeds(entry)}
+
+
+def _trial_memory(runs: pd.DataFrame, name: str) -> dict | None:
+    """The search's peak resident MB of trial 2 and of trial `plan.TUNE_MEMORY_TRIAL` (or
+    its last, if it ran fewer), their growth, and the most of any trial; `None` before
+    trial 2 or where the run recorded none."""
+    search = runs[(runs.dataset == name) & (runs.side == "tune")]
+    peaks = search["trial_peak_rss_mb"].iloc[0] if "trial_peak_rss_mb" in search else None
+    if not isinstance(peaks, list) or len(peaks) < 2:
+        return None
+    later = min(plan.TUNE_MEMORY_TRIAL, len(peaks))
+    growth = peaks[later - 1] / peaks[1] - 1
+    memory = {"second": peaks[1], "later_trial": later, "later": peaks[later - 1]}
+    memory.update(most=max(peaks), growth=growth, flat=growth <= plan.TUNE_MEMORY_GROWTH)
+    return memory
 
 
 def _dataset(entry: dict, name: str, rows: pd.DataFrame, checks: dict, **facts) -> dict:

@@ -79,7 +79,9 @@ NON_INFERIORITY_MARGIN = 0.01
 GOAL_SPEED_UP = 1.5  # tfapps' steady-state examples/s over the reference's
 STARTUP_GOAL = 0.25  # `tfapps --help` under a quarter of `import tensorflow`
 PHOTO_MEMORY_GOAL = (1500, 2)  # peak RSS MB of every run, growth in MB per photo
-SERVING_GOAL = (3, 5, 20)  # busiest load over one client's requests/s; one client's p50, p99 ms
+# the busiest load over one client's requests/s; one client's p50 and p99 ms; the busiest
+# load's p99 ms (the issue's "at 32 clients, p99 under 50 ms")
+SERVING_GOAL = (3, 5, 20, 50)
 # Short texts: tfapps sentiment on the embedded Rotten Tomatoes sentences, against the test
 # accuracy Kim (2014) reports for CNN-rand on that data (MR, 10-fold cross-validation).
 SHORT_TEXTS_DATASET = "rotten_tomatoes"
@@ -107,6 +109,17 @@ BACKBONE = "efficientnet_lite0"
 BACKBONE_GOALS = {"flower_photos": 0.90, "cats_dogs": 0.95}
 BACKBONE_RSS_MARGIN_MB = 1500
 
+# Tuning: the search's test quality at least the defaults' median over their seeds on every
+# task, and better by more than the defaults' standard deviation over those seeds on at least
+# TUNE_BEYOND_SPREAD tasks; the peak memory of a later trial (the 20th, or the last) within
+# TUNE_MEMORY_GROWTH of trial 2's. Auto MPG's 392 rows leave a validation split of about 60,
+# too few to choose between settings: its search scores each trial by 5-fold
+# cross-validation on train + validation instead, as the issue offers small data.
+TUNE_BEYOND_SPREAD = 2
+TUNE_MEMORY_GROWTH = 0.10
+TUNE_MEMORY_TRIAL = 20
+TUNE_FOLDS = {"auto_mpg": 5}
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -133,6 +146,7 @@ class Settings:
     photos_per_folder: int | None = None  # photos linked from each class folder (None: all)
     fine_tune_epochs: int | None = None  # --fine-tune-epochs of backbone runs (None: default)
     tune_budget: str = "600"  # --time-budget of each `tfapps tune` run (seconds)
+    tune_default_seeds: int = 5  # seeds of the defaults beside each search (their spread)
 
 
 # Auto MPG's test MAE spreads over about 0.13 between seeds (standard deviation 0.025-0.04),
@@ -158,4 +172,5 @@ SMOKE = Settings(
     photos_per_folder=6,
     fine_tune_epochs=1,
     tune_budget="20",
+    tune_default_seeds=2,
 )

@@ -158,8 +158,9 @@ def _digits(entry: dict) -> dict:
 
 def _serving(entry: dict) -> dict:
     """`tfapps serve` under load; each task meets the goal with at the most clients at least
-    3× one client's requests/s and no errors, one client at p50 under 5 ms, p99 under 20 ms."""
-    times, p50, p99 = plan.SERVING_GOAL
+    3× one client's requests/s, a p99 under 50 ms and no errors, one client at p50 under 5 ms,
+    p99 under 20 ms."""
+    times, p50, p99, busy_p99 = plan.SERVING_GOAL
     rows, met = [], {}
     for task, loads in entry["tasks"].items():
         by_clients = {load["clients"]: load for load in loads}
@@ -167,6 +168,7 @@ def _serving(entry: dict) -> dict:
         rows += [{**load, "task": task, "lone": lone["requests_per_second"]} for load in loads]
         met[task] = (
             busy["requests_per_second"] >= times * lone["requests_per_second"]
+            and busy["p99_ms"] < busy_p99
             and not any(load["errors"] for load in loads)
             and lone["p50_ms"] < p50
             and lone["p99_ms"] < p99

@@ -185,7 +185,8 @@ def run_facts(run_dir: Path) -> dict[str, Any]:
     """What a run directory's run.json and metrics.csv say: `task`, `quality` (the headline
     test figure) and `metric` (its name), `metrics` (`{split: {metric: value}}`; a tuned
     run's validation figures are its best trial's), `sizes` (examples per split), `epochs`,
-    `train_seconds`, `trials` (`tfapps tune` only), and as trained `steps_per_execution`,
+    `train_seconds`, `trials` and `trial_peak_rss_mb` (each trial's peak resident MB, in
+    trial order; `tfapps tune` only), and as trained `steps_per_execution`,
     `architecture`, `backbone`, `conv_layout`, `sequence_length` (`None` where the task has
     none)."""
     import pandas as pd
@@ -198,6 +199,8 @@ def run_facts(run_dir: Path) -> dict[str, Any]:
         for split, rows in table.groupby("split")
     }
     keys = ("steps_per_execution", "architecture", "conv_layout", "sequence_length")
+    trials_csv = Path(run_dir) / "trials.csv"
+    peaks = pd.read_csv(trials_csv)["peak_rss_mb"].tolist() if trials_csv.is_file() else None
     return {
         "task": record["task"],
         "quality": record["headline"]["value"],
@@ -207,6 +210,7 @@ def run_facts(run_dir: Path) -> dict[str, Any]:
         "epochs": training["epochs_run"],
         "train_seconds": record["timings"]["train_seconds"],
         "trials": (record.get("tune") or {}).get("trials"),
+        "trial_peak_rss_mb": peaks,
         "backbone": record["dataset"]["spec"].get("backbone"),
         **{key: training.get(key) for key in keys},
     }

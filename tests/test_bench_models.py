@@ -130,23 +130,51 @@ def test_backbone_goal_is_its_bar_at_no_more_wall_and_bounded_memory(wall, rss, 
     assert failed is None or failed in line
 
 
-def test_tune_gain_points_the_metrics_way():
+def _tune_runs(dataset: str, metric: str, defaults: list[float], tuned: float, **search) -> list:
     runs = [
-        _run("auto_mpg", "default", None, metric="mae", quality=2.1, validation=2.3, trials=None),
-        _run("auto_mpg", "tune", None, metric="mae", quality=2.0, validation=2.2, trials=14),
-        _run("digits", "default", None, metric="accuracy", quality=0.98, validation=0.97),
-        _run("digits", "tune", None, metric="accuracy", quality=0.97, validation=0.99, trials=9),
+        _run(dataset, "default", None, seed, metric=metric, quality=quality, validation=0.5)
+        for seed, quality in enumerate(defaults, start=1)
     ]
+    search = {"trials": 3, "trial_peak_rss_mb": [900.0, 910.0, 950.0], **search}
+    runs.append(_run(dataset, "tune", None, metric=metric, quality=tuned, validation=0.6, **search))
     for run in runs:
         run.setdefault("trials", None)
-    text = render.render({"tune": _entry(runs, time_budget="600")})
-    assert "| tune | 2.2000 | 2.0000 | 14 | 10 | 900 |" in text
-    assert "| default | 0.9700 | 0.9800 |  | 10 | 900 |" in text
-    gains = [line for line in text.splitlines() if line.startswith("The search's gain")]
-    assert gains == [
-        "The search's gain on test: +0.1000 (positive: better than the defaults).",
-        "The search's gain on test: -0.0100 (positive: better than the defaults).",
+    return runs
+
+
+def _verdicts(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith("Gain on test")]
+
+
+def test_tune_gain_points_the_metrics_way_and_is_set_against_the_defaults_spread():
+    runs = _tune_runs("auto_mpg", "mae", [2.1, 2.2, 2.3], 2.0)  # median 2.2, SD 0.1
+    runs += _tune_runs("digits", "accuracy", [0.98, 0.99, 0.97], 0.975)
+    text = render.render({"tune": _entry(runs, time_budget="600", folds={"auto_mpg": 5})})
+    assert "### auto_mpg, mae (each trial scored by 5-fold cross-validation" in text
+    assert "| tune | 0.6000 | 2.0000 | 3 | 10 | 900 |" in text
+    assert "| default (median of 3 seeds) | 0.5000 | 0.9800 |  | 10 | 900 |" in text
+    assert _verdicts(text) == [
+        "Gain on test +0.2000, spread 0.1000: beyond the spread.",
+        "Gain on test -0.0050, spread 0.0100: worse than the defaults.",
     ]
+    assert "trial 2 910 MB, trial 3 950 MB (+4.4%), the most of any trial 950 MB." in text
+    verdict = "**not met** (at least the defaults on every task: no; beyond the spread on 1 of 2"
+    assert verdict in text
+
+
+@pytest.mark.parametrize(
+    ("digits", "peaks", "met"),
+    [
+        (0.995, [900.0, 910.0, 950.0], True),
+        (0.985, [900.0, 910.0, 950.0], False),  # above the median, within the spread
+        (0.995, [900.0, 910.0, 1010.0], False),  # trial 3 is 11% over trial 2
+    ],
+)
+def test_tune_goal_needs_two_gains_beyond_the_spread_and_flat_memory(digits, peaks, met):
+    runs = _tune_runs("auto_mpg", "mae", [2.1, 2.2, 2.3], 2.0)
+    runs += _tune_runs("digits", "accuracy", [0.98, 0.99, 0.97], digits, trial_peak_rss_mb=peaks)
+    text = render.render({"tune": _entry(runs, time_budget="600")})
+    assert ("**met**" if met else "**not met**") in text.split("## Tuning", 1)[1]
 
 
 def _split(folder, fit: pd.DataFrame, test: pd.DataFrame, **about) -> None:
@@ -194,3 +222,14 @@ def test_table_recipes_read_numbers_and_categories_of_three_classes(tmp_path, na
     scores = baselines.fit_and_score(name, tmp_path / "s")
     assert scores["accuracy"] > 0.95 and scores["roc_auc"] > 0.95
     assert 0 <= scores["balanced_accuracy"] <= 1
+
+
+@pytest.mark.parametrize(("busy_p99", "met"), [(16.9, True), (60.0, False)])
+def test_serving_goal_holds_the_busiest_loads_p99_under_50_ms(busy_p99, met):
+    def load(clients, requests, p50, p99):
+        figures = {"requests_per_second": requests, "p50_ms": p50, "p99_ms": p99}
+        return {"clients": clients, "errors": 0, **figures}
+
+    loads = [load(1, 600.0, 1.5, 2.5), load(32, 3900.0, 7.5, busy_p99)]
+    text = render.render({"serving": _entry([], tasks={"regress": loads}, seconds=5.0)})
+    assert f"regress {'met' if met else 'not met'}." in text
