@@ -175,9 +175,6 @@ class ModelSections:
         else:
             adult = str(self.adult_csv.expanduser().resolve())
             runs["adult"] = ("table-classify", adult, ("--target", "income"))
-        # whole datasets even in the smoke run (which trains 2 epochs a trial):
-        # `tfapps tune sentiment --max-examples` fails, its trials' n-gram model finding no
-        # training split
         common = ("--data-dir", str(self.data_dir))
         budget = ("--time-budget", self.settings.tune_budget)
         entry = self.entry(time_budget=self.settings.tune_budget, folds=plan.TUNE_FOLDS, runs=[])
