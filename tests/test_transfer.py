@@ -20,6 +20,7 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
+from interrupting import InterruptAt
 from PIL import Image
 
 from tfapps import runs
@@ -414,18 +415,6 @@ def _train_args(
         "--output-dir",
         str(output),
     ]
-
-
-class InterruptAt(keras.callbacks.Callback):
-    """Interrupts training as Ctrl-C would, at the start of epoch `epoch`."""
-
-    def __init__(self, epoch: int):
-        super().__init__()
-        self.epoch = epoch
-
-    def on_epoch_begin(self, epoch, logs=None):
-        if epoch == self.epoch:
-            raise KeyboardInterrupt
 
 
 @pytest.mark.slow
