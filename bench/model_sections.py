@@ -163,8 +163,9 @@ class ModelSections:
 
     def tune(self) -> None:
         """The defaults on `tune_default_seeds` seeds (their spread is the goal's yardstick)
-        beside `tfapps tune --time-budget` on seed 1, on digits, Rotten Tomatoes, Auto MPG
-        (with `--folds`, `plan.TUNE_FOLDS`) and (with `--adult`) UCI Adult."""
+        beside `tfapps tune --time-budget` on seed 1 (with `--folds` on the small datasets,
+        `plan.TUNE_FOLDS`), on digits, Rotten Tomatoes, Auto MPG and (with `--adult`) UCI
+        Adult."""
         runs = {
             "digits": ("image-classify", "digits", ()),
             "rotten_tomatoes": ("sentiment", "rotten_tomatoes", ()),
