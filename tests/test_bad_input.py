@@ -690,6 +690,29 @@ CASES = [
         fragments=("--target is required", "['a', 'b', 'y']"),
     ),
     Case(
+        "table-classify: columns of few values, rows alike under two classes (sex, class)",
+        lambda t, r: _classes_csv(
+            t,
+            "sex,pclass,survived\n"
+            + "".join(f"{('male', 'female')[i % 2]},{i % 3 + 1},{i % 5 % 2}\n" for i in range(60)),
+            "--target",
+            "survived",
+        ),
+        refused=False,
+    ),
+    Case(
+        "table-classify: every row of a class copied under another class",
+        lambda t, r: _classes_csv(
+            t,
+            "a,b,y\n"
+            + "".join(f"{i * 2.5},{i % 3},yes\n" for i in range(30))
+            + "".join(f"{i * 2.5},{i % 3},no\n" for i in range(10)),
+            "--target",
+            "y",
+        ),
+        fragments=("class 'no'", "row 31 = row 1", "left out as copies with other labels"),
+    ),
+    Case(
         "table-classify: a 0/1 target, gaps in a feature",
         lambda t, r: _classes_csv(
             t,

@@ -1,7 +1,8 @@
 """Identical examples never straddle splits (`tfapps.data.duplicates`): photos saved three
 times, texts posted twice, table rows written twice and TFDS examples, within and across
 classes and given splits; copies under other labels left out and named; the carving
-unchanged when nothing is written twice."""
+unchanged when nothing is written twice; table rows of few values equal by chance kept as
+separate rows."""
 
 from __future__ import annotations
 
@@ -15,7 +16,16 @@ import pandas as pd
 import pytest
 from conftest import write_png_folder
 
-from tfapps.data.duplicates import POOL, TEST, VALIDATION, find_duplicates, row_duplicates
+from tfapps.data.duplicates import (
+    CHANCE_MATCHES,
+    POOL,
+    TEST,
+    VALIDATION,
+    chance_matches,
+    find_duplicates,
+    frame_keys,
+    row_duplicates,
+)
 from tfapps.data.stratify import stratified_groups, stratified_rows
 from tfapps.errors import InvalidInput
 from tfapps.tasks.image import ImageClassifyConfig
@@ -214,13 +224,135 @@ def test_table_rows_with_the_same_features_under_two_classes_are_left_out(tmp_pa
 
 def test_table_duplicates_ignore_dropped_columns_and_missing_targets():
     frame = pd.DataFrame(
-        {"id": ["1", "2", "3", "4"], "x": ["5", "5", "5", "5"], "y": ["a", "A ", "b", "NA"]}
+        {
+            "id": ["1", "2", "3", "4", "5", "6"],
+            "x": ["5", "5", "5", "5", "6", "7"],
+            "y": ["a", "A ", "b", "NA", "a", "b"],
+        }
     )
-    found = row_duplicates(frame, "y", ["x"], True, ("na",))
+    found = row_duplicates(frame, "y", ["x"], True, ("na",), str)
     assert found.group[0] == found.group[1]  # 'a' and 'A ' are one class
-    assert found.conflicting.tolist() == [True, True, True, False]  # NA: no target, apart
-    exact = row_duplicates(frame, "y", ["x"], False, ("na",))
-    assert len(set(exact.group.tolist())) == 4
+    assert found.conflicting.tolist() == [True, True, True, False, False, False]  # NA: apart
+    assert not found.by_chance.any()  # no row with a class holds x 5 besides the three
+    exact = row_duplicates(frame, "y", ["x"], False, ("na",), str)
+    assert len(set(exact.group.tolist())) == 6
+
+
+def test_chance_matches_by_hand():
+    frame = pd.DataFrame(
+        {
+            "a": ["x", "x", "x", "y", "x", "z"],
+            "b": ["p", "p", "q", "p", "r", "p"],
+            "gap": [None, None, None, "1", "2", "3"],  # a missing cell is a value
+            "weight": ["1.5", "1.5", "2", "3", "4", "5"],
+        }
+    )
+    group = find_duplicates(frame_keys(frame)).group
+    assert group[0] == group[1] and len(set(group.tolist())) == 5
+    # rows 0 and 1 (m = 2 of n = 6): of the 4 other rows, 2 hold x and 2 hold p
+    np.testing.assert_allclose(chance_matches(frame[["a", "b"]], group), [1, 1, 0, 0, 0, 0])
+    # ... and 1 of them a missing gap: 4 * 2/4 * 2/4 * 1/4
+    np.testing.assert_allclose(chance_matches(frame[["a", "b", "gap"]], group)[:2], 0.25)
+    # ... and none weighs 1.5: a measurement written twice is a copy
+    assert not chance_matches(frame, group).any()
+    # only rows 0-4 counted: of the 3 others, 2 hold x and 1 holds p: 3 * 2/3 * 1/3
+    counted = np.arange(6) < 5
+    np.testing.assert_allclose(chance_matches(frame[["a", "b"]], group, counted)[:2], 2 / 3)
+    assert CHANCE_MATCHES <= 2 / 3
+
+
+def _few_values(rows: int = 300, ages: int = 0, seed: int = 11) -> pd.DataFrame:
+    """Passengers of a sex, a class and (with `ages`) an age in years, and whether they
+    survived: different people with the same answers, as a table of few values holds."""
+    rng = np.random.default_rng(seed)
+    table = pd.DataFrame({"sex": rng.choice(["male", "female"], rows)})
+    table["pclass"] = rng.integers(1, 4, rows)
+    if ages:
+        table["age"] = rng.integers(1, ages + 1, rows)
+    female = table["sex"] == "female"
+    table["survived"] = (rng.random(rows) < np.where(female, 0.75, 0.2)).astype(int)
+    return table
+
+
+def test_rows_alike_in_columns_of_few_values_are_kept_as_separate_rows(tmp_path):
+    _few_values().to_csv(tmp_path / "t.csv", index=False)
+    config = TableClassifyConfig(dataset=str(tmp_path / "t.csv"), target="survived", quiet=True)
+    splits = _load(config)
+    assert sum(splits.info.sizes.values()) == 300  # no row left out
+    facts = splits.info.summary.facts["duplicates"]
+    assert facts["equal_by_chance"] == 300 and facts["copies"] == 0
+    assert facts["left_out_with_other_labels"] == 0
+    assert not any("copies" in warning for warning in splits.info.summary.warnings)
+    assert (
+        "300 rows equal another row in every feature; with columns of few values that is "
+        "expected, so they are kept as separate rows"
+    ) in splits.info.summary.lines
+    sizes = splits.info.sizes  # carved as 300 rows (stratified), not as 12 groups
+    assert sizes["test"] == 60 and sizes["validation"] == 24  # 20%, then 10% of the rest
+
+
+def test_rows_alike_with_an_age_are_not_left_out(tmp_path):
+    table = _few_values(ages=20, seed=12)
+    table.to_csv(tmp_path / "t.csv", index=False)
+    features = ["sex", "pclass", "age"]
+    assert (table.groupby(features)["survived"].transform("nunique") > 1).sum() > 100
+    config = TableClassifyConfig(dataset=str(tmp_path / "t.csv"), target="survived", quiet=True)
+    splits = _load(config)
+    assert sum(splits.info.sizes.values()) == 300
+    assert splits.info.summary.facts["duplicates"]["left_out_with_other_labels"] == 0
+
+
+def test_whole_rows_alike_in_columns_of_few_values_are_not_grouped_for_regress(tmp_path):
+    table = _few_values().assign(fare=lambda d: 10 * d["pclass"] + (d["sex"] == "male"))
+    table.to_csv(tmp_path / "t.csv", index=False)
+    splits = _load(RegressConfig(dataset=str(tmp_path / "t.csv"), target="fare", quiet=True))
+    assert sum(splits.info.sizes.values()) == 300
+    assert splits.info.sizes["test"] == 60  # 20% of 300 rows, not of 12 distinct rows
+    facts = splits.info.summary.facts["duplicates"]
+    assert facts["copies"] == 0 and facts["equal_by_chance"] == 300
+    assert splits.info.summary.lines[-1].startswith(
+        "300 rows equal another row in every feature and the target;"
+    )
+
+
+def test_a_rich_table_keeps_copies_together_and_leaves_out_contradictions(tmp_path):
+    table = _table_rows().assign(y=lambda d: (d["x"] > 5).astype(int))
+    thrice, contradicted = table.iloc[[0, 0]], table.iloc[[1]].assign(y=lambda d: 1 - d["y"])
+    pd.concat([table, thrice, contradicted]).to_csv(tmp_path / "t.csv", index=False)
+    config = TableClassifyConfig(dataset=str(tmp_path / "t.csv"), target="y", quiet=True)
+    splits = _load(config)
+    assert sum(splits.info.sizes.values()) == 61  # 63 rows, both copies of row 2 left out
+    where = {}
+    for split in ("train", "validation", "test"):
+        for features, _ in getattr(splits, split).as_numpy_iterator():
+            where.setdefault(round(float(features["x"]), 3), []).append(split)
+    assert len(set(where[table["x"][0]])) == 1 and len(where[table["x"][0]]) == 3
+    assert table["x"][1] not in where
+    summary = splits.info.summary
+    assert summary.facts["duplicates"] == {
+        "copies": 3,
+        "written_more_than_once": 2,
+        "left_out_as_earlier_copies": 0,
+        "left_out_with_other_labels": 2,
+        "equal_by_chance": 0,
+    }
+    warnings = " | ".join(summary.warnings)
+    assert "2 copies of 1 row written more than once (e.g. row 1 = row 61 = row 62)" in warnings
+    assert "left out 2 rows whose copies carry different labels" in warnings
+    assert "(1 row written under more than one label, e.g. row 2 = row 63)" in warnings
+    assert not any("equal another row" in line for line in summary.lines)
+
+
+def test_a_class_whose_every_row_is_contradicted_is_refused_as_copies(tmp_path):
+    table = _table_rows().assign(y="b")
+    contradicted = table.iloc[:10].assign(y="a")  # every 'a' row is a 'b' row's twin
+    pd.concat([table, contradicted]).to_csv(tmp_path / "t.csv", index=False)
+    config = TableClassifyConfig(dataset=str(tmp_path / "t.csv"), target="y", quiet=True)
+    with pytest.raises(InvalidInput) as refused:
+        _load(config)
+    message = str(refused.value)
+    assert "Every row of class 'a' has a copy under another class (e.g. row 61 = row 1)" in message
+    assert "left out as copies with other labels" in message and "has no values" not in message
 
 
 TFDS_ROWS = {

@@ -86,7 +86,8 @@ def from_tfds(
         [np.full(size, GIVEN[name], np.int8) for name, size in read_sizes.items()]
     )
     whole = pd.concat(frames.values(), ignore_index=True)
-    duplicates = _duplicates(whole, target, config, rule, given)
+    row_name = split_row_name(read_sizes, "row")
+    duplicates = _duplicates(whole, target, config, rule, row_name, given)
     kept = np.split(duplicates.kept, np.cumsum(list(read_sizes.values()))[:-1])
     positions = {name: np.flatnonzero(keep) for name, keep in zip(frames, kept, strict=True)}
     sampled = sample_rows(positions, config.max_examples, config.seed)
@@ -99,7 +100,7 @@ def from_tfds(
     splits = _clean_and_encode(
         table, read_sizes, target, config, rule, source, origin, NumberFormat(), read_from
     )
-    duplicates.summarize(splits.info.summary, "row", split_row_name(read_sizes, "row"))
+    duplicates.summarize(splits.info.summary, "row", row_name)
     return splits
 
 
@@ -124,7 +125,7 @@ def from_path(path: Path, config: TableOptions, rule: TargetRule) -> Splits:
     number_format = table_number_format(cells, csv.sep, config)
     _check_columns(list(table.columns), config.target, config)
     markers = _markers(config)
-    duplicates = _duplicates(table, config.target, config, rule)
+    duplicates = _duplicates(table, config.target, config, rule, _row_name)
     release_arrow_memory()
     chosen = table[[config.target]].iloc[duplicates.representatives]
     targets = chosen.reset_index(drop=True).astype(str)
@@ -139,14 +140,20 @@ def from_path(path: Path, config: TableOptions, rule: TargetRule) -> Splits:
     read_from = f"{path.name} (delimiter {sep_name}, {number_format.describe(cells)})"
     args = (config.target, config, rule, "local", origin, number_format, read_from, sep)
     splits = _clean_and_encode(SplitTable(table, rows), read_sizes, *args, path.name)
-    duplicates.summarize(splits.info.summary, "row", lambda row: f"row {row + 1}")
+    duplicates.summarize(splits.info.summary, "row", _row_name)
     return splits
 
 
-def _duplicates(table: pd.DataFrame, target: str, config: TableOptions, rule, given=None):
-    """Identical rows (`duplicates.row_duplicates`) over the columns the model may read."""
+def _row_name(row: int) -> str:
+    """A CSV's data row in messages: `row 1` for the first."""
+    return f"row {row + 1}"
+
+
+def _duplicates(table: pd.DataFrame, target: str, config: TableOptions, rule, name, given=None):
+    """Identical rows (`duplicates.row_duplicates`) over the columns the model may read,
+    rows named by `name` in a refusal."""
     features = [c for c in table.columns if c != target and c not in config.drop]
-    return row_duplicates(table, target, features, rule.classes, _markers(config), given)
+    return row_duplicates(table, target, features, rule.classes, _markers(config), name, given)
 
 
 def table_number_format(cells, sep: str, config: TableOptions) -> NumberFormat:
