@@ -16,16 +16,8 @@ import pandas as pd
 import pytest
 from conftest import write_png_folder
 
-from tfapps.data.duplicates import (
-    CHANCE_MATCHES,
-    POOL,
-    TEST,
-    VALIDATION,
-    chance_matches,
-    find_duplicates,
-    frame_keys,
-    row_duplicates,
-)
+from tfapps.data.duplicates import POOL, TEST, VALIDATION, find_duplicates, frame_keys
+from tfapps.data.row_copies import CHANCE_MATCHES, chance_matches, row_duplicates
 from tfapps.data.stratify import stratified_groups, stratified_rows
 from tfapps.errors import InvalidInput
 from tfapps.tasks.image import ImageClassifyConfig

@@ -37,9 +37,10 @@ import tensorflow_datasets as tfds
 
 from tfapps.config.options import TableOptions
 from tfapps.data.csv_files import read_csv_file, release_arrow_memory
-from tfapps.data.duplicates import GIVEN, row_duplicates, split_row_name
+from tfapps.data.duplicates import GIVEN, split_row_name
 from tfapps.data.info import DatasetInfo
 from tfapps.data.numbers import NA_MARKERS, NumberFormat, detect_number_format
+from tfapps.data.row_copies import row_duplicates
 from tfapps.data.specs import IGNORED, NUMERIC, ColumnSpec, DataOrigin, TableSchema
 from tfapps.data.split_table import SplitTable
 from tfapps.data.splits import SPLIT_NAMES, Splits
@@ -150,7 +151,7 @@ def _row_name(row: int) -> str:
 
 
 def _duplicates(table: pd.DataFrame, target: str, config: TableOptions, rule, name, given=None):
-    """Identical rows (`duplicates.row_duplicates`) over the columns the model may read,
+    """Identical rows (`row_copies.row_duplicates`) over the columns the model may read,
     rows named by `name` in a refusal."""
     features = [c for c in table.columns if c != target and c not in config.drop]
     return row_duplicates(table, target, features, rule.classes, _markers(config), name, given)

@@ -34,7 +34,7 @@ class ClassTarget:
     Args:
         task: the command, named in messages.
         classes: the target holds classes, so rows of the same features under two classes
-            are contradictions, left out (`duplicates.row_duplicates`). Defaults to True.
+            are contradictions, left out (`row_copies.row_duplicates`). Defaults to True.
     """
 
     task: str = "table-classify"
