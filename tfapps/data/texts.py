@@ -103,11 +103,14 @@ def from_path(path: Path, config: SentimentConfig) -> Splits:
         folder = read_text_folder(path)
         table, warnings, layout = folder.table, folder.warnings, folder.layout.describe()
         lines = folder.layout.lines
-        read, unit = f"{path} ({layout}, one text a file)", "file"
+        note = folder.files.encodings_note()
+        read, unit = f"{path} ({layout}, one text a file{f', {note}' if note else ''})", "file"
+        encoding = {"encodings": folder.files.encodings_read} if note else {}
     else:
         csv = read_csv_file(path, config.sep)
         table = _csv_columns(csv.frame, path, config)
-        read, unit = f"{path.name} (delimiter {csv.sep_name})", "row"
+        read, unit = f"{path.name} ({csv.described})", "row"
+        encoding = {"encoding": csv.encoding.name}
     markers = {*NA_MARKERS, *(m.strip().casefold() for m in config.na_values)}
     table, dropped = _drop_unusable(table, path, markers)
     table["label"], merged = canonical_labels(table["label"])
@@ -146,6 +149,7 @@ def from_path(path: Path, config: SentimentConfig) -> Splits:
             "classes": counts,
             "dropped": dropped,
             "merged_labels": merged,
+            **encoding,
         },
     )
     duplicates.summarize(
