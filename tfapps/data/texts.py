@@ -29,7 +29,7 @@ from tfapps.data.labels import canonical_labels, sorted_class_names
 from tfapps.data.numbers import NA_MARKERS
 from tfapps.data.specs import DataOrigin, TextSpec
 from tfapps.data.splits import SPLIT_NAMES, Splits
-from tfapps.data.stratify import in_random_order, stratified_groups
+from tfapps.data.stratify import in_random_order, stratified_groups, uneven_splits
 from tfapps.data.summary import (
     DataSummary,
     class_counts,
@@ -128,6 +128,8 @@ def from_path(path: Path, config: SentimentConfig) -> Splits:
     duplicates.refuse_emptied_classes(labels, class_names, "text", where.__getitem__)
     rows, too_small = stratified_groups(labels, duplicates, config.seed, config.validation_split)
     rows = in_random_order(rows, config.seed)
+    sizes = {name: len(part) for name, part in rows.items()}
+    uneven = None if given.any() else uneven_splits(sizes, config.validation_split, "text")
 
     def subset(index):
         return tf.data.Dataset.from_tensor_slices(
@@ -142,7 +144,7 @@ def from_path(path: Path, config: SentimentConfig) -> Splits:
             *warnings,
             *_dropped_warning(dropped, len(table) + sum(dropped.values()), path),
             *merged_labels_warnings(merged),
-            *class_warnings(counts, [class_names[i] for i in too_small], "text"),
+            *class_warnings(counts, [class_names[i] for i in too_small], "text", uneven),
         ],
         facts={
             "texts": int(duplicates.kept.sum()),
