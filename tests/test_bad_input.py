@@ -176,6 +176,11 @@ def _copied_across_classes(tmp) -> Path:
     return root
 
 
+def _reviews_in(codec: str) -> bytes:
+    """The tiny reviews CSV in `codec` (`"utf-16"` writes a byte-order mark)."""
+    return _reviews().to_csv(index=False).encode(codec)
+
+
 def _image(tmp, *extra) -> list:
     return _train("image-classify", "digits", tmp, *extra)
 
@@ -448,6 +453,18 @@ CASES = [
         fragments=("weird.csv", "not UTF-8"),
     ),
     Case(
+        "text: UTF-16 CSV without a byte-order mark",
+        lambda t, r: _train("sentiment", _write(t / "u.csv", _reviews_in("utf-16-le")), t),
+        fragments=("u.csv", "looks like UTF-16 LE text without a byte-order mark", "as UTF-8"),
+    ),
+    Case(
+        "text: UTF-16 CSV with a byte-order mark (read in UTF-16)",
+        lambda t, r: _train(
+            "sentiment", _write(t / "u.csv", _reviews_in("utf-16")), t, *SMALL_TEXT
+        ),
+        refused=False,
+    ),
+    Case(
         "text: CSV without the text column",
         lambda t, r: _train("sentiment", _write(t / "r.csv", "review,label\ngood,pos\n"), t),
         fragments=("no column 'text'", "['review', 'label']", "--text-column"),
@@ -546,6 +563,28 @@ CASES = [
             "regress", _write(t / "r.csv", np.random.default_rng(1).bytes(4096)), t, "--target", "y"
         ),
         fragments=("r.csv",),
+    ),
+    Case(
+        "table: UTF-16 CSV without a byte-order mark",
+        lambda t, r: _train(
+            "regress",
+            _write(t / "u.csv", ("a,b,y\n" + ROWS).encode("utf-16-be")),
+            t,
+            "--target",
+            "y",
+        ),
+        fragments=("u.csv", "looks like UTF-16 BE text without a byte-order mark", "as UTF-8"),
+    ),
+    Case(
+        "table: Excel's Unicode text (UTF-16 with a byte-order mark, tab-separated)",
+        lambda t, r: _train(
+            "regress",
+            _write(t / "u.txt", ("a,b,y\n" + ROWS).replace(",", "\t").encode("utf-16")),
+            t,
+            "--target",
+            "y",
+        ),
+        refused=False,
     ),
     Case(
         "table: no --target",
@@ -816,7 +855,13 @@ CASES = [
     Case(
         "predict: image into a text model",
         lambda t, r: ["predict", r["text"], _write(t / "x.png", _png_claiming(8, 8))],
-        fragments=("x.png", "not a UTF-8 text file"),
+        fragments=("x.png", "not a text file tfapps reads", "binary"),
+        needs_runs=True,
+    ),
+    Case(
+        "predict: UTF-16 text file without a byte-order mark",
+        lambda t, r: ["predict", r["text"], _write(t / "u.txt", "a fine film".encode("utf-16-le"))],
+        fragments=("u.txt", "UTF-16 LE without a byte-order mark", "UTF-16 or UTF-32 with a"),
         needs_runs=True,
     ),
     Case(

@@ -91,3 +91,44 @@ def test_a_300_class_run_reports_in_full_with_one_warning_line(tmp_path, run_cli
     assert run_cli("report", tmp_path / "o").exit_code == 0
     page = (tmp_path / "o" / "report.html").read_text()
     assert page.count("<tr>") > CLASSES  # the per-class table, whole
+
+
+def test_splits_carved_far_from_the_shares_asked_are_said_in_the_small_classes_line():
+    from tfapps.data.stratify import stratified_rows, uneven_splits
+
+    labels = np.repeat(np.arange(400), 3)
+    rows, too_small = stratified_rows(labels, seed=0, validation_split=0.1)
+    sizes = {name: len(part) for name, part in rows.items()}
+    assert sizes == {"train": 400, "validation": 400, "test": 400} and not too_small
+    uneven = uneven_splits(sizes, 0.1, "row")
+    assert uneven == (
+        "the splits came out as 400/400/400 rows (train/validation/test) instead of about 72/8/20%"
+    )
+    counts = {f"c{i:03d}": 3 for i in range(400)}
+    (line,) = class_warnings(counts, [], "row", uneven)
+    assert line.startswith(uneven + ": all 400 classes have fewer than 5 rows (such as 'c000'")
+    assert line.endswith("and a class this small puts one row in each split")
+    counts["c000"] = 2
+    (line,) = class_warnings(counts, ["c000"], "row", uneven)
+    assert line.startswith("class 'c000' has 2 rows: too few to reach both validation and test;")
+    assert uneven in line
+    for classes, size in ((4, 50), (30, 10), (10, 5)):  # shares near those asked: not said
+        rows, _ = stratified_rows(np.repeat(np.arange(classes), size), 0, 0.1)
+        assert uneven_splits({n: len(p) for n, p in rows.items()}, 0.1, "row") is None, size
+
+
+def test_a_table_of_400_classes_of_3_rows_says_how_its_splits_came_out(tmp_path):
+    from tfapps.data.load import load_splits
+    from tfapps.tasks.table_classification import TableClassifyConfig
+
+    rows = [(c + i / 10, (c * 7) % 13, f"c{c:03d}") for c in range(400) for i in range(3)]
+    pd.DataFrame(rows, columns=["x", "z", "label"]).to_csv(tmp_path / "many.csv", index=False)
+    config = TableClassifyConfig(dataset=str(tmp_path / "many.csv"), target="label", quiet=True)
+    warnings = load_splits(config).info.summary.warnings
+    said = [w for w in warnings if "came out as" in w]
+    assert len(said) == 1 and "400/400/400 rows (train/validation/test)" in said[0], warnings
+    assert "72/8/20%" in said[0] and "all 400 classes have fewer than 5 rows" in said[0]
+    rows = [(c + i / 10, i % 3, f"c{c}") for c in range(4) for i in range(40)]
+    pd.DataFrame(rows, columns=["x", "z", "label"]).to_csv(tmp_path / "few.csv", index=False)
+    config = TableClassifyConfig(dataset=str(tmp_path / "few.csv"), target="label", quiet=True)
+    assert not [w for w in load_splits(config).info.summary.warnings if "came out" in w]

@@ -127,8 +127,15 @@ def test_unreadable_files_name_their_reason(tmp_path):
     (tmp_path / "text.jpg").write_text("hello")
     with pytest.raises(ImageReadError, match="an empty file"):
         read_image(tmp_path / "empty.png", (8, 8), 1)
-    with pytest.raises(ImageReadError, match="not an image Pillow can read"):
+    with pytest.raises(ImageReadError, match="not an image Pillow can read") as error:
         read_image(tmp_path / "text.jpg", (8, 8), 1)
+    said = error.value.said_of("the b64 image")
+    assert said == "the b64 image is not an image Pillow can read"
+    with pytest.raises(ImageReadError) as error:
+        read_image(tmp_path / "empty.png", (8, 8), 1)
+    assert error.value.said_of("the b64 image") == "the b64 image is an empty file"
+    unopened = ImageReadError(tmp_path / "gone.png", "cannot be opened")
+    assert unopened.said_of("the b64 image") == "the b64 image cannot be opened"
 
 
 def _config(root, **options):

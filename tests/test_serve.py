@@ -363,7 +363,7 @@ ROWS = [
         IMAGE,
         {"instances": [{"b64": base64.b64encode(b"no image").decode()}]},
         400,
-        ("not an image",),
+        ("the b64 image is not an image Pillow can read",),
     ),
     Row(
         "unknown column (columnar)",

@@ -78,6 +78,22 @@ def test_a_numeric_column_of_codes_with_leading_zeros_is_warned_of(tmp_path, cap
     assert "('00501', '01234', '02139')" in caplog.text and "--categorical zip" in caplog.text
 
 
+def test_leading_zeros_are_counted_and_named_once_whatever_the_spaces_around_them(tmp_path, caplog):
+    codes = [" 007", "7", "007 ", "007", "42", "042", "0042"]
+    rows = [f"{codes[i % 7]},{i % 5},{i % 7 + i / 100}" for i in range(70)]
+    (tmp_path / "codes.csv").write_text("code,b,y\n" + "\n".join(rows) + "\n")
+    with caplog.at_level(logging.WARNING, logger="tfapps"):
+        _load(RegressConfig(dataset=str(tmp_path / "codes.csv"), target="y", quiet=True))
+    (line,) = [r.getMessage() for r in caplog.records if "begin" in r.getMessage()]
+    assert "3 of its values begin with a 0 ('0042', '007', '042')" in line, line
+    rows = [f"{('007', ' 007 ', '8', '9')[i % 4]},{i % 5},{i % 7 + i / 100}" for i in range(60)]
+    (tmp_path / "one.csv").write_text("code,b,y\n" + "\n".join(rows) + "\n")
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="tfapps"):
+        _load(RegressConfig(dataset=str(tmp_path / "one.csv"), target="y", quiet=True))
+    assert "1 of its values begins with a 0 ('007')" in caplog.text
+
+
 def test_plain_numbers_skip_the_parsing_rules(monkeypatch):
     seen = []
     original = NumberFormat._parse_text

@@ -1,12 +1,15 @@
 """Scores a finished run's model on another split or dataset of the same kind.
 
 Results go to `<run>/evaluations/<dataset>-<split>/<id>/` (metrics.csv and the same tables and
-plots as training), written atomically; the run's own training results are never touched.
+plots as training), written atomically (an evaluation refused or failed on the way leaves no
+folder behind); the run's own training results are never touched.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,8 +46,9 @@ def evaluate(
         max_examples: cap, as in training (splits shrink in proportion). Defaults to all.
 
     Raises:
-        InvalidInput: not a run, an unknown split, or data that does not fit the model (other
-            classes, other columns, other image channels).
+        InvalidInput: not a run, an unknown split, data that does not fit the model (other
+            classes, other columns, other image channels), or examples whose predictions are
+            not finite numbers (`finite_outputs.refuse`, before anything is written).
     """
     if split not in SPLIT_NAMES:
         raise InvalidInput(
@@ -76,15 +80,30 @@ def evaluate(
     folder = f"{run_dirs.dataset_slug(dataset)}-{split}"
     target = run_dirs.reserve(record.directory / runs.EVALUATIONS_DIR / folder)
     started = time.perf_counter()
-    metrics = task.evaluate_and_report(TaskModel(model), batches, splits, target.temp)
-    runs.write_json(
-        target.temp / runs.EVALUATION_JSON,
-        {
-            "run_id": record.run_id,
-            "dataset": splits.info.to_dict(),
-            "split": split,
-            "finished_at": run_dirs.utc_now(),
-            "seconds": time.perf_counter() - started,
-        },
-    )
+    try:  # an evaluation is never resumed: a refusal or a failure leaves nothing behind
+        metrics = task.evaluate_and_report(TaskModel(model), batches, splits, target.temp)
+        runs.write_json(
+            target.temp / runs.EVALUATION_JSON,
+            {
+                "run_id": record.run_id,
+                "dataset": splits.info.to_dict(),
+                "split": split,
+                "finished_at": run_dirs.utc_now(),
+                "seconds": time.perf_counter() - started,
+            },
+        )
+    except BaseException:
+        _discard(target.temp, record.directory)
+        raise
     return Evaluation(run_dirs.publish(target), metrics)
+
+
+def _discard(temp: Path, run_dir: Path) -> None:
+    """Removes an evaluation's temporary folder, and the folders above it up to the run that
+    it leaves empty."""
+    shutil.rmtree(temp, ignore_errors=True)
+    for folder in temp.parents:
+        if folder == run_dir:
+            break
+        with contextlib.suppress(OSError):  # not empty: other evaluations live there
+            folder.rmdir()

@@ -6,6 +6,7 @@ classes or columns, and `saved_model/` does the rest (its preprocessing is insid
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,9 +15,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tfapps import runs
+from tfapps import finite_outputs, runs
 from tfapps.errors import InvalidInput
 
+log = logging.getLogger("tfapps")
 BATCH_SIZE = 256  # examples per call of the SavedModel
 
 
@@ -83,7 +85,8 @@ def predict(
 
     Returns:
         The task's prediction table (`Task.prediction_table`): classifiers `input,
-        prediction, probability`; regress `input, prediction`.
+        prediction, probability`; regress `input, prediction`. Predictions that are not
+        finite numbers are kept, and one warning names their inputs (`finite_outputs`).
     """
     if not inputs:
         raise InvalidInput("Nothing to predict: give at least one input.")
@@ -97,6 +100,9 @@ def predict(
             for batch in _batches(features, batch_size)
         ]
     )
+    warning = finite_outputs.warning(names, outputs)
+    if warning:
+        log.warning(warning)
     return task.prediction_table(names, outputs, run.record)
 
 

@@ -219,18 +219,16 @@ def check_finite(outputs: dict[str, np.ndarray], piece: Any, first: int) -> None
         BadRequest: an example whose outputs hold NaN or infinity, named with its index
             and values.
     """
-    import numpy as np
+    from tfapps.finite_outputs import WHY, non_finite_rows
 
     for name, values in outputs.items():
-        if values.dtype.kind != "f":
-            continue
-        finite = np.isfinite(values.reshape(len(values), -1)).all(axis=1)
-        if not finite.all():
-            index = int(np.flatnonzero(~finite)[0])
+        rows = non_finite_rows(values)
+        if rows.size:
+            index = int(rows[0])
             raise BadRequest(
                 f"The model's {name!r} for instance {first + index} is not a finite number "
-                f"({values[index].ravel().tolist()}): its input is too far outside the "
-                f"training data for the model to compute. Received: {example(piece, index)!r:.200}"
+                f"({values[index].ravel().tolist()}): its input is {WHY}. "
+                f"Received: {example(piece, index)!r:.200}"
             )
 
 

@@ -1,11 +1,13 @@
-"""Reads a user's CSV file as written: its delimiter, its byte-order mark, every cell a string.
+"""Reads a user's CSV file as written: its delimiter, its encoding, every cell a string.
 
 Spreadsheets export CSV in several dialects. The delimiter is detected among `,` `;` tab and
 `|` (pandas' `sep=None` sniffing, limited to those four) unless `--sep` forces one, and the
-reader says which it used. Cells are kept as strings (nothing is guessed yet; pyarrow's CSV
-reader, falling back on pandas' own where pyarrow refuses a file): columns become
-numbers, categories or texts later, in `tables.py` and `texts.py`, where missing markers and
-number formats are known. Every way a file can be unreadable is one clear error.
+reader says which it used. A byte-order mark names the encoding (`text_encoding`: UTF-8,
+UTF-16 or UTF-32, as Excel's "Unicode text" writes), UTF-8 without one. Cells are kept as
+strings (nothing is guessed yet; pyarrow's CSV reader, falling back on pandas' own where
+pyarrow refuses a file): columns become numbers, categories or texts later, in `tables.py`
+and `texts.py`, where missing markers and number formats are known. Every way a file can be
+unreadable is one clear error.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from tfapps.data.text_encoding import UTF8, NotText, TextEncoding, decode_head, file_encoding
 from tfapps.errors import InvalidInput
 
 SNIFF_BYTES = 65536
@@ -33,11 +36,13 @@ class CsvTable:
             string columns, or pyarrow's where `read_csv_file` was asked for `compact` ones.
         sep: the delimiter used.
         sep_detected: whether it was detected (else forced by `--sep`).
+        encoding: the encoding the file was read in (its byte-order mark's, else UTF-8).
     """
 
     frame: pd.DataFrame
     sep: str
     sep_detected: bool
+    encoding: TextEncoding = UTF8
 
     @property
     def sep_name(self) -> str:
@@ -45,12 +50,20 @@ class CsvTable:
         shown = "\\t" if self.sep == "\t" else self.sep
         return f"{DELIMITER_NAMES.get(self.sep, 'custom')} ({shown})"
 
+    @property
+    def described(self) -> str:
+        """How the file was read, for the summary: `"delimiter semicolon (;)"`, the
+        encoding first when it is not UTF-8 (`"UTF-16 LE, delimiter comma (,)"`)."""
+        delimiter = f"delimiter {self.sep_name}"
+        return delimiter if self.encoding.is_utf8 else f"{self.encoding.name}, {delimiter}"
+
 
 def read_csv_file(path: Path, sep: str | None = None, compact: bool = False) -> CsvTable:
     """Reads the CSV at `path`, every cell a string.
 
     Args:
-        path: the CSV file (UTF-8, with or without a byte-order mark).
+        path: the CSV file: UTF-8, or the encoding its byte-order mark names
+            (`text_encoding.file_encoding`).
         sep: the delimiter; `None` detects one of `DELIMITERS`. Defaults to `None`.
         compact: hold the cells as pyarrow's strings (`pandas.ArrowDtype(pyarrow.string())`,
             a third smaller than pandas' own for short cells: 32-bit offsets), for a reader
@@ -59,31 +72,27 @@ def read_csv_file(path: Path, sep: str | None = None, compact: bool = False) -> 
             strings all the same. Defaults to False.
 
     Raises:
-        InvalidInput: naming the file when it is binary, empty, not UTF-8, does not parse, or
-            parses to a single column that holds another delimiter.
+        InvalidInput: naming the file when it is binary (or UTF-16 without a byte-order
+            mark), empty, not in its encoding, does not parse, or parses to a single column
+            that holds another delimiter.
     """
     with path.open("rb") as handle:
         head = handle.read(SNIFF_BYTES)
-    if b"\x00" in head:
-        raise InvalidInput(f"{path} is not a text file (it holds binary data); expected a CSV.")
     try:
-        sample = head.decode("utf-8-sig", errors="strict")
+        encoding = file_encoding(head)
+        sample = decode_head(head, encoding)
+    except NotText as error:
+        raise InvalidInput(error.sentence(path, "a CSV")) from None
     except UnicodeDecodeError as error:
-        if error.start < len(head) - 4:  # not just a character cut by the sample's end
-            raise InvalidInput(
-                f"{path} is not UTF-8 text (byte {error.start}: {error.reason}); save it as UTF-8."
-            ) from None
-        sample = head[: error.start].decode("utf-8-sig")
+        raise InvalidInput(_not_in(path, encoding, error)) from None
     if not sample.strip():
         raise InvalidInput(f"{path} is empty; expected a CSV with a header row.")
     detected = sep is None
     sep = detect_delimiter(sample) if detected else sep
     try:
-        frame = _read_strings(path, sep, compact)
+        frame = _read_strings(path, sep, compact, encoding)
     except UnicodeDecodeError as error:
-        raise InvalidInput(
-            f"{path} is not UTF-8 text (byte {error.start}: {error.reason}); save it as UTF-8."
-        ) from None
+        raise InvalidInput(_not_in(path, encoding, error)) from None
     except pd.errors.EmptyDataError:
         raise InvalidInput(f"{path} is empty; expected a CSV with a header row.") from None
     except pd.errors.ParserError as error:
@@ -95,10 +104,17 @@ def read_csv_file(path: Path, sep: str | None = None, compact: bool = False) -> 
         ) from None
     frame.columns = [str(column).strip() for column in frame.columns]
     _refuse_one_column_holding_a_delimiter(frame, path, sep)
-    return CsvTable(frame, sep, detected)
+    return CsvTable(frame, sep, detected, encoding)
 
 
-def _read_strings(path: Path, sep: str, compact: bool) -> pd.DataFrame:
+def _not_in(path: Path, encoding: TextEncoding, error: UnicodeDecodeError) -> str:
+    return (
+        f"{path} is not {encoding.name} text (byte {error.start}: {error.reason}); save it as "
+        "UTF-8."
+    )
+
+
+def _read_strings(path: Path, sep: str, compact: bool, encoding: TextEncoding) -> pd.DataFrame:
     """The file's cells as strings: pyarrow's CSV reader (`_read_arrow`), or pandas' own C
     reader where pyarrow refuses the file (rows of other lengths, lines of spaces, bytes
     that are not UTF-8, columns without a name or named twice), which reads those as it
@@ -106,22 +122,23 @@ def _read_strings(path: Path, sep: str, compact: bool) -> pd.DataFrame:
     characters takes the Python reader."""
     import pyarrow
 
-    options = {"sep": sep, "dtype": str, "keep_default_na": False, "encoding": "utf-8-sig"}
+    options = {"sep": sep, "dtype": str, "keep_default_na": False, "encoding": encoding.codec}
     if len(sep) > 1:
         return pd.read_csv(path, engine="python", **options)
     try:
-        return _read_arrow(path, sep, compact)
+        return _read_arrow(path, sep, compact, encoding)
     except pyarrow.ArrowInvalid:
         return pd.read_csv(path, engine="c", **options)
 
 
-def _read_arrow(path: Path, sep: str, compact: bool) -> pd.DataFrame:
+def _read_arrow(path: Path, sep: str, compact: bool, encoding: TextEncoding) -> pd.DataFrame:
     """The cells as pandas reads them with its pyarrow engine (`read_csv(engine="pyarrow",
     dtype=str, keep_default_na=False)`: a million rows in a fraction of a second, a UTF-8
     byte-order mark skipped), in pandas' string columns or, `compact`, in pyarrow's (see
-    `read_csv_file`). The reader runs in this thread: the buffers that reader threads
-    allocate stay with them once freed (a million rows of 8 columns held about 30 MB more),
-    and the read is fast enough without them.
+    `read_csv_file`). A file in another encoding is turned into UTF-8 as it is read, block
+    by block (pyarrow's `ReadOptions.encoding`). The reader runs in this thread: the buffers
+    that reader threads allocate stay with them once freed (a million rows of 8 columns held
+    about 30 MB more), and the read is fast enough without them.
 
     Raises:
         pyarrow.ArrowInvalid: a file the reader refuses, or whose header leaves a column
@@ -131,9 +148,12 @@ def _read_arrow(path: Path, sep: str, compact: bool) -> pd.DataFrame:
     from pyarrow import csv as arrow_csv
 
     strings = pyarrow.string() if compact else pyarrow.large_string()  # pandas' own: 64-bit
+    read_options = arrow_csv.ReadOptions(use_threads=False)
+    if not encoding.is_utf8:
+        read_options.encoding = encoding.codec
     table = arrow_csv.read_csv(
         path,
-        read_options=arrow_csv.ReadOptions(use_threads=False),
+        read_options=read_options,
         parse_options=arrow_csv.ParseOptions(delimiter=sep),
         convert_options=arrow_csv.ConvertOptions(
             default_column_type=strings, null_values=[], strings_can_be_null=False

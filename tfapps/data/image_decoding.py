@@ -28,7 +28,7 @@ from tfapps.data.image_scan import ImageFolder, Skipped, scan_folder
 from tfapps.data.images import ImageReadError, read_image
 from tfapps.data.info import SPLIT_NAMES, CachePlan, DatasetInfo
 from tfapps.data.specs import DataOrigin, ImageSpec
-from tfapps.data.stratify import in_random_order, stratified_groups
+from tfapps.data.stratify import in_random_order, stratified_groups, uneven_splits
 from tfapps.data.summary import (
     DataSummary,
     class_warnings,
@@ -108,7 +108,10 @@ def decode_folder(root: Path, config: ImageClassifyConfig) -> DecodedFolder:
             rows[split] = rows[split][kept]
         seconds = progress.finish()
     _check_every_class_left(folder, labels, rows, reader.skipped)
-    summary = _summary(folder, labels, rows, reader.skipped, too_small, shape, config, cache)
+    sizes = {name: len(part) for name, part in rows.items()}
+    uneven = None if given.any() else uneven_splits(sizes, config.validation_split, "image")
+    small = [folder.class_names[index] for index in too_small]
+    summary = _summary(folder, labels, rows, reader.skipped, small, uneven, shape, config, cache)
     duplicates.summarize(summary, "image", path_of, folder.class_names, labels)
     summary.facts["decode_seconds"] = round(seconds, 2)
     note = config.model_note(folder.common_size(), backbone)
@@ -218,7 +221,9 @@ def _check_every_class_left(folder: ImageFolder, labels, rows, skipped: Skipped)
             )
 
 
-def _summary(folder, labels, rows, skipped, too_small, shape, config, cache) -> DataSummary:
+def _summary(folder, labels, rows, skipped, small, uneven, shape, config, cache) -> DataSummary:
+    """The summary of an image folder; `small` names the classes too small to reach every
+    split, `uneven` is `stratify.uneven_splits`' phrase (or `None`)."""
     counts = {
         name: int(sum((labels[rows[split]] == index).sum() for split in SPLIT_NAMES))
         for index, name in enumerate(folder.class_names)
@@ -235,8 +240,7 @@ def _summary(folder, labels, rows, skipped, too_small, shape, config, cache) -> 
     ]
     warnings = folder.layout.summary_warnings()
     warnings += [skipped_line(skipped.to_dict(), "file")] if skipped.counts else []
-    small = [folder.class_names[index] for index in too_small]
-    warnings += class_warnings(counts, small, "image")
+    warnings += class_warnings(counts, small, "image", uneven)
     return DataSummary(
         lines=lines,
         warnings=warnings,

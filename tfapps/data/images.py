@@ -63,6 +63,12 @@ class ImageReadError(Exception):
         super().__init__(f"Cannot read image {path}: {reason}" + (f" ({detail})" if detail else ""))
         self.path, self.reason, self.detail = path, reason, detail
 
+    def said_of(self, subject: str) -> str:
+        """The reason as a sentence about `subject`: `the b64 image is an empty file`, `the
+        b64 image cannot be opened`."""
+        verb = "" if self.reason.startswith("cannot ") else "is "
+        return f"{subject} {verb}{self.reason}"
+
 
 def open_image(path: Path | BinaryIO):
     """Opens an image file (a path, or a binary file object such as `io.BytesIO`) lazily, only

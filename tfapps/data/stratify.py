@@ -14,6 +14,7 @@ from tfapps.data.duplicates import TEST, VALIDATION, Duplicates
 from tfapps.data.info import SPLIT_NAMES
 
 LOCAL_TEST_FRACTION = 0.2
+UNEVEN_SHARE = 0.15  # a split this far from its asked share of the rows is said (0.72 -> 0.57)
 
 
 def carve_local_splits(
@@ -130,6 +131,41 @@ def stratified_groups(
         given_validation=given == VALIDATION,
     )
     return duplicates.expand(rows), too_small
+
+
+def uneven_splits(
+    sizes: Mapping[str, int],
+    validation_split: float,
+    unit: str,
+    test_fraction: float = LOCAL_TEST_FRACTION,
+) -> str | None:
+    """What class-by-class carving made of the splits when it is far from what was asked
+    (a split's share of the rows `UNEVEN_SHARE` or more away): each class of 3 rows puts
+    one in each split, so 400 such classes give 400/400/400 rows, not about 72/8/20%.
+
+    Args:
+        sizes: rows per split as carved (train, validation, test), every split carved.
+        validation_split: the fraction of the non-test rows asked for validation.
+        unit: what a row is, such as `"text"`.
+        test_fraction: the fraction asked for test. Defaults to 0.2.
+
+    Returns:
+        `"the splits came out as 400/400/400 rows (train/validation/test) instead of about
+        72/8/20%"` (for `unit` "row"), or `None` when the shares are near those asked.
+    """
+    total = sum(sizes.values())
+    asked = {
+        "train": (1 - test_fraction) * (1 - validation_split),
+        "validation": (1 - test_fraction) * validation_split,
+        "test": test_fraction,
+    }
+    if not total or all(abs(sizes[n] / total - share) < UNEVEN_SHARE for n, share in asked.items()):
+        return None
+    came = "/".join(f"{sizes[name]:,}" for name in SPLIT_NAMES)
+    wanted = "/".join(f"{100 * asked[name]:.0f}" for name in SPLIT_NAMES)
+    return (
+        f"the splits came out as {came} rows ({'/'.join(SPLIT_NAMES)}) instead of about {wanted}%"
+    )
 
 
 def in_random_order(rows: dict[str, np.ndarray], seed: int) -> dict[str, np.ndarray]:

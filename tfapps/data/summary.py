@@ -16,6 +16,7 @@ from typing import Any
 SHOWN_CLASSES = 12  # classes listed by name in the printed line; run.json holds them all
 IMBALANCE_RATIO = 3  # classes are imbalanced when the largest has this many times the smallest
 SHOWN_EXAMPLES = 5  # classes a warning about many of them names
+SMALL_CLASS = 5  # examples under which a class's 20% test share rounds up to one or down to none
 
 
 @dataclass
@@ -104,25 +105,48 @@ def skipped_line(skipped: Mapping[str, Mapping[str, Any]], unit: str) -> str:
     return f"skipped {count_phrase(total, unit)}: {groups}"
 
 
-def class_warnings(counts: Mapping[str, int], too_small: list[str], unit: str) -> list[str]:
+def class_warnings(
+    counts: Mapping[str, int], too_small: list[str], unit: str, uneven: str | None = None
+) -> list[str]:
     """Warnings about a classifier's classes: imbalance (the largest class at least
-    `IMBALANCE_RATIO` times the smallest) and classes too small for every split (one line
-    however many: their number and the smallest of them)."""
+    `IMBALANCE_RATIO` times the smallest) and small classes, in one line however many: those
+    too small for every split (their number and the smallest of them), and splits that came
+    out far from the shares asked because small classes put an example in each
+    (`stratify.uneven_splits`).
+
+    Args:
+        counts: examples per class name.
+        too_small: the classes too small to reach validation and test.
+        unit: what an example is, such as `"text"`.
+        uneven: `stratify.uneven_splits`' phrase, or `None` when the splits came out as
+            asked (or were given). Defaults to `None`.
+    """
     warnings = []
+    note = f"; {uneven}, as a class this small puts one {unit} in each split" if uneven else ""
     if len(too_small) == 1:
         name = too_small[0]
         warnings.append(
             f"class {name!r} has {count_phrase(counts[name], unit)}: too few to reach both "
-            "validation and test"
+            f"validation and test{note}"
         )
     elif too_small:
-        smallest = sorted(too_small, key=lambda name: (counts[name], name))
-        shown = ", ".join(f"{name!r} ({counts[name]:,})" for name in smallest[:SHOWN_EXAMPLES])
-        more = len(too_small) - SHOWN_EXAMPLES
         warnings.append(
             f"{len(too_small):,} classes have too few {unit}s to reach both validation and "
-            f"test, such as {shown}" + (f" and {more:,} more" if more > 0 else "")
+            f"test, such as {_smallest(counts, too_small)}{note}"
         )
+    elif uneven:
+        small = [name for name, count in counts.items() if count < SMALL_CLASS]
+        if len(small) == len(counts):
+            which = f"all {len(counts):,} classes have"
+        else:
+            verb = "has" if len(small) == 1 else "have"
+            which = f"{len(small):,} of the {len(counts):,} classes {verb}"
+        which = (
+            f"{which} fewer than {SMALL_CLASS} {unit}s (such as {_smallest(counts, small)})"
+            if small
+            else "its classes are small"
+        )
+        warnings.append(f"{uneven}: {which}, and a class this small puts one {unit} in each split")
     if is_imbalanced(counts):
         largest, smallest = max(counts, key=counts.get), min(counts, key=counts.get)
         warnings.append(
@@ -131,6 +155,14 @@ def class_warnings(counts: Mapping[str, int], too_small: list[str], unit: str) -
             "balanced_accuracy and f1_macro; --class-weight balanced weighs classes evenly"
         )
     return warnings
+
+
+def _smallest(counts: Mapping[str, int], names: list[str]) -> str:
+    """`'a' (1), 'b' (2) and 145 more`: the smallest of `names` first."""
+    smallest = sorted(names, key=lambda name: (counts[name], name))
+    shown = ", ".join(f"{name!r} ({counts[name]:,})" for name in smallest[:SHOWN_EXAMPLES])
+    more = len(names) - SHOWN_EXAMPLES
+    return shown + (f" and {more:,} more" if more > 0 else "")
 
 
 def merged_labels_warnings(merged: Mapping[str, list[str]]) -> list[str]:

@@ -200,15 +200,17 @@ def _meaning(key: str) -> str:
 
 def _leading_zeros(column: ColumnSpec, cells: pd.Series, missing: pd.Series) -> list[str]:
     """A warning when a numeric column's training values are written with leading zeros, as
-    codes are (zip codes, part numbers): as numbers, `01234` is 1234."""
-    written = pd.Series(cells[~missing].unique()).astype(str).str.strip()
+    codes are (zip codes, part numbers): as numbers, `01234` is 1234. The values are counted
+    and named without the spaces around them, each once (` 007` and `007 ` are `007`)."""
+    written = pd.Series(pd.Series(cells[~missing].unique()).astype(str).str.strip().unique())
     zeros = sorted(written[written.str.match(LEADING_ZERO)])
     if not zeros:
         return []
+    shown = ", ".join(map(repr, zeros[:SHOWN_EXAMPLES]))
+    begin = "begins" if len(zeros) == 1 else "begin"
     return [
-        f"column {column.name!r} is read as numbers, but {len(zeros):,} of its values begin "
-        f"with a 0 ({', '.join(map(repr, zeros[:SHOWN_EXAMPLES]))}), as codes do: "
-        f"--categorical {column.name} keeps them as written"
+        f"column {column.name!r} is read as numbers, but {len(zeros):,} of its values {begin} "
+        f"with a 0 ({shown}), as codes do: --categorical {column.name} keeps them as written"
     ]
 
 

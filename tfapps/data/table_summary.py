@@ -8,7 +8,14 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from tfapps.data.info import SPLIT_NAMES
-from tfapps.data.summary import DataSummary, count_phrase, max_examples_line, number_text
+from tfapps.data.stratify import uneven_splits
+from tfapps.data.summary import (
+    DataSummary,
+    class_warnings,
+    count_phrase,
+    max_examples_line,
+    number_text,
+)
 
 if TYPE_CHECKING:
     from tfapps.config.options import TableOptions
@@ -52,6 +59,7 @@ def table_summary(
         lines=lines,
         warnings=read.warnings
         + target.warnings
+        + _class_warnings(target, read_sizes, config, file_name)
         + _extreme_warning(config.target, target, file_name),
         facts={
             "rows": rows_read,
@@ -60,6 +68,18 @@ def table_summary(
             "columns": [column.to_dict() for column in read.columns],
         },
     )
+
+
+def _class_warnings(
+    target: Target, read_sizes: Mapping[str, int], config: TableOptions, file_name: str | None
+) -> list[str]:
+    """A classifier's warnings about its classes (`summary.class_warnings`), saying how a
+    CSV's splits came out when small classes carved them far from the shares asked (TFDS
+    splits are the builder's)."""
+    if not target.class_names:
+        return []
+    uneven = uneven_splits(read_sizes, config.validation_split, "row") if file_name else None
+    return class_warnings(target.counts, target.too_small, "row", uneven)
 
 
 def _extreme_warning(name: str | None, target: Target, file_name: str | None) -> list[str]:

@@ -31,6 +31,9 @@ class Target:
         warnings: what looks wrong about it.
         class_names: class names in label order (classification), else empty.
         train_counts: training rows per class name (classification), else empty.
+        counts: rows per class name in every split (classification), else empty.
+        too_small: the classes too small to reach every split (classification); the
+            summary warns of them (`summary.class_warnings`).
         mean: the training split's mean target (regression), else `None`.
         median: the training split's median target (regression), else `None`.
         extreme: per split, target values far from the rest (regression: typed with extra
@@ -45,6 +48,8 @@ class Target:
     warnings: list[str] = field(default_factory=list)
     class_names: list[str] = field(default_factory=list)
     train_counts: dict[str, int] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    too_small: list[str] = field(default_factory=list)
     mean: float | None = None
     median: float | None = None
     extreme: dict[str, pd.Series] = field(default_factory=dict)

@@ -135,12 +135,13 @@ def from_path(path: Path, config: TableOptions, rule: TargetRule) -> Splits:
     del targets
     read_sizes = {name: len(part) for name, part in rows.items()}
     rows = sample_rows(rows, config.max_examples, config.seed)
-    sep, sep_name = csv.sep, csv.sep_name
+    sep, described, encoding = csv.sep, csv.described, csv.encoding.name
     del csv
     origin = DataOrigin(path=str(path.resolve()))
-    read_from = f"{path.name} (delimiter {sep_name}, {number_format.describe(cells)})"
+    read_from = f"{path.name} ({described}, {number_format.describe(cells)})"
     args = (config.target, config, rule, "local", origin, number_format, read_from, sep)
     splits = _clean_and_encode(SplitTable(table, rows), read_sizes, *args, path.name)
+    splits.info.summary.facts["encoding"] = encoding
     duplicates.summarize(splits.info.summary, "row", _row_name)
     return splits
 

@@ -29,7 +29,7 @@ from tfapps.data.labels import canonical_labels, sorted_class_names
 from tfapps.data.numbers import NA_MARKERS
 from tfapps.data.specs import DataOrigin, TextSpec
 from tfapps.data.splits import SPLIT_NAMES, Splits
-from tfapps.data.stratify import in_random_order, stratified_groups
+from tfapps.data.stratify import in_random_order, stratified_groups, uneven_splits
 from tfapps.data.summary import (
     DataSummary,
     class_counts,
@@ -103,11 +103,14 @@ def from_path(path: Path, config: SentimentConfig) -> Splits:
         folder = read_text_folder(path)
         table, warnings, layout = folder.table, folder.warnings, folder.layout.describe()
         lines = folder.layout.lines
-        read, unit = f"{path} ({layout}, one text a file)", "file"
+        note = folder.files.encodings_note()
+        read, unit = f"{path} ({layout}, one text a file{f', {note}' if note else ''})", "file"
+        encoding = {"encodings": folder.files.encodings_read} if note else {}
     else:
         csv = read_csv_file(path, config.sep)
         table = _csv_columns(csv.frame, path, config)
-        read, unit = f"{path.name} (delimiter {csv.sep_name})", "row"
+        read, unit = f"{path.name} ({csv.described})", "row"
+        encoding = {"encoding": csv.encoding.name}
     markers = {*NA_MARKERS, *(m.strip().casefold() for m in config.na_values)}
     table, dropped = _drop_unusable(table, path, markers)
     table["label"], merged = canonical_labels(table["label"])
@@ -125,6 +128,8 @@ def from_path(path: Path, config: SentimentConfig) -> Splits:
     duplicates.refuse_emptied_classes(labels, class_names, "text", where.__getitem__)
     rows, too_small = stratified_groups(labels, duplicates, config.seed, config.validation_split)
     rows = in_random_order(rows, config.seed)
+    sizes = {name: len(part) for name, part in rows.items()}
+    uneven = None if given.any() else uneven_splits(sizes, config.validation_split, "text")
 
     def subset(index):
         return tf.data.Dataset.from_tensor_slices(
@@ -139,13 +144,14 @@ def from_path(path: Path, config: SentimentConfig) -> Splits:
             *warnings,
             *_dropped_warning(dropped, len(table) + sum(dropped.values()), path),
             *merged_labels_warnings(merged),
-            *class_warnings(counts, [class_names[i] for i in too_small], "text"),
+            *class_warnings(counts, [class_names[i] for i in too_small], "text", uneven),
         ],
         facts={
             "texts": int(duplicates.kept.sum()),
             "classes": counts,
             "dropped": dropped,
             "merged_labels": merged,
+            **encoding,
         },
     )
     duplicates.summarize(

@@ -55,11 +55,12 @@ class ClassifierTask(Task):
     ) -> pd.DataFrame:
         """Scores each split and writes the classification report (`reports`), with the
         columns of `report_inputs` describing each reported example."""
-        from tfapps import reports
+        from tfapps import finite_outputs, reports
 
         results = {}
         for split, data in batches.items():
             labels, outputs = predict_split(task_model.model, data)
+            finite_outputs.refuse(split, outputs, getattr(splits, split))
             results[split] = labels, reports.class_probabilities(outputs)
         reported = getattr(splits, list(batches)[-1])  # the split predictions.csv shows
         return reports.write_classification_report(

@@ -99,7 +99,7 @@ def served_image(value, spec: InputSpec, record: RunRecord) -> np.ndarray:
         except (binascii.Error, TypeError, ValueError):
             raise BadRequest(f'Input {spec.name!r}: "b64" must hold base64 text.') from None
         except ImageReadError as error:
-            raise BadRequest(f"Input {spec.name!r}: the b64 image {error.reason}.") from None
+            raise BadRequest(f"Input {spec.name!r}: {error.said_of('the b64 image')}.") from None
     accepted = f'uint8 images of shape {list(spec.shape)} or {{"b64": <an image file>}}'
     try:
         array = np.asarray(value, dtype=object)

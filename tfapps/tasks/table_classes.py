@@ -63,7 +63,7 @@ class ClassTarget:
 
         from tfapps.data.info import SPLIT_NAMES
         from tfapps.data.labels import canonical_labels, sorted_class_names
-        from tfapps.data.summary import class_counts, class_warnings, classes_line, count_phrase
+        from tfapps.data.summary import class_counts, classes_line, count_phrase
         from tfapps.data.table_targets import Target
 
         cells = pd.concat([frames[split][target] for split in SPLIT_NAMES], keys=SPLIT_NAMES)
@@ -101,7 +101,6 @@ class ClassTarget:
         warnings += [
             f"labels {spellings} are one class, {name!r}" for name, spellings in merged.items()
         ]
-        warnings += class_warnings(counts, too_small, "row")
         return Target(
             values=values,
             dropped=dropped,
@@ -109,6 +108,8 @@ class ClassTarget:
             warnings=warnings,
             class_names=class_names,
             train_counts=class_counts(class_names, values["train"].to_numpy()),
+            counts=counts,
+            too_small=too_small,
         )
 
 

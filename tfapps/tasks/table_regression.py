@@ -303,11 +303,12 @@ class RegressTask(TableTask, Task):
         predictions.csv and the predicted-vs-true and residual plots
         (`reports.write_regression_report`). The serving model predicts (in the target's
         units, whatever the model was fitted to), scored on the splits' own targets."""
-        from tfapps import reports
+        from tfapps import finite_outputs, reports
 
         results = {}
         for split, data in batches.items():
             _, outputs = predict_split(task_model.serving_model, data)
+            finite_outputs.refuse(split, outputs, getattr(splits, split))
             targets = np.concatenate(
                 [values for _, values in getattr(splits, split).batch(4096).as_numpy_iterator()]
             )

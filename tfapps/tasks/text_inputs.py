@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tfapps.data.text_encoding import ACCEPTED, UTF8, bom_encoding
 from tfapps.data.text_folders import TextReadError, read_text_file, read_texts_under
 from tfapps.errors import InvalidInput
 from tfapps.raw_inputs import as_path, looks_like_path, read_table, shown
@@ -86,27 +87,34 @@ def text_inputs(record: RunRecord, input_name: str, inputs: list[str], text_per:
 
 
 def read_text(path: Path) -> str:
-    """A text file's text as training reads it (`text_folders.read_text_file`): without a
-    byte-order mark, bytes that are not UTF-8 as U+FFFD (with a warning).
+    """A text file's text as training reads it (`text_folders.read_text_file`): UTF-8 or the
+    encoding its byte-order mark names, without the mark, invalid bytes as U+FFFD (with a
+    warning).
 
     Raises:
-        InvalidInput: the file is binary (holds NUL bytes) or cannot be opened.
+        InvalidInput: the file is binary (holds NUL bytes), UTF-16 without a byte-order mark,
+            or cannot be opened.
     """
     try:
-        text, clean = read_text_file(path)
+        text, encoding, clean = read_text_file(path)
     except TextReadError as error:
         raise InvalidInput(
-            f"{path} is not a UTF-8 text file ({error.reason}); this sentiment model takes "
-            "texts, text files or folders of them."
+            f"{path} is not a text file tfapps reads: {error.reason}; this sentiment model "
+            f"takes texts, text files ({ACCEPTED}) or folders of them."
         ) from None
     if not clean:
-        log.warning("%s is not UTF-8: read with the bytes that are not UTF-8 as U+FFFD", path)
+        log.warning(
+            "%s is not %s: read with the bytes that are not %s as U+FFFD",
+            path,
+            encoding.name,
+            encoding.name,
+        )
     return text
 
 
 def served_text(value, name: str) -> str:
-    """One text of a TF Serving request: a string, or `{"b64": <UTF-8 text>}`; a byte-order
-    mark is never part of a text.
+    """One text of a TF Serving request: a string, or `{"b64": <text>}` (UTF-8, or the
+    encoding its byte-order mark names); a byte-order mark is never part of a text.
 
     Raises:
         BadRequest: a value that is not a text, named.
@@ -116,9 +124,10 @@ def served_text(value, name: str) -> str:
 
     if isinstance(value, dict) and set(value) == {"b64"}:
         try:
-            return base64.b64decode(value["b64"], validate=True).decode("utf-8")
+            data = base64.b64decode(value["b64"], validate=True)
+            return data.decode((bom_encoding(data) or UTF8).codec)
         except (binascii.Error, TypeError, ValueError):
-            raise BadRequest(f'Input {name!r}: "b64" must hold base64 UTF-8 text.') from None
+            raise BadRequest(f'Input {name!r}: "b64" must hold base64 text ({ACCEPTED}).') from None
     if not isinstance(value, str):
         raise BadRequest(f"Input {name!r} takes strings. Received: {kind_of(value)}")
     if not value.isascii():
