@@ -94,7 +94,8 @@ def backbones(entry: dict) -> dict:
 
 def tune(entry: dict) -> dict:
     """Per dataset: the defaults' median and standard deviation over their seeds, the
-    search's run, its gain on test over that median (positive: better, for MAE too), and
+    search's run, its gain on test over the defaults' run of the same seed (the same
+    split; positive: better, for MAE too), and
     its peak memory by trial; the goal (`plan.TUNE_BEYOND_SPREAD`, `TUNE_MEMORY_GROWTH`)
     over all datasets. A search never scores worse on validation than the defaults, which
     are its first trial."""
@@ -103,12 +104,15 @@ def tune(entry: dict) -> dict:
     datasets = []
     for name, rows in _rows(entry, figures, ["default", "tune"]).items():
         metric = next(run["metric"] for run in entry["runs"] if run["dataset"] == name)
-        defaults = runs[(runs.dataset == name) & (runs.side == "default")]["quality"]
-        spread = defaults.std() if len(defaults) > 1 else None
-        gain = rows.loc["tune", "quality"] - rows.loc["default", "quality"]
+        defaults = runs[(runs.dataset == name) & (runs.side == "default")]
+        spread = defaults["quality"].std() if len(defaults) > 1 else None
+        search = runs[(runs.dataset == name) & (runs.side == "tune")].iloc[0]
+        paired = defaults[defaults.seed == search.seed]["quality"].iloc[0]  # the same split
+        gain = search.quality - paired
         gain = -gain if metric == "mae" else gain
         view = {"name": name, "metric": metric, "rows": rows.reset_index().to_dict("records")}
-        view.update(defaults=len(defaults), spread=spread, gain=gain)
+        view.update(defaults=len(defaults), spread=spread, gain=gain, paired=paired)
+        view["seed"] = int(search.seed)
         view.update(memory=_trial_memory(runs, name), folds=entry.get("folds", {}).get(name))
         view["beyond_spread"] = spread is not None and gain > spread
         datasets.append(view)
