@@ -243,3 +243,35 @@ def tiny_runs(tmp_path_factory) -> dict[str, Path]:
             )
         ).run_dir,
     }
+
+
+@pytest.fixture(scope="module")
+def wide_run(tmp_path_factory) -> Path:
+    """A table model whose target is of the order of 1e15: an input of 1e38 (float32 holds
+    it) takes its prediction past float32's range."""
+    import pandas as pd
+
+    from tfapps.api import train
+    from tfapps.tasks.table_regression import RegressConfig
+
+    root = tmp_path_factory.mktemp("wide")
+    x = np.random.default_rng(0).uniform(0, 10, 40)
+    pd.DataFrame({"x": x, "y": 1e15 * x}).to_csv(root / "wide.csv", index=False)
+    config = RegressConfig(
+        dataset=str(root / "wide.csv"), target="y", epochs=1, quiet=True, output_dir=str(root)
+    )
+    return train(config).run_dir
+
+
+def text_record(unit: str):
+    """The run.json record of a text model whose `TextSpec` reads one text a `unit`
+    (`"row"` or `"file"`), as `text_inputs` takes it."""
+    from tfapps.data.info import DatasetInfo
+    from tfapps.data.specs import TextSpec
+    from tfapps.runs import RunRecord
+
+    return RunRecord(
+        task="sentiment",
+        config={"task": "sentiment", "dataset": "x"},
+        dataset=DatasetInfo(name="x", source="local", spec=TextSpec(unit=unit)),
+    )

@@ -9,11 +9,11 @@ import logging
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import write_png_folder
+from conftest import text_record, write_png_folder
 
 from tfapps.data.info import DatasetInfo
 from tfapps.data.numbers import NumberFormat, detect_number_format
-from tfapps.data.specs import ColumnSpec, TableSchema, TextSpec
+from tfapps.data.specs import ColumnSpec, TableSchema
 from tfapps.errors import InvalidInput
 from tfapps.runs import RunRecord
 from tfapps.tasks.image import ImageClassifyConfig
@@ -202,14 +202,6 @@ def test_every_column_kind_is_decided_and_said(tmp_path, caplog):
     assert "column 'same' ignored: a single value (constant)" in caplog.text
 
 
-def _text_record(unit: str) -> RunRecord:
-    return RunRecord(
-        task="sentiment",
-        config={"task": "sentiment", "dataset": "x"},
-        dataset=DatasetInfo(name="x", source="local", spec=TextSpec(unit=unit)),
-    )
-
-
 def test_text_inputs_are_read_as_the_model_was_trained(tmp_path):
     from tfapps.tasks.text_inputs import text_inputs
 
@@ -218,15 +210,15 @@ def test_text_inputs_are_read_as_the_model_was_trained(tmp_path):
     (folder / "a.txt").write_bytes("\ufeffFirst line.\nSecond line.".encode())
     (folder / "sub" / "b.txt").write_text("Another review.")
     (tmp_path / "one.txt").write_bytes("\ufeffLine one\n\nLine two\n".encode())
-    names, features = text_inputs(_text_record("file"), "texts", [str(folder)], None)
+    names, features = text_inputs(text_record("file"), "texts", [str(folder)], None)
     assert list(features["texts"]) == ["First line.\nSecond line.", "Another review."]
     assert names[0].endswith("a.txt")
-    _, by_file = text_inputs(_text_record("file"), "texts", [str(tmp_path / "one.txt")], None)
-    _, by_line = text_inputs(_text_record("row"), "texts", [str(tmp_path / "one.txt")], None)
-    _, forced = text_inputs(_text_record("file"), "texts", [str(tmp_path / "one.txt")], "line")
+    _, by_file = text_inputs(text_record("file"), "texts", [str(tmp_path / "one.txt")], None)
+    _, by_line = text_inputs(text_record("row"), "texts", [str(tmp_path / "one.txt")], None)
+    _, forced = text_inputs(text_record("file"), "texts", [str(tmp_path / "one.txt")], "line")
     assert list(by_file["texts"]) == ["Line one\n\nLine two\n"]
     assert list(by_line["texts"]) == list(forced["texts"]) == ["Line one", "Line two"]
-    _, typed = text_inputs(_text_record("row"), "texts", ["\ufeffA plain text"], None)
+    _, typed = text_inputs(text_record("row"), "texts", ["\ufeffA plain text"], None)
     assert list(typed["texts"]) == ["A plain text"]
 
 

@@ -42,22 +42,6 @@ def test_scoring_refuses_naming_the_examples_and_their_values():
     assert "test example 2 ([nan, nan] from x=1e+38, kind='b')" in message
 
 
-@pytest.fixture(scope="module")
-def wide_run(tmp_path_factory):
-    """A table model of a target of the order of 1e15: an input of 1e38 (float32 holds it)
-    takes its prediction past float32's range."""
-    from tfapps.api import train
-    from tfapps.tasks.table_regression import RegressConfig
-
-    root = tmp_path_factory.mktemp("wide")
-    x = np.random.default_rng(0).uniform(0, 10, 40)
-    pd.DataFrame({"x": x, "y": 1e15 * x}).to_csv(root / "wide.csv", index=False)
-    config = RegressConfig(
-        dataset=str(root / "wide.csv"), target="y", epochs=1, quiet=True, output_dir=str(root)
-    )
-    return train(config).run_dir
-
-
 @pytest.mark.slow
 def test_predict_writes_and_warns_of_predictions_that_are_not_finite(wide_run, run_cli, tmp_path):
     (tmp_path / "rows.csv").write_text("x\n5\n1e38\n7\n")

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pytest
 from PIL import Image
 
@@ -72,22 +71,6 @@ def server(tiny_runs):
     names = ["image-classify", "sentiment", "regress", "ngram", "table-classify"]
     with serving(serve.load_models(runs, names)) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def wide_run(tmp_path_factory):
-    """A table model whose target is of the order of 1e15: an input of 1e38 (float32 holds
-    it) takes its prediction past float32's range."""
-    from tfapps.api import train
-    from tfapps.tasks.table_regression import RegressConfig
-
-    root = tmp_path_factory.mktemp("wide")
-    x = np.random.default_rng(0).uniform(0, 10, 40)
-    pd.DataFrame({"x": x, "y": 1e15 * x}).to_csv(root / "wide.csv", index=False)
-    config = RegressConfig(
-        dataset=str(root / "wide.csv"), target="y", epochs=1, quiet=True, output_dir=str(root)
-    )
-    return train(config).run_dir
 
 
 @pytest.fixture(scope="module")

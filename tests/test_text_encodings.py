@@ -11,13 +11,11 @@ import logging
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import text_record
 
 from tfapps.data.csv_files import read_csv_file
-from tfapps.data.info import DatasetInfo
-from tfapps.data.specs import TextSpec
 from tfapps.data.text_encoding import NotText, decode_text, file_encoding
 from tfapps.errors import InvalidInput
-from tfapps.runs import RunRecord
 
 # (Python codec without the mark, the mark, the name tfapps gives)
 MARKED = [
@@ -195,14 +193,6 @@ def test_a_text_folder_reads_marked_files_and_names_unmarked_utf16(tmp_path, cap
     assert {"Отлично, très bien 😍", "ужасно, schlecht"} <= texts
 
 
-def _text_record(unit: str) -> RunRecord:
-    return RunRecord(
-        task="sentiment",
-        config={"task": "sentiment", "dataset": "x"},
-        dataset=DatasetInfo(name="x", source="local", spec=TextSpec(unit=unit)),
-    )
-
-
 def test_predict_reads_marked_text_files_and_refuses_unmarked_utf16(tmp_path):
     from tfapps.tasks.text_inputs import text_inputs
 
@@ -214,15 +204,15 @@ def test_predict_reads_marked_text_files_and_refuses_unmarked_utf16(tmp_path):
     (tmp_path / "rows.csv").write_bytes(
         _marked("text,label\nÜberragend,pos\n", "utf-32-le", codecs.BOM_UTF32_LE)
     )
-    _, lines = text_inputs(_text_record("row"), "texts", [str(tmp_path / "one.txt")], None)
+    _, lines = text_inputs(text_record("row"), "texts", [str(tmp_path / "one.txt")], None)
     assert list(lines["texts"]) == ["Отлично 😍", "second line"]
-    _, files = text_inputs(_text_record("file"), "texts", [str(tmp_path / "folder")], None)
+    _, files = text_inputs(text_record("file"), "texts", [str(tmp_path / "folder")], None)
     assert list(files["texts"]) == [TEXT]
-    _, rows = text_inputs(_text_record("row"), "texts", [str(tmp_path / "rows.csv")], None)
+    _, rows = text_inputs(text_record("row"), "texts", [str(tmp_path / "rows.csv")], None)
     assert list(rows["texts"]) == ["Überragend"]
     (tmp_path / "unmarked.txt").write_bytes("a film".encode("utf-16-le"))
     with pytest.raises(InvalidInput) as refused:
-        text_inputs(_text_record("row"), "texts", [str(tmp_path / "unmarked.txt")], None)
+        text_inputs(text_record("row"), "texts", [str(tmp_path / "unmarked.txt")], None)
     message = str(refused.value)
     assert "unmarked.txt" in message and "UTF-16 LE without a byte-order mark" in message
     assert "UTF-8, or UTF-16 or UTF-32 with a byte-order mark" in message
