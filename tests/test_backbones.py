@@ -384,3 +384,19 @@ def test_importing_the_catalogue_does_not_import_tensorflow():
     code = "import sys, tfapps.backbones; print(sorted({'tensorflow', 'keras'} & set(sys.modules)))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "[]", result.stderr
+
+
+def test_weights_on_machine_are_lite0s_package_or_a_file_in_keras_cache(tmp_path, monkeypatch):
+    from tfapps.backbones import BACKBONES, lite0_weights, weights_on_machine
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    assert not weights_on_machine("mobilenet_v3_small")
+    (tmp_path / "models").mkdir()
+    file_name = BACKBONES["mobilenet_v3_small"].weights_url.rsplit("/", 1)[-1]
+    (tmp_path / "models" / file_name).write_bytes(b"")
+    assert weights_on_machine("mobilenet_v3_small")
+    assert not weights_on_machine("efficientnet_b0")
+    monkeypatch.setattr(lite0_weights, "MODULE", "no_such_package_here")
+    assert not weights_on_machine("efficientnet_lite0")
+    with pytest.raises(InvalidInput, match="backbone"):
+        weights_on_machine("resnet9")

@@ -9,6 +9,7 @@ loads through the same path as ImageNet's, on tiny images (32x32), so a run take
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import signal
 import subprocess
@@ -25,6 +26,7 @@ from PIL import Image
 
 from tfapps import runs
 from tfapps.backbones import BACKBONES
+from tfapps.tasks import get_task
 from tfapps.tasks.image import ImageClassifyConfig
 from tfapps.tasks.image_backbone import NO_BACKBONE, PHOTO_BACKBONE
 from tfapps.tasks.transfer_model import build_transfer_classifier
@@ -131,7 +133,7 @@ def test_a_from_scratch_photo_run_prints_one_line_naming_backbone(tmp_path, monk
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list(BACKBONES))
 def test_the_classifier_takes_raw_uint8_and_fine_tunes_its_final_resolution(name):
-    from tfapps.tasks.transfer_model import fine_tune_layers
+    from tfapps.tasks.transfer_model import backbone_layers, fine_tune_layers
 
     model, backbone, head = build_transfer_classifier((*SIZE, 3), 3, name, weights=None)
     images = np.random.default_rng(0).integers(0, 256, (2, *SIZE, 3), dtype=np.uint8)
@@ -146,6 +148,7 @@ def test_the_classifier_takes_raw_uint8_and_fine_tunes_its_final_resolution(name
     assert isinstance(first, keras.layers.DepthwiseConv2D) and first.strides == (2, 2)
     assert not any(max(getattr(layer, "strides", None) or (1,)) > 1 for layer in rest)
     assert 0.2 < count / len(backbone.layers) < 0.5, count  # the top fifth to half
+    assert backbone_layers(name) == (count, len(backbone.layers))  # what tune's knob starts at
 
 
 @pytest.mark.slow
@@ -203,6 +206,56 @@ def test_weights_that_cannot_be_downloaded_are_refused_before_the_run(
     assert not (output / "image-classify").exists()
 
 
+def _backbone_space(config: ImageClassifyConfig, on_machine=(PHOTO_BACKBONE,), monkeypatch=None):
+    """tune's space for `config` on Lite0 at 32x32, with the backbones `on_machine` counted
+    as having their weights here."""
+    import tfapps.backbones
+    from tfapps.data.info import DatasetInfo
+    from tfapps.data.specs import ImageSpec
+    from tfapps.tune.options import TuneOptions
+    from tfapps.tune.search import declare_space
+
+    monkeypatch.setattr(tfapps.backbones, "weights_on_machine", lambda name: name in on_machine)
+    spec = ImageSpec([*SIZE, 3], backbone=PHOTO_BACKBONE)
+    info = DatasetInfo(name="d", source="local", sizes={"train": 30}, spec=spec)
+    return declare_space(get_task("image-classify"), config, info, TuneOptions()), info
+
+
+@pytest.mark.slow
+def test_a_search_on_a_backbone_tunes_it_and_its_fine_tuning_not_the_convnet(monkeypatch, tmp_path):
+    from tfapps.tune.space import Space
+
+    config = ImageClassifyConfig(dataset="d", image_size=SIZE)
+    space, info = _backbone_space(config, (PHOTO_BACKBONE, "mobilenet_v3_small"), monkeypatch)
+    knobs = space.knobs
+    assert set(knobs) == {
+        "backbone", "fine_tune_layers", "fine_tune_learning_rate", "dropout", "augment",
+        "learning_rate",
+    }  # fmt: skip
+    assert knobs["backbone"].values == ("mobilenet_v3_small", PHOTO_BACKBONE)
+    assert knobs["backbone"].default == PHOTO_BACKBONE
+    assert knobs["fine_tune_layers"].values == (23, 47, 94)  # Lite0's automatic 47
+    assert knobs["fine_tune_layers"].default == 47
+    task = get_task("image-classify")
+    moved = space.hp.copy()
+    moved.values.update(backbone="mobilenet_v3_small", fine_tune_layers=94)
+    trial = task.search_space(Space(moved), config, info)
+    assert (trial.backbone, trial.fine_tune_layers) == ("mobilenet_v3_small", 94)
+    assert task.tuned_info(trial, info).spec.backbone == "mobilenet_v3_small"
+    assert task.tuned_info(config, info) is info  # the defaults' trial reads the data as read
+
+    (tmp_path / "lite0.weights.h5").write_bytes(b"")
+    with_file = dataclasses.replace(
+        config, backbone=PHOTO_BACKBONE, backbone_weights=str(tmp_path / "lite0.weights.h5")
+    )
+    space, _ = _backbone_space(with_file, (PHOTO_BACKBONE, "mobilenet_v3_small"), monkeypatch)
+    assert space.knobs["backbone"].values == (PHOTO_BACKBONE,)  # the file is Lite0's
+    no_fine_tuning = dataclasses.replace(config, fine_tune_epochs=0)
+    space, _ = _backbone_space(no_fine_tuning, monkeypatch=monkeypatch)
+    assert "fine_tune_layers" not in space.knobs
+    assert "fine_tune_learning_rate" not in space.knobs
+
+
 # --- training -----------------------------------------------------------------------------------
 
 
@@ -242,6 +295,42 @@ def test_both_phases_run_and_are_recorded(backbone_run, random_weights):
     assert not (result.run_dir / runs.BACKUP_DIR).exists()
     summary = pd.read_csv(result.run_dir.parents[2] / "summary.csv")
     assert list(summary["architecture"]) == ["efficientnet_lite0"]
+
+
+@pytest.mark.slow
+def test_a_tuned_backbone_run_fine_tunes_the_layers_of_its_best_trial(tmp_path, random_weights):
+    """Two trials on Lite0 (random weights) fine-tuning 12 or 94 layers; the final model on
+    train + validation fine-tunes as many as the best trial did."""
+    from tfapps.tune.options import TuneOptions
+    from tfapps.tune.run import tune
+
+    folder = write_colour_folder(tmp_path / "colours")
+    config = _config(folder, tmp_path / "runs", random_weights, epochs=1)
+    options = TuneOptions(tuner="random", max_trials=2, space=("fine_tune_layers=12,94",))
+    result = tune(config, options)
+    record = json.loads((result.run_dir / runs.RUN_JSON).read_text())
+    search = result.run_dir / runs.SEARCH_DIR
+    trials = [json.loads(path.read_text()) for path in search.glob("trial_*/record.json")]
+    trials.sort(key=lambda trial: trial["trial"])
+    assert [trial["status"] for trial in trials] == ["complete", "complete"]
+    assert trials[0]["settings"]["fine_tune_layers"] == 12  # the allowed value nearest 47
+    assert {trial["settings"]["backbone"] for trial in trials} == {PHOTO_BACKBONE}
+    knobs = [knob.split(":")[0] for knob in record["tune"]["knobs"]]
+    assert "fine_tune_layers" in knobs and "blocks" not in knobs
+    best = trials[record["tune"]["best_trial"] - 1]
+    epochs = best["phase_epochs"]  # each phase's best epochs, none after the kept phase
+    assert set(epochs) == {"epochs", "fine_tune_epochs"} and epochs["epochs"] == 1
+    assert {option: record["config"][option] for option in epochs} == epochs
+    phases = record["training"]["phases"]
+    assert [phase["name"] for phase in phases] == ["head", "fine_tune"][
+        : 1 + bool(epochs["fine_tune_epochs"])
+    ]
+    assert phases[-1]["kept"] and phases[-1]["val_loss"] is None  # no validation split left
+    if epochs["fine_tune_epochs"]:
+        assert phases[1]["backbone_layers_trained"] == best["settings"]["fine_tune_layers"]
+    assert record["config"]["fine_tune_layers"] == best["settings"]["fine_tune_layers"]
+    assert record["dataset"]["spec"]["backbone"] == PHOTO_BACKBONE
+    assert (result.run_dir / runs.SAVED_MODEL_DIR).is_dir()
 
 
 @pytest.mark.slow

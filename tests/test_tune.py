@@ -131,6 +131,31 @@ def test_each_task_searches_around_its_config_whose_first_trial_is_the_config(ta
     assert task.search_space(Space(moved), config, info).learning_rate == 0.005
 
 
+@pytest.mark.parametrize(
+    ("kept", "expected"),
+    [
+        ("head", {"epochs": 2, "fine_tune_epochs": 0}),
+        ("fine_tune", {"epochs": 2, "fine_tune_epochs": 1}),
+    ],
+)
+def test_a_phased_trial_gives_each_phase_its_best_epochs_up_to_the_kept_one(kept, expected):
+    """Head epochs 0-3 (best: epoch 1, the 2nd), fine-tuning 4-6 (best: epoch 4, its 1st)."""
+    from types import SimpleNamespace
+
+    from tfapps.tasks.task_model import Phase
+    from tfapps.tune.trial import phase_epochs
+
+    phases = [Phase("head", 4, None), Phase("fine_tune", 3, None, epochs_option="fine_tune_epochs")]
+    records = [
+        {"name": "head", "first_epoch": 0, "epochs_run": 4, "kept": kept == "head"},
+        {"name": "fine_tune", "first_epoch": 4, "epochs_run": 3, "kept": kept == "fine_tune"},
+    ]
+    history = pd.DataFrame({"epoch": range(7), "val_loss": [0.9, 0.5, 0.6, 0.7, 0.4, 0.45, 0.5]})
+    task_model = SimpleNamespace(phases=phases, trained_phases=records)
+    assert phase_epochs(task_model, history) == expected
+    assert phase_epochs(SimpleNamespace(phases=[]), history) is None
+
+
 @pytest.mark.parametrize("tuner", ["random", "bayesian", "hyperband"])
 def test_every_oracle_starts_with_the_defaults(tuner, tmp_path):
     import keras_tuner

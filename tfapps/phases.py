@@ -51,7 +51,7 @@ Fit = Callable[..., keras.callbacks.History]
 def train_in_phases(
     task_model: TaskModel,
     raw_train: Callable[[bool], tf.data.Dataset],
-    validation: tf.data.Dataset,
+    validation: tf.data.Dataset | None,
     config: RunConfig,
     global_batch: int,
     sizes: dict[str, int],
@@ -67,7 +67,8 @@ def train_in_phases(
         task_model: the built model, with `phases`.
         raw_train: `raw_train(once)` returns the batched training split, shuffled every
             epoch unless `once` (a single pass in order, to compute features).
-        validation: the batched validation split.
+        validation: the batched validation split, or `None` (a final training on train +
+            validation: the last phase is kept).
         config: the run's options (`seed`, `quiet`).
         global_batch: examples per step over all replicas, for batches of features.
         sizes: the examples of each split (`DatasetInfo.sizes`), for progress.
@@ -115,16 +116,13 @@ def train_in_phases(
             epoch,
         )
         end = history.epoch[-1] + 1 if history.epoch else _resumed_end(backup, phase, epoch)
-        losses = history.history.get("val_loss") or [
-            model.evaluate(phase_validation, verbose=0, return_dict=True)["loss"]
-        ]
         record = PhaseRecord(
             phase.name,
             epoch,
             end - epoch,
             phase.epochs,
             phase.features is not None,
-            float(np.nanmin(losses)),
+            _validation_loss(model, history, phase_validation),
             facts=dict(phase.facts),
         )
         records.append(record)
@@ -135,30 +133,41 @@ def train_in_phases(
     task_model.trained_phases = [record.to_dict() for record in records]
 
 
+def _validation_loss(
+    model: keras.Model, history: keras.callbacks.History, validation: tf.data.Dataset | None
+) -> float | None:
+    """The lowest validation loss of a phase (of its weights, for a phase resumed after its
+    last epoch); `None` without a validation split."""
+    if validation is None:
+        return None
+    losses = history.history.get("val_loss") or [
+        model.evaluate(validation, verbose=0, return_dict=True)["loss"]
+    ]
+    return float(np.nanmin(losses))
+
+
 def _feature_batches(
     extractor: keras.Model,
     raw_train: Callable[[bool], tf.data.Dataset],
-    validation: tf.data.Dataset,
+    validation: tf.data.Dataset | None,
     config: RunConfig,
     global_batch: int,
     sizes: dict[str, int],
 ) -> tuple[tf.data.Dataset, tf.data.Dataset]:
     """The training and validation batches as the frozen `extractor`'s outputs, computed
-    once; the training ones reshuffled every epoch."""
+    once; the training ones reshuffled every epoch. No validation split (`None`) gives
+    none."""
+    images = sizes["train"] + (0 if validation is None else sizes["validation"])
     with Progress(
-        "computing the frozen backbone's features",
-        sizes["train"] + sizes["validation"],
-        "images",
-        config.quiet,
+        "computing the frozen backbone's features", images, "images", config.quiet
     ) as progress:
-        train_features, train_labels = frozen_features(extractor, raw_train(True), progress)
-        validation_features, validation_labels = frozen_features(extractor, validation, progress)
+        splits = [raw_train(True)] + ([] if validation is None else [validation])
+        features = [frozen_features(extractor, split, progress) for split in splits]
         progress.finish()
-    train = tf.data.Dataset.from_tensor_slices((train_features, train_labels))
-    valid = tf.data.Dataset.from_tensor_slices((validation_features, validation_labels))
+    train, *valid = (tf.data.Dataset.from_tensor_slices(pair) for pair in features)
     return (
         batched(train, global_batch, shuffle_seed=config.seed, cache=None),
-        batched(valid, global_batch, cache=None),
+        batched(valid[0], global_batch, cache=None) if valid else None,
     )
 
 
@@ -212,9 +221,10 @@ def _resumed_end(backup: Path | None, phase: Phase, epoch: int) -> int:
 
 
 def _keep_best(model: keras.Model, records: list[PhaseRecord], backup: Path | None) -> None:
-    """Loads the weights of the phase with the lowest validation loss, if not the last."""
+    """Loads the weights of the phase with the lowest validation loss, if not the last;
+    without validation losses (no validation split), the last phase's are kept."""
     losses = [np.inf if r.val_loss is None else r.val_loss for r in records]
-    best = int(np.argmin(losses))
+    best = int(np.argmin(losses)) if np.isfinite(losses).any() else len(records) - 1
     records[best].kept = True
     if best != len(records) - 1 and backup is not None:
         log.info(

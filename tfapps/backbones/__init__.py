@@ -13,6 +13,7 @@ Importing this module is cheap: Keras is imported when a backbone is built.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -195,6 +196,29 @@ def fetch_weights(name: str, weights_path: str | os.PathLike | None = None) -> P
     from tfapps.backbones.keras_applications import weights_file
 
     return Path(weights_file(name, spec.weights_url, weights_path))
+
+
+def weights_on_machine(name: str) -> bool:
+    """Whether a backbone's ImageNet weights are here already, so a run can use them with
+    no download and no `--backbone-weights`: Lite0's package is installed, or the Keras
+    application's file is in Keras' cache (`$KERAS_HOME/models`, else `~/.keras/models`,
+    or `/tmp/.keras/models` where those cannot be written: `keras.utils.get_file`'s
+    documented cache).
+
+    Args:
+        name: a key of `BACKBONES`.
+
+    Raises:
+        InvalidInput: an unknown name.
+    """
+    spec = backbone_spec(name)
+    if name == "efficientnet_lite0":
+        from tfapps.backbones.lite0_weights import MODULE
+
+        return importlib.util.find_spec(MODULE) is not None
+    file_name = spec.weights_url.rsplit("/", 1)[-1]
+    homes = (os.environ.get("KERAS_HOME") or os.path.expanduser("~/.keras"), "/tmp/.keras")
+    return any(Path(home, "models", file_name).is_file() for home in homes)
 
 
 def freeze_backbone(backbone: keras.Model) -> None:

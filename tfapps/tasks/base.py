@@ -154,6 +154,12 @@ class Task(abc.ABC):
         """
         raise InvalidInput(f"tfapps tune has no search space for {self.name} yet.")
 
+    def tuned_info(self, config: RunConfig, info: DatasetInfo) -> DatasetInfo:
+        """The data's facts as a trial of `config` (or the final training of a search) trains
+        on them: `info`, unless a knob changes a fact the data carry (an image backbone).
+        Defaults to `info`."""
+        return info
+
     @abc.abstractmethod
     def evaluate_and_report(
         self,

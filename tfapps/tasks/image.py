@@ -220,14 +220,21 @@ class ImageClassifyTask(ClassifierTask):
         self, space: Space, config: ImageClassifyConfig, info: DatasetInfo
     ) -> ImageClassifyConfig:
         """The convnet's blocks (one fewer to one more than the default), the first block's
-        filters (doubling in each next block, `image_model.block_filters`), kernel size,
-        dropout, augmentation and learning rate; the dense model's dropout, augmentation and
-        learning rate."""
+        filters (doubling in each next block, `image_model.block_filters`) and kernel size;
+        or on a pretrained backbone, the backbone (among those of the same input size whose
+        weights are on this machine, `backbones.weights_on_machine`; only the run's own with
+        `--backbone-weights`), the layers fine-tuning trains (half, all or twice the
+        default, `transfer_model.backbone_layers`) and its learning rate (unless
+        `--fine-tune-epochs 0`); the dense model's knobs alone: dropout, augmentation and
+        learning rate, which every model has."""
         from tfapps.tasks import image_model
 
         shape = info.spec.input_shape
         knobs, derived = {}, {}
-        if config.architecture == "conv":
+        backbone = info.spec.backbone or NO_BACKBONE
+        if backbone != NO_BACKBONE:
+            knobs.update(self._backbone_knobs(space, config, backbone, shape))
+        elif config.architecture == "conv":
             filters = config.filters or image_model.auto_filters(shape)
             count = len(filters)
             blocks = space.integer("blocks", max(1, count - 1), count + 1, count)
@@ -235,7 +242,6 @@ class ImageClassifyTask(ClassifierTask):
             if space.changed("blocks", "filters"):
                 derived["filters"] = image_model.block_filters(first, blocks)
             knobs["kernel_size"] = space.choice("kernel_size", (3, 5), config.kernel_size)
-        # Hook: a backbone (`--backbone`) and its fine-tuning depth are knobs of their own.
         knobs["dropout"] = space.number("dropout", 0.0, 0.6, config.dropout)
         augment = image_model.auto_augment(shape) if config.augment is None else config.augment
         knobs["augment"] = space.boolean("augment", augment)
@@ -243,6 +249,45 @@ class ImageClassifyTask(ClassifierTask):
             "learning_rate", 1e-4, 1e-2, config.learning_rate, log=True
         )
         return space.apply(config, knobs, derived)
+
+    def _backbone_knobs(
+        self, space: Space, config: ImageClassifyConfig, backbone: str, shape: tuple
+    ) -> dict:
+        """The knobs of a run on `backbone`: which backbone, and fine-tuning's depth and
+        learning rate."""
+        from tfapps.backbones import BACKBONES, weights_on_machine
+        from tfapps.tasks.transfer_model import FINE_TUNE_EPOCHS, backbone_layers
+
+        side = BACKBONES[backbone].image_size
+        others = () if config.backbone_weights is not None else BACKBONES
+        alike = [
+            name
+            for name in others
+            if (config.image_size is not None or BACKBONES[name].image_size == side)
+            and weights_on_machine(name)
+        ]
+        knobs = {"backbone": space.choice("backbone", tuple(alike), backbone)}
+        epochs = FINE_TUNE_EPOCHS if config.fine_tune_epochs is None else config.fine_tune_epochs
+        if epochs:
+            automatic, most = backbone_layers(backbone, shape[-1])
+            layers = config.fine_tune_layers or automatic
+            depths = {max(1, layers // 2), layers, min(most, 2 * layers)}
+            knobs["fine_tune_layers"] = space.choice("fine_tune_layers", tuple(depths), layers)
+            knobs["fine_tune_learning_rate"] = space.number(
+                "fine_tune_learning_rate", 1e-5, 1e-3, config.fine_tune_learning_rate, log=True
+            )
+        return knobs
+
+    def tuned_info(self, config: ImageClassifyConfig, info: DatasetInfo) -> DatasetInfo:
+        """The data's facts with the backbone a trial chose (the `backbone` knob): the
+        images, of the same size, are read the same for every backbone."""
+        import dataclasses
+
+        spec = info.spec
+        chosen = config.backbone in (None, spec.backbone)
+        if (spec.backbone or NO_BACKBONE) == NO_BACKBONE or chosen:
+            return info
+        return dataclasses.replace(info, spec=dataclasses.replace(spec, backbone=config.backbone))
 
     def read_inputs(self, record: RunRecord, input_names, inputs, text_per=None):
         """Image files of any format and size Pillow reads, and the images in folders, read

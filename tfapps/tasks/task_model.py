@@ -77,6 +77,8 @@ class Phase:
             mode, from the raw batches; the phase then trains on those outputs (the model
             `enter` returns takes them). `None` trains on the raw batches.
         facts: what run.json records of the phase's settings (learning rate, layers).
+        epochs_option: the option (a config field) that sets `epochs`, for `tfapps tune` to
+            train the final model each phase's best epochs. Defaults to `"epochs"`.
     """
 
     name: str
@@ -84,6 +86,7 @@ class Phase:
     enter: Callable[[], keras.Model]
     features: keras.Model | None = None
     facts: dict = field(default_factory=dict)
+    epochs_option: str = "epochs"
 
 
 def compile_model(

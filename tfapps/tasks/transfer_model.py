@@ -22,6 +22,7 @@ itself. Keras leaves the epoch a resumed `fit` restored on the model it fit, for
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -108,6 +109,23 @@ def fine_tune_layers(backbone: keras.Model) -> int:
     return len(backbone.layers) - strided[-1]
 
 
+@functools.cache
+def backbone_layers(name: str, channels: int = 3) -> tuple[int, int]:
+    """`(automatic --fine-tune-layers, all layers)` of a backbone (`fine_tune_layers`), read
+    off one built at the smallest size with random weights (a layer count does not depend on
+    the size or the weights); built once per process.
+
+    Args:
+        name: a key of `tfapps.backbones.BACKBONES`.
+        channels: the images' channels (1 or 3). Defaults to 3.
+    """
+    from tfapps.backbones import MIN_SIZE, build_backbone
+
+    shape = (MIN_SIZE, MIN_SIZE, channels)
+    backbone = build_backbone(name, shape, weights=None, pooling="avg")  # as the classifier's
+    return fine_tune_layers(backbone), len(backbone.layers)
+
+
 def transfer_task_model(config: ImageClassifyConfig, splits: Splits, augment: bool) -> TaskModel:
     """The classifier on `splits.info.spec.backbone`, compiled, with its two phases.
 
@@ -169,6 +187,7 @@ def transfer_task_model(config: ImageClassifyConfig, splits: Splits, augment: bo
                     "learning_rate": config.fine_tune_learning_rate,
                     "backbone_layers_trained": layers_trained,
                 },
+                epochs_option="fine_tune_epochs",
             )
         )
     freeze_backbone(backbone)

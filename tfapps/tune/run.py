@@ -34,7 +34,9 @@ def tune(config: RunConfig, options: TuneOptions, resume: str | None = None) -> 
     `--folds`); the first trial is `config` itself, and a tie keeps the earlier trial, so
     the search never picks worse than `config` on validation. The final training runs the
     best trial's best epoch count (KerasTuner's advice: retrain on the whole data with the
-    best epoch), without early stopping, since no data is left to stop on.
+    best epoch), without early stopping, since no data is left to stop on; a model trained
+    in phases runs each phase's best epochs, and none of a phase whose weights the trial
+    dropped (`trial.phase_epochs`).
 
     Args:
         config: the task's options, where the search starts.
@@ -115,26 +117,30 @@ def tune(config: RunConfig, options: TuneOptions, resume: str | None = None) -> 
                 search.drop_trial_weights(directory)
             trials = search.trial_records(directory)
             best = next(t for t in trials if t["trial"] == recorder.record.tune["final_trial"])
-            best_config = config_from_dict(
-                {**best["config"], "epochs": best["best_epoch"], "quiet": config.quiet}
-            )
+            epochs = best.get("phase_epochs") or {"epochs": best["best_epoch"]}
+            best_config = config_from_dict({**best["config"], **epochs, "quiet": config.quiet})
             log.info(
                 "search: %d trials; best trial %d, %s %.4f (the defaults: %s); now trained on "
-                "train + validation for %d epochs",
+                "train + validation for %s",
                 len(trials),
                 best["trial"],
                 objective,
                 best["score"],
                 _score(trials[0]),
-                best["best_epoch"],
+                ", ".join(f"{n} ({option.replace('_', ' ')})" for option, n in epochs.items()),
             )
             final = Splits(
                 train=splits.train.concatenate(splits.validation),
                 validation=None,
                 test=splits.test,
-                info=dataclasses.replace(splits.info, sizes={**sizes, "train": plan.pool_examples}),
+                info=dataclasses.replace(
+                    task.tuned_info(best_config, splits.info),
+                    sizes={**sizes, "train": plan.pool_examples},
+                ),
                 cache=splits.cache,
             )
+            record = recorder.record  # the data's facts as the final model reads them
+            record.dataset = dataclasses.replace(record.dataset, spec=final.info.spec)
             trained, history, metrics = api.train_report_export(best_config, setup, final, recorder)
             metrics = _with_validation(metrics, best["metrics"], recorder.directory)
             from tfapps.tune.report import write_search_report
@@ -147,7 +153,7 @@ def tune(config: RunConfig, options: TuneOptions, resume: str | None = None) -> 
                 best_trial=best["trial"],
                 best_score=best["score"],
                 default_score=trials[0]["score"],
-                final_epochs=best["best_epoch"],
+                final_epochs=sum(epochs.values()),
                 search_seconds=sum(trial["seconds"] for trial in trials),
             )
             published = api.complete(

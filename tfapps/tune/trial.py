@@ -11,6 +11,7 @@ of the search leaves no trial running), and at the budget's deadline.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -140,7 +141,11 @@ def _train_each(spec: dict[str, Any], directory: Path) -> dict[str, Any]:
     config = config_from_dict(spec["config"])
     runtime.import_tensorflow(config.debug)
     setup = runtime.set_up(config)
-    every = load_search_splits(Path(spec["data"]))
+    task = get_task(config.task)
+    every = [
+        dataclasses.replace(splits, info=task.tuned_info(config, splits.info))
+        for splits in load_search_splits(Path(spec["data"]))
+    ]
     fits = []
     for fold, splits in enumerate(every, start=1):
         where = directory if len(every) == 1 else directory / f"fold_{fold}"
@@ -184,6 +189,7 @@ def _train_one(spec, config, setup, splits, where: Path, trial_dir: Path, title:
         "score": _value(metrics, task.headline_metric),
         "metrics": {row.metric: float(row.value) for row in metrics.itertuples()},
         "best_epoch": best_epoch(history, max(config.start_from_epoch, resumed)),
+        "phase_epochs": phase_epochs(task_model, history),
         "epochs_run": len(history),
         "example_epochs": len(history) * splits.info.sizes["train"],
         "resumed_at_epoch": resumed,
@@ -209,6 +215,27 @@ def best_epoch(history: pd.DataFrame, first: int) -> int:
     return int(watched.loc[watched["val_loss"].idxmin(), "epoch"]) + 1
 
 
+def phase_epochs(task_model, history: pd.DataFrame) -> dict[str, int] | None:
+    """For a model trained in phases (`TaskModel.phases`), the epochs a final training
+    should run in each, by the option that sets them (`Phase.epochs_option`): each phase's
+    best epoch within it (as `best_epoch` finds it), up to the phase whose weights were kept;
+    0 for the phases after it, whose weights were dropped. `None` for a single `fit`.
+
+    Args:
+        task_model: the trained model (its `trained_phases` filled in).
+        history: history.csv, one row per epoch across the phases.
+    """
+    if not task_model.phases:
+        return None
+    epochs, kept = {}, False
+    for phase, record in zip(task_model.phases, task_model.trained_phases, strict=True):
+        first = record["first_epoch"]
+        rows = history[history["epoch"].between(first, first + record["epochs_run"] - 1)]
+        epochs[phase.epochs_option] = 0 if kept or rows.empty else best_epoch(rows, first) - first
+        kept = kept or record["kept"]
+    return epochs
+
+
 def _combined(fits: list[dict], initial_epoch: int) -> dict[str, Any]:
     """A trial's result from its trainings (the folds'): the mean scores and metrics, the
     median best epoch (after a Hyperband round's `initial_epoch`), the worst status."""
@@ -218,6 +245,11 @@ def _combined(fits: list[dict], initial_epoch: int) -> dict[str, Any]:
         "score": statistics.mean(fit["score"] for fit in fits),
         "metrics": metrics,
         "best_epoch": initial_epoch + round(statistics.median(f["best_epoch"] for f in fits)),
+        "phase_epochs": fits[0]["phase_epochs"]
+        and {
+            option: round(statistics.median(fit["phase_epochs"][option] for fit in fits))
+            for option in fits[0]["phase_epochs"]
+        },
         "epochs_run": round(statistics.mean(fit["epochs_run"] for fit in fits)),
         "example_epochs": sum(fit["example_epochs"] for fit in fits),
         "resumed_at_epoch": max(fit["resumed_at_epoch"] for fit in fits),
