@@ -392,7 +392,7 @@ def test_weights_on_machine_are_lite0s_package_or_a_file_in_keras_cache(tmp_path
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     assert not weights_on_machine("mobilenet_v3_small")
     (tmp_path / "models").mkdir()
-    file_name = BACKBONES["mobilenet_v3_small"].weights_url.rsplit("/", 1)[-1]
+    file_name = BACKBONES["mobilenet_v3_small"].weights_file_name
     (tmp_path / "models" / file_name).write_bytes(b"")
     assert weights_on_machine("mobilenet_v3_small")
     assert not weights_on_machine("efficientnet_b0")

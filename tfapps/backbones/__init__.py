@@ -47,6 +47,11 @@ class Backbone:
     preprocessing: str
     weights_url: str
 
+    @property
+    def weights_file_name(self) -> str:
+        """The name of the file `weights_url` downloads (Keras keeps it under this name)."""
+        return self.weights_url.rsplit("/", 1)[-1]
+
 
 KERAS_APPLICATIONS = "https://storage.googleapis.com/tensorflow/keras-applications"
 BACKBONES = {
@@ -195,7 +200,7 @@ def fetch_weights(name: str, weights_path: str | os.PathLike | None = None) -> P
         return weights_source(weights_path)
     from tfapps.backbones.keras_applications import weights_file
 
-    return Path(weights_file(name, spec.weights_url, weights_path))
+    return Path(weights_file(name, spec, weights_path))
 
 
 def weights_on_machine(name: str) -> bool:
@@ -216,9 +221,8 @@ def weights_on_machine(name: str) -> bool:
         from tfapps.backbones.lite0_weights import MODULE
 
         return importlib.util.find_spec(MODULE) is not None
-    file_name = spec.weights_url.rsplit("/", 1)[-1]
     homes = (os.environ.get("KERAS_HOME") or os.path.expanduser("~/.keras"), "/tmp/.keras")
-    return any(Path(home, "models", file_name).is_file() for home in homes)
+    return any(Path(home, "models", spec.weights_file_name).is_file() for home in homes)
 
 
 def freeze_backbone(backbone: keras.Model) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tfapps.backbones import WEIGHTS_OPTION, first_line
+from tfapps.backbones import WEIGHTS_OPTION, Backbone, first_line
 from tfapps.errors import InvalidInput
 
 # ImageNet's per-channel mean and standard deviation of pixels scaled to [0, 1] (RGB), as
@@ -29,8 +29,9 @@ IMAGENET_STDDEV = (0.229, 0.224, 0.225)
 EFFICIENTNET_B0_VARIANCE_FACTOR = IMAGENET_STDDEV
 
 
-def weights_file(name: str, url: str, weights_path) -> str:
-    """The user's file, or the ImageNet file at `url`, downloaded once into Keras' cache.
+def weights_file(name: str, spec: Backbone, weights_path) -> str:
+    """The user's file, or the ImageNet file at `spec.weights_url`, downloaded once into
+    Keras' cache.
 
     Raises:
         InvalidInput: the download failed (one line: where to get the file, how to pass it).
@@ -39,8 +40,9 @@ def weights_file(name: str, url: str, weights_path) -> str:
 
     if weights_path is not None:
         return str(weights_path)
+    url = spec.weights_url
     try:
-        return keras.utils.get_file(url.rsplit("/", 1)[-1], url, cache_subdir="models")
+        return keras.utils.get_file(spec.weights_file_name, url, cache_subdir="models")
     except Exception as error:  # get_file raises a bare Exception for every fetch failure
         reason = first_line(getattr(error.__context__, "reason", error))
         raise InvalidInput(
@@ -103,7 +105,7 @@ def build_application(name: str, spec, images, weights_path=None, pretrained: bo
         options["include_preprocessing"] = False
     model = application(input_tensor=images, **options)
     if pretrained:
-        path = weights_file(name, spec.weights_url, weights_path)
+        path = weights_file(name, spec, weights_path)
         try:
             model.load_weights(path)
         except (ValueError, OSError, KeyError) as error:

@@ -284,8 +284,8 @@ class ImageClassifyTask(ClassifierTask):
         import dataclasses
 
         spec = info.spec
-        chosen = config.backbone in (None, spec.backbone)
-        if (spec.backbone or NO_BACKBONE) == NO_BACKBONE or chosen:
+        unchanged = config.backbone in (None, spec.backbone)
+        if (spec.backbone or NO_BACKBONE) == NO_BACKBONE or unchanged:
             return info
         return dataclasses.replace(info, spec=dataclasses.replace(spec, backbone=config.backbone))
 
